@@ -1,0 +1,226 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// Role is what a caller may do.
+type Role int
+
+// Roles of API.md "Access".
+const (
+	// RoleInstitution settles, pre-settles, reverses and reads its own
+	// settlements, and reads persons and accumulators.
+	RoleInstitution Role = iota + 1
+	// RoleClearing runs clearing and reads.
+	RoleClearing
+	// RoleAdmin may do everything.
+	RoleAdmin
+)
+
+// Principal is the authenticated caller.
+type Principal struct {
+	Role Role
+	// Institution is the institution id of a RoleInstitution caller.
+	Institution string
+}
+
+// Tokens maps bearer tokens to principals. The zero value (no tokens) is
+// open mode: every caller is an administrator.
+type Tokens struct {
+	entries []tokenEntry
+}
+
+type tokenEntry struct {
+	hash      [32]byte
+	principal Principal
+}
+
+// tokenFile is the JSON of --tokens FILE.
+type tokenFile struct {
+	Tokens []struct {
+		Token string `json:"token"`
+		Role  string `json:"role"`
+	} `json:"tokens"`
+}
+
+// LoadTokens reads a tokens file: {"tokens": [{"token": "…", "role":
+// "institution:QZ-H3" | "clearing" | "admin"}]}. Errors name the entry but
+// never the token.
+func LoadTokens(path string) (*Tokens, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read tokens file: %w", err)
+	}
+	var f tokenFile
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("tokens file %s is not {\"tokens\": [{\"token\": …, \"role\": …}]}: %w", path, err)
+	}
+	if len(f.Tokens) == 0 {
+		return nil, fmt.Errorf("tokens file %s lists no tokens", path)
+	}
+	t := &Tokens{}
+	seen := map[[32]byte]bool{}
+	for i, e := range f.Tokens {
+		if len(e.Token) < 16 {
+			return nil, fmt.Errorf("tokens file %s: entry %d: a token needs at least 16 characters", path, i)
+		}
+		p, err := ParseRole(e.Role)
+		if err != nil {
+			return nil, fmt.Errorf("tokens file %s: entry %d: %w", path, i, err)
+		}
+		h := sha256.Sum256([]byte(e.Token))
+		if seen[h] {
+			return nil, fmt.Errorf("tokens file %s: entry %d repeats an earlier token", path, i)
+		}
+		seen[h] = true
+		t.entries = append(t.entries, tokenEntry{hash: h, principal: p})
+	}
+	return t, nil
+}
+
+// NewTokens builds a token table from token → role (tests and tools).
+func NewTokens(roles map[string]string) (*Tokens, error) {
+	t := &Tokens{}
+	for tok, role := range roles {
+		p, err := ParseRole(role)
+		if err != nil {
+			return nil, err
+		}
+		t.entries = append(t.entries, tokenEntry{hash: sha256.Sum256([]byte(tok)), principal: p})
+	}
+	return t, nil
+}
+
+// ParseRole reads "admin", "clearing" or "institution:<id>".
+func ParseRole(s string) (Principal, error) {
+	switch {
+	case s == "admin":
+		return Principal{Role: RoleAdmin}, nil
+	case s == "clearing":
+		return Principal{Role: RoleClearing}, nil
+	case strings.HasPrefix(s, "institution:") && len(s) > len("institution:"):
+		return Principal{Role: RoleInstitution, Institution: strings.TrimPrefix(s, "institution:")}, nil
+	}
+	return Principal{}, fmt.Errorf("role %q is not admin, clearing or institution:<id>", s)
+}
+
+// Open reports whether no tokens are configured (every caller is admin).
+func (t *Tokens) Open() bool { return t == nil || len(t.entries) == 0 }
+
+// authenticate finds the principal of a bearer token, comparing against
+// every entry in constant time.
+func (t *Tokens) authenticate(ctx context.Context) (Principal, error) {
+	if t.Open() {
+		return Principal{Role: RoleAdmin}, nil
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	vals := md.Get("authorization")
+	if len(vals) != 1 {
+		return Principal{}, status.Error(codes.Unauthenticated, "send one header \"authorization: Bearer <token>\"")
+	}
+	tok, ok := strings.CutPrefix(vals[0], "Bearer ")
+	if !ok || tok == "" {
+		return Principal{}, status.Error(codes.Unauthenticated, "the authorization header must be \"Bearer <token>\"")
+	}
+	h := sha256.Sum256([]byte(tok))
+	found := -1
+	for i := range t.entries {
+		if subtle.ConstantTimeCompare(h[:], t.entries[i].hash[:]) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return Principal{}, status.Error(codes.Unauthenticated, "unknown token")
+	}
+	return t.entries[found].principal, nil
+}
+
+type principalKey struct{}
+
+// principalFrom returns the caller of a request (admin in open mode).
+func principalFrom(ctx context.Context) Principal {
+	p, _ := ctx.Value(principalKey{}).(Principal)
+	return p
+}
+
+// publicService is served without credentials: health checks and
+// reflection, so that load balancers, grpcurl and ghz can discover the API.
+func publicService(fullMethod string) bool {
+	return strings.HasPrefix(fullMethod, "/grpc.health.v1.Health/") ||
+		strings.HasPrefix(fullMethod, "/grpc.reflection.")
+}
+
+// UnaryAuth authenticates unary calls.
+func (t *Tokens) UnaryAuth(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if publicService(info.FullMethod) {
+		return handler(ctx, req)
+	}
+	p, err := t.authenticate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return handler(context.WithValue(ctx, principalKey{}, p), req)
+}
+
+// StreamAuth authenticates streaming calls.
+func (t *Tokens) StreamAuth(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if publicService(info.FullMethod) {
+		return handler(srv, ss)
+	}
+	p, err := t.authenticate(ss.Context())
+	if err != nil {
+		return err
+	}
+	return handler(srv, &principalStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), principalKey{}, p)})
+}
+
+type principalStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *principalStream) Context() context.Context { return s.ctx }
+
+// requireAdmin allows administrators only.
+func requireAdmin(ctx context.Context) error {
+	if principalFrom(ctx).Role == RoleAdmin {
+		return nil
+	}
+	return status.Error(codes.PermissionDenied, "this call needs the admin role")
+}
+
+// requireReader allows every authenticated role.
+func requireReader(ctx context.Context) error {
+	if principalFrom(ctx).Role != 0 {
+		return nil
+	}
+	return status.Error(codes.Unauthenticated, "no credentials")
+}
+
+// requireInstitution allows administrators and the institution itself.
+func requireInstitution(ctx context.Context, institution string) error {
+	p := principalFrom(ctx)
+	switch {
+	case p.Role == RoleAdmin:
+		return nil
+	case p.Role == RoleInstitution && p.Institution == institution:
+		return nil
+	case p.Role == RoleInstitution:
+		return status.Errorf(codes.PermissionDenied, "credentials of institution %q cannot act for institution %q", p.Institution, institution)
+	}
+	return status.Error(codes.PermissionDenied, "this call needs an institution or admin role")
+}

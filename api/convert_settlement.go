@@ -1,0 +1,138 @@
+package api
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/medsettle/medsettle/engine"
+	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
+)
+
+// claimFromProto checks and maps a SettleRequest. Returns a
+// *engine.ValidationError naming every bad field.
+func claimFromProto(in *pb.SettleRequest) (engine.Claim, error) {
+	var p parser
+	p.enum("visit_type", int32(in.GetVisitType()), pb.VisitType_name)
+	p.enum("cross_region", int32(in.GetCrossRegion()), pb.CrossRegion_name)
+	c := engine.Claim{
+		RequestID:          in.GetRequestId(),
+		InstitutionID:      in.GetInstitutionId(),
+		PersonID:           in.GetPersonId(),
+		VisitType:          engine.VisitType(in.GetVisitType()),
+		SettleDate:         p.date("settle_date", in.GetSettleDate()),
+		CrossRegion:        engine.CrossRegion(in.GetCrossRegion()),
+		DRGCode:            in.GetDrgCode(),
+		UsePersonalAccount: in.GetUsePersonalAccount(),
+	}
+	items := in.GetItems()
+	if len(items) > engine.MaxItems {
+		items = nil // ValidateClaim reports the count
+		c.Items = make([]engine.LineItem, len(in.GetItems()))
+	}
+	for i, it := range items {
+		path := fmt.Sprintf("items[%d]", i)
+		before := p.v.Len()
+		q := p.positive(path+".quantity", it.GetQuantity(), engine.MaxQuantityPlaces)
+		price, _ := p.price(path+".unit_price", it.GetUnitPrice())
+		amount := p.money(path+".amount", it.GetAmount())
+		li := engine.LineItem{Code: it.GetCode(), Name: it.GetName(), Quantity: q, UnitPrice: price, Amount: amount}
+		if p.v.Len() > before {
+			// Numbers that did not parse are reported once; keep the item
+			// arithmetic check from reporting them again.
+			li.Quantity, li.UnitPrice, li.Amount = placeholderOne, placeholderOne, placeholderOne
+		}
+		c.Items = append(c.Items, li)
+	}
+	p.v.Merge(engine.ValidateClaim(c))
+	if err := p.v.Err(); err != nil {
+		return engine.Claim{}, err
+	}
+	return c, nil
+}
+
+// placeholderOne stands in for the numbers of an item that did not parse:
+// 1 × 1 = 1 passes the arithmetic check, so each problem is reported once.
+var placeholderOne = decimal.NewFromInt(1)
+
+func settlementToProto(s engine.Settlement) *pb.Settlement {
+	c, r, b := s.Claim, s.Result, s.Result.Breakdown
+	out := &pb.Settlement{
+		SettlementId:   s.ID,
+		RequestId:      c.RequestID,
+		InstitutionId:  c.InstitutionID,
+		PersonId:       c.PersonID,
+		VisitType:      pb.VisitType(c.VisitType),
+		SettleDate:     c.SettleDate.String(),
+		PolicyVersion:  r.PolicyVersion,
+		State:          pb.SettlementState(s.State),
+		CrossRegion:    pb.CrossRegion(c.CrossRegion),
+		DrgCode:        c.DRGCode,
+		ReversalReason: s.ReversalReason,
+		Breakdown: &pb.Breakdown{
+			Total:         engine.FormatMoney(b.Total),
+			OutOfScope:    engine.FormatMoney(b.OutOfScope),
+			OverLimit:     engine.FormatMoney(b.OverLimit),
+			PreSelfPay:    engine.FormatMoney(b.PreSelfPay),
+			InScope:       engine.FormatMoney(b.InScope),
+			Deductible:    engine.FormatMoney(b.Deductible),
+			BasicFund:     engine.FormatMoney(b.BasicFund),
+			OverCap:       engine.FormatMoney(b.OverCap),
+			Catastrophic:  engine.FormatMoney(b.Catastrophic),
+			MedicalAid:    engine.FormatMoney(b.MedicalAid),
+			FundTotal:     engine.FormatMoney(b.FundTotal),
+			PersonalTotal: engine.FormatMoney(b.PersonalTotal),
+			Account:       engine.FormatMoney(b.Account),
+			Cash:          engine.FormatMoney(b.Cash),
+		},
+	}
+	for _, d := range r.Details {
+		out.Details = append(out.Details, &pb.FundDetail{
+			Fund:   pb.Fund(d.Fund),
+			Band:   int32(d.Band),
+			Ratio:  d.Ratio.String(),
+			Base:   engine.FormatMoney(d.Base),
+			Amount: engine.FormatMoney(d.Amount),
+		})
+	}
+	if bs := r.Budget; bs != nil {
+		out.Budget = &pb.BudgetStatus{
+			Year:  int32(bs.Year),
+			Limit: engine.FormatMoney(bs.Limit),
+			Used:  engine.FormatMoney(bs.Used),
+			State: pb.BudgetState(bs.State),
+		}
+	}
+	return out
+}
+
+func accumulatorsToProto(a engine.Accumulators, balance string) *pb.Accumulators {
+	out := &pb.Accumulators{
+		PersonId:         a.PersonID,
+		Year:             int32(a.Year),
+		InpatientCount:   int32(a.InpatientCount),
+		PoolUsed:         map[string]string{},
+		CatastrophicBase: engine.FormatMoney(a.CatastrophicBase),
+		CatastrophicPaid: engine.FormatMoney(a.CatastrophicPaid),
+		AidBase:          engine.FormatMoney(a.AidBase),
+		AidPaid:          engine.FormatMoney(a.AidPaid),
+		AidOutOfPocket:   engine.FormatMoney(a.AidOutOfPocket),
+		AccountBalance:   balance,
+	}
+	vts := make([]engine.VisitType, 0, len(a.VisitTypes))
+	for v := range a.VisitTypes {
+		vts = append(vts, v)
+	}
+	sort.Slice(vts, func(i, j int) bool { return vts[i] < vts[j] })
+	for _, v := range vts {
+		va := a.VisitTypes[v]
+		out.VisitTypes = append(out.VisitTypes, &pb.VisitTypeAccumulator{
+			VisitType: pb.VisitType(v), InScope: engine.FormatMoney(va.InScope), DeductiblePaid: engine.FormatMoney(va.DeductiblePaid),
+		})
+	}
+	for _, name := range a.PoolNames() {
+		out.PoolUsed[name] = engine.FormatMoney(a.Pool(name))
+	}
+	return out
+}

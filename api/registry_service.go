@@ -1,0 +1,150 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+
+	"github.com/medsettle/medsettle/engine"
+	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
+	"github.com/medsettle/medsettle/store"
+)
+
+// MaxImportRejections bounds how many rejected rows one ImportPersons
+// response lists; the count of the rest is still reported.
+const MaxImportRejections = 1000
+
+// RegistryService serves persons and institutions.
+type RegistryService struct {
+	pb.UnimplementedRegistryServiceServer
+	store store.Store
+	log   *slog.Logger
+}
+
+// PutPerson creates or replaces a person (admin).
+func (s *RegistryService) PutPerson(ctx context.Context, req *pb.PutPersonRequest) (*pb.PutPersonResponse, error) {
+	p, err := s.putPerson(ctx, req.GetPerson())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, "PutPerson", err)
+	}
+	return &pb.PutPersonResponse{Person: personToProto(p)}, nil
+}
+
+func (s *RegistryService) putPerson(ctx context.Context, in *pb.Person) (engine.Person, error) {
+	if err := requireAdmin(ctx); err != nil {
+		return engine.Person{}, err
+	}
+	var p parser
+	person := p.person("person", in)
+	if err := p.v.Err(); err != nil {
+		return engine.Person{}, err
+	}
+	return person, s.store.PutPerson(ctx, person)
+}
+
+// GetPerson reads a person; every role may.
+func (s *RegistryService) GetPerson(ctx context.Context, req *pb.GetPersonRequest) (*pb.GetPersonResponse, error) {
+	p, err := s.getPerson(ctx, req.GetPersonId())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, "GetPerson", err)
+	}
+	return &pb.GetPersonResponse{Person: personToProto(p)}, nil
+}
+
+func (s *RegistryService) getPerson(ctx context.Context, id string) (engine.Person, error) {
+	if err := requireReader(ctx); err != nil {
+		return engine.Person{}, err
+	}
+	var v engine.Violations
+	engine.CheckID(&v, "person_id", id)
+	if err := v.Err(); err != nil {
+		return engine.Person{}, err
+	}
+	return s.store.GetPerson(ctx, id)
+}
+
+// ImportPersons stores a stream of persons (admin). A bad message is
+// reported in rejected and skipped; the others are stored as they arrive.
+func (s *RegistryService) ImportPersons(stream pb.RegistryService_ImportPersonsServer) error {
+	ctx := stream.Context()
+	if err := requireAdmin(ctx); err != nil {
+		return err
+	}
+	resp := &pb.ImportPersonsResponse{}
+	rejected := 0
+	for index := int32(0); ; index++ {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		var p parser
+		person := p.person("person", msg.GetPerson())
+		err = p.v.Err()
+		if err == nil {
+			err = s.store.PutPerson(ctx, person)
+		}
+		if err == nil {
+			resp.Imported++
+			continue
+		}
+		var ve *engine.ValidationError
+		if !errors.As(err, &ve) {
+			// A store failure ends the import; what was stored stays stored.
+			return toStatus(ctx, s.log, "ImportPersons", err)
+		}
+		rejected++
+		if len(resp.Rejected) < MaxImportRejections {
+			resp.Rejected = append(resp.Rejected, &pb.ImportRejection{Index: index, PersonId: msg.GetPerson().GetPersonId(), Reason: err.Error()})
+		}
+	}
+	if rejected > len(resp.Rejected) {
+		resp.Rejected = append(resp.Rejected, &pb.ImportRejection{Index: -1, Reason: "and more rejected rows not listed"})
+	}
+	return stream.SendAndClose(resp)
+}
+
+// PutInstitution creates or replaces an institution (admin).
+func (s *RegistryService) PutInstitution(ctx context.Context, req *pb.PutInstitutionRequest) (*pb.PutInstitutionResponse, error) {
+	in, err := s.putInstitution(ctx, req.GetInstitution())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, "PutInstitution", err)
+	}
+	return &pb.PutInstitutionResponse{Institution: institutionToProto(in)}, nil
+}
+
+func (s *RegistryService) putInstitution(ctx context.Context, in *pb.Institution) (engine.Institution, error) {
+	if err := requireAdmin(ctx); err != nil {
+		return engine.Institution{}, err
+	}
+	var p parser
+	inst := p.institution("institution", in)
+	if err := p.v.Err(); err != nil {
+		return engine.Institution{}, err
+	}
+	return inst, s.store.PutInstitution(ctx, inst)
+}
+
+// GetInstitution reads an institution; every role may.
+func (s *RegistryService) GetInstitution(ctx context.Context, req *pb.GetInstitutionRequest) (*pb.GetInstitutionResponse, error) {
+	in, err := s.getInstitution(ctx, req.GetInstitutionId())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, "GetInstitution", err)
+	}
+	return &pb.GetInstitutionResponse{Institution: institutionToProto(in)}, nil
+}
+
+func (s *RegistryService) getInstitution(ctx context.Context, id string) (engine.Institution, error) {
+	if err := requireReader(ctx); err != nil {
+		return engine.Institution{}, err
+	}
+	var v engine.Violations
+	engine.CheckID(&v, "institution_id", id)
+	if err := v.Err(); err != nil {
+		return engine.Institution{}, err
+	}
+	return s.store.GetInstitution(ctx, id)
+}

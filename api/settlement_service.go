@@ -1,0 +1,158 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/medsettle/medsettle/engine"
+	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
+	"github.com/medsettle/medsettle/store"
+)
+
+// SettlementService serves PreSettle, Settle, ReverseSettlement,
+// GetSettlement and GetAccumulators.
+type SettlementService struct {
+	pb.UnimplementedSettlementServiceServer
+	store store.Store
+	log   *slog.Logger
+}
+
+// PreSettle computes a settlement and records nothing.
+func (s *SettlementService) PreSettle(ctx context.Context, req *pb.SettleRequest) (*pb.SettleResponse, error) {
+	st, err := s.settle(ctx, req, false)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, "PreSettle", err)
+	}
+	return &pb.SettleResponse{Settlement: settlementToProto(st)}, nil
+}
+
+// Settle commits a settlement, idempotently on (institution, request_id).
+func (s *SettlementService) Settle(ctx context.Context, req *pb.SettleRequest) (*pb.SettleResponse, error) {
+	st, err := s.settle(ctx, req, true)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, "Settle", err)
+	}
+	return &pb.SettleResponse{Settlement: settlementToProto(st)}, nil
+}
+
+func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, commit bool) (engine.Settlement, error) {
+	if err := requireInstitution(ctx, req.GetInstitutionId()); err != nil {
+		return engine.Settlement{}, err
+	}
+	claim, err := claimFromProto(req)
+	if err != nil {
+		return engine.Settlement{}, err
+	}
+	inst, err := s.store.GetInstitution(ctx, claim.InstitutionID)
+	if err != nil {
+		return engine.Settlement{}, err
+	}
+	compute := func(st store.PersonYear) (engine.Result, error) {
+		policies, err := s.store.Policies(ctx, st.Person.Region, st.Person.Scheme)
+		if err != nil {
+			return engine.Result{}, err
+		}
+		policy, err := engine.SelectPolicy(policies, st.Person.Region, st.Person.Scheme, claim.SettleDate)
+		if err != nil {
+			return engine.Result{}, err
+		}
+		return engine.Settle(engine.Input{
+			Policy: policy, Person: st.Person, Institution: inst, Claim: claim,
+			Accumulators: st.Accumulators, BudgetUsed: st.BudgetUsed,
+		})
+	}
+	if commit {
+		return s.store.Settle(ctx, claim, compute)
+	}
+	snap, err := s.store.Snapshot(ctx, claim.PersonID, claim.InstitutionID, claim.Year())
+	if err != nil {
+		return engine.Settlement{}, err
+	}
+	res, err := compute(snap)
+	if err != nil {
+		return engine.Settlement{}, err
+	}
+	return engine.Settlement{Claim: claim, Fingerprint: claim.Fingerprint(), State: engine.StatePreview, Result: res}, nil
+}
+
+// ReverseSettlement undoes a settlement once, for the institution that made it.
+func (s *SettlementService) ReverseSettlement(ctx context.Context, req *pb.ReverseSettlementRequest) (*pb.ReverseSettlementResponse, error) {
+	st, err := s.reverse(ctx, req)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, "ReverseSettlement", err)
+	}
+	return &pb.ReverseSettlementResponse{Settlement: settlementToProto(st)}, nil
+}
+
+func (s *SettlementService) reverse(ctx context.Context, req *pb.ReverseSettlementRequest) (engine.Settlement, error) {
+	p := principalFrom(ctx)
+	if p.Role != RoleAdmin && p.Role != RoleInstitution {
+		return engine.Settlement{}, requireInstitution(ctx, "")
+	}
+	var v engine.Violations
+	engine.CheckID(&v, "request_id", req.GetRequestId())
+	engine.CheckID(&v, "settlement_id", req.GetSettlementId())
+	engine.CheckText(&v, "reason", req.GetReason(), engine.MaxReasonLen)
+	if err := v.Err(); err != nil {
+		return engine.Settlement{}, err
+	}
+	return s.store.Reverse(ctx, store.Reversal{
+		RequestID: req.GetRequestId(), SettlementID: req.GetSettlementId(), Reason: req.GetReason(), Institution: p.Institution,
+	})
+}
+
+// GetSettlement reads a settlement: administrators, clearing and the
+// institution that made it.
+func (s *SettlementService) GetSettlement(ctx context.Context, req *pb.GetSettlementRequest) (*pb.GetSettlementResponse, error) {
+	st, err := s.getSettlement(ctx, req)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, "GetSettlement", err)
+	}
+	return &pb.GetSettlementResponse{Settlement: settlementToProto(st)}, nil
+}
+
+func (s *SettlementService) getSettlement(ctx context.Context, req *pb.GetSettlementRequest) (engine.Settlement, error) {
+	var v engine.Violations
+	engine.CheckID(&v, "settlement_id", req.GetSettlementId())
+	if err := v.Err(); err != nil {
+		return engine.Settlement{}, err
+	}
+	st, err := s.store.GetSettlement(ctx, req.GetSettlementId())
+	if err != nil {
+		return engine.Settlement{}, err
+	}
+	if principalFrom(ctx).Role != RoleClearing {
+		if err := requireInstitution(ctx, st.Claim.InstitutionID); err != nil {
+			return engine.Settlement{}, err
+		}
+	}
+	return st, nil
+}
+
+// GetAccumulators reads a person's accumulators for a year; every role may.
+func (s *SettlementService) GetAccumulators(ctx context.Context, req *pb.GetAccumulatorsRequest) (*pb.GetAccumulatorsResponse, error) {
+	acc, err := s.getAccumulators(ctx, req)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, "GetAccumulators", err)
+	}
+	return &pb.GetAccumulatorsResponse{Accumulators: acc}, nil
+}
+
+func (s *SettlementService) getAccumulators(ctx context.Context, req *pb.GetAccumulatorsRequest) (*pb.Accumulators, error) {
+	if err := requireReader(ctx); err != nil {
+		return nil, err
+	}
+	var v engine.Violations
+	engine.CheckID(&v, "person_id", req.GetPersonId())
+	if req.GetYear() < 1900 || req.GetYear() > 9999 {
+		v.Addf("year", "must be a calendar year, got %d", req.GetYear())
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	snap, err := s.store.Snapshot(ctx, req.GetPersonId(), "", int(req.GetYear()))
+	if err != nil {
+		return nil, err
+	}
+	return accumulatorsToProto(snap.Accumulators, engine.FormatMoney(snap.Person.AccountBalance)), nil
+}

@@ -1,0 +1,136 @@
+package engine
+
+import (
+	"sort"
+
+	"github.com/shopspring/decimal"
+)
+
+// Accumulators are a person's running totals for one policy year. The same
+// shape carries what one settlement added (its Delta), so that a reversal
+// subtracts exactly that.
+type Accumulators struct {
+	PersonID       string
+	Year           int
+	InpatientCount int
+	// VisitTypes holds the cumulative in-scope cost and deductible paid per visit type.
+	VisitTypes map[VisitType]VisitAccumulator
+	// PoolUsed is the basic fund paid this year per cap pool name.
+	PoolUsed         map[string]decimal.Decimal
+	CatastrophicBase decimal.Decimal
+	CatastrophicPaid decimal.Decimal
+	AidBase          decimal.Decimal
+	// AidPaid is the regular (capped) medical aid; ceiling payments are not in it.
+	AidPaid        decimal.Decimal
+	AidOutOfPocket decimal.Decimal
+}
+
+// VisitAccumulator is the running in-scope cost of one visit type.
+type VisitAccumulator struct {
+	InScope        decimal.Decimal
+	DeductiblePaid decimal.Decimal
+}
+
+// NewAccumulators returns all-zero accumulators for a person and year.
+func NewAccumulators(personID string, year int) Accumulators {
+	return Accumulators{PersonID: personID, Year: year}
+}
+
+// Visit returns the accumulator of one visit type (zero when none).
+func (a Accumulators) Visit(v VisitType) VisitAccumulator {
+	if va, ok := a.VisitTypes[v]; ok {
+		return va
+	}
+	return VisitAccumulator{}
+}
+
+// Pool returns what a cap pool has paid this year (zero when nothing).
+func (a Accumulators) Pool(name string) decimal.Decimal {
+	return a.PoolUsed[name]
+}
+
+// Apply returns a + sign × d, sign being +1 (settle) or -1 (reverse). The
+// receiver is not modified.
+func (a Accumulators) Apply(d Accumulators, sign int) Accumulators {
+	s := decimal.NewFromInt(int64(sign))
+	out := a.Clone()
+	out.InpatientCount += sign * d.InpatientCount
+	for v, dv := range d.VisitTypes {
+		cur := out.VisitTypes[v]
+		cur.InScope = cur.InScope.Add(dv.InScope.Mul(s))
+		cur.DeductiblePaid = cur.DeductiblePaid.Add(dv.DeductiblePaid.Mul(s))
+		if out.VisitTypes == nil {
+			out.VisitTypes = map[VisitType]VisitAccumulator{}
+		}
+		out.VisitTypes[v] = cur
+	}
+	for name, used := range d.PoolUsed {
+		if out.PoolUsed == nil {
+			out.PoolUsed = map[string]decimal.Decimal{}
+		}
+		out.PoolUsed[name] = out.PoolUsed[name].Add(used.Mul(s))
+	}
+	out.CatastrophicBase = out.CatastrophicBase.Add(d.CatastrophicBase.Mul(s))
+	out.CatastrophicPaid = out.CatastrophicPaid.Add(d.CatastrophicPaid.Mul(s))
+	out.AidBase = out.AidBase.Add(d.AidBase.Mul(s))
+	out.AidPaid = out.AidPaid.Add(d.AidPaid.Mul(s))
+	out.AidOutOfPocket = out.AidOutOfPocket.Add(d.AidOutOfPocket.Mul(s))
+	return out
+}
+
+// Clone returns a deep copy.
+func (a Accumulators) Clone() Accumulators {
+	out := a
+	if a.VisitTypes != nil {
+		out.VisitTypes = make(map[VisitType]VisitAccumulator, len(a.VisitTypes))
+		for k, v := range a.VisitTypes {
+			out.VisitTypes[k] = v
+		}
+	}
+	if a.PoolUsed != nil {
+		out.PoolUsed = make(map[string]decimal.Decimal, len(a.PoolUsed))
+		for k, v := range a.PoolUsed {
+			out.PoolUsed[k] = v
+		}
+	}
+	return out
+}
+
+// Equal reports whether two accumulators hold the same values (decimals
+// compared by value, absent map entries equal to zero).
+func (a Accumulators) Equal(b Accumulators) bool {
+	if a.PersonID != b.PersonID || a.Year != b.Year || a.InpatientCount != b.InpatientCount {
+		return false
+	}
+	for _, v := range VisitTypes {
+		x, y := a.Visit(v), b.Visit(v)
+		if !x.InScope.Equal(y.InScope) || !x.DeductiblePaid.Equal(y.DeductiblePaid) {
+			return false
+		}
+	}
+	for _, name := range unionKeys(a.PoolUsed, b.PoolUsed) {
+		if !a.Pool(name).Equal(b.Pool(name)) {
+			return false
+		}
+	}
+	return a.CatastrophicBase.Equal(b.CatastrophicBase) && a.CatastrophicPaid.Equal(b.CatastrophicPaid) &&
+		a.AidBase.Equal(b.AidBase) && a.AidPaid.Equal(b.AidPaid) && a.AidOutOfPocket.Equal(b.AidOutOfPocket)
+}
+
+// PoolNames returns the cap pool names in sorted order.
+func (a Accumulators) PoolNames() []string { return unionKeys(a.PoolUsed, nil) }
+
+func unionKeys(a, b map[string]decimal.Decimal) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range []map[string]decimal.Decimal{a, b} {
+		for k := range m {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+
+	"github.com/shopspring/decimal"
+)
+
+// Claim is one hospital bill to settle.
+type Claim struct {
+	RequestID          string
+	InstitutionID      string
+	PersonID           string
+	VisitType          VisitType
+	SettleDate         Date
+	CrossRegion        CrossRegion
+	DRGCode            string
+	UsePersonalAccount bool
+	Items              []LineItem
+}
+
+// LineItem is one line of a bill.
+type LineItem struct {
+	Code      string
+	Name      string
+	Quantity  decimal.Decimal
+	UnitPrice decimal.Decimal
+	Amount    decimal.Decimal
+}
+
+// Year is the policy year of the claim: the calendar year of its settle date.
+func (c Claim) Year() int { return c.SettleDate.Year }
+
+// Fingerprint is a digest of everything that makes two claims the same
+// request, so that a retry can be told from another request reusing its id.
+// Decimals are compared by value ("10" and "10.00" are the same).
+func (c Claim) Fingerprint() string {
+	h := sha256.New()
+	field := func(s string) { fmt.Fprintf(h, "%d:%s;", len(s), s) }
+	num := func(d decimal.Decimal) { field(d.String()) }
+	field(c.RequestID)
+	field(c.InstitutionID)
+	field(c.PersonID)
+	fmt.Fprintf(h, "%d;%s;%d;%t;", c.VisitType, c.SettleDate, c.normalCrossRegion(), c.UsePersonalAccount)
+	field(c.DRGCode)
+	fmt.Fprintf(h, "%d;", len(c.Items))
+	for _, it := range c.Items {
+		field(it.Code)
+		field(it.Name)
+		num(it.Quantity)
+		num(it.UnitPrice)
+		num(it.Amount)
+	}
+	_, _ = io.WriteString(h, "end")
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (c Claim) normalCrossRegion() CrossRegion {
+	if c.CrossRegion == CrossRegionUnspecified {
+		return CrossRegionLocal
+	}
+	return c.CrossRegion
+}

@@ -1,0 +1,6 @@
+// Package engine is the settlement arithmetic of medsettle: line
+// classification, policy choice, the schedule primitive and the three
+// payment layers of SETTLEMENT.md, plus the validation of claims and
+// policies. It is pure and deterministic: no I/O, no clock, no proto, no
+// database. Money is shopspring/decimal, never float64.
+package engine

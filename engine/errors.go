@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Domain errors. Callers test them with errors.Is; the API maps each to one
+// status code.
+var (
+	// ErrInvalid marks malformed input; the error is a *ValidationError.
+	ErrInvalid = errors.New("invalid argument")
+	// ErrNoPolicy means no policy version covers the person's region,
+	// scheme and the settle date.
+	ErrNoPolicy = errors.New("no policy in force")
+	// ErrNotCovered means the policy cannot settle this claim: the
+	// institution level has no deductible or rate row, or no cap pool row
+	// fits the person's contribution years.
+	ErrNotCovered = errors.New("not covered by the policy")
+	// ErrAlreadyReversed means a settlement was reversed before.
+	ErrAlreadyReversed = errors.New("settlement already reversed")
+	// ErrForbidden means the caller may not touch this object (another
+	// institution's settlement).
+	ErrForbidden = errors.New("permission denied")
+)
+
+// Violation names one bad field and what is wrong with it.
+type Violation struct {
+	// Field is the field path in the API's snake_case names, e.g. "items[2].amount".
+	Field       string
+	Description string
+}
+
+// ValidationError lists every problem found in one request.
+type ValidationError struct {
+	Violations []Violation
+}
+
+// Error joins the violations into one line.
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Violations))
+	for i, v := range e.Violations {
+		parts[i] = v.Field + ": " + v.Description
+	}
+	return "invalid argument: " + strings.Join(parts, "; ")
+}
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+// Violations collects problems while a request is checked, so that all of
+// them are reported at once.
+type Violations struct {
+	list []Violation
+}
+
+// Addf records a problem with a field.
+func (v *Violations) Addf(field, format string, args ...any) {
+	v.list = append(v.list, Violation{Field: field, Description: fmt.Sprintf(format, args...)})
+}
+
+// Len is the number of problems recorded.
+func (v *Violations) Len() int { return len(v.list) }
+
+// Err returns a *ValidationError with every recorded problem, or nil.
+func (v *Violations) Err() error {
+	if len(v.list) == 0 {
+		return nil
+	}
+	return &ValidationError{Violations: append([]Violation(nil), v.list...)}
+}
+
+// Merge adds the violations of err when it is a *ValidationError and
+// reports whether it was one.
+func (v *Violations) Merge(err error) bool {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		v.list = append(v.list, ve.Violations...)
+		return true
+	}
+	return false
+}

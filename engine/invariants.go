@@ -1,0 +1,67 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/shopspring/decimal"
+)
+
+// CheckResult asserts the identities of SETTLEMENT.md on a result: no
+// figure is negative or finer than a fen, the scope split adds up to the
+// total, the funds add up to fund_total, the person's part to
+// personal_total, and each fund's detail lines to what that fund paid.
+// Returns an error wrapping ErrInvariant when one fails.
+func CheckResult(r Result) error {
+	b := r.Breakdown
+	figures := []struct {
+		name string
+		v    decimal.Decimal
+	}{
+		{"total", b.Total}, {"out_of_scope", b.OutOfScope}, {"over_limit", b.OverLimit},
+		{"pre_self_pay", b.PreSelfPay}, {"in_scope", b.InScope}, {"deductible", b.Deductible},
+		{"basic_fund", b.BasicFund}, {"over_cap", b.OverCap}, {"catastrophic", b.Catastrophic},
+		{"medical_aid", b.MedicalAid}, {"fund_total", b.FundTotal}, {"personal_total", b.PersonalTotal},
+		{"account", b.Account}, {"cash", b.Cash},
+	}
+	for _, f := range figures {
+		if f.v.IsNegative() || !f.v.Equal(Round2(f.v)) {
+			return fmt.Errorf("%w: %s is %s", ErrInvariant, f.name, f.v)
+		}
+	}
+	identities := []identity{
+		{"total = out_of_scope + over_limit + pre_self_pay + in_scope",
+			b.Total.Equal(b.OutOfScope.Add(b.OverLimit).Add(b.PreSelfPay).Add(b.InScope))},
+		{"fund_total = basic_fund + catastrophic + medical_aid",
+			b.FundTotal.Equal(b.BasicFund.Add(b.Catastrophic).Add(b.MedicalAid))},
+		{"personal_total = total - fund_total", b.PersonalTotal.Equal(b.Total.Sub(b.FundTotal))},
+		{"cash = personal_total - account", b.Cash.Equal(b.PersonalTotal.Sub(b.Account))},
+	}
+	sums := map[Fund]decimal.Decimal{}
+	for _, d := range r.Details {
+		if d.Amount.IsNegative() || d.Base.IsNegative() || d.Amount.GreaterThan(d.Base) {
+			return fmt.Errorf("%w: detail line %+v pays less than 0 or more than its base", ErrInvariant, d)
+		}
+		f := d.Fund
+		if f == FundAidCeiling {
+			f = FundMedicalAid
+		}
+		sums[f] = sums[f].Add(d.Amount)
+	}
+	identities = append(identities,
+		identity{"basic detail lines add up to basic_fund", sums[FundBasic].Equal(b.BasicFund)},
+		identity{"catastrophic detail lines add up to catastrophic", sums[FundCatastrophic].Equal(b.Catastrophic)},
+		identity{"aid detail lines add up to medical_aid", sums[FundMedicalAid].Equal(b.MedicalAid)},
+	)
+	for _, id := range identities {
+		if !id.ok {
+			return fmt.Errorf("%w: %s does not hold (breakdown %+v)", ErrInvariant, id.what, b)
+		}
+	}
+	return nil
+}
+
+// identity is one equation CheckResult asserts.
+type identity struct {
+	what string
+	ok   bool
+}

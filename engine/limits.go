@@ -1,0 +1,25 @@
+package engine
+
+// Limits on every request, so that no input can be unbounded.
+const (
+	// MaxItems is the most line items one claim may carry.
+	MaxItems = 2000
+	// MaxIDLen is the longest request, person, institution, settlement,
+	// item or DRG code.
+	MaxIDLen = 64
+	// MaxNameLen is the longest name (persons, institutions, items).
+	MaxNameLen = 200
+	// MaxReasonLen is the longest reversal reason.
+	MaxReasonLen = 500
+	// MaxCatalog is the most entries a policy catalog may have.
+	MaxCatalog = 200000
+	// MaxBands is the most bands in one schedule.
+	MaxBands = 32
+	// MaxRows is the most rows of any other policy table.
+	MaxRows = 256
+	// MaxQuantityPlaces and MaxPricePlaces are the decimals accepted for
+	// quantity, unit_price and price_cap.
+	MaxQuantityPlaces = 4
+	// MaxPricePlaces is the number of decimals accepted for prices.
+	MaxPricePlaces = 4
+)

@@ -1,0 +1,47 @@
+package engine
+
+import "fmt"
+
+// SelectPolicy picks the policy version of a region and scheme in force on
+// a date. Returns an error wrapping ErrNoPolicy when none is.
+func SelectPolicy(policies []*Policy, region string, scheme Scheme, d Date) (*Policy, error) {
+	for _, p := range policies {
+		if p.Region == region && p.Scheme == scheme && p.Covers(d) {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: no %s policy of region %q covers %s; load one with PolicyService.PutPolicy",
+		ErrNoPolicy, scheme, region, d)
+}
+
+// String names the scheme as the API does.
+func (s Scheme) String() string {
+	switch s {
+	case SchemeEmployee:
+		return "SCHEME_EMPLOYEE"
+	case SchemeResident:
+		return "SCHEME_RESIDENT"
+	}
+	return "SCHEME_UNSPECIFIED"
+}
+
+// String names the visit type as the API does.
+func (v VisitType) String() string {
+	switch v {
+	case VisitInpatient:
+		return "VISIT_TYPE_INPATIENT"
+	case VisitChronicOutpatient:
+		return "VISIT_TYPE_CHRONIC_OUTPATIENT"
+	case VisitOutpatient:
+		return "VISIT_TYPE_OUTPATIENT"
+	}
+	return "VISIT_TYPE_UNSPECIFIED"
+}
+
+// Normal maps an unspecified category to ordinary.
+func (c Category) Normal() Category {
+	if c == CategoryUnspecified {
+		return CategoryOrdinary
+	}
+	return c
+}

@@ -1,0 +1,321 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/shopspring/decimal"
+)
+
+// ErrInvariant means the engine computed a result that breaks an identity
+// of SETTLEMENT.md. It is a bug, never the caller's fault.
+var ErrInvariant = errors.New("settlement invariant broken")
+
+// Input is everything a settlement reads: the policy in force, the person,
+// the institution, the claim, the person's accumulators for the claim's
+// year and the institution's budget usage for that year so far.
+type Input struct {
+	Policy       *Policy
+	Person       Person
+	Institution  Institution
+	Claim        Claim
+	Accumulators Accumulators
+	BudgetUsed   decimal.Decimal
+}
+
+// Settle computes the settlement of one claim. It is pure: the same input
+// always gives the same result, and nothing is changed.
+//
+// Returns a *ValidationError (ErrInvalid) for a malformed claim, an unknown
+// item under UNKNOWN_ITEM_REJECT or an unknown DRG code; ErrNotCovered when
+// the policy has no row for the institution level or the person's
+// contribution years; ErrNoPolicy when the policy does not cover the claim.
+func Settle(in Input) (Result, error) {
+	c, p := in.Claim, in.Policy
+	if err := ValidateClaim(c); err != nil {
+		return Result{}, err
+	}
+	if p == nil || !p.Covers(c.SettleDate) || p.Region != in.Person.Region || p.Scheme != in.Person.Scheme {
+		return Result{}, fmt.Errorf("%w: the policy given does not cover person %q on %s", ErrNoPolicy, in.Person.ID, c.SettleDate)
+	}
+	if in.Accumulators.Year != 0 && in.Accumulators.Year != c.Year() {
+		return Result{}, fmt.Errorf("%w: accumulators of %d given for a claim of %d", ErrInvariant, in.Accumulators.Year, c.Year())
+	}
+	var b Breakdown
+	if err := classify(p, c, &b); err != nil {
+		return Result{}, err
+	}
+	acc := in.Accumulators
+	delta := NewAccumulators(c.PersonID, c.Year())
+	res := Result{PolicyVersion: p.Version, WarnRatio: p.WarnRatio()}
+
+	basic, err := basicLayer(p, in.Person, in.Institution, c, acc, b.InScope, &delta)
+	if err != nil {
+		return Result{}, err
+	}
+	b.Deductible, b.BasicFund, b.OverCap = basic.deductible, basic.paid, basic.overCap
+	res.Details = nonZero(res.Details, basic.lines)
+
+	b.Catastrophic = catastrophicLayer(p, in.Person, c, acc, b, &delta, &res.Details)
+	b.MedicalAid = aidLayer(p, in.Person, acc, b, &delta, &res.Details)
+
+	b.FundTotal = b.BasicFund.Add(b.Catastrophic).Add(b.MedicalAid)
+	b.PersonalTotal = b.Total.Sub(b.FundTotal)
+	if in.Person.Scheme == SchemeEmployee && c.UsePersonalAccount {
+		payable := b.PersonalTotal
+		if !p.AccountCoversOutOfScope {
+			payable = payable.Sub(b.OutOfScope).Sub(b.OverLimit)
+		}
+		b.Account = minDec(maxDec(zero, in.Person.AccountBalance), maxDec(zero, payable))
+	}
+	b.Cash = b.PersonalTotal.Sub(b.Account)
+	res.Breakdown = b
+	res.Delta = delta
+
+	if limit, ok := in.Institution.Budget(c.Year()); ok {
+		res.BudgetLimit = &limit
+		st := NewBudgetStatus(c.Year(), limit, in.BudgetUsed.Add(b.BasicFund), res.WarnRatio)
+		res.Budget = &st
+	}
+	if err := CheckResult(res); err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+// classify splits the claim's items into out of scope, over limit, pre
+// self-pay and in scope.
+func classify(p *Policy, c Claim, b *Breakdown) error {
+	var v Violations
+	if c.DRGCode != "" && !p.HasDRG(c.DRGCode) {
+		v.Addf("drg_code", "%q is not a DRG group of policy %s %s", c.DRGCode, p.Region, p.Version)
+	}
+	for i, it := range c.Items {
+		b.Total = b.Total.Add(it.Amount)
+		e, ok := p.Item(it.Code)
+		if !ok {
+			if p.UnknownItem == UnknownItemReject {
+				v.Addf(fmt.Sprintf("items[%d].code", i), "%q is not in the catalog of policy %s %s, which rejects unknown items", it.Code, p.Region, p.Version)
+			}
+			b.OutOfScope = b.OutOfScope.Add(it.Amount)
+			continue
+		}
+		if e.Category == ItemC {
+			b.OutOfScope = b.OutOfScope.Add(it.Amount)
+			continue
+		}
+		rest := it.Amount
+		if e.PriceCap != nil && it.UnitPrice.GreaterThan(*e.PriceCap) {
+			over := minDec(rest, Round2(it.UnitPrice.Sub(*e.PriceCap).Mul(it.Quantity)))
+			b.OverLimit = b.OverLimit.Add(over)
+			rest = rest.Sub(over)
+		}
+		if e.Category == ItemB {
+			pre := Round2(rest.Mul(e.SelfPayRatio))
+			b.PreSelfPay = b.PreSelfPay.Add(pre)
+			rest = rest.Sub(pre)
+		}
+		b.InScope = b.InScope.Add(rest)
+	}
+	return v.Err()
+}
+
+type basicResult struct {
+	deductible, paid, overCap decimal.Decimal
+	lines                     []Detail
+}
+
+// basicLayer computes the basic pooled fund (hifp_pay) and records what it
+// adds to the accumulators in delta.
+func basicLayer(p *Policy, person Person, inst Institution, c Claim, acc Accumulators, s decimal.Decimal, delta *Accumulators) (basicResult, error) {
+	vt := c.VisitType
+	if vt == VisitInpatient {
+		delta.InpatientCount = 1
+	}
+	ben := p.Benefit(vt)
+	if ben == nil {
+		delta.VisitTypes = map[VisitType]VisitAccumulator{vt: {InScope: s, DeductiblePaid: zero}}
+		return basicResult{}, nil
+	}
+	d, err := deductibleFor(p, ben, inst.Level, vt, acc)
+	if err != nil {
+		return basicResult{}, err
+	}
+	sched, err := ratesFor(p, ben, inst.Level, person.Employment)
+	if err != nil {
+		return basicResult{}, err
+	}
+	c0 := zero
+	if ben.Accumulation == AccumulationAnnual {
+		c0 = acc.Visit(vt).InScope
+	}
+	c1 := c0.Add(s)
+	cut := zero
+	if c.CrossRegion == CrossRegionUnregistered {
+		cut = p.UnregisteredRatioCut
+	}
+	lines, raw := span(sched.Bands, cut, d, c0, c1, FundBasic)
+	paid := raw
+	if ben.CapPool != "" {
+		limit, err := capFor(p, ben.CapPool, person.ContributionYears)
+		if err != nil {
+			return basicResult{}, err
+		}
+		paid = capLines(lines, raw, limit.Sub(acc.Pool(ben.CapPool)))
+		delta.PoolUsed = map[string]decimal.Decimal{ben.CapPool: paid}
+	}
+	ded := minDec(c1, d).Sub(minDec(c0, d))
+	delta.VisitTypes = map[VisitType]VisitAccumulator{vt: {InScope: s, DeductiblePaid: ded}}
+	return basicResult{deductible: ded, paid: paid, overCap: raw.Sub(paid), lines: lines}, nil
+}
+
+// deductibleFor is the deductible that applies: by admission sequence for
+// per-visit inpatient care, the first entry otherwise.
+func deductibleFor(p *Policy, ben *Benefit, level int, vt VisitType, acc Accumulators) (decimal.Decimal, error) {
+	if len(ben.Deductibles) == 0 {
+		return zero, nil
+	}
+	for _, row := range ben.Deductibles {
+		if row.Level != level || len(row.Amounts) == 0 {
+			continue
+		}
+		i := 0
+		if ben.Accumulation == AccumulationPerVisit && vt == VisitInpatient {
+			i = acc.InpatientCount
+		}
+		if i >= len(row.Amounts) {
+			i = len(row.Amounts) - 1
+		}
+		return row.Amounts[i], nil
+	}
+	return zero, fmt.Errorf("%w: policy %s %s has no %s deductible for institution level %d",
+		ErrNotCovered, p.Region, p.Version, vt, level)
+}
+
+// ratesFor picks the rate schedule of a level: the row with the person's
+// exact employment status wins over a row for everyone.
+func ratesFor(p *Policy, ben *Benefit, level int, emp Employment) (Schedule, error) {
+	var any *Schedule
+	for i := range ben.Rates {
+		r := &ben.Rates[i]
+		if r.Level != level {
+			continue
+		}
+		if r.Employment == emp && emp != EmploymentAny {
+			return r.Schedule, nil
+		}
+		if r.Employment == EmploymentAny && any == nil {
+			any = &r.Schedule
+		}
+	}
+	if any != nil {
+		return *any, nil
+	}
+	return Schedule{}, fmt.Errorf("%w: policy %s %s has no %s rates for institution level %d",
+		ErrNotCovered, p.Region, p.Version, ben.VisitType, level)
+}
+
+// capFor is a cap pool's amount for a person: the row with the largest
+// min_years not above the contribution years.
+func capFor(p *Policy, pool string, years int) (decimal.Decimal, error) {
+	for _, cp := range p.CapPools {
+		if cp.Name != pool {
+			continue
+		}
+		best := -1
+		for i, r := range cp.Rows {
+			if r.MinYears <= years && (best < 0 || r.MinYears > cp.Rows[best].MinYears) {
+				best = i
+			}
+		}
+		if best >= 0 {
+			return cp.Rows[best].Amount, nil
+		}
+		return zero, fmt.Errorf("%w: cap pool %q of policy %s %s has no row for %d contribution years",
+			ErrNotCovered, pool, p.Region, p.Version, years)
+	}
+	return zero, fmt.Errorf("%w: policy %s %s has no cap pool %q", ErrNotCovered, p.Region, p.Version, pool)
+}
+
+// catastrophicLayer computes catastrophic insurance (hifmi_pay).
+func catastrophicLayer(p *Policy, person Person, c Claim, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail) decimal.Decimal {
+	cat := p.Catastrophic
+	if cat == nil || !containsVisit(cat.VisitTypes, c.VisitType) {
+		return zero
+	}
+	base := b.InScope.Sub(b.BasicFund)
+	if cat.IncludePreSelfPay {
+		base = base.Add(b.PreSelfPay)
+	}
+	base = maxDec(zero, base)
+	sched := cat.Normal
+	if cat.Special != nil && containsCategory(cat.SpecialCategories, person.Category.Normal()) {
+		sched = *cat.Special
+	}
+	lines, raw := span(sched.Bands, zero, zero, acc.CatastrophicBase, acc.CatastrophicBase.Add(base), FundCatastrophic)
+	paid := raw
+	if sched.AnnualCap != nil {
+		paid = capLines(lines, raw, sched.AnnualCap.Sub(acc.CatastrophicPaid))
+	}
+	*details = nonZero(*details, lines)
+	delta.CatastrophicBase = base
+	delta.CatastrophicPaid = paid
+	return paid
+}
+
+// aidLayer computes medical aid (maf_pay), including the out-of-pocket
+// ceiling payment.
+func aidLayer(p *Policy, person Person, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail) decimal.Decimal {
+	var rule *AidRule
+	for i := range p.MedicalAid {
+		if p.MedicalAid[i].Category == person.Category.Normal() {
+			rule = &p.MedicalAid[i]
+			break
+		}
+	}
+	if rule == nil {
+		return zero
+	}
+	base := b.InScope.Sub(b.BasicFund).Sub(b.Catastrophic)
+	if rule.IncludePreSelfPay {
+		base = base.Add(b.PreSelfPay)
+	}
+	base = maxDec(zero, base)
+	lines, raw := span(rule.Schedule.Bands, zero, zero, acc.AidBase, acc.AidBase.Add(base), FundMedicalAid)
+	regular := raw
+	if rule.Schedule.AnnualCap != nil {
+		regular = capLines(lines, raw, rule.Schedule.AnnualCap.Sub(acc.AidPaid))
+	}
+	*details = nonZero(*details, lines)
+	oop := base.Sub(regular)
+	extra := zero
+	if rule.OOPCeiling != nil {
+		c0, c1 := acc.AidOutOfPocket, acc.AidOutOfPocket.Add(oop)
+		extra = maxDec(zero, c1.Sub(*rule.OOPCeiling)).Sub(maxDec(zero, c0.Sub(*rule.OOPCeiling)))
+		if extra.IsPositive() {
+			*details = append(*details, Detail{Fund: FundAidCeiling, Band: 0, Ratio: one, Base: extra, Amount: extra})
+		}
+	}
+	delta.AidBase = base
+	delta.AidPaid = regular
+	delta.AidOutOfPocket = oop
+	return regular.Add(extra)
+}
+
+func containsVisit(list []VisitType, v VisitType) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func containsCategory(list []Category, c Category) bool {
+	for _, x := range list {
+		if x.Normal() == c {
+			return true
+		}
+	}
+	return false
+}

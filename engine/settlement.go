@@ -1,0 +1,85 @@
+package engine
+
+import "github.com/shopspring/decimal"
+
+// Breakdown is the split of a bill (national interface names in comments).
+type Breakdown struct {
+	Total         decimal.Decimal // medfee_sumamt
+	OutOfScope    decimal.Decimal // fulamt_ownpay_amt
+	OverLimit     decimal.Decimal // overlmt_selfpay
+	PreSelfPay    decimal.Decimal // preselfpay_amt
+	InScope       decimal.Decimal // inscp_scp_amt
+	Deductible    decimal.Decimal // act_pay_dedc
+	BasicFund     decimal.Decimal // hifp_pay
+	OverCap       decimal.Decimal
+	Catastrophic  decimal.Decimal // hifmi_pay
+	MedicalAid    decimal.Decimal // maf_pay
+	FundTotal     decimal.Decimal // fund_pay_sumamt
+	PersonalTotal decimal.Decimal // psn_part_amt
+	Account       decimal.Decimal // acct_pay
+	Cash          decimal.Decimal // psn_cash_pay
+}
+
+// Detail is one band of one fund (结算明细).
+type Detail struct {
+	Fund   Fund
+	Band   int
+	Ratio  decimal.Decimal
+	Base   decimal.Decimal
+	Amount decimal.Decimal
+}
+
+// BudgetStatus is an institution's budget usage after a settlement.
+type BudgetStatus struct {
+	Year  int
+	Limit decimal.Decimal
+	Used  decimal.Decimal
+	State BudgetState
+}
+
+// NewBudgetStatus classifies budget usage: EXCEEDED above the limit, WARNING
+// at or above warn × limit, else WITHIN.
+func NewBudgetStatus(year int, limit, used, warn decimal.Decimal) BudgetStatus {
+	st := BudgetWithin
+	switch {
+	case used.GreaterThan(limit):
+		st = BudgetExceeded
+	case used.GreaterThanOrEqual(warn.Mul(limit)):
+		st = BudgetWarning
+	}
+	return BudgetStatus{Year: year, Limit: limit, Used: used, State: st}
+}
+
+// Result is what Settle computes for a claim: the figures returned to the
+// hospital and the changes to apply to state.
+type Result struct {
+	PolicyVersion string
+	Breakdown     Breakdown
+	// Details are the non-zero detail lines: basic bands ascending, then
+	// catastrophic, medical aid and the aid ceiling.
+	Details []Detail
+	// Delta is what this settlement adds to the person's accumulators.
+	Delta Accumulators
+	// Budget is the institution's budget status with this settlement
+	// counted; nil when the institution has no budget for the year.
+	Budget *BudgetStatus
+	// BudgetLimit and WarnRatio let a store recompute Budget from the usage
+	// it commits (nil limit: no budget).
+	BudgetLimit *decimal.Decimal
+	WarnRatio   decimal.Decimal
+}
+
+// Settlement is a recorded (or previewed) settlement.
+type Settlement struct {
+	ID             string
+	Claim          Claim
+	Fingerprint    string
+	State          SettlementState
+	Result         Result
+	ReversalReason string
+	// ReversalRequestID is the request id of the reversal, when reversed.
+	ReversalRequestID string
+}
+
+// AccountDelta is what the settlement took from the personal account.
+func (s Settlement) AccountDelta() decimal.Decimal { return s.Result.Breakdown.Account }

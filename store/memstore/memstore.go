@@ -1,0 +1,155 @@
+// Package memstore is the embedded in-memory store: the zero-setup default
+// of `medsettle serve`. It keeps every promise of the store contract while
+// the process lives, and nothing after it exits.
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/medsettle/medsettle/engine"
+	"github.com/medsettle/medsettle/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Store is an in-memory store.Store. A settlement holds its person's lock
+// while it computes, so settlements of one person never interleave and
+// different persons never wait for each other; the shared maps are guarded
+// by one mutex held only for map reads and the final commit.
+type Store struct {
+	mu           sync.RWMutex
+	persons      map[string]engine.Person
+	institutions map[string]engine.Institution
+	policies     []*engine.Policy
+	settlements  map[string]*engine.Settlement
+	keys         map[requestKey]keyEntry
+	accums       map[personYear]engine.Accumulators
+	budgetUsed   map[institutionYear]decimal.Decimal
+	seq          int64
+
+	locks sync.Map // person id → *sync.Mutex
+}
+
+type requestKey struct{ institution, requestID string }
+
+type keyEntry struct {
+	fingerprint  string
+	settlementID string
+}
+
+type personYear struct {
+	person string
+	year   int
+}
+
+type institutionYear struct {
+	institution string
+	year        int
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		persons:      map[string]engine.Person{},
+		institutions: map[string]engine.Institution{},
+		settlements:  map[string]*engine.Settlement{},
+		keys:         map[requestKey]keyEntry{},
+		accums:       map[personYear]engine.Accumulators{},
+		budgetUsed:   map[institutionYear]decimal.Decimal{},
+	}
+}
+
+func (s *Store) lockPerson(id string) func() {
+	m, _ := s.locks.LoadOrStore(id, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// PutPerson creates or replaces a person.
+func (s *Store) PutPerson(_ context.Context, p engine.Person) error {
+	unlock := s.lockPerson(p.ID)
+	defer unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.persons[p.ID] = p
+	return nil
+}
+
+// GetPerson reads a person. Returns store.ErrNotFound if there is none.
+func (s *Store) GetPerson(_ context.Context, id string) (engine.Person, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.persons[id]
+	if !ok {
+		return engine.Person{}, fmt.Errorf("person %q: %w", id, store.ErrNotFound)
+	}
+	return p, nil
+}
+
+// PutInstitution creates or replaces an institution.
+func (s *Store) PutInstitution(_ context.Context, in engine.Institution) error {
+	in.Budgets = append([]engine.Budget(nil), in.Budgets...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.institutions[in.ID] = in
+	return nil
+}
+
+// GetInstitution reads an institution. Returns store.ErrNotFound if there is none.
+func (s *Store) GetInstitution(_ context.Context, id string) (engine.Institution, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	in, ok := s.institutions[id]
+	if !ok {
+		return engine.Institution{}, fmt.Errorf("institution %q: %w", id, store.ErrNotFound)
+	}
+	return in, nil
+}
+
+// PutPolicy stores a policy, replacing the same region, scheme and version.
+// Returns a *engine.ValidationError if it overlaps another version.
+func (s *Store) PutPolicy(_ context.Context, p *engine.Policy) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := engine.CheckOverlap(p, s.policies); err != nil {
+		return err
+	}
+	kept := s.policies[:0:0]
+	for _, o := range s.policies {
+		if o.Region != p.Region || o.Scheme != p.Scheme || o.Version != p.Version {
+			kept = append(kept, o)
+		}
+	}
+	kept = append(kept, p.Index())
+	sort.SliceStable(kept, func(i, j int) bool {
+		a, b := kept[i], kept[j]
+		if a.Region != b.Region {
+			return a.Region < b.Region
+		}
+		if a.Scheme != b.Scheme {
+			return a.Scheme < b.Scheme
+		}
+		return a.EffectiveFrom.Compare(b.EffectiveFrom) < 0
+	})
+	s.policies = kept
+	return nil
+}
+
+// Policies lists policies of a region and scheme ("" and unspecified match all).
+func (s *Store) Policies(_ context.Context, region string, scheme engine.Scheme) ([]*engine.Policy, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []*engine.Policy
+	for _, p := range s.policies {
+		if (region == "" || p.Region == region) && (scheme == engine.SchemeUnspecified || p.Scheme == scheme) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}

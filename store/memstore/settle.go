@@ -1,0 +1,169 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/medsettle/medsettle/engine"
+	"github.com/medsettle/medsettle/store"
+)
+
+// Snapshot reads the state a settlement would read, changing nothing.
+func (s *Store) Snapshot(_ context.Context, personID, institutionID string, year int) (store.PersonYear, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.readLocked(personID, institutionID, year)
+}
+
+// readLocked reads a person-year; s.mu must be held.
+func (s *Store) readLocked(personID, institutionID string, year int) (store.PersonYear, error) {
+	p, ok := s.persons[personID]
+	if !ok {
+		return store.PersonYear{}, fmt.Errorf("person %q: %w", personID, store.ErrNotFound)
+	}
+	acc, ok := s.accums[personYear{personID, year}]
+	if !ok {
+		acc = engine.NewAccumulators(personID, year)
+	}
+	return store.PersonYear{
+		Person:       p,
+		Accumulators: acc.Clone(),
+		BudgetUsed:   s.budgetUsed[institutionYear{institutionID, year}],
+	}, nil
+}
+
+// replayLocked answers a request whose key is already recorded: the
+// recorded settlement for the same request, ErrConflict for another one.
+// s.mu must be held.
+func (s *Store) replayLocked(key requestKey, fingerprint string) (engine.Settlement, bool, error) {
+	e, ok := s.keys[key]
+	if !ok {
+		return engine.Settlement{}, false, nil
+	}
+	if e.fingerprint != fingerprint {
+		return engine.Settlement{}, true, fmt.Errorf("request id %q of institution %q: %w", key.requestID, key.institution, store.ErrConflict)
+	}
+	return *s.settlements[e.settlementID], true, nil
+}
+
+func (s *Store) replay(key requestKey, fingerprint string) (engine.Settlement, bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.replayLocked(key, fingerprint)
+}
+
+// Settle records a settlement atomically; see store.Store.
+func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (engine.Settlement, error) {
+	key := requestKey{claim.InstitutionID, claim.RequestID}
+	fp := claim.Fingerprint()
+	if st, done, err := s.replay(key, fp); done {
+		return st, err
+	}
+	unlock := s.lockPerson(claim.PersonID)
+	defer unlock()
+	if err := ctx.Err(); err != nil {
+		return engine.Settlement{}, err
+	}
+	s.mu.RLock()
+	st, done, err := s.replayLocked(key, fp)
+	state, readErr := s.readLocked(claim.PersonID, claim.InstitutionID, claim.Year())
+	s.mu.RUnlock()
+	if done {
+		return st, err
+	}
+	if readErr != nil {
+		return engine.Settlement{}, readErr
+	}
+	res, err := compute(state)
+	if err != nil {
+		return engine.Settlement{}, err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// A request with the same key for another person may have committed
+	// while we computed: the key decides, and nothing is applied.
+	if st, done, err := s.replayLocked(key, fp); done {
+		return st, err
+	}
+	py := personYear{claim.PersonID, claim.Year()}
+	iy := institutionYear{claim.InstitutionID, claim.Year()}
+	s.accums[py] = state.Accumulators.Apply(res.Delta, +1)
+	person := s.persons[claim.PersonID]
+	person.AccountBalance = person.AccountBalance.Sub(res.Breakdown.Account)
+	s.persons[claim.PersonID] = person
+	used := s.budgetUsed[iy].Add(res.Breakdown.BasicFund)
+	s.budgetUsed[iy] = used
+	if res.BudgetLimit != nil {
+		b := engine.NewBudgetStatus(claim.Year(), *res.BudgetLimit, used, res.WarnRatio)
+		res.Budget = &b
+	}
+	s.seq++
+	rec := &engine.Settlement{
+		ID:          fmt.Sprintf("ST%012d", s.seq),
+		Claim:       claim,
+		Fingerprint: fp,
+		State:       engine.StateSettled,
+		Result:      res,
+	}
+	s.settlements[rec.ID] = rec
+	s.keys[key] = keyEntry{fingerprint: fp, settlementID: rec.ID}
+	return *rec, nil
+}
+
+// Reverse undoes a settlement; see store.Store.
+func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlement, error) {
+	rec, err := s.GetSettlement(ctx, r.SettlementID)
+	if err != nil {
+		return engine.Settlement{}, err
+	}
+	if r.Institution != "" && r.Institution != rec.Claim.InstitutionID {
+		return engine.Settlement{}, fmt.Errorf("settlement %q belongs to institution %q: %w", rec.ID, rec.Claim.InstitutionID, engine.ErrForbidden)
+	}
+	unlock := s.lockPerson(rec.Claim.PersonID)
+	defer unlock()
+	if err := ctx.Err(); err != nil {
+		return engine.Settlement{}, err
+	}
+	key := requestKey{rec.Claim.InstitutionID, r.RequestID}
+	fp := store.ReversalFingerprint(r)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, done, err := s.replayLocked(key, fp); done {
+		return st, err
+	}
+	cur := s.settlements[r.SettlementID]
+	if cur.State == engine.StateReversed {
+		return engine.Settlement{}, fmt.Errorf("settlement %q was reversed by request %q: %w", cur.ID, cur.ReversalRequestID, engine.ErrAlreadyReversed)
+	}
+	c := cur.Claim
+	py := personYear{c.PersonID, c.Year()}
+	acc, ok := s.accums[py]
+	if !ok {
+		acc = engine.NewAccumulators(c.PersonID, c.Year())
+	}
+	s.accums[py] = acc.Apply(cur.Result.Delta, -1)
+	person := s.persons[c.PersonID]
+	person.AccountBalance = person.AccountBalance.Add(cur.Result.Breakdown.Account)
+	s.persons[c.PersonID] = person
+	iy := institutionYear{c.InstitutionID, c.Year()}
+	s.budgetUsed[iy] = s.budgetUsed[iy].Sub(cur.Result.Breakdown.BasicFund)
+	next := *cur
+	next.State = engine.StateReversed
+	next.ReversalReason = r.Reason
+	next.ReversalRequestID = r.RequestID
+	s.settlements[cur.ID] = &next
+	s.keys[key] = keyEntry{fingerprint: fp, settlementID: cur.ID}
+	return next, nil
+}
+
+// GetSettlement reads a settlement. Returns store.ErrNotFound if there is none.
+func (s *Store) GetSettlement(_ context.Context, id string) (engine.Settlement, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	rec, ok := s.settlements[id]
+	if !ok {
+		return engine.Settlement{}, fmt.Errorf("settlement %q: %w", id, store.ErrNotFound)
+	}
+	return *rec, nil
+}

@@ -1,0 +1,94 @@
+// Package store is the persistence contract of medsettle. Every
+// implementation (memstore, the embedded default; pgstore, PostgreSQL)
+// keeps the promises of "State and its guarantees" in SETTLEMENT.md and
+// passes the conformance suite in storetest.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/medsettle/medsettle/engine"
+)
+
+// Store errors. Implementations translate their driver's errors into these
+// once, at their boundary.
+var (
+	// ErrNotFound means the person, institution, policy or settlement does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a request id was used before for another request.
+	ErrConflict = errors.New("request id already used for another request")
+	// ErrUnavailable means the backing database cannot be reached; the
+	// request may be retried with the same request id.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// PersonYear is what a settlement reads, consistently, while it holds the
+// person's lock: the person (with the account balance), the person's
+// accumulators for the claim's year and the institution's budget usage.
+type PersonYear struct {
+	Person       engine.Person
+	Accumulators engine.Accumulators
+	BudgetUsed   decimal.Decimal
+}
+
+// ComputeFunc computes a settlement from the state read under the person's
+// lock. It must be pure: the store may call it and then discard the result.
+type ComputeFunc func(PersonYear) (engine.Result, error)
+
+// Reversal asks to undo a settlement.
+type Reversal struct {
+	RequestID    string
+	SettlementID string
+	Reason       string
+	// Institution is the calling institution, or "" for an administrator.
+	Institution string
+}
+
+// Store persists the registry, the policies and the settlements.
+type Store interface {
+	// PutPerson creates or replaces a person, account balance included.
+	PutPerson(ctx context.Context, p engine.Person) error
+	// GetPerson reads a person. Returns ErrNotFound if there is none.
+	GetPerson(ctx context.Context, id string) (engine.Person, error)
+	// PutInstitution creates or replaces an institution.
+	PutInstitution(ctx context.Context, in engine.Institution) error
+	// GetInstitution reads an institution. Returns ErrNotFound if there is none.
+	GetInstitution(ctx context.Context, id string) (engine.Institution, error)
+
+	// PutPolicy stores a validated policy, replacing the same region,
+	// scheme and version. Returns a *engine.ValidationError if its validity
+	// overlaps another version (checked atomically with the write).
+	PutPolicy(ctx context.Context, p *engine.Policy) error
+	// Policies lists the policies of a region and scheme ("" and
+	// SchemeUnspecified match all), ordered by region, scheme and
+	// effective_from. The returned policies are indexed and shared: callers
+	// must not modify them.
+	Policies(ctx context.Context, region string, scheme engine.Scheme) ([]*engine.Policy, error)
+
+	// Snapshot reads, consistently, what a settlement of person at
+	// institution in year would read, without locking or changing anything:
+	// PreSettle and GetAccumulators use it. A year with no settlement reads
+	// as zero accumulators. Returns ErrNotFound if the person does not exist.
+	Snapshot(ctx context.Context, personID, institutionID string, year int) (PersonYear, error)
+	// Settle records a settlement atomically: under the person's lock it
+	// reads the state, calls compute, and writes the settlement, the new
+	// accumulators, account balance and budget usage together, keyed by
+	// (institution, request id). A retry of the same claim returns the
+	// recorded settlement without calling compute. Returns ErrConflict if
+	// the request id was used for another request, ErrNotFound if the
+	// person does not exist, or compute's error; on any error nothing changes.
+	Settle(ctx context.Context, claim engine.Claim, compute ComputeFunc) (engine.Settlement, error)
+	// Reverse undoes a settlement: it subtracts exactly what the settlement
+	// added to the accumulators, account balance and budget usage and marks
+	// it reversed, keyed by (the settling institution, request id). A retry
+	// returns the reversed settlement. Returns ErrNotFound if there is no
+	// such settlement, engine.ErrForbidden if the caller is another
+	// institution, engine.ErrAlreadyReversed if it was reversed by another
+	// request, ErrConflict if the request id was used for another request.
+	Reverse(ctx context.Context, r Reversal) (engine.Settlement, error)
+	// GetSettlement reads a settlement. Returns ErrNotFound if there is none.
+	GetSettlement(ctx context.Context, id string) (engine.Settlement, error)
+}
