@@ -45,7 +45,7 @@ func claimFromProto(in *pb.SettleRequest) (engine.Claim, error) {
 		}
 		c.Items = append(c.Items, li)
 	}
-	p.v.Merge(engine.ValidateClaim(c))
+	p.v.MergeNew(engine.ValidateClaim(c))
 	if err := p.v.Err(); err != nil {
 		return engine.Claim{}, err
 	}

@@ -71,6 +71,24 @@ func (v *Violations) Err() error {
 	return &ValidationError{Violations: append([]Violation(nil), v.list...)}
 }
 
+// MergeNew adds the violations of err for fields that have none yet, so a
+// field that failed to parse is not reported again by a later check.
+func (v *Violations) MergeNew(err error) {
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		return
+	}
+	seen := make(map[string]bool, len(v.list))
+	for _, x := range v.list {
+		seen[x.Field] = true
+	}
+	for _, x := range ve.Violations {
+		if !seen[x.Field] {
+			v.list = append(v.list, x)
+		}
+	}
+}
+
 // Merge adds the violations of err when it is a *ValidationError and
 // reports whether it was one.
 func (v *Violations) Merge(err error) bool {

@@ -1,0 +1,46 @@
+// Command medsettle is the one binary of medsettle: `medsettle serve` runs
+// the gRPC settlement server.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `medsettle: one-stop settlement engine for medical insurance
+
+Usage:
+  medsettle serve [--listen 127.0.0.1:50051] [--tokens FILE] [--policy FILE]...
+                  [--database-url URL] [--demo] [--insecure] [--tls-cert F --tls-key F [--tls-client-ca F]]
+  medsettle help
+
+Run "medsettle serve --help" for the flags of serve.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "medsettle:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("name a command")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], os.Stderr)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	fmt.Fprint(os.Stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

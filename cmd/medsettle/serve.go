@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/medsettle/medsettle/api"
+	"github.com/medsettle/medsettle/store"
+	"github.com/medsettle/medsettle/store/memstore"
+)
+
+// drainTimeout is how long SIGTERM waits for calls in flight before it
+// cuts them off.
+const drainTimeout = 30 * time.Second
+
+type serveFlags struct {
+	listen, tokens, databaseURL  string
+	tlsCert, tlsKey, tlsClientCA string
+	policies                     []string
+	demo, insecure               bool
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
+	var f serveFlags
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:50051", "address to serve gRPC on")
+	fs.StringVar(&f.tokens, "tokens", "", "tokens file: {\"tokens\": [{\"token\": …, \"role\": \"admin|clearing|institution:<id>\"}]}; none: open mode, loopback only")
+	fs.StringVar(&f.databaseURL, "database-url", os.Getenv("MEDSETTLE_DATABASE_URL"), "PostgreSQL URL (also MEDSETTLE_DATABASE_URL); empty: the embedded in-memory store")
+	fs.Func("policy", "policy file to load at start (protojson of medsettle.v1.Policy); repeatable", func(s string) error {
+		f.policies = append(f.policies, s)
+		return nil
+	})
+	fs.BoolVar(&f.demo, "demo", false, "load the example policies, institutions and persons")
+	fs.BoolVar(&f.insecure, "insecure", false, "allow serving without credentials on a non-loopback address")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&f.tlsClientCA, "tls-client-ca", "", "require client certificates signed by this CA (PEM)")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return f, errors.New("--tls-cert and --tls-key go together")
+	}
+	if f.tlsClientCA != "" && f.tlsCert == "" {
+		return f, errors.New("--tls-client-ca needs --tls-cert and --tls-key")
+	}
+	return f, nil
+}
+
+// serve runs the gRPC server until ctx ends (SIGTERM), then drains.
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	f, err := parseServeFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	tokens := &api.Tokens{}
+	if f.tokens != "" {
+		if tokens, err = api.LoadTokens(f.tokens); err != nil {
+			return err
+		}
+	}
+	if tokens.Open() && !isLoopback(f.listen) && !f.insecure {
+		return fmt.Errorf("refusing to serve %s without credentials: give --tokens FILE, listen on a loopback address, or pass --insecure", f.listen)
+	}
+	st, storeName, err := openStore(f.databaseURL)
+	if err != nil {
+		return err
+	}
+	if err := loadInitialData(ctx, st, f.demo, f.policies, log); err != nil {
+		return err
+	}
+	var opts []grpc.ServerOption
+	if f.tlsCert != "" {
+		creds, err := tlsCredentials(f.tlsCert, f.tlsKey, f.tlsClientCA)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, grpc.Creds(creds))
+	}
+	srv, health := api.NewServer(api.Config{Store: st, Tokens: tokens, Log: log, ServerOptions: opts})
+	lis, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", f.listen, err)
+	}
+	log.Info("medsettle serving", "addr", lis.Addr().String(), "store", storeName, "tls", f.tlsCert != "")
+	if tokens.Open() {
+		log.Warn("no --tokens given: open mode, every caller is admin")
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("draining calls in flight", "timeout", drainTimeout)
+	health.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		srv.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(drainTimeout):
+		log.Warn("drain timed out; stopping")
+		srv.Stop()
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// openStore picks the store: PostgreSQL for a URL, else the embedded one.
+func openStore(databaseURL string) (store.Store, string, error) {
+	if databaseURL == "" {
+		return memstore.New(), "embedded in-memory store (nothing survives a restart)", nil
+	}
+	return nil, "", errors.New("--database-url: the PostgreSQL store is not part of this build yet; run without it for the embedded in-memory store")
+}
+
+// isLoopback reports whether a listen address only accepts local connections.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func tlsCredentials(certFile, keyFile, clientCA string) (credentials.TransportCredentials, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load TLS key pair: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if clientCA != "" {
+		pem, err := os.ReadFile(clientCA)
+		if err != nil {
+			return nil, fmt.Errorf("read client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client CA %s holds no PEM certificate", clientCA)
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return credentials.NewTLS(cfg), nil
+}
