@@ -63,12 +63,18 @@ func (a Accumulators) Apply(d Accumulators, sign int) Accumulators {
 			out.VisitTypes = map[VisitType]VisitAccumulator{}
 		}
 		out.VisitTypes[v] = cur
+		if cur.InScope.IsZero() && cur.DeductiblePaid.IsZero() {
+			delete(out.VisitTypes, v) // canonical: absent means zero
+		}
 	}
 	for name, used := range d.PoolUsed {
 		if out.PoolUsed == nil {
 			out.PoolUsed = map[string]decimal.Decimal{}
 		}
 		out.PoolUsed[name] = out.PoolUsed[name].Add(used.Mul(s))
+		if out.PoolUsed[name].IsZero() {
+			delete(out.PoolUsed, name)
+		}
 	}
 	out.CatastrophicBase = out.CatastrophicBase.Add(d.CatastrophicBase.Mul(s))
 	out.CatastrophicPaid = out.CatastrophicPaid.Add(d.CatastrophicPaid.Mul(s))
