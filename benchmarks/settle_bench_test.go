@@ -1,0 +1,159 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"testing"
+
+	"github.com/shopspring/decimal"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/medsettle/medsettle/api"
+	"github.com/medsettle/medsettle/engine"
+	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
+	"github.com/medsettle/medsettle/store/memstore"
+)
+
+// typicalClaim is a 20-line inpatient bill: beds, surgery, capped and
+// uncapped drugs of categories A and B, a stent over its price cap and
+// self-pay (C) items, with fractional quantities.
+func typicalClaim(reqID string) *pb.SettleRequest {
+	req := &pb.SettleRequest{
+		RequestId: reqID, InstitutionId: "BJ-H3", PersonId: "L1",
+		VisitType: pb.VisitType_VISIT_TYPE_INPATIENT, SettleDate: "2026-06-15",
+	}
+	lines := []struct{ code, qty, price string }{
+		{"A-BED", "12", "80"}, {"A-SURG", "1", "18500"}, {"A-DRUG", "40", "15.0000"}, {"A-DRUG", "12.5", "11.2000"},
+		{"B-DRUG", "100", "10"}, {"B-DRUG", "33.3333", "7.5000"}, {"B-STENT", "1", "9800"}, {"C-VIP", "5", "200"},
+		{"A-BED", "2", "120"}, {"A-SURG", "1", "2400"}, {"B-DRUG", "8", "45.6000"}, {"A-DRUG", "3", "12.5000"},
+		{"C-VIP", "1", "88.88"}, {"B-DRUG", "0.5", "301.0000"}, {"A-SURG", "2", "650"}, {"UNLISTED-01", "1", "73.40"},
+		{"B-STENT", "1", "7600"}, {"A-DRUG", "60", "9.9900"}, {"B-DRUG", "14", "3.3300"}, {"A-BED", "1", "80"},
+	}
+	for i, l := range lines {
+		q, p := decimal.RequireFromString(l.qty), decimal.RequireFromString(l.price)
+		req.Items = append(req.Items, &pb.LineItem{
+			Code: l.code, Name: fmt.Sprintf("line %d", i+1), Quantity: l.qty, UnitPrice: l.price,
+			Amount: q.Mul(p).Round(2).StringFixed(2),
+		})
+	}
+	return req
+}
+
+func residentPolicy(b *testing.B) *engine.Policy {
+	b.Helper()
+	raw, err := os.ReadFile("../examples/policies/610300-resident-2026.1.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := api.ParsePolicyJSON(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// engineInput is the typical claim for a minimum-living resident who has
+// already spent this year, so that all three layers pay.
+func engineInput(b *testing.B) engine.Input {
+	b.Helper()
+	pol := residentPolicy(b)
+	var claim engine.Claim
+	claim.RequestID, claim.InstitutionID, claim.PersonID = "bench", "BJ-H3", "L1"
+	claim.VisitType = engine.VisitInpatient
+	claim.SettleDate = engine.Date{Year: 2026, Month: 6, Day: 15}
+	for _, it := range typicalClaim("bench").GetItems() {
+		claim.Items = append(claim.Items, engine.LineItem{
+			Code: it.GetCode(), Name: it.GetName(),
+			Quantity:  decimal.RequireFromString(it.GetQuantity()),
+			UnitPrice: decimal.RequireFromString(it.GetUnitPrice()),
+			Amount:    decimal.RequireFromString(it.GetAmount()),
+		})
+	}
+	acc := engine.NewAccumulators("L1", 2026)
+	acc.InpatientCount = 1
+	acc.VisitTypes = map[engine.VisitType]engine.VisitAccumulator{engine.VisitInpatient: {InScope: decimal.NewFromInt(20000), DeductiblePaid: decimal.NewFromInt(800)}}
+	acc.PoolUsed = map[string]decimal.Decimal{"inpatient": decimal.NewFromInt(12480)}
+	acc.CatastrophicBase = decimal.NewFromInt(7520)
+	acc.CatastrophicPaid = decimal.RequireFromString("1638")
+	acc.AidBase = decimal.NewFromInt(5882)
+	acc.AidPaid = decimal.RequireFromString("3417.40")
+	acc.AidOutOfPocket = decimal.RequireFromString("2464.60")
+	return engine.Input{
+		Policy: pol,
+		Person: engine.Person{ID: "L1", Region: "610300", Scheme: engine.SchemeResident, Category: engine.CategoryMinimumLiving, ContributionYears: 5},
+		Institution: engine.Institution{ID: "BJ-H3", Region: "610300", Level: 3,
+			Budgets: []engine.Budget{{Year: 2026, Amount: decimal.NewFromInt(500000)}}},
+		Claim:        claim,
+		Accumulators: acc,
+		BudgetUsed:   decimal.NewFromInt(120000),
+	}
+}
+
+// BenchmarkEngineSettle20Lines is engine.Settle alone on the typical
+// 20-line inpatient claim through basic fund, catastrophic insurance and
+// medical aid.
+func BenchmarkEngineSettle20Lines(b *testing.B) {
+	in := engineInput(b)
+	res, err := engine.Settle(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !res.Breakdown.BasicFund.IsPositive() || !res.Breakdown.Catastrophic.IsPositive() || !res.Breakdown.MedicalAid.IsPositive() {
+		b.Fatalf("not all three layers pay: %+v", res.Breakdown)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := engine.Settle(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGRPCSettle20Lines is one Settle call through a real gRPC server
+// on a loopback socket with the in-memory store: decoding, validation,
+// the engine, the store commit and the reply. Each iteration settles a
+// new request id for one of 64 persons.
+func BenchmarkGRPCSettle20Lines(b *testing.B) {
+	st := memstore.New()
+	ctx := context.Background()
+	pol := residentPolicy(b)
+	if err := st.PutPolicy(ctx, pol); err != nil {
+		b.Fatal(err)
+	}
+	if err := st.PutInstitution(ctx, engine.Institution{ID: "BJ-H3", Region: "610300", Level: 3}); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 64 {
+		p := engine.Person{ID: fmt.Sprintf("P%d", i), Region: "610300", Scheme: engine.SchemeResident, Category: engine.CategoryMinimumLiving}
+		if err := st.PutPerson(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	srv, _ := api.NewServer(api.Config{Store: st})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Stop()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	client := pb.NewSettlementServiceClient(conn)
+	req := typicalClaim("")
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		req.RequestId = fmt.Sprintf("bench-%d", n)
+		req.PersonId = fmt.Sprintf("P%d", n%64)
+		if _, err := client.Settle(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
