@@ -13,6 +13,8 @@ import (
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 	"github.com/medsettle/medsettle/store"
 	"github.com/medsettle/medsettle/store/memstore"
+	"github.com/medsettle/medsettle/store/pgstore"
+	"github.com/medsettle/medsettle/store/pgstore/pgtest"
 )
 
 // testServer is a real gRPC server on a loopback socket.
@@ -24,9 +26,45 @@ type testServer struct {
 	policy     pb.PolicyServiceClient
 }
 
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// storeKind names a store implementation the API tests run on.
+type storeKind string
+
+const (
+	memKind storeKind = "memstore"
+	pgKind  storeKind = "pgstore"
+)
+
+var storeKinds = []storeKind{memKind, pgKind}
+
+// newStore opens a fresh store of a kind; PostgreSQL stores get a schema
+// of their own.
+func newStore(t *testing.T, kind storeKind) store.Store {
+	t.Helper()
+	if kind == memKind {
+		return memstore.New()
+	}
+	url := pgtest.URL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := pgstore.Open(ctx, url, pgstore.Options{Schema: pgtest.Schema(t, url), Log: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
 // startServer serves a fresh memstore with the given token → role table
 // (nil: open mode) on 127.0.0.1 and connects a client to it.
 func startServer(t *testing.T, roles map[string]string) *testServer {
+	t.Helper()
+	return startServerOn(t, memstore.New(), roles)
+}
+
+// startServerOn serves st with the given token → role table.
+func startServerOn(t *testing.T, st store.Store, roles map[string]string) *testServer {
 	t.Helper()
 	var tokens *Tokens
 	if roles != nil {
@@ -35,7 +73,6 @@ func startServer(t *testing.T, roles map[string]string) *testServer {
 			t.Fatal(err)
 		}
 	}
-	st := memstore.New()
 	srv, _ := NewServer(Config{Store: st, Tokens: tokens, Log: discard})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -47,11 +47,14 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 	if err != nil {
 		return engine.Settlement{}, err
 	}
+	// Every policy is read before the store takes the person's lock: a
+	// ComputeFunc must not call the store (it may need a connection the
+	// locked transaction is holding). The list comes from a cache.
+	policies, err := s.store.Policies(ctx, "", engine.SchemeUnspecified)
+	if err != nil {
+		return engine.Settlement{}, err
+	}
 	compute := func(st store.PersonYear) (engine.Result, error) {
-		policies, err := s.store.Policies(ctx, st.Person.Region, st.Person.Scheme)
-		if err != nil {
-			return engine.Result{}, err
-		}
 		policy, err := engine.SelectPolicy(policies, st.Person.Region, st.Person.Scheme, claim.SettleDate)
 		if err != nil {
 			return engine.Result{}, err

@@ -72,21 +72,28 @@ func (g grpcReplayer) accumulators(req *pb.GetAccumulatorsRequest) (*pb.Accumula
 }
 
 // TestVectorsGRPC replays every vector through a real gRPC server on a
-// loopback socket, with the credentials of each caller.
+// loopback socket, with the credentials of each caller, on every store.
 func TestVectorsGRPC(t *testing.T) {
-	for _, sc := range loadScenarios(t) {
-		t.Run(sc.Name, func(t *testing.T) {
-			roles := map[string]string{adminToken: "admin"}
-			for _, raw := range sc.Institutions {
-				var in struct {
-					InstitutionID string `json:"institutionId"`
-				}
-				if err := json.Unmarshal(raw, &in); err != nil {
-					t.Fatal(err)
-				}
-				roles[institutionToken(in.InstitutionID)] = "institution:" + in.InstitutionID
-			}
-			replayScenario(t, sc, grpcReplayer{startServer(t, roles)})
-		})
+	for _, kind := range storeKinds {
+		for _, sc := range loadScenarios(t) {
+			t.Run(string(kind)+"/"+sc.Name, func(t *testing.T) {
+				replayScenario(t, sc, grpcReplayer{startServerOn(t, newStore(t, kind), vectorRoles(t, sc))})
+			})
+		}
 	}
+}
+
+// vectorRoles gives the admin and every institution of a scenario a token.
+func vectorRoles(t *testing.T, sc scenario) map[string]string {
+	roles := map[string]string{adminToken: "admin"}
+	for _, raw := range sc.Institutions {
+		var in struct {
+			InstitutionID string `json:"institutionId"`
+		}
+		if err := json.Unmarshal(raw, &in); err != nil {
+			t.Fatal(err)
+		}
+		roles[institutionToken(in.InstitutionID)] = "institution:" + in.InstitutionID
+	}
+	return roles
 }

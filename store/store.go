@@ -35,7 +35,9 @@ type PersonYear struct {
 }
 
 // ComputeFunc computes a settlement from the state read under the person's
-// lock. It must be pure: the store may call it and then discard the result.
+// lock. It must be pure and must not call the store (the store may be
+// holding the connection it would need): the store may call it and then
+// discard the result.
 type ComputeFunc func(PersonYear) (engine.Result, error)
 
 // Reversal asks to undo a settlement.
@@ -47,7 +49,16 @@ type Reversal struct {
 	Institution string
 }
 
-// Store persists the registry, the policies and the settlements.
+// Store persists the registry, the policies and the settlements. Values
+// passed in and returned are copies the caller owns, except the policies
+// Policies returns, which are shared and must not be modified.
+//
+// Budget usage: a settlement's Result.Budget counts the settlement itself
+// and every settlement of the institution and year committed before it.
+// Two settlements committing at the same moment may each leave the other
+// out (PostgreSQL spreads usage over rows so that one hospital's
+// settlements do not queue behind one row); the usage stored is always the
+// exact sum.
 type Store interface {
 	// PutPerson creates or replaces a person, account balance included.
 	PutPerson(ctx context.Context, p engine.Person) error

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -63,7 +64,9 @@ func putPolicy(ctx context.Context, st store.Store, name string, raw []byte) err
 	return nil
 }
 
-// loadRegistry reads {"institutions": [...], "persons": [...]}.
+// loadRegistry reads {"institutions": [...], "persons": [...]} and stores
+// the ones that do not exist yet, so that restarting a PostgreSQL server
+// with --demo keeps balances as they are.
 func loadRegistry(ctx context.Context, st store.Store, raw []byte) (int, int, error) {
 	var doc struct {
 		Institutions []json.RawMessage `json:"institutions"`
@@ -75,7 +78,8 @@ func loadRegistry(ctx context.Context, st store.Store, raw []byte) (int, int, er
 	for i, r := range doc.Institutions {
 		in, err := api.ParseInstitutionJSON(r)
 		if err == nil {
-			err = st.PutInstitution(ctx, in)
+			err = putIfAbsent(func() error { _, err := st.GetInstitution(ctx, in.ID); return err },
+				func() error { return st.PutInstitution(ctx, in) })
 		}
 		if err != nil {
 			return 0, 0, fmt.Errorf("institution %d: %w", i, err)
@@ -84,11 +88,21 @@ func loadRegistry(ctx context.Context, st store.Store, raw []byte) (int, int, er
 	for i, r := range doc.Persons {
 		p, err := api.ParsePersonJSON(r)
 		if err == nil {
-			err = st.PutPerson(ctx, p)
+			err = putIfAbsent(func() error { _, err := st.GetPerson(ctx, p.ID); return err },
+				func() error { return st.PutPerson(ctx, p) })
 		}
 		if err != nil {
 			return 0, 0, fmt.Errorf("person %d: %w", i, err)
 		}
 	}
 	return len(doc.Institutions), len(doc.Persons), nil
+}
+
+// putIfAbsent calls put when get says store.ErrNotFound.
+func putIfAbsent(get, put func() error) error {
+	err := get()
+	if errors.Is(err, store.ErrNotFound) {
+		return put()
+	}
+	return err
 }

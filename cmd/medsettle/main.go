@@ -1,5 +1,6 @@
 // Command medsettle is the one binary of medsettle: `medsettle serve` runs
-// the gRPC settlement server.
+// the gRPC settlement server, `medsettle import` registers persons and
+// institutions in bulk from CSV files.
 package main
 
 import (
@@ -15,9 +16,10 @@ const usage = `medsettle: one-stop settlement engine for medical insurance
 Usage:
   medsettle serve [--listen 127.0.0.1:50051] [--tokens FILE] [--policy FILE]...
                   [--database-url URL] [--demo] [--insecure] [--tls-cert F --tls-key F [--tls-client-ca F]]
+  medsettle import persons|institutions FILE.csv [--addr HOST:PORT] [--token TOKEN]
   medsettle help
 
-Run "medsettle serve --help" for the flags of serve.
+Run "medsettle serve --help" for the flags of serve, "medsettle import" for the CSV formats.
 `
 
 func main() {
@@ -37,6 +39,8 @@ func run(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], os.Stderr)
+	case "import":
+		return runImport(ctx, args[1:], os.Stdout, os.Stderr)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

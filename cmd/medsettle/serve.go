@@ -20,6 +20,7 @@ import (
 	"github.com/medsettle/medsettle/api"
 	"github.com/medsettle/medsettle/store"
 	"github.com/medsettle/medsettle/store/memstore"
+	"github.com/medsettle/medsettle/store/pgstore"
 )
 
 // drainTimeout is how long SIGTERM waits for calls in flight before it
@@ -28,6 +29,7 @@ const drainTimeout = 30 * time.Second
 
 type serveFlags struct {
 	listen, tokens, databaseURL  string
+	databaseSchema               string
 	tlsCert, tlsKey, tlsClientCA string
 	policies                     []string
 	demo, insecure               bool
@@ -40,6 +42,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:50051", "address to serve gRPC on")
 	fs.StringVar(&f.tokens, "tokens", "", "tokens file: {\"tokens\": [{\"token\": …, \"role\": \"admin|clearing|institution:<id>\"}]}; none: open mode, loopback only")
 	fs.StringVar(&f.databaseURL, "database-url", os.Getenv("MEDSETTLE_DATABASE_URL"), "PostgreSQL URL (also MEDSETTLE_DATABASE_URL); empty: the embedded in-memory store")
+	fs.StringVar(&f.databaseSchema, "database-schema", pgstore.DefaultSchema, "PostgreSQL schema of medsettle's tables")
 	fs.Func("policy", "policy file to load at start (protojson of medsettle.v1.Policy); repeatable", func(s string) error {
 		f.policies = append(f.policies, s)
 		return nil
@@ -81,10 +84,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if tokens.Open() && !isLoopback(f.listen) && !f.insecure {
 		return fmt.Errorf("refusing to serve %s without credentials: give --tokens FILE, listen on a loopback address, or pass --insecure", f.listen)
 	}
-	st, storeName, err := openStore(f.databaseURL)
+	st, storeName, closeStore, err := openStore(ctx, f.databaseURL, f.databaseSchema, log)
 	if err != nil {
 		return err
 	}
+	defer closeStore()
 	if err := loadInitialData(ctx, st, f.demo, f.policies, log); err != nil {
 		return err
 	}
@@ -129,12 +133,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
-// openStore picks the store: PostgreSQL for a URL, else the embedded one.
-func openStore(databaseURL string) (store.Store, string, error) {
+// openStore picks the store: PostgreSQL for a URL (migrated at start),
+// else the embedded one.
+func openStore(ctx context.Context, databaseURL, schema string, log *slog.Logger) (store.Store, string, func(), error) {
 	if databaseURL == "" {
-		return memstore.New(), "embedded in-memory store (nothing survives a restart)", nil
+		return memstore.New(), "embedded in-memory store (nothing survives a restart)", func() {}, nil
 	}
-	return nil, "", errors.New("--database-url: the PostgreSQL store is not part of this build yet; run without it for the embedded in-memory store")
+	octx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	st, err := pgstore.Open(octx, databaseURL, pgstore.Options{Schema: schema, Log: log})
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("open PostgreSQL store (--database-url / MEDSETTLE_DATABASE_URL): %w", err)
+	}
+	return st, "PostgreSQL, schema " + st.Schema(), st.Close, nil
 }
 
 // isLoopback reports whether a listen address only accepts local connections.

@@ -109,6 +109,7 @@ func (s *Store) GetInstitution(_ context.Context, id string) (engine.Institution
 	if !ok {
 		return engine.Institution{}, fmt.Errorf("institution %q: %w", id, store.ErrNotFound)
 	}
+	in.Budgets = append([]engine.Budget(nil), in.Budgets...)
 	return in, nil
 }
 

@@ -43,7 +43,7 @@ func (s *Store) replayLocked(key requestKey, fingerprint string) (engine.Settlem
 	if e.fingerprint != fingerprint {
 		return engine.Settlement{}, true, fmt.Errorf("request id %q of institution %q: %w", key.requestID, key.institution, store.ErrConflict)
 	}
-	return *s.settlements[e.settlementID], true, nil
+	return cloneSettlement(*s.settlements[e.settlementID]), true, nil
 }
 
 func (s *Store) replay(key requestKey, fingerprint string) (engine.Settlement, bool, error) {
@@ -58,6 +58,11 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	fp := claim.Fingerprint()
 	if st, done, err := s.replay(key, fp); done {
 		return st, err
+	}
+	// Persons are never deleted: checking first keeps unknown ids from
+	// growing the lock table.
+	if _, err := s.GetPerson(ctx, claim.PersonID); err != nil {
+		return engine.Settlement{}, err
 	}
 	unlock := s.lockPerson(claim.PersonID)
 	defer unlock()
@@ -99,16 +104,18 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 		res.Budget = &b
 	}
 	s.seq++
-	rec := &engine.Settlement{
+	// The record shares nothing with the caller's claim, compute's result
+	// or what is returned.
+	rec := cloneSettlement(engine.Settlement{
 		ID:          fmt.Sprintf("ST%012d", s.seq),
 		Claim:       claim,
 		Fingerprint: fp,
 		State:       engine.StateSettled,
 		Result:      res,
-	}
-	s.settlements[rec.ID] = rec
+	})
+	s.settlements[rec.ID] = &rec
 	s.keys[key] = keyEntry{fingerprint: fp, settlementID: rec.ID}
-	return *rec, nil
+	return cloneSettlement(rec), nil
 }
 
 // Reverse undoes a settlement; see store.Store.
@@ -154,7 +161,7 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 	next.ReversalRequestID = r.RequestID
 	s.settlements[cur.ID] = &next
 	s.keys[key] = keyEntry{fingerprint: fp, settlementID: cur.ID}
-	return next, nil
+	return cloneSettlement(next), nil
 }
 
 // GetSettlement reads a settlement. Returns store.ErrNotFound if there is none.
@@ -165,5 +172,23 @@ func (s *Store) GetSettlement(_ context.Context, id string) (engine.Settlement, 
 	if !ok {
 		return engine.Settlement{}, fmt.Errorf("settlement %q: %w", id, store.ErrNotFound)
 	}
-	return *rec, nil
+	return cloneSettlement(*rec), nil
+}
+
+// cloneSettlement is a deep copy, so that what the store holds and what
+// callers hold never share a slice, map or pointer.
+func cloneSettlement(st engine.Settlement) engine.Settlement {
+	out := st
+	out.Claim.Items = append([]engine.LineItem(nil), st.Claim.Items...)
+	out.Result.Details = append([]engine.Detail(nil), st.Result.Details...)
+	out.Result.Delta = st.Result.Delta.Clone()
+	if st.Result.Budget != nil {
+		b := *st.Result.Budget
+		out.Result.Budget = &b
+	}
+	if st.Result.BudgetLimit != nil {
+		l := *st.Result.BudgetLimit
+		out.Result.BudgetLimit = &l
+	}
+	return out
 }

@@ -1,0 +1,356 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
+)
+
+// personColumns and institutionColumns are the CSV headers import reads.
+var (
+	personColumns      = []string{"person_id", "name", "region", "scheme", "employment", "category", "contribution_years", "account_balance"}
+	institutionColumns = []string{"institution_id", "name", "region", "level", "budgets"}
+)
+
+const importUsage = `Usage:
+  medsettle import persons FILE.csv      [--addr 127.0.0.1:50051] [--token TOKEN] [--tls-ca FILE]
+  medsettle import institutions FILE.csv [--addr 127.0.0.1:50051] [--token TOKEN] [--tls-ca FILE]
+
+persons.csv columns:      ` + "person_id,name,region,scheme,employment,category,contribution_years,account_balance" + `
+  scheme EMPLOYEE|RESIDENT; employment EMPLOYED|RETIRED or empty; category ORDINARY|DESTITUTE|
+  MINIMUM_LIVING|MONITORED|POVERTY_ALLEVIATED or empty; account_balance money ("1000.00") or empty
+institutions.csv columns: institution_id,name,region,level,budgets
+  level 1-3; budgets "2026:60000;2027:65000" or empty
+
+The import talks to a running server (any store) with an admin token
+(--token or MEDSETTLE_TOKEN). Good rows are stored; every rejected row is
+listed with its line number and reason, and the exit status is 1 if any was.
+`
+
+type importFlags struct {
+	addr, token, tlsCA string
+}
+
+// runImport is `medsettle import persons|institutions FILE.csv`.
+func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) < 2 || (args[0] != "persons" && args[0] != "institutions") {
+		fmt.Fprint(stderr, importUsage)
+		return errors.New("import needs persons or institutions and a CSV file")
+	}
+	kind, path := args[0], args[1]
+	var f importFlags
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:50051", "address of the medsettle server")
+	fs.StringVar(&f.token, "token", os.Getenv("MEDSETTLE_TOKEN"), "admin bearer token (also MEDSETTLE_TOKEN); empty for an open-mode server")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "verify the server's TLS certificate with this CA (PEM); empty: plaintext")
+	if err := fs.Parse(args[2:]); err != nil {
+		return err
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	total, err := countLines(path)
+	if err != nil {
+		return err
+	}
+	conn, err := dial(f)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if f.token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+f.token)
+	}
+	rd := csv.NewReader(bufio.NewReader(file))
+	rd.FieldsPerRecord = -1
+	rep := &importReport{kind: kind, total: max(total-1, 0), out: stderr, start: time.Now()}
+	if kind == "persons" {
+		err = importPersons(ctx, pb.NewRegistryServiceClient(conn), rd, rep)
+	} else {
+		err = importInstitutions(ctx, pb.NewRegistryServiceClient(conn), rd, rep)
+	}
+	rep.finish(stdout)
+	if err != nil {
+		return err
+	}
+	if len(rep.rejected) > 0 {
+		return fmt.Errorf("%d of %d rows rejected", len(rep.rejected), rep.done)
+	}
+	return nil
+}
+
+func dial(f importFlags) (*grpc.ClientConn, error) {
+	creds := insecure.NewCredentials()
+	if f.tlsCA != "" {
+		pem, err := os.ReadFile(f.tlsCA)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", f.tlsCA)
+		}
+		creds = credentials.NewTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	}
+	return grpc.NewClient(f.addr, grpc.WithTransportCredentials(creds))
+}
+
+// importReport counts rows, draws the progress bar and keeps the rejections.
+type importReport struct {
+	kind     string
+	total    int
+	done     int
+	imported int
+	rejected []rejection
+	out      io.Writer
+	start    time.Time
+	drawn    time.Time
+}
+
+// rejection is one row that was not imported.
+type rejection struct {
+	line   int
+	id     string
+	reason string
+}
+
+func (r *importReport) reject(line int, id, reason string) {
+	r.rejected = append(r.rejected, rejection{line, id, reason})
+}
+
+// tick redraws the progress bar at most ten times a second.
+func (r *importReport) tick(force bool) {
+	if !force && time.Since(r.drawn) < 100*time.Millisecond {
+		return
+	}
+	r.drawn = time.Now()
+	const width = 30
+	filled := width
+	pct := 100.0
+	if r.total > 0 {
+		filled = min(width, r.done*width/r.total)
+		pct = float64(r.done) * 100 / float64(r.total)
+	}
+	fmt.Fprintf(r.out, "\rimporting %s [%s%s] %d/%d rows (%.0f%%), %d rejected",
+		r.kind, strings.Repeat("#", filled), strings.Repeat(".", width-filled), r.done, r.total, pct, len(r.rejected))
+}
+
+func (r *importReport) finish(stdout io.Writer) {
+	r.tick(true)
+	fmt.Fprintln(r.out)
+	fmt.Fprintf(stdout, "%s: %d rows read, %d imported, %d rejected in %s\n",
+		r.kind, r.done, r.imported, len(r.rejected), time.Since(r.start).Round(time.Millisecond))
+	sort.SliceStable(r.rejected, func(i, j int) bool { return r.rejected[i].line < r.rejected[j].line })
+	for _, x := range r.rejected {
+		fmt.Fprintf(stdout, "  rejected line %d (%s): %s\n", x.line, x.id, x.reason)
+	}
+}
+
+// readHeader checks the CSV header against the expected columns.
+func readHeader(rd *csv.Reader, want []string) error {
+	head, err := rd.Read()
+	if err != nil {
+		return fmt.Errorf("read header: %w", err)
+	}
+	for i := range head {
+		head[i] = strings.TrimSpace(strings.TrimPrefix(head[i], "\ufeff"))
+	}
+	if strings.Join(head, ",") != strings.Join(want, ",") {
+		return fmt.Errorf("the header is %q; it must be %q", strings.Join(head, ","), strings.Join(want, ","))
+	}
+	return nil
+}
+
+func importPersons(ctx context.Context, client pb.RegistryServiceClient, rd *csv.Reader, rep *importReport) error {
+	if err := readHeader(rd, personColumns); err != nil {
+		return err
+	}
+	stream, err := client.ImportPersons(ctx)
+	if err != nil {
+		return err
+	}
+	var lines []int // stream index → CSV line
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		rep.done++
+		if err != nil {
+			rep.reject(csvErrLine(err), "?", err.Error())
+			continue
+		}
+		line, _ := rd.FieldPos(0)
+		p, err := personFromCSV(rec)
+		if err != nil {
+			rep.reject(line, field(rec, 0), err.Error())
+			continue
+		}
+		if err := stream.Send(&pb.ImportPersonsRequest{Person: p}); err != nil {
+			break // the server's error comes with CloseAndRecv
+		}
+		lines = append(lines, line)
+		rep.tick(false)
+	}
+	resp, err := stream.CloseAndRecv()
+	if err != nil {
+		return fmt.Errorf("import stopped by the server: %w (rows before the failure may be stored; rerunning the import is safe)", err)
+	}
+	rep.imported = int(resp.GetImported())
+	for _, r := range resp.GetRejected() {
+		line := -1
+		if i := int(r.GetIndex()); i >= 0 && i < len(lines) {
+			line = lines[i]
+		}
+		rep.reject(line, r.GetPersonId(), r.GetReason())
+	}
+	return nil
+}
+
+func importInstitutions(ctx context.Context, client pb.RegistryServiceClient, rd *csv.Reader, rep *importReport) error {
+	if err := readHeader(rd, institutionColumns); err != nil {
+		return err
+	}
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		rep.done++
+		if err != nil {
+			rep.reject(csvErrLine(err), "?", err.Error())
+			continue
+		}
+		line, _ := rd.FieldPos(0)
+		in, err := institutionFromCSV(rec)
+		if err == nil {
+			_, err = client.PutInstitution(ctx, &pb.PutInstitutionRequest{Institution: in})
+		}
+		if err != nil {
+			rep.reject(line, field(rec, 0), err.Error())
+		} else {
+			rep.imported++
+		}
+		rep.tick(false)
+	}
+}
+
+func field(rec []string, i int) string {
+	if i < len(rec) {
+		return strings.TrimSpace(rec[i])
+	}
+	return ""
+}
+
+// enumValue reads a short enum name ("EMPLOYEE") or the full one ("SCHEME_EMPLOYEE").
+func enumValue(column, prefix, s string, values map[string]int32) (int32, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if s == "" {
+		return 0, nil
+	}
+	if v, ok := values[prefix+s]; ok {
+		return v, nil
+	}
+	if v, ok := values[s]; ok {
+		return v, nil
+	}
+	return 0, fmt.Errorf("%s %q is not one of the %s values", column, s, strings.TrimSuffix(prefix, "_"))
+}
+
+func personFromCSV(rec []string) (*pb.Person, error) {
+	if len(rec) != len(personColumns) {
+		return nil, fmt.Errorf("has %d fields; want %d", len(rec), len(personColumns))
+	}
+	scheme, err := enumValue("scheme", "SCHEME_", rec[3], pb.Scheme_value)
+	if err != nil {
+		return nil, err
+	}
+	emp, err := enumValue("employment", "EMPLOYMENT_", rec[4], pb.Employment_value)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := enumValue("category", "PERSON_CATEGORY_", rec[5], pb.PersonCategory_value)
+	if err != nil {
+		return nil, err
+	}
+	years := 0
+	if s := strings.TrimSpace(rec[6]); s != "" {
+		if years, err = strconv.Atoi(s); err != nil {
+			return nil, fmt.Errorf("contribution_years %q is not a whole number", s)
+		}
+	}
+	return &pb.Person{
+		PersonId: field(rec, 0), Name: field(rec, 1), Region: field(rec, 2),
+		Scheme: pb.Scheme(scheme), Employment: pb.Employment(emp), Category: pb.PersonCategory(cat),
+		ContributionYears: int32(years), AccountBalance: field(rec, 7),
+	}, nil
+}
+
+func institutionFromCSV(rec []string) (*pb.Institution, error) {
+	if len(rec) != len(institutionColumns) {
+		return nil, fmt.Errorf("has %d fields; want %d", len(rec), len(institutionColumns))
+	}
+	level, err := strconv.Atoi(field(rec, 3))
+	if err != nil {
+		return nil, fmt.Errorf("level %q is not 1, 2 or 3", field(rec, 3))
+	}
+	in := &pb.Institution{InstitutionId: field(rec, 0), Name: field(rec, 1), Region: field(rec, 2), Level: int32(level)}
+	for _, b := range strings.Split(field(rec, 4), ";") {
+		if strings.TrimSpace(b) == "" {
+			continue
+		}
+		y, amount, ok := strings.Cut(b, ":")
+		year, err := strconv.Atoi(strings.TrimSpace(y))
+		if !ok || err != nil {
+			return nil, fmt.Errorf("budget %q is not YEAR:AMOUNT", b)
+		}
+		in.Budgets = append(in.Budgets, &pb.Budget{Year: int32(year), Amount: strings.TrimSpace(amount)})
+	}
+	return in, nil
+}
+
+// countLines counts a file's lines for the progress bar.
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		n++
+	}
+	return n, sc.Err()
+}
+
+// csvErrLine is the line of a CSV parse error (-1 when unknown).
+func csvErrLine(err error) int {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return pe.Line
+	}
+	return -1
+}

@@ -1,0 +1,193 @@
+// Package pgstore is the PostgreSQL store of medsettle (jackc/pgx/v5): the
+// production store. Every settlement is one transaction that locks the
+// person's row, so a person's settlements never interleave while different
+// persons never wait for each other; idempotency keys sit under a primary
+// key; the schema is migrated at start from files embedded in the binary.
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/medsettle/medsettle/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// DefaultSchema is the schema medsettle uses unless told otherwise.
+const DefaultSchema = "medsettle"
+
+// defaultMaxConns sizes the pool unless the URL (pool_max_conns) or
+// Options say otherwise: settlements of different persons run in parallel,
+// one connection each.
+const defaultMaxConns = 32
+
+// budgetShards is how many rows share one institution's budget usage.
+const budgetShards = 16
+
+// Options configure Open.
+type Options struct {
+	// Schema holds every table; DefaultSchema when empty. Tests use one
+	// schema each.
+	Schema string
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Log receives connection trouble of the policy listener (slog.Default when nil).
+	Log *slog.Logger
+	// MaxConns caps the pool (defaultMaxConns, or pool_max_conns of the URL, when 0).
+	MaxConns int32
+}
+
+// Store is a store.Store on PostgreSQL.
+type Store struct {
+	pool   *pgxpool.Pool
+	schema string
+	q      queries
+	now    func() time.Time
+	log    *slog.Logger
+
+	policies policyCache
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// Open connects to PostgreSQL, applies the embedded migrations and starts
+// following policy changes. Every connection runs with an empty
+// search_path: each query names its schema, so one that forgets fails.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("database URL: %w", err)
+	}
+	switch {
+	case opts.MaxConns > 0:
+		cfg.MaxConns = opts.MaxConns
+	case !strings.Contains(url, "pool_max_conns"):
+		cfg.MaxConns = defaultMaxConns
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > 5*time.Second {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "SELECT pg_catalog.set_config('search_path', '', false)")
+		return err
+	}
+	s := &Store{schema: opts.Schema, now: opts.Now, log: opts.Log}
+	if s.schema == "" {
+		s.schema = DefaultSchema
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.q = newQueries(pgx.Identifier{s.schema}.Sanitize())
+	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if _, err := s.migrate(ctx); err != nil {
+		s.pool.Close()
+		return nil, fmt.Errorf("migrate schema %q: %w", s.schema, err)
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	s.wg.Add(1)
+	go s.followPolicies(lctx, cfg.ConnConfig)
+	return s, nil
+}
+
+// Close stops the policy listener and closes the pool.
+func (s *Store) Close() {
+	s.stop()
+	s.wg.Wait()
+	s.pool.Close()
+}
+
+// Schema is the schema the store's tables live in.
+func (s *Store) Schema() string { return s.schema }
+
+// withTx runs fn in a transaction and commits it when fn returns nil. The
+// rollback runs with context.WithoutCancel, so a cancelled request still
+// releases its locks at once.
+func (s *Store) withTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return translate(err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return translate(tx.Commit(ctx))
+}
+
+// queries are the store's SQL with the schema filled in once.
+type queries struct {
+	putPerson, getPerson, lockPerson, setBalance                      string
+	putInstitution, deleteBudgets, putBudget, getInstitution, budgets string
+	putPolicy, listPolicies, notifyPolicies                           string
+	getYear, putYear                                                  string
+	getKey, putKey                                                    string
+	insertSettlement, getSettlement, reverseSettlement                string
+	budgetUsed, addBudget                                             string
+	listenChannel                                                     string
+}
+
+func newQueries(schema string) queries {
+	r := strings.NewReplacer("{s}", schema)
+	q := queries{
+		putPerson: `INSERT INTO {s}.persons (person_id, name, region, scheme, employment, category, contribution_years, account_balance)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (person_id) DO UPDATE SET name = $2, region = $3, scheme = $4, employment = $5, category = $6,
+				contribution_years = $7, account_balance = $8`,
+		getPerson: `SELECT person_id, name, region, scheme, employment, category, contribution_years, account_balance
+			FROM {s}.persons WHERE person_id = $1`,
+		lockPerson: `SELECT person_id, name, region, scheme, employment, category, contribution_years, account_balance
+			FROM {s}.persons WHERE person_id = $1 FOR UPDATE`,
+		setBalance: `UPDATE {s}.persons SET account_balance = account_balance + $2 WHERE person_id = $1`,
+		putInstitution: `INSERT INTO {s}.institutions (institution_id, name, region, level) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (institution_id) DO UPDATE SET name = $2, region = $3, level = $4`,
+		deleteBudgets:  `DELETE FROM {s}.institution_budgets WHERE institution_id = $1`,
+		putBudget:      `INSERT INTO {s}.institution_budgets (institution_id, year, amount) VALUES ($1, $2, $3)`,
+		getInstitution: `SELECT institution_id, name, region, level FROM {s}.institutions WHERE institution_id = $1`,
+		budgets:        `SELECT year, amount FROM {s}.institution_budgets WHERE institution_id = $1 ORDER BY year`,
+		putPolicy: `INSERT INTO {s}.policies (region, scheme, version, effective_from, effective_to, document, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (region, scheme, version) DO UPDATE SET effective_from = $4, effective_to = $5, document = $6, updated_at = $7`,
+		listPolicies: `SELECT document FROM {s}.policies ORDER BY region, scheme, effective_from`,
+		getYear:      `SELECT accumulators FROM {s}.person_years WHERE person_id = $1 AND year = $2`,
+		putYear: `INSERT INTO {s}.person_years (person_id, year, accumulators) VALUES ($1, $2, $3)
+			ON CONFLICT (person_id, year) DO UPDATE SET accumulators = $3`,
+		getKey: `SELECT fingerprint, settlement_id FROM {s}.request_keys WHERE institution_id = $1 AND request_id = $2`,
+		putKey: `INSERT INTO {s}.request_keys (institution_id, request_id, fingerprint, settlement_id) VALUES ($1, $2, $3, $4)`,
+		insertSettlement: `INSERT INTO {s}.settlements (settlement_id, institution_id, request_id, person_id, visit_type, settle_date, year,
+				state, fingerprint, claim, result, total, basic_fund, fund_total, account, settled_at)
+			VALUES ('ST' || lpad(nextval('{s}.settlement_seq')::text, 12, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			RETURNING settlement_id`,
+		getSettlement: `SELECT settlement_id, state, fingerprint, claim, result, coalesce(reversal_request_id, ''), coalesce(reversal_reason, '')
+			FROM {s}.settlements WHERE settlement_id = $1`,
+		reverseSettlement: `UPDATE {s}.settlements SET state = $2, reversal_request_id = $3, reversal_reason = $4, reversed_at = $5
+			WHERE settlement_id = $1`,
+		budgetUsed: `SELECT coalesce(sum(used), 0) FROM {s}.budget_usage WHERE institution_id = $1 AND year = $2`,
+		addBudget: `INSERT INTO {s}.budget_usage (institution_id, year, shard, used) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (institution_id, year, shard) DO UPDATE SET used = {s}.budget_usage.used + $4`,
+	}
+	for _, p := range []*string{
+		&q.putPerson, &q.getPerson, &q.lockPerson, &q.setBalance, &q.putInstitution, &q.deleteBudgets, &q.putBudget,
+		&q.getInstitution, &q.budgets, &q.putPolicy, &q.listPolicies, &q.getYear, &q.putYear, &q.getKey, &q.putKey,
+		&q.insertSettlement, &q.getSettlement, &q.reverseSettlement, &q.budgetUsed, &q.addBudget,
+	} {
+		*p = r.Replace(*p)
+	}
+	q.listenChannel = "medsettle_policies_" + strings.Trim(schema, `"`)
+	q.notifyPolicies = "SELECT pg_notify($1, '')"
+	return q
+}

@@ -1,0 +1,85 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/medsettle/medsettle/engine"
+)
+
+// rowQuerier is what reads need from a pool or a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// PutPerson creates or replaces a person, under the person's row lock so
+// that it never interleaves with a settlement.
+func (s *Store) PutPerson(ctx context.Context, p engine.Person) error {
+	return s.withTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, s.q.putPerson, p.ID, p.Name, p.Region, int16(p.Scheme), int16(p.Employment),
+			int16(p.Category), p.ContributionYears, p.AccountBalance)
+		return translate(err)
+	})
+}
+
+// GetPerson reads a person. Returns store.ErrNotFound if there is none.
+func (s *Store) GetPerson(ctx context.Context, id string) (engine.Person, error) {
+	p, err := s.scanPerson(ctx, s.pool, s.q.getPerson, id)
+	if err != nil {
+		return engine.Person{}, fmt.Errorf("person %q: %w", id, err)
+	}
+	return p, nil
+}
+
+func (s *Store) scanPerson(ctx context.Context, q rowQuerier, sql, id string) (engine.Person, error) {
+	var p engine.Person
+	var scheme, emp, cat int16
+	err := q.QueryRow(ctx, sql, id).Scan(&p.ID, &p.Name, &p.Region, &scheme, &emp, &cat, &p.ContributionYears, &p.AccountBalance)
+	if err != nil {
+		return engine.Person{}, translate(err)
+	}
+	p.Scheme, p.Employment, p.Category = engine.Scheme(scheme), engine.Employment(emp), engine.Category(cat)
+	return p, nil
+}
+
+// PutInstitution creates or replaces an institution and its budgets.
+func (s *Store) PutInstitution(ctx context.Context, in engine.Institution) error {
+	return s.withTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, s.q.putInstitution, in.ID, in.Name, in.Region, in.Level); err != nil {
+			return translate(err)
+		}
+		if _, err := tx.Exec(ctx, s.q.deleteBudgets, in.ID); err != nil {
+			return translate(err)
+		}
+		for _, b := range in.Budgets {
+			if _, err := tx.Exec(ctx, s.q.putBudget, in.ID, b.Year, b.Amount); err != nil {
+				return translate(err)
+			}
+		}
+		return nil
+	})
+}
+
+// GetInstitution reads an institution. Returns store.ErrNotFound if there is none.
+func (s *Store) GetInstitution(ctx context.Context, id string) (engine.Institution, error) {
+	var in engine.Institution
+	err := s.pool.QueryRow(ctx, s.q.getInstitution, id).Scan(&in.ID, &in.Name, &in.Region, &in.Level)
+	if err != nil {
+		return engine.Institution{}, fmt.Errorf("institution %q: %w", id, translate(err))
+	}
+	rows, err := s.pool.Query(ctx, s.q.budgets, id)
+	if err != nil {
+		return engine.Institution{}, translate(err)
+	}
+	in.Budgets, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.Budget, error) {
+		var b engine.Budget
+		var amount decimal.Decimal
+		err := r.Scan(&b.Year, &amount)
+		b.Amount = amount
+		return b, err
+	})
+	return in, translate(err)
+}
