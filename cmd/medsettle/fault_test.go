@@ -85,7 +85,7 @@ func settleEventually(t *testing.T, c pb.SettlementServiceClient, req *pb.Settle
 func checkExactlyOnce(t *testing.T, c pb.SettlementServiceClient, settled map[string]*pb.Settlement) {
 	t.Helper()
 	type sums struct {
-		count         int
+		count          int
 		basic, inScope decimal.Decimal
 	}
 	want := map[string]*sums{}
