@@ -34,13 +34,23 @@ func claimFromProto(in *pb.SettleRequest) (engine.Claim, error) {
 	for i, it := range items {
 		path := fmt.Sprintf("items[%d]", i)
 		before := p.v.Len()
-		q := p.positive(path+".quantity", it.GetQuantity(), engine.MaxQuantityPlaces)
-		price, _ := p.price(path+".unit_price", it.GetUnitPrice())
+		q, err := engine.ParseDecimal(it.GetQuantity(), engine.MaxQuantityPlaces)
+		if err != nil {
+			p.v.Addf(path+".quantity", "%v", err)
+		} else {
+			engine.CheckQuantity(&p.v, path+".quantity", q)
+		}
+		price, err := engine.ParseDecimal(it.GetUnitPrice(), engine.MaxPricePlaces)
+		if err != nil {
+			p.v.Addf(path+".unit_price", "%v", err)
+		} else {
+			engine.CheckUnitPrice(&p.v, path+".unit_price", price)
+		}
 		amount := p.money(path+".amount", it.GetAmount())
 		li := engine.LineItem{Code: it.GetCode(), Name: it.GetName(), Quantity: q, UnitPrice: price, Amount: amount}
 		if p.v.Len() > before {
-			// Numbers that did not parse are reported once; keep the item
-			// arithmetic check from reporting them again.
+			// A number is unreadable or out of range: the arithmetic is
+			// not checked, and ValidateClaim must not report the item again.
 			li.Quantity, li.UnitPrice, li.Amount = placeholderOne, placeholderOne, placeholderOne
 		}
 		c.Items = append(c.Items, li)

@@ -41,6 +41,9 @@ func Settle(in Input) (Result, error) {
 	if in.Accumulators.Year != 0 && in.Accumulators.Year != c.Year() {
 		return Result{}, fmt.Errorf("%w: accumulators of %d given for a claim of %d", ErrInvariant, in.Accumulators.Year, c.Year())
 	}
+	if in.Accumulators.InpatientCount < 0 {
+		return Result{}, fmt.Errorf("%w: person %q has a negative inpatient count %d", ErrInvariant, in.Person.ID, in.Accumulators.InpatientCount)
+	}
 	var b Breakdown
 	if err := classify(p, c, &b); err != nil {
 		return Result{}, err

@@ -32,19 +32,29 @@ func CheckText(v *Violations, field, s string, max int) {
 	}
 }
 
+// CheckQuantity records a violation unless 0 < quantity ≤ 1,000,000.
+func CheckQuantity(v *Violations, field string, q decimal.Decimal) {
+	if !q.IsPositive() {
+		v.Addf(field, "must be greater than 0, got %s", q)
+	} else if q.GreaterThan(maxQuantity) {
+		v.Addf(field, "must be at most %s, got %s", maxQuantity, q)
+	}
+}
+
+// CheckUnitPrice records a violation unless 0 ≤ price ≤ MaxMoney.
+func CheckUnitPrice(v *Violations, field string, p decimal.Decimal) {
+	if p.IsNegative() {
+		v.Addf(field, "must not be negative, got %s", p)
+	} else if p.GreaterThan(maxMoney) {
+		v.Addf(field, "must be at most %s, got %s", MaxMoney, p)
+	}
+}
+
 // CheckItemNumbers checks the arithmetic of one parsed line item: quantity
 // > 0, unit_price ≥ 0, amount = round(quantity × unit_price).
 func CheckItemNumbers(v *Violations, path string, it LineItem) {
-	if !it.Quantity.IsPositive() {
-		v.Addf(path+".quantity", "must be greater than 0, got %s", it.Quantity)
-	} else if it.Quantity.GreaterThan(maxQuantity) {
-		v.Addf(path+".quantity", "must be at most %s, got %s", maxQuantity, it.Quantity)
-	}
-	if it.UnitPrice.IsNegative() {
-		v.Addf(path+".unit_price", "must not be negative, got %s", it.UnitPrice)
-	} else if it.UnitPrice.GreaterThan(maxMoney) {
-		v.Addf(path+".unit_price", "must be at most %s, got %s", MaxMoney, it.UnitPrice)
-	}
+	CheckQuantity(v, path+".quantity", it.Quantity)
+	CheckUnitPrice(v, path+".unit_price", it.UnitPrice)
 	if it.Amount.IsNegative() {
 		v.Addf(path+".amount", "must not be negative, got %s", FormatMoney(it.Amount))
 		return
