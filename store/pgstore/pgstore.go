@@ -191,3 +191,6 @@ func newQueries(schema string) queries {
 	q.notifyPolicies = "SELECT pg_notify($1, '')"
 	return q
 }
+
+// Pool is the store's connection pool, for operational queries and tests.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
