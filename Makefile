@@ -10,8 +10,12 @@ BUF_VERSION              := v1.75.0
 PROTOC_GEN_GO_VERSION    := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
+PGDATA_DIR   ?= $(CURDIR)/.pgdata
+PGPORT       ?= 54329
+DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PGPORT)/postgres?sslmode=disable
+
 .DEFAULT_GOAL := help
-.PHONY: help tools generate check-generated lint build serve test test-unit fuzz bench
+.PHONY: help tools generate check-generated lint build serve postgres postgres-stop serve-pg test test-unit fuzz bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -37,6 +41,22 @@ build: ## build bin/medsettle
 
 serve: build ## serve the demo data on 127.0.0.1:50051 (embedded store)
 	./bin/medsettle serve --demo
+
+postgres: ## start a local PostgreSQL in .pgdata on 127.0.0.1:54329 (creates it the first time)
+	@bin=$$(dirname "$$(readlink -f "$$(command -v pg_ctl 2>/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl | tail -n 1)")"); \
+	as=""; if [ "$$(id -u)" = 0 ]; then mkdir -p "$(PGDATA_DIR)"; chown postgres "$(PGDATA_DIR)"; chmod 700 "$(PGDATA_DIR)"; as="runuser -u postgres --"; fi; \
+	[ -f "$(PGDATA_DIR)/PG_VERSION" ] || $$as "$$bin/initdb" -D "$(PGDATA_DIR)" -U postgres -A trust -E UTF8 >/dev/null; \
+	$$as "$$bin/pg_ctl" -D "$(PGDATA_DIR)" status >/dev/null 2>&1 || \
+	  $$as "$$bin/pg_ctl" -D "$(PGDATA_DIR)" -o "-p $(PGPORT) -k $(PGDATA_DIR) -c listen_addresses=127.0.0.1" -l "$(PGDATA_DIR)/log" -w start >/dev/null || \
+	  { echo "PostgreSQL did not start; see $(PGDATA_DIR)/log"; exit 1; }; \
+	echo "PostgreSQL is up: $(DATABASE_URL)"
+
+postgres-stop: ## stop the local PostgreSQL of `make postgres`
+	@bin=$$(dirname "$$(readlink -f "$$(command -v pg_ctl 2>/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl | tail -n 1)")"); \
+	as=""; [ "$$(id -u)" = 0 ] && as="runuser -u postgres --"; $$as "$$bin/pg_ctl" -D "$(PGDATA_DIR)" -w stop
+
+serve-pg: build ## serve the demo data on the PostgreSQL of `make postgres` (DATABASE_URL)
+	./bin/medsettle serve --demo --database-url '$(DATABASE_URL)'
 
 test: test-unit fuzz ## run every test: go test -race ./..., then short fuzz runs
 

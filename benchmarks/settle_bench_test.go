@@ -3,8 +3,11 @@ package benchmarks
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
+	"sync/atomic"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -14,7 +17,10 @@ import (
 	"github.com/medsettle/medsettle/api"
 	"github.com/medsettle/medsettle/engine"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
+	"github.com/medsettle/medsettle/store"
 	"github.com/medsettle/medsettle/store/memstore"
+	"github.com/medsettle/medsettle/store/pgstore"
+	"github.com/medsettle/medsettle/store/pgstore/pgtest"
 )
 
 // typicalClaim is a 20-line inpatient bill: beds, surgery, capped and
@@ -112,18 +118,18 @@ func BenchmarkEngineSettle20Lines(b *testing.B) {
 	}
 }
 
-// BenchmarkGRPCSettle20Lines is one Settle call through a real gRPC server
-// on a loopback socket with the in-memory store: decoding, validation,
-// the engine, the store commit and the reply. Each iteration settles a
-// new request id for one of 64 persons.
-func BenchmarkGRPCSettle20Lines(b *testing.B) {
-	st := memstore.New()
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// grpcClient serves a store with the resident policy, BJ-H3 and 64
+// minimum-living residents on a loopback socket and returns a client.
+func grpcClient(b *testing.B, st store.Store) pb.SettlementServiceClient {
+	b.Helper()
 	ctx := context.Background()
-	pol := residentPolicy(b)
-	if err := st.PutPolicy(ctx, pol); err != nil {
+	if err := st.PutPolicy(ctx, residentPolicy(b)); err != nil {
 		b.Fatal(err)
 	}
-	if err := st.PutInstitution(ctx, engine.Institution{ID: "BJ-H3", Region: "610300", Level: 3}); err != nil {
+	if err := st.PutInstitution(ctx, engine.Institution{ID: "BJ-H3", Region: "610300", Level: 3,
+		Budgets: []engine.Budget{{Year: 2026, Amount: decimal.NewFromInt(1_000_000_000)}}}); err != nil {
 		b.Fatal(err)
 	}
 	for i := range 64 {
@@ -132,28 +138,80 @@ func BenchmarkGRPCSettle20Lines(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	srv, _ := api.NewServer(api.Config{Store: st})
+	srv, _ := api.NewServer(api.Config{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	go func() { _ = srv.Serve(lis) }()
-	defer srv.Stop()
+	b.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer conn.Close()
-	client := pb.NewSettlementServiceClient(conn)
-	req := typicalClaim("")
-	n := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		n++
-		req.RequestId = fmt.Sprintf("bench-%d", n)
-		req.PersonId = fmt.Sprintf("P%d", n%64)
-		if _, err := client.Settle(ctx, req); err != nil {
-			b.Fatal(err)
-		}
+	b.Cleanup(func() { conn.Close() })
+	return pb.NewSettlementServiceClient(conn)
+}
+
+func newStore(b *testing.B, kind string) store.Store {
+	b.Helper()
+	if kind == "memstore" {
+		return memstore.New()
+	}
+	url := pgtest.URL(b)
+	st, err := pgstore.Open(context.Background(), url, pgstore.Options{Schema: pgtest.Schema(b, url)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(st.Close)
+	return st
+}
+
+var requestSeq atomic.Int64
+
+// BenchmarkGRPCSettle20Lines is one Settle call at a time through a real
+// gRPC server on a loopback socket: decoding, validation, the engine, the
+// store's commit and the reply. Each call settles a new request id for one
+// of 64 persons.
+func BenchmarkGRPCSettle20Lines(b *testing.B) {
+	for _, kind := range []string{"memstore", "pgstore"} {
+		b.Run(kind, func(b *testing.B) {
+			client := grpcClient(b, newStore(b, kind))
+			req := typicalClaim("")
+			b.ReportAllocs()
+			for b.Loop() {
+				n := requestSeq.Add(1)
+				req.RequestId = fmt.Sprintf("bench-%d", n)
+				req.PersonId = fmt.Sprintf("P%d", n%64)
+				if _, err := client.Settle(context.Background(), req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkGRPCSettle20LinesParallel is the same call from 16 concurrent
+// clients per core (GOMAXPROCS): ns/op is the inverse of throughput.
+func BenchmarkGRPCSettle20LinesParallel(b *testing.B) {
+	for _, kind := range []string{"memstore", "pgstore"} {
+		b.Run(kind, func(b *testing.B) {
+			client := grpcClient(b, newStore(b, kind))
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				req := typicalClaim("")
+				for pb.Next() {
+					n := requestSeq.Add(1)
+					req.RequestId = fmt.Sprintf("bench-%d", n)
+					req.PersonId = fmt.Sprintf("P%d", n%64)
+					if _, err := client.Settle(context.Background(), req); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	}
 }
