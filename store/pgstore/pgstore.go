@@ -100,7 +100,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	lctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	s.wg.Add(1)
-	go s.followPolicies(lctx, cfg.ConnConfig)
+	go s.followPolicies(lctx, cfg.ConnConfig.Copy())
 	return s, nil
 }
 
