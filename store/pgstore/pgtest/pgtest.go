@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,28 +29,26 @@ import (
 const EnvURL = "MEDSETTLE_TEST_DATABASE_URL"
 
 var (
-	sharedURL string
-	setupErr  error
+	mu       sync.Mutex
+	mainRan  bool
+	shared   *Cluster
+	setupErr error
 )
 
 // Main runs a package's tests with a database available to URL; call it
-// from TestMain.
+// from TestMain. The throwaway cluster is started by the first test that
+// asks for it, and removed when the tests end.
 func Main(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	sharedURL = os.Getenv(EnvURL)
-	if sharedURL == "" {
-		c, err := Start()
-		if err != nil {
-			setupErr = err
-		} else {
-			defer c.Stop()
-			sharedURL = c.URL
-		}
+	mu.Lock()
+	mainRan = true
+	mu.Unlock()
+	code := m.Run()
+	mu.Lock()
+	if shared != nil {
+		shared.Stop()
 	}
-	return m.Run()
+	mu.Unlock()
+	os.Exit(code)
 }
 
 // Unavailable fails the test under CI and skips it elsewhere.
@@ -62,16 +61,25 @@ func Unavailable(t testing.TB, err error) {
 	t.Skip(msg)
 }
 
-// URL returns the database URL for the package's tests.
+// URL returns the database URL for the package's tests:
+// MEDSETTLE_TEST_DATABASE_URL, or the package's throwaway cluster.
 func URL(t testing.TB) string {
 	t.Helper()
-	if sharedURL == "" {
-		if setupErr == nil {
-			setupErr = fmt.Errorf("pgtest.Main was not called from TestMain")
-		}
+	if url := os.Getenv(EnvURL); url != "" {
+		return url
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !mainRan {
+		Unavailable(t, fmt.Errorf("pgtest.Main was not called from TestMain"))
+	}
+	if shared == nil && setupErr == nil {
+		shared, setupErr = Start()
+	}
+	if setupErr != nil {
 		Unavailable(t, setupErr)
 	}
-	return sharedURL
+	return shared.URL
 }
 
 // Schema returns a new schema name, unique to this test, and drops the
