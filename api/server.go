@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
@@ -42,13 +43,16 @@ func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 		tokens = &Tokens{}
 	}
 	opts := append([]grpc.ServerOption{
+		// Traces and rpc.server.* metrics for every call, through the
+		// global OpenTelemetry providers (no-ops until cmd sets exporters).
+		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		grpc.ChainUnaryInterceptor(recoverUnary(log), tokens.UnaryAuth),
 		grpc.ChainStreamInterceptor(recoverStream(log), tokens.StreamAuth),
 	}, cfg.ServerOptions...)
 	srv := grpc.NewServer(opts...)
-	pb.RegisterSettlementServiceServer(srv, &SettlementService{store: cfg.Store, log: log})
+	pb.RegisterSettlementServiceServer(srv, &SettlementService{store: cfg.Store, log: log, tel: newTelemetry()})
 	pb.RegisterRegistryServiceServer(srv, &RegistryService{store: cfg.Store, log: log})
 	pb.RegisterPolicyServiceServer(srv, &PolicyService{store: cfg.Store, log: log})
 	hs := health.NewServer()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/medsettle/medsettle/engine"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 	"github.com/medsettle/medsettle/store"
@@ -15,13 +17,16 @@ type SettlementService struct {
 	pb.UnimplementedSettlementServiceServer
 	store store.Store
 	log   *slog.Logger
+	tel   *telemetry
 }
 
 // PreSettle computes a settlement and records nothing.
 func (s *SettlementService) PreSettle(ctx context.Context, req *pb.SettleRequest) (*pb.SettleResponse, error) {
 	st, err := s.settle(ctx, req, false)
+	err = toStatus(ctx, s.log, "PreSettle", err)
+	s.tel.record(ctx, "PreSettle", err)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, "PreSettle", err)
+		return nil, err
 	}
 	return &pb.SettleResponse{Settlement: settlementToProto(st)}, nil
 }
@@ -29,8 +34,10 @@ func (s *SettlementService) PreSettle(ctx context.Context, req *pb.SettleRequest
 // Settle commits a settlement, idempotently on (institution, request_id).
 func (s *SettlementService) Settle(ctx context.Context, req *pb.SettleRequest) (*pb.SettleResponse, error) {
 	st, err := s.settle(ctx, req, true)
+	err = toStatus(ctx, s.log, "Settle", err)
+	s.tel.record(ctx, "Settle", err)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, "Settle", err)
+		return nil, err
 	}
 	return &pb.SettleResponse{Settlement: settlementToProto(st)}, nil
 }
@@ -65,7 +72,11 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 		})
 	}
 	if commit {
-		return s.store.Settle(ctx, claim, compute)
+		sctx, end := s.tel.span(ctx, "Settle", attribute.String("medsettle.institution_id", claim.InstitutionID),
+			attribute.String("medsettle.request_id", claim.RequestID))
+		st, err := s.store.Settle(sctx, claim, compute)
+		end(err)
+		return st, err
 	}
 	snap, err := s.store.Snapshot(ctx, claim.PersonID, claim.InstitutionID, claim.Year())
 	if err != nil {
@@ -81,8 +92,10 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 // ReverseSettlement undoes a settlement once, for the institution that made it.
 func (s *SettlementService) ReverseSettlement(ctx context.Context, req *pb.ReverseSettlementRequest) (*pb.ReverseSettlementResponse, error) {
 	st, err := s.reverse(ctx, req)
+	err = toStatus(ctx, s.log, "ReverseSettlement", err)
+	s.tel.record(ctx, "ReverseSettlement", err)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, "ReverseSettlement", err)
+		return nil, err
 	}
 	return &pb.ReverseSettlementResponse{Settlement: settlementToProto(st)}, nil
 }
@@ -99,9 +112,12 @@ func (s *SettlementService) reverse(ctx context.Context, req *pb.ReverseSettleme
 	if err := v.Err(); err != nil {
 		return engine.Settlement{}, err
 	}
-	return s.store.Reverse(ctx, store.Reversal{
+	sctx, end := s.tel.span(ctx, "Reverse", attribute.String("medsettle.settlement_id", req.GetSettlementId()))
+	st, err := s.store.Reverse(sctx, store.Reversal{
 		RequestID: req.GetRequestId(), SettlementID: req.GetSettlementId(), Reason: req.GetReason(), Institution: p.Institution,
 	})
+	end(err)
+	return st, err
 }
 
 // GetSettlement reads a settlement: administrators, clearing and the

@@ -74,6 +74,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	stopTelemetry, err := setupTelemetry(ctx, log)
+	if err != nil {
+		return fmt.Errorf("OpenTelemetry (OTEL_EXPORTER_OTLP_*): %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := stopTelemetry(sctx); err != nil {
+			log.Warn("flushing telemetry", "err", err)
+		}
+	}()
 
 	tokens := &api.Tokens{}
 	if f.tokens != "" {
