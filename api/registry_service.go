@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 
@@ -14,6 +15,9 @@ import (
 // MaxImportRejections bounds how many rejected rows one ImportPersons
 // response lists; the count of the rest is still reported.
 const MaxImportRejections = 1000
+
+// importBatch is how many valid persons ImportPersons stores at a time.
+const importBatch = 500
 
 // RegistryService serves persons and institutions.
 type RegistryService struct {
@@ -64,8 +68,9 @@ func (s *RegistryService) getPerson(ctx context.Context, id string) (engine.Pers
 	return s.store.GetPerson(ctx, id)
 }
 
-// ImportPersons stores a stream of persons (admin). A bad message is
-// reported in rejected and skipped; the others are stored as they arrive.
+// ImportPersons stores a stream of persons (admin), in batches of
+// importBatch. A bad message is reported in rejected and skipped; the
+// others are stored.
 func (s *RegistryService) ImportPersons(stream pb.RegistryService_ImportPersonsServer) error {
 	ctx := stream.Context()
 	if err := requireAdmin(ctx); err != nil {
@@ -73,6 +78,16 @@ func (s *RegistryService) ImportPersons(stream pb.RegistryService_ImportPersonsS
 	}
 	resp := &pb.ImportPersonsResponse{}
 	rejected := 0
+	var batch []engine.Person
+	flush := func() error {
+		if err := s.store.PutPersons(ctx, batch); err != nil {
+			// A store failure ends the import; the batches before it stay stored.
+			return toStatus(ctx, s.log, "ImportPersons", err)
+		}
+		resp.Imported += int32(len(batch))
+		batch = batch[:0]
+		return nil
+	}
 	for index := int32(0); ; index++ {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -83,26 +98,24 @@ func (s *RegistryService) ImportPersons(stream pb.RegistryService_ImportPersonsS
 		}
 		var p parser
 		person := p.person("person", msg.GetPerson())
-		err = p.v.Err()
-		if err == nil {
-			err = s.store.PutPerson(ctx, person)
-		}
-		if err == nil {
-			resp.Imported++
+		if err := p.v.Err(); err != nil {
+			rejected++
+			if len(resp.Rejected) < MaxImportRejections {
+				resp.Rejected = append(resp.Rejected, &pb.ImportRejection{Index: index, PersonId: msg.GetPerson().GetPersonId(), Reason: err.Error()})
+			}
 			continue
 		}
-		var ve *engine.ValidationError
-		if !errors.As(err, &ve) {
-			// A store failure ends the import; what was stored stays stored.
-			return toStatus(ctx, s.log, "ImportPersons", err)
-		}
-		rejected++
-		if len(resp.Rejected) < MaxImportRejections {
-			resp.Rejected = append(resp.Rejected, &pb.ImportRejection{Index: index, PersonId: msg.GetPerson().GetPersonId(), Reason: err.Error()})
+		if batch = append(batch, person); len(batch) == importBatch {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
+	if err := flush(); err != nil {
+		return err
+	}
 	if rejected > len(resp.Rejected) {
-		resp.Rejected = append(resp.Rejected, &pb.ImportRejection{Index: -1, Reason: "and more rejected rows not listed"})
+		resp.Rejected = append(resp.Rejected, &pb.ImportRejection{Index: -1, Reason: fmt.Sprintf("and %d more rejected rows not listed", rejected-len(resp.Rejected))})
 	}
 	return stream.SendAndClose(resp)
 }

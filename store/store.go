@@ -62,6 +62,9 @@ type Reversal struct {
 type Store interface {
 	// PutPerson creates or replaces a person, account balance included.
 	PutPerson(ctx context.Context, p engine.Person) error
+	// PutPersons creates or replaces many persons in one atomic step (bulk
+	// import); a later entry with the same id wins.
+	PutPersons(ctx context.Context, ps []engine.Person) error
 	// GetPerson reads a person. Returns ErrNotFound if there is none.
 	GetPerson(ctx context.Context, id string) (engine.Person, error)
 	// PutInstitution creates or replaces an institution.

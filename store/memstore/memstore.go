@@ -81,6 +81,17 @@ func (s *Store) PutPerson(_ context.Context, p engine.Person) error {
 	return nil
 }
 
+// PutPersons creates or replaces many persons; a later entry with the
+// same id wins.
+func (s *Store) PutPersons(ctx context.Context, ps []engine.Person) error {
+	for _, p := range ps {
+		if err := s.PutPerson(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // GetPerson reads a person. Returns store.ErrNotFound if there is none.
 func (s *Store) GetPerson(_ context.Context, id string) (engine.Person, error) {
 	s.mu.RLock()

@@ -25,6 +25,22 @@ func (s *Store) PutPerson(ctx context.Context, p engine.Person) error {
 	})
 }
 
+// PutPersons creates or replaces many persons in one transaction, the
+// upserts pipelined in one batch; a later entry with the same id wins.
+func (s *Store) PutPersons(ctx context.Context, ps []engine.Person) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return s.withTx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, p := range ps {
+			b.Queue(s.q.putPerson, p.ID, p.Name, p.Region, int16(p.Scheme), int16(p.Employment),
+				int16(p.Category), p.ContributionYears, p.AccountBalance)
+		}
+		return translate(tx.SendBatch(ctx, b).Close())
+	})
+}
+
 // GetPerson reads a person. Returns store.ErrNotFound if there is none.
 func (s *Store) GetPerson(ctx context.Context, id string) (engine.Person, error) {
 	p, err := s.scanPerson(ctx, s.pool, s.q.getPerson, id)

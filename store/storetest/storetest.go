@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, newStore func(t *testing.T) store.Store)
 	}{
 		{"Registry", testRegistry},
+		{"PutPersons", testPutPersons},
 		{"Policies", testPolicies},
 		{"Snapshot", testSnapshot},
 		{"SettleCommitsAtomically", testSettleCommits},
@@ -55,6 +56,42 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
+	}
+}
+
+// testPutPersons stores a batch with a repeated id (the later entry wins)
+// and replaces persons stored before.
+func testPutPersons(t *testing.T, newStore func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	st := newStore(t)
+	if err := st.PutPersons(ctx, nil); err != nil {
+		t.Fatalf("empty batch: %v", err)
+	}
+	if err := st.PutPerson(ctx, engine.Person{ID: "B0", Name: "old", Region: region, Scheme: engine.SchemeResident, AccountBalance: dec("1")}); err != nil {
+		t.Fatal(err)
+	}
+	var batch []engine.Person
+	for i := range 250 {
+		batch = append(batch, engine.Person{ID: fmt.Sprintf("B%d", i), Name: fmt.Sprintf("n%d", i), Region: region,
+			Scheme: engine.SchemeEmployee, Employment: engine.EmploymentEmployed, ContributionYears: i % 40,
+			AccountBalance: dec(fmt.Sprintf("%d.%02d", i, i%100))})
+	}
+	batch = append(batch, engine.Person{ID: "B7", Name: "last wins", Region: region, Scheme: engine.SchemeResident,
+		Category: engine.CategoryDestitute, AccountBalance: dec("7.70")})
+	if err := st.PutPersons(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range batch[:250] {
+		if i == 7 {
+			want = batch[250]
+		}
+		got, err := st.GetPerson(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("GetPerson %s: %v", want.ID, err)
+		}
+		if d := diff(got, want); len(d) > 0 {
+			t.Errorf("person %s: %v", want.ID, d)
+		}
 	}
 }
 
