@@ -168,9 +168,15 @@ func newQueries(schema string) queries {
 			ON CONFLICT (person_id, year) DO UPDATE SET accumulators = $3`,
 		getKey: `SELECT fingerprint, settlement_id FROM {s}.request_keys WHERE institution_id = $1 AND request_id = $2`,
 		putKey: `INSERT INTO {s}.request_keys (institution_id, request_id, fingerprint, settlement_id) VALUES ($1, $2, $3, $4)`,
-		insertSettlement: `INSERT INTO {s}.settlements (settlement_id, institution_id, request_id, person_id, visit_type, settle_date, year,
-				state, fingerprint, claim, result, total, basic_fund, fund_total, account, settled_at)
-			VALUES ('ST' || lpad(nextval('{s}.settlement_seq')::text, 12, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+		// The settlement and its idempotency key in one statement: a key
+		// taken meanwhile fails the whole insert (unique violation).
+		insertSettlement: `WITH s AS (
+				INSERT INTO {s}.settlements (settlement_id, institution_id, request_id, person_id, visit_type, settle_date, year,
+					state, fingerprint, claim, result, total, basic_fund, fund_total, account, settled_at)
+				VALUES ('ST' || lpad(nextval('{s}.settlement_seq')::text, 12, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+				RETURNING settlement_id)
+			INSERT INTO {s}.request_keys (institution_id, request_id, fingerprint, settlement_id)
+			SELECT $1, $2, $8, settlement_id FROM s
 			RETURNING settlement_id`,
 		getSettlement: `SELECT settlement_id, state, fingerprint, claim, result, coalesce(reversal_request_id, ''), coalesce(reversal_reason, '')
 			FROM {s}.settlements WHERE settlement_id = $1`,

@@ -51,11 +51,17 @@ func (s *Store) GetPerson(ctx context.Context, id string) (engine.Person, error)
 }
 
 func (s *Store) scanPerson(ctx context.Context, q rowQuerier, sql, id string) (engine.Person, error) {
+	p, err := scanPersonRow(q.QueryRow(ctx, sql, id))
+	return p, translate(err)
+}
+
+// scanPersonRow reads a row of getPerson or lockPerson; the error is the
+// driver's.
+func scanPersonRow(row pgx.Row) (engine.Person, error) {
 	var p engine.Person
 	var scheme, emp, cat int16
-	err := q.QueryRow(ctx, sql, id).Scan(&p.ID, &p.Name, &p.Region, &scheme, &emp, &cat, &p.ContributionYears, &p.AccountBalance)
-	if err != nil {
-		return engine.Person{}, translate(err)
+	if err := row.Scan(&p.ID, &p.Name, &p.Region, &scheme, &emp, &cat, &p.ContributionYears, &p.AccountBalance); err != nil {
+		return engine.Person{}, err
 	}
 	p.Scheme, p.Employment, p.Category = engine.Scheme(scheme), engine.Employment(emp), engine.Category(cat)
 	return p, nil

@@ -14,86 +14,52 @@ import (
 	"github.com/medsettle/medsettle/store"
 )
 
-// Snapshot reads what a settlement would read, changing nothing.
+// Snapshot reads what a settlement would read, changing nothing: one
+// pipelined batch, which PostgreSQL runs as one implicit transaction.
 func (s *Store) Snapshot(ctx context.Context, personID, institutionID string, year int) (store.PersonYear, error) {
-	var out store.PersonYear
-	err := s.withTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		out, err = s.readPersonYear(ctx, tx, s.q.getPerson, personID, institutionID, year)
-		return err
-	})
-	return out, err
+	b := &pgx.Batch{}
+	b.Queue(s.q.getPerson, personID)
+	b.Queue(s.q.getYear, personID, year)
+	b.Queue(s.q.budgetUsed, institutionID, year)
+	br := s.pool.SendBatch(ctx, b)
+	st, _, err := s.readBatch(br, personID, year, false)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = translate(cerr)
+	}
+	return st, err
 }
 
-// readPersonYear reads the person (with personSQL: plain or FOR UPDATE),
-// the person's accumulators for the year and the institution's usage.
-func (s *Store) readPersonYear(ctx context.Context, tx pgx.Tx, personSQL, personID, institutionID string, year int) (store.PersonYear, error) {
-	p, err := s.scanPerson(ctx, tx, personSQL, personID)
-	if err != nil {
-		return store.PersonYear{}, fmt.Errorf("person %q: %w", personID, err)
-	}
-	acc, err := s.readYear(ctx, tx, personID, year)
-	if err != nil {
-		return store.PersonYear{}, err
-	}
-	var used decimal.Decimal
-	if err := tx.QueryRow(ctx, s.q.budgetUsed, institutionID, year).Scan(&used); err != nil {
-		return store.PersonYear{}, translate(err)
-	}
-	return store.PersonYear{Person: p, Accumulators: acc, BudgetUsed: used}, nil
-}
-
-func (s *Store) readYear(ctx context.Context, tx pgx.Tx, personID string, year int) (engine.Accumulators, error) {
-	var doc []byte
-	err := tx.QueryRow(ctx, s.q.getYear, personID, year).Scan(&doc)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return engine.NewAccumulators(personID, year), nil
-	}
-	if err != nil {
-		return engine.Accumulators{}, translate(err)
-	}
-	var acc engine.Accumulators
-	if err := json.Unmarshal(doc, &acc); err != nil {
-		return engine.Accumulators{}, fmt.Errorf("decode accumulators of %q/%d: %w", personID, year, err)
-	}
-	return acc, nil
-}
-
-// replay answers a request whose key is recorded: the recorded settlement
-// for the same request, store.ErrConflict for another one. found is false
-// when the key is free.
+// replay looks a request key up and answers it with replayKey; found is
+// false when the key is free.
 func (s *Store) replay(ctx context.Context, q rowQuerier, institution, requestID, fingerprint string) (st engine.Settlement, found bool, err error) {
-	var fp, id string
-	err = q.QueryRow(ctx, s.q.getKey, institution, requestID).Scan(&fp, &id)
+	var key recordedKey
+	err = q.QueryRow(ctx, s.q.getKey, institution, requestID).Scan(&key.fingerprint, &key.settlementID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return engine.Settlement{}, false, nil
 	}
 	if err != nil {
 		return engine.Settlement{}, true, translate(err)
 	}
-	if fp != fingerprint {
-		return engine.Settlement{}, true, fmt.Errorf("request id %q of institution %q: %w", requestID, institution, store.ErrConflict)
-	}
-	st, err = s.getSettlement(ctx, q, id)
+	st, err = s.replayKey(ctx, q, institution, requestID, fingerprint, key)
 	return st, true, err
 }
 
-// Settle records a settlement in one transaction; see store.Store.
+// Settle records a settlement in one transaction; see store.Store. The
+// transaction takes five round trips: BEGIN; the person's lock with every
+// read; the accumulator, balance and budget writes with the usage after
+// them; the settlement with its idempotency key; COMMIT.
 func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (engine.Settlement, error) {
 	fp := claim.Fingerprint()
-	if st, found, err := s.replay(ctx, s.pool, claim.InstitutionID, claim.RequestID, fp); found {
-		return st, err
-	}
 	var out engine.Settlement
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
-		state, err := s.readPersonYear(ctx, tx, s.q.lockPerson, claim.PersonID, claim.InstitutionID, claim.Year())
+		state, key, err := s.lockAndRead(ctx, tx, claim.PersonID, claim.InstitutionID, claim.Year(), claim.RequestID)
 		if err != nil {
 			return err
 		}
 		// Holding the person's lock: a duplicate of this request for the
 		// same person has committed or will wait for us.
-		if st, found, err := s.replay(ctx, tx, claim.InstitutionID, claim.RequestID, fp); found {
-			out = st
+		if key.found {
+			out, err = s.replayKey(ctx, tx, claim.InstitutionID, claim.RequestID, fp, key)
 			return errReplayed{err}
 		}
 		res, err := compute(state)
@@ -120,6 +86,75 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	return out, nil
 }
 
+// recordedKey is an idempotency key found in request_keys.
+type recordedKey struct {
+	found        bool
+	fingerprint  string
+	settlementID string
+}
+
+// lockAndRead takes the person's row lock and, in the same round trip,
+// reads the request key, the person's accumulators for the year and the
+// institution's usage. The key is read after the lock is granted, so a
+// duplicate that committed while we waited is seen.
+func (s *Store) lockAndRead(ctx context.Context, tx pgx.Tx, personID, institutionID string, year int, requestID string) (store.PersonYear, recordedKey, error) {
+	b := &pgx.Batch{}
+	b.Queue(s.q.lockPerson, personID)
+	b.Queue(s.q.getKey, institutionID, requestID)
+	b.Queue(s.q.getYear, personID, year)
+	b.Queue(s.q.budgetUsed, institutionID, year)
+	br := tx.SendBatch(ctx, b)
+	state, key, err := s.readBatch(br, personID, year, true)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = translate(cerr)
+	}
+	return state, key, err
+}
+
+// readBatch reads the results of lockAndRead or Snapshot: the person, the
+// request key when withKey, the accumulators and the usage.
+func (s *Store) readBatch(br pgx.BatchResults, personID string, year int, withKey bool) (store.PersonYear, recordedKey, error) {
+	var st store.PersonYear
+	var key recordedKey
+	p, err := scanPersonRow(br.QueryRow())
+	if err != nil {
+		return st, key, fmt.Errorf("person %q: %w", personID, translate(err))
+	}
+	st.Person = p
+	if withKey {
+		switch err := br.QueryRow().Scan(&key.fingerprint, &key.settlementID); {
+		case err == nil:
+			key.found = true
+		case !errors.Is(err, pgx.ErrNoRows):
+			return st, key, translate(err)
+		}
+	}
+	var doc []byte
+	switch err := br.QueryRow().Scan(&doc); {
+	case errors.Is(err, pgx.ErrNoRows):
+		st.Accumulators = engine.NewAccumulators(personID, year)
+	case err != nil:
+		return st, key, translate(err)
+	default:
+		if err := json.Unmarshal(doc, &st.Accumulators); err != nil {
+			return st, key, fmt.Errorf("decode accumulators of %q/%d: %w", personID, year, err)
+		}
+	}
+	if err := br.QueryRow().Scan(&st.BudgetUsed); err != nil {
+		return st, key, translate(err)
+	}
+	return st, key, nil
+}
+
+// replayKey answers a request whose key is recorded: the recorded
+// settlement for the same request, store.ErrConflict for another one.
+func (s *Store) replayKey(ctx context.Context, q rowQuerier, institution, requestID, fingerprint string, key recordedKey) (engine.Settlement, error) {
+	if key.fingerprint != fingerprint {
+		return engine.Settlement{}, fmt.Errorf("request id %q of institution %q: %w", requestID, institution, store.ErrConflict)
+	}
+	return s.getSettlement(ctx, q, key.settlementID)
+}
+
 // errReplayed carries a replay out of the transaction (which then rolls back).
 type errReplayed struct{ err error }
 
@@ -128,23 +163,25 @@ func (e errReplayed) Error() string { return "replayed" }
 func (s *Store) commitSettlement(ctx context.Context, tx pgx.Tx, claim engine.Claim, fp string, state store.PersonYear, res engine.Result) (engine.Settlement, error) {
 	year := claim.Year()
 	b := res.Breakdown
-	if err := s.writeYear(ctx, tx, claim.PersonID, year, state.Accumulators.Apply(res.Delta, +1)); err != nil {
+	accDoc, err := json.Marshal(state.Accumulators.Apply(res.Delta, +1))
+	if err != nil {
 		return engine.Settlement{}, err
 	}
+	batch := &pgx.Batch{}
+	batch.Queue(s.q.putYear, claim.PersonID, year, accDoc)
 	if !b.Account.IsZero() {
-		if _, err := tx.Exec(ctx, s.q.setBalance, claim.PersonID, b.Account.Neg()); err != nil {
-			return engine.Settlement{}, translate(err)
-		}
+		batch.Queue(s.q.setBalance, claim.PersonID, b.Account.Neg())
 	}
-	if _, err := tx.Exec(ctx, s.q.addBudget, claim.InstitutionID, year, shardOf(claim.PersonID), b.BasicFund); err != nil {
+	batch.Queue(s.q.addBudget, claim.InstitutionID, year, shardOf(claim.PersonID), b.BasicFund)
+	var used decimal.Decimal
+	if res.BudgetLimit != nil {
+		// The usage with this settlement and every one committed so far.
+		batch.Queue(s.q.budgetUsed, claim.InstitutionID, year).QueryRow(func(row pgx.Row) error { return row.Scan(&used) })
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return engine.Settlement{}, translate(err)
 	}
 	if res.BudgetLimit != nil {
-		// The usage with this settlement and every one committed so far.
-		var used decimal.Decimal
-		if err := tx.QueryRow(ctx, s.q.budgetUsed, claim.InstitutionID, year).Scan(&used); err != nil {
-			return engine.Settlement{}, translate(err)
-		}
 		st := engine.NewBudgetStatus(year, *res.BudgetLimit, used, res.WarnRatio)
 		res.Budget = &st
 	}
@@ -161,9 +198,6 @@ func (s *Store) commitSettlement(ctx context.Context, tx pgx.Tx, claim engine.Cl
 		claim.SettleDate.String(), year, int16(engine.StateSettled), fp, claimDoc, resultDoc,
 		b.Total, b.BasicFund, b.FundTotal, b.Account, s.now()).Scan(&id)
 	if err != nil {
-		return engine.Settlement{}, translate(err)
-	}
-	if _, err := tx.Exec(ctx, s.q.putKey, claim.InstitutionID, claim.RequestID, fp, id); err != nil {
 		return engine.Settlement{}, translate(err)
 	}
 	return engine.Settlement{ID: id, Claim: claim, Fingerprint: fp, State: engine.StateSettled, Result: res}, nil
@@ -198,12 +232,12 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 	c := rec.Claim
 	var out engine.Settlement
 	err = s.withTx(ctx, func(tx pgx.Tx) error {
-		state, err := s.readPersonYear(ctx, tx, s.q.lockPerson, c.PersonID, c.InstitutionID, c.Year())
+		state, key, err := s.lockAndRead(ctx, tx, c.PersonID, c.InstitutionID, c.Year(), r.RequestID)
 		if err != nil {
 			return err
 		}
-		if st, found, err := s.replay(ctx, tx, c.InstitutionID, r.RequestID, fp); found {
-			out = st
+		if key.found {
+			out, err = s.replayKey(ctx, tx, c.InstitutionID, r.RequestID, fp, key)
 			return errReplayed{err}
 		}
 		cur, err := s.getSettlement(ctx, tx, r.SettlementID)
