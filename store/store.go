@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/shopspring/decimal"
 
@@ -47,6 +48,15 @@ type Reversal struct {
 	Reason       string
 	// Institution is the calling institution, or "" for an administrator.
 	Institution string
+}
+
+// Allowed returns engine.ErrForbidden unless the caller may reverse st: an
+// administrator, or the institution that settled it.
+func (r Reversal) Allowed(st engine.Settlement) error {
+	if r.Institution != "" && r.Institution != st.Claim.InstitutionID {
+		return fmt.Errorf("settlement %q belongs to institution %q: %w", st.ID, st.Claim.InstitutionID, engine.ErrForbidden)
+	}
+	return nil
 }
 
 // Store persists the registry, the policies and the settlements. Values

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -119,23 +118,11 @@ func checkExactlyOnce(t *testing.T, c pb.SettlementServiceClient, settled map[st
 	}
 }
 
-// process is a medsettle server run as its own process.
+// process is a medsettle server run as its own process; it collects the
+// process's output.
 type process struct {
-	cmd  *exec.Cmd
-	logs bytes.Buffer
-	mu   sync.Mutex
-}
-
-func (p *process) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.Write(b)
-}
-
-func (p *process) String() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.String()
+	syncBuffer
+	cmd *exec.Cmd
 }
 
 func buildBinary(t *testing.T) string {

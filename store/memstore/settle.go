@@ -124,8 +124,8 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 	if err != nil {
 		return engine.Settlement{}, err
 	}
-	if r.Institution != "" && r.Institution != rec.Claim.InstitutionID {
-		return engine.Settlement{}, fmt.Errorf("settlement %q belongs to institution %q: %w", rec.ID, rec.Claim.InstitutionID, engine.ErrForbidden)
+	if err := r.Allowed(rec); err != nil {
+		return engine.Settlement{}, err
 	}
 	unlock := s.lockPerson(rec.Claim.PersonID)
 	defer unlock()
