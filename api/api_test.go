@@ -430,3 +430,17 @@ func TestConcurrentSettlementsThroughAPI(t *testing.T) {
 		}
 	}
 }
+
+func TestTooManyItems(t *testing.T) {
+	ts := demoServer(t)
+	ctx, cancel := as(institutionToken("QZ-H3"))
+	defer cancel()
+	req := claim("many", "QZ-H3", "E1", "1")
+	for len(req.Items) <= 2000 {
+		req.Items = append(req.Items, req.Items[0])
+	}
+	_, err := ts.settlement.Settle(ctx, req)
+	if got := fieldViolations(t, err); strings.Join(got, ",") != "items" {
+		t.Errorf("violations %v, want [items]", got)
+	}
+}

@@ -28,8 +28,8 @@ func claimFromProto(in *pb.SettleRequest) (engine.Claim, error) {
 	}
 	items := in.GetItems()
 	if len(items) > engine.MaxItems {
-		items = nil // ValidateClaim reports the count
-		c.Items = make([]engine.LineItem, len(in.GetItems()))
+		p.v.Addf("items", "has %d line items; at most %d are allowed", len(items), engine.MaxItems)
+		items = nil
 	}
 	for i, it := range items {
 		path := fmt.Sprintf("items[%d]", i)
