@@ -140,17 +140,7 @@ func FuzzClaimFromProto(f *testing.F) {
 		}
 
 		if err != nil {
-			got := violations(t, err, "")
-			for field := range want {
-				if !got[field] {
-					t.Errorf("%s is wrong but not reported; violations: %v", field, err)
-				}
-			}
-			for field := range got {
-				if !want[field] {
-					t.Errorf("%s is reported but is fine; violations: %v", field, err)
-				}
-			}
+			sameFields(t, want, violations(t, err, ""), err)
 			return
 		}
 		if len(want) > 0 {
@@ -255,17 +245,7 @@ func FuzzPolicyFromProto(f *testing.F) {
 		}
 
 		if err != nil {
-			got := violations(t, err, "policy")
-			for field := range want {
-				if !got[field] {
-					t.Errorf("%s is wrong but not reported; violations: %v", field, err)
-				}
-			}
-			for field := range got {
-				if !want[field] {
-					t.Errorf("%s is reported but is fine; violations: %v", field, err)
-				}
-			}
+			sameFields(t, want, violations(t, err, "policy"), err)
 			return
 		}
 		if len(want) > 0 {
@@ -316,4 +296,20 @@ func sameBreakdown(a, b engine.Breakdown) bool {
 		}
 	}
 	return true
+}
+
+// sameFields reports every field that is wrong but not reported, and every
+// field reported that is fine.
+func sameFields(t *testing.T, want, got map[string]bool, err error) {
+	t.Helper()
+	for field := range want {
+		if !got[field] {
+			t.Errorf("%s is wrong but not reported; violations: %v", field, err)
+		}
+	}
+	for field := range got {
+		if !want[field] {
+			t.Errorf("%s is reported but is fine; violations: %v", field, err)
+		}
+	}
 }
