@@ -15,6 +15,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 )
@@ -239,6 +240,21 @@ func TestReversalRestoresAccountAndAccumulators(t *testing.T) {
 	wantCode(t, err, codes.AlreadyExists)
 	if after := accumulatorsJSON(t, ts, "E2"); after != before {
 		t.Errorf("refused reversals changed state")
+	}
+	// A retry of the settle gets its first answer unchanged and settles
+	// nothing again; GetSettlement shows the reversal.
+	retry, err := ts.settlement.Settle(ctx, claim("rv-1", "QZ-H3", "E2", "4000"))
+	must(t, err)
+	if !proto.Equal(retry.GetSettlement(), s) {
+		t.Errorf("retry after reversal answered\n%v\nfirst answer\n%v", retry.GetSettlement(), s)
+	}
+	if after := accumulatorsJSON(t, ts, "E2"); after != before {
+		t.Errorf("retry after reversal changed state")
+	}
+	got, err := ts.settlement.GetSettlement(ctx, &pb.GetSettlementRequest{SettlementId: s.GetSettlementId()})
+	must(t, err)
+	if got.GetSettlement().GetState() != pb.SettlementState_SETTLEMENT_STATE_REVERSED || got.GetSettlement().GetReversalReason() != "wrong patient" {
+		t.Errorf("GetSettlement after reversal %v", got.GetSettlement())
 	}
 }
 

@@ -39,7 +39,8 @@ func (s *SettlementService) Settle(ctx context.Context, req *pb.SettleRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return &pb.SettleResponse{Settlement: settlementToProto(st)}, nil
+	// A retry gets the first answer unchanged, even after a reversal.
+	return &pb.SettleResponse{Settlement: settlementToProto(st.AsFirstAnswered())}, nil
 }
 
 func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, commit bool) (engine.Settlement, error) {

@@ -81,5 +81,16 @@ type Settlement struct {
 	ReversalRequestID string
 }
 
+// AsFirstAnswered is the settlement as Settle answered it when it was
+// recorded: settled, with no reversal. A retried Settle answers this, so
+// the retry gets the first result unchanged (SETTLEMENT.md) even when the
+// settlement was reversed in between; GetSettlement shows the state now.
+func (s Settlement) AsFirstAnswered() Settlement {
+	s.State = StateSettled
+	s.ReversalReason = ""
+	s.ReversalRequestID = ""
+	return s
+}
+
 // AccountDelta is what the settlement took from the personal account.
 func (s Settlement) AccountDelta() decimal.Decimal { return s.Result.Breakdown.Account }
