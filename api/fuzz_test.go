@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
@@ -40,7 +41,19 @@ func goodRatio(s string) bool {
 	return ok && !d.IsNegative() && !d.GreaterThan(decimal.NewFromInt(1))
 }
 
-func goodID(s string) bool { return s != "" && len(s) <= engine.MaxIDLen && utf8.ValidString(s) }
+// goodID: present, UTF-8, at most MaxIDLen characters (not bytes), and no
+// control characters.
+func goodID(s string) bool {
+	if s == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > engine.MaxIDLen {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
 
 func goodDate(s string) (time.Time, bool) {
 	t, err := time.Parse(time.DateOnly, s)
@@ -88,6 +101,8 @@ func FuzzClaimFromProto(f *testing.F) {
 	f.Add("REQ-1", "H1", "P1", "2024-02-30", int32(2), "1", "10", "10.00")
 	f.Add("", "", "", "", int32(0), "", "", "")
 	f.Add(strings.Repeat("x", 65), "H1", "P1", "2024-03-01", int32(3), "0", "10", "0")
+	f.Add(strings.Repeat("住", 64), "H1", strings.Repeat("院", 65), "2024-03-01", int32(1), "1", "10", "10.00")
+	f.Add("REQ\x001", "H\t1", "P\u00851", "2024-03-01", int32(1), "1", "10", "10.00")
 	f.Add("REQ-1", "H1", "P1", "2024-3-1", int32(4), "-1", "-10", "10.00")
 	f.Add("REQ-1", "H1", "P1", "2024-03-01", int32(-1), "1e3", "+10", " 10")
 	f.Add("REQ-1", "H1", "P1", "2024-03-01", int32(1), "1.00001", "10.00001", "10.001")

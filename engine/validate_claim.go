@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
@@ -9,26 +11,38 @@ import (
 
 var maxQuantity = decimal.NewFromInt(1_000_000)
 
-// CheckID records a violation when an identifier is empty or too long.
+// CheckID records a violation when an identifier is empty, not UTF-8,
+// longer than MaxIDLen characters or carries a control character.
 func CheckID(v *Violations, field, s string) {
-	switch {
-	case s == "":
+	if s == "" {
 		v.Addf(field, "is required")
-	case len(s) > MaxIDLen:
-		v.Addf(field, "is %d bytes long; at most %d are allowed", len(s), MaxIDLen)
-	case !utf8.ValidString(s):
-		v.Addf(field, "is not valid UTF-8")
+		return
 	}
+	checkChars(v, field, s, MaxIDLen, func(r rune) bool { return unicode.IsControl(r) })
 }
 
-// CheckText records a violation when a free text is longer than max bytes
-// or not UTF-8.
+// CheckText records a violation when a free text is not UTF-8, longer
+// than max characters or carries a NUL (which no store can keep).
 func CheckText(v *Violations, field, s string, max int) {
+	checkChars(v, field, s, max, func(r rune) bool { return r == 0 })
+}
+
+// checkChars records the first problem of s: not UTF-8, more than max
+// characters (counted as runes, so 64 Chinese characters fit an id of 64),
+// or a character bad reports.
+func checkChars(v *Violations, field, s string, max int, bad func(rune) bool) {
 	switch {
-	case len(s) > max:
-		v.Addf(field, "is %d bytes long; at most %d are allowed", len(s), max)
+	case len(s) > max*utf8.UTFMax: // longer than any max-character string
+		v.Addf(field, "is %d bytes long; at most %d characters are allowed", len(s), max)
 	case !utf8.ValidString(s):
 		v.Addf(field, "is not valid UTF-8")
+	case utf8.RuneCountInString(s) > max:
+		v.Addf(field, "is %d characters long; at most %d are allowed", utf8.RuneCountInString(s), max)
+	default:
+		if i := strings.IndexFunc(s, bad); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(s[i:])
+			v.Addf(field, "contains the control character %U at byte %d", r, i)
+		}
 	}
 }
 

@@ -29,8 +29,6 @@ const DefaultSchema = "medsettle"
 // one connection each.
 const defaultMaxConns = 32
 
-// budgetShards is how many rows share one institution's budget usage.
-const budgetShards = 16
 
 // Options configure Open.
 type Options struct {
@@ -183,8 +181,18 @@ func newQueries(schema string) queries {
 		reverseSettlement: `UPDATE {s}.settlements SET state = $2, reversal_request_id = $3, reversal_reason = $4, reversed_at = $5
 			WHERE settlement_id = $1`,
 		budgetUsed: `SELECT coalesce(sum(used), 0) FROM {s}.budget_usage WHERE institution_id = $1 AND year = $2`,
-		addBudget: `INSERT INTO {s}.budget_usage (institution_id, year, shard, used) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (institution_id, year, shard) DO UPDATE SET used = {s}.budget_usage.used + $4`,
+		// addBudget adds to a shard no other transaction holds, or to a new
+		// one when all are held: it never waits for another settlement.
+		addBudget: `WITH pick AS (
+				SELECT shard FROM {s}.budget_usage WHERE institution_id = $1 AND year = $2
+				LIMIT 1 FOR UPDATE SKIP LOCKED
+			), upd AS (
+				UPDATE {s}.budget_usage u SET used = u.used + $3 FROM pick
+				WHERE u.institution_id = $1 AND u.year = $2 AND u.shard = pick.shard
+				RETURNING u.shard
+			)
+			INSERT INTO {s}.budget_usage (institution_id, year, shard, used)
+			SELECT $1, $2, nextval('{s}.budget_usage_shard'), $3 WHERE NOT EXISTS (SELECT 1 FROM upd)`,
 	}
 	for _, p := range []*string{
 		&q.putPerson, &q.getPerson, &q.lockPerson, &q.setBalance, &q.putInstitution, &q.deleteBudgets, &q.putBudget,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -172,7 +171,9 @@ func (s *Store) commitSettlement(ctx context.Context, tx pgx.Tx, claim engine.Cl
 	if !b.Account.IsZero() {
 		batch.Queue(s.q.setBalance, claim.PersonID, b.Account.Neg())
 	}
-	batch.Queue(s.q.addBudget, claim.InstitutionID, year, shardOf(claim.PersonID), b.BasicFund)
+	if !b.BasicFund.IsZero() {
+		batch.Queue(s.q.addBudget, claim.InstitutionID, year, b.BasicFund)
+	}
 	var used decimal.Decimal
 	if res.BudgetLimit != nil {
 		// The usage with this settlement and every one committed so far.
@@ -212,13 +213,6 @@ func (s *Store) writeYear(ctx context.Context, tx pgx.Tx, personID string, year 
 	return translate(err)
 }
 
-// shardOf spreads one institution's budget usage over budgetShards rows by person.
-func shardOf(personID string) int16 {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(personID))
-	return int16(h.Sum32() % budgetShards)
-}
-
 // Reverse undoes a settlement in one transaction; see store.Store.
 func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlement, error) {
 	rec, err := s.GetSettlement(ctx, r.SettlementID)
@@ -256,8 +250,10 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 				return translate(err)
 			}
 		}
-		if _, err := tx.Exec(ctx, s.q.addBudget, c.InstitutionID, c.Year(), shardOf(c.PersonID), b.BasicFund.Neg()); err != nil {
-			return translate(err)
+		if !b.BasicFund.IsZero() {
+			if _, err := tx.Exec(ctx, s.q.addBudget, c.InstitutionID, c.Year(), b.BasicFund.Neg()); err != nil {
+				return translate(err)
+			}
 		}
 		if _, err := tx.Exec(ctx, s.q.reverseSettlement, cur.ID, int16(engine.StateReversed), r.RequestID, r.Reason, s.now()); err != nil {
 			return translate(err)
