@@ -8,11 +8,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -143,6 +145,21 @@ func TestBadRequestNamesEveryFieldAndChangesNothing(t *testing.T) {
 	if got := fieldViolations(t, err); strings.Join(got, ",") != "drg_code" {
 		t.Errorf("violations %v, want [drg_code]", got)
 	}
+	// The DRG code is checked against the policy even when other fields
+	// are malformed; money is never negative, not even "-0".
+	req.Items[0].Amount = "100.001"
+	req.Items = append(req.Items, &pb.LineItem{Code: "A-BED", Quantity: "1", UnitPrice: "-0", Amount: "-0.00"})
+	_, err = ts.settlement.Settle(ctx, req)
+	if got := fieldViolations(t, err); strings.Join(got, ",") != "drg_code,items[0].amount,items[1].amount,items[1].unit_price" {
+		t.Errorf("violations %v, want [drg_code items[0].amount items[1].amount items[1].unit_price]", got)
+	}
+	// A missing institution id is a malformed request, whoever sends it.
+	req = claim("r-noinst", "", "E1", "100")
+	req.SettleDate = ""
+	_, err = ts.settlement.PreSettle(ctx, req)
+	if got := fieldViolations(t, err); strings.Join(got, ",") != "institution_id,settle_date" {
+		t.Errorf("violations %v, want [institution_id settle_date]", got)
+	}
 	if after := accumulatorsJSON(t, ts, "E1"); after != before {
 		t.Errorf("a rejected request changed state")
 	}
@@ -197,6 +214,33 @@ func TestAccess(t *testing.T) {
 	must(t, err)
 	_, err = ts.settlement.GetSettlement(h3, &pb.GetSettlementRequest{SettlementId: "nope"})
 	wantCode(t, err, codes.NotFound)
+	// An institution reads its own record only; clearing reads any.
+	_, err = ts.registry.GetInstitution(h3, &pb.GetInstitutionRequest{InstitutionId: "QZ-H2"})
+	wantCode(t, err, codes.PermissionDenied)
+	for _, ctx := range []context.Context{h2, clr} {
+		got, err := ts.registry.GetInstitution(ctx, &pb.GetInstitutionRequest{InstitutionId: "QZ-H2"})
+		must(t, err)
+		if got.GetInstitution().GetInstitutionId() != "QZ-H2" {
+			t.Errorf("GetInstitution %v", got.GetInstitution())
+		}
+	}
+	// Policies are public to every role; a scheme that does not exist is
+	// a bad argument, not an empty list.
+	_, err = ts.policy.ListPolicies(h3, &pb.ListPoliciesRequest{Scheme: 9})
+	if got := fieldViolations(t, err); strings.Join(got, ",") != "scheme" {
+		t.Errorf("ListPolicies with scheme 9: violations %v, want [scheme]", got)
+	}
+	list, err := ts.policy.ListPolicies(h3, &pb.ListPoliciesRequest{Scheme: pb.Scheme_SCHEME_EMPLOYEE})
+	must(t, err)
+	if len(list.GetPolicies()) != 1 {
+		t.Errorf("ListPolicies employee: %d policies, want 1", len(list.GetPolicies()))
+	}
+	// The scheme of the authorization header is case-insensitive.
+	lower, c6 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer c6()
+	lower = metadata.AppendToOutgoingContext(lower, "authorization", "bearer "+institutionToken("QZ-H3"))
+	_, err = ts.registry.GetPerson(lower, &pb.GetPersonRequest{PersonId: "E1"})
+	must(t, err)
 	// Health checks need no credentials.
 	hr, err := healthpb.NewHealthClient(ts.conn).Check(none, &healthpb.HealthCheckRequest{})
 	must(t, err)
@@ -305,6 +349,20 @@ func TestPutPolicyListsEveryProblem(t *testing.T) {
 	if got := fieldViolations(t, err); strings.Join(got, ",") != "policy.effective_from" {
 		t.Errorf("overlap violations %v", got)
 	}
+	// The overlap is listed with the other problems; a date that does not
+	// parse is reported once.
+	warn := next.BudgetWarnRatio
+	next.BudgetWarnRatio = "1.5"
+	_, err = ts.policy.PutPolicy(ctx, &pb.PutPolicyRequest{Policy: &next})
+	if got := fieldViolations(t, err); strings.Join(got, ",") != "policy.budget_warn_ratio,policy.effective_from" {
+		t.Errorf("overlap with a bad ratio: violations %v", got)
+	}
+	next.EffectiveTo = "2027-02-30"
+	_, err = ts.policy.PutPolicy(ctx, &pb.PutPolicyRequest{Policy: &next})
+	if got := fieldViolations(t, err); strings.Join(got, ",") != "policy.budget_warn_ratio,policy.effective_to" {
+		t.Errorf("bad end date: violations %v", got)
+	}
+	next.BudgetWarnRatio, next.EffectiveTo = warn, "2027-12-31"
 	next.EffectiveFrom = "2027-01-01"
 	_, err = ts.policy.PutPolicy(ctx, &pb.PutPolicyRequest{Policy: &next})
 	must(t, err)

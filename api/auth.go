@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -55,28 +56,36 @@ type tokenFile struct {
 	} `json:"tokens"`
 }
 
+// MinTokenLen is the token length below which LoadTokens warns: shorter
+// tokens are easy to guess.
+const MinTokenLen = 16
+
 // LoadTokens reads a tokens file: {"tokens": [{"token": "…", "role":
-// "institution:QZ-H3" | "clearing" | "admin"}]}. Errors name the entry but
-// never the token.
-func LoadTokens(path string) (*Tokens, error) {
+// "institution:QZ-H3" | "clearing" | "admin"}]}. Other keys (a "name" or
+// "comment" beside a token) are ignored. A token shorter than MinTokenLen
+// is accepted with a warning on log. Errors name the entry but never the
+// token.
+func LoadTokens(path string, log *slog.Logger) (*Tokens, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read tokens file: %w", err)
 	}
 	var f tokenFile
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	if err := json.Unmarshal(raw, &f); err != nil {
 		return nil, fmt.Errorf("tokens file %s is not {\"tokens\": [{\"token\": …, \"role\": …}]}: %w", path, err)
 	}
 	if len(f.Tokens) == 0 {
-		return nil, fmt.Errorf("tokens file %s lists no tokens", path)
+		return nil, fmt.Errorf("tokens file %s lists no tokens under \"tokens\"", path)
 	}
 	t := &Tokens{}
 	seen := map[[32]byte]bool{}
 	for i, e := range f.Tokens {
-		if len(e.Token) < 16 {
-			return nil, fmt.Errorf("tokens file %s: entry %d: a token needs at least 16 characters", path, i)
+		if e.Token == "" {
+			return nil, fmt.Errorf("tokens file %s: entry %d has no token", path, i)
+		}
+		if len(e.Token) < MinTokenLen {
+			log.Warn("a short token is easy to guess; use at least 16 random characters (openssl rand -hex 24)",
+				"file", path, "entry", i, "role", e.Role)
 		}
 		p, err := ParseRole(e.Role)
 		if err != nil {
@@ -121,8 +130,7 @@ func ParseRole(s string) (Principal, error) {
 // Open reports whether no tokens are configured (every caller is admin).
 func (t *Tokens) Open() bool { return t == nil || len(t.entries) == 0 }
 
-// authenticate finds the principal of a bearer token, comparing against
-// every entry in constant time.
+// authenticate finds the principal of the request's bearer token.
 func (t *Tokens) authenticate(ctx context.Context) (Principal, error) {
 	if t.Open() {
 		return Principal{Role: RoleAdmin}, nil
@@ -132,10 +140,21 @@ func (t *Tokens) authenticate(ctx context.Context) (Principal, error) {
 	if len(vals) != 1 {
 		return Principal{}, status.Error(codes.Unauthenticated, "send one header \"authorization: Bearer <token>\"")
 	}
-	tok, ok := strings.CutPrefix(vals[0], "Bearer ")
-	if !ok || tok == "" {
+	// The scheme is case-insensitive (RFC 7235): "Bearer", "bearer".
+	scheme, tok, ok := strings.Cut(vals[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return Principal{}, status.Error(codes.Unauthenticated, "the authorization header must be \"Bearer <token>\"")
 	}
+	p, ok := t.lookup(tok)
+	if !ok {
+		return Principal{}, status.Error(codes.Unauthenticated, "unknown token")
+	}
+	return p, nil
+}
+
+// lookup finds the principal of a token, comparing it with every entry in
+// constant time.
+func (t *Tokens) lookup(tok string) (Principal, bool) {
 	h := sha256.Sum256([]byte(tok))
 	found := -1
 	for i := range t.entries {
@@ -144,9 +163,9 @@ func (t *Tokens) authenticate(ctx context.Context) (Principal, error) {
 		}
 	}
 	if found < 0 {
-		return Principal{}, status.Error(codes.Unauthenticated, "unknown token")
+		return Principal{}, false
 	}
-	return t.entries[found].principal, nil
+	return t.entries[found].principal, true
 }
 
 type principalKey struct{}
@@ -209,6 +228,15 @@ func requireReader(ctx context.Context) error {
 		return nil
 	}
 	return status.Error(codes.Unauthenticated, "no credentials")
+}
+
+// requireReaderOf allows reading what belongs to institution: every role
+// but another institution's.
+func requireReaderOf(ctx context.Context, institution string) error {
+	if principalFrom(ctx).Role == RoleInstitution {
+		return requireInstitution(ctx, institution)
+	}
+	return requireReader(ctx)
 }
 
 // requireInstitution allows administrators and the institution itself.

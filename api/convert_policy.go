@@ -11,16 +11,25 @@ import (
 
 // policyFromProto maps a whole policy document, recording every field it
 // cannot read; ValidatePolicy then checks the rules between fields.
+// Returns a *engine.ValidationError listing every problem.
 func policyFromProto(in *pb.Policy) (*engine.Policy, error) {
-	var p parser
-	out := p.policy("policy", in)
-	if in != nil {
-		p.v.Merge(engine.ValidatePolicy(out))
-	}
-	if err := p.v.Err(); err != nil {
+	out, err := readPolicy(in)
+	if err != nil {
 		return nil, err
 	}
 	return out.Index(), nil
+}
+
+// readPolicy is policyFromProto without the index, returning the policy as
+// far as it could be read along with the error, so that more checks can
+// report on it. A field that did not parse is reported once.
+func readPolicy(in *pb.Policy) (*engine.Policy, error) {
+	var p parser
+	out := p.policy("policy", in)
+	if in != nil {
+		p.v.MergeNew(engine.ValidatePolicy(out))
+	}
+	return out, p.v.Err()
 }
 
 func (p *parser) policy(path string, in *pb.Policy) *engine.Policy {

@@ -11,7 +11,10 @@ import (
 )
 
 // claimFromProto checks and maps a SettleRequest. Returns a
-// *engine.ValidationError naming every bad field.
+// *engine.ValidationError naming every bad field, with the claim as far as
+// it could be read (fields that did not parse are zero; items whose
+// numbers did not parse carry placeholders) so that the policy checks can
+// still report on the rest.
 func claimFromProto(in *pb.SettleRequest) (engine.Claim, error) {
 	var p parser
 	p.enum("visit_type", int32(in.GetVisitType()), pb.VisitType_name)
@@ -56,10 +59,7 @@ func claimFromProto(in *pb.SettleRequest) (engine.Claim, error) {
 		c.Items = append(c.Items, li)
 	}
 	p.v.MergeNew(engine.ValidateClaim(c))
-	if err := p.v.Err(); err != nil {
-		return engine.Claim{}, err
-	}
-	return c, nil
+	return c, p.v.Err()
 }
 
 // placeholderOne stands in for the numbers of an item that did not parse:

@@ -17,7 +17,7 @@ import (
 
 // fuzzDecimal is the plain decimal grammar of engine.ParseDecimal, written
 // here independently.
-var fuzzDecimal = regexp.MustCompile(`^-?([0-9]+)(?:\.([0-9]+))?$`)
+var fuzzDecimal = regexp.MustCompile(`^([0-9]+)(?:\.([0-9]+))?$`)
 
 // plain parses s the way the API documents numbers: a plain decimal of at
 // most engine.MaxDecimalLen characters and at most places decimals.

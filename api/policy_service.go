@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -30,11 +31,36 @@ func (s *PolicyService) putPolicy(ctx context.Context, in *pb.Policy) (*engine.P
 	if err := requireAdmin(ctx); err != nil {
 		return nil, err
 	}
-	p, err := policyFromProto(in)
+	p, err := readPolicy(in)
 	if err != nil {
-		return nil, err
+		return nil, s.withOverlap(ctx, p, err)
 	}
+	p = p.Index()
+	// The store checks the overlap again, atomically with the write.
 	return p, s.store.PutPolicy(ctx, p)
+}
+
+// withOverlap adds to a bad policy's violations an overlap with the
+// stored versions, so that every problem is listed at once. It needs the
+// region, scheme and dates to have been read.
+func (s *PolicyService) withOverlap(ctx context.Context, p *engine.Policy, invalid error) error {
+	var ve *engine.ValidationError
+	if !errors.As(invalid, &ve) {
+		return invalid
+	}
+	for _, f := range []string{"policy", "policy.region", "policy.scheme", "policy.effective_from", "policy.effective_to"} {
+		if ve.Has(f) {
+			return invalid
+		}
+	}
+	stored, err := s.store.Policies(ctx, p.Region, p.Scheme)
+	if err != nil {
+		return invalid
+	}
+	var v engine.Violations
+	v.Merge(invalid)
+	v.Merge(engine.CheckOverlap(p, stored))
+	return v.Err()
 }
 
 // GetPolicy reads one version, or the latest when version is empty.
@@ -52,9 +78,7 @@ func (s *PolicyService) getPolicy(ctx context.Context, req *pb.GetPolicyRequest)
 	}
 	var v engine.Violations
 	engine.CheckID(&v, "region", req.GetRegion())
-	if req.GetScheme() != pb.Scheme_SCHEME_EMPLOYEE && req.GetScheme() != pb.Scheme_SCHEME_RESIDENT {
-		v.Addf("scheme", "must be SCHEME_EMPLOYEE or SCHEME_RESIDENT")
-	}
+	checkScheme(&v, req.GetScheme())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -76,10 +100,7 @@ func (s *PolicyService) getPolicy(ctx context.Context, req *pb.GetPolicyRequest)
 
 // ListPolicies lists policies, optionally of one region and scheme.
 func (s *PolicyService) ListPolicies(ctx context.Context, req *pb.ListPoliciesRequest) (*pb.ListPoliciesResponse, error) {
-	if err := requireReader(ctx); err != nil {
-		return nil, toStatus(ctx, s.log, "ListPolicies", err)
-	}
-	list, err := s.store.Policies(ctx, req.GetRegion(), engine.Scheme(req.GetScheme()))
+	list, err := s.listPolicies(ctx, req)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, "ListPolicies", err)
 	}
@@ -88,4 +109,28 @@ func (s *PolicyService) ListPolicies(ctx context.Context, req *pb.ListPoliciesRe
 		out.Policies = append(out.Policies, policyToProto(p))
 	}
 	return out, nil
+}
+
+func (s *PolicyService) listPolicies(ctx context.Context, req *pb.ListPoliciesRequest) ([]*engine.Policy, error) {
+	if err := requireReader(ctx); err != nil {
+		return nil, err
+	}
+	var v engine.Violations
+	if req.GetRegion() != "" {
+		engine.CheckID(&v, "region", req.GetRegion())
+	}
+	if sc := req.GetScheme(); sc != pb.Scheme_SCHEME_UNSPECIFIED {
+		checkScheme(&v, sc)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return s.store.Policies(ctx, req.GetRegion(), engine.Scheme(req.GetScheme()))
+}
+
+// checkScheme records a violation unless scheme is one of the two schemes.
+func checkScheme(v *engine.Violations, scheme pb.Scheme) {
+	if scheme != pb.Scheme_SCHEME_EMPLOYEE && scheme != pb.Scheme_SCHEME_RESIDENT {
+		v.Addf("scheme", "must be SCHEME_EMPLOYEE or SCHEME_RESIDENT")
+	}
 }

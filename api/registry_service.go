@@ -141,7 +141,8 @@ func (s *RegistryService) putInstitution(ctx context.Context, in *pb.Institution
 	return inst, s.store.PutInstitution(ctx, inst)
 }
 
-// GetInstitution reads an institution; every role may.
+// GetInstitution reads an institution: administrators, clearing and the
+// institution itself (its budget is its own business).
 func (s *RegistryService) GetInstitution(ctx context.Context, req *pb.GetInstitutionRequest) (*pb.GetInstitutionResponse, error) {
 	in, err := s.getInstitution(ctx, req.GetInstitutionId())
 	if err != nil {
@@ -151,7 +152,7 @@ func (s *RegistryService) GetInstitution(ctx context.Context, req *pb.GetInstitu
 }
 
 func (s *RegistryService) getInstitution(ctx context.Context, id string) (engine.Institution, error) {
-	if err := requireReader(ctx); err != nil {
+	if err := requireReaderOf(ctx, id); err != nil {
 		return engine.Institution{}, err
 	}
 	var v engine.Violations

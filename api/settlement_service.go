@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -44,12 +45,16 @@ func (s *SettlementService) Settle(ctx context.Context, req *pb.SettleRequest) (
 }
 
 func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, commit bool) (engine.Settlement, error) {
-	if err := requireInstitution(ctx, req.GetInstitutionId()); err != nil {
-		return engine.Settlement{}, err
+	// Without an institution id there is no access to decide: the request
+	// is malformed, and validation says so along with every other bad field.
+	if req.GetInstitutionId() != "" {
+		if err := requireInstitution(ctx, req.GetInstitutionId()); err != nil {
+			return engine.Settlement{}, err
+		}
 	}
 	claim, err := claimFromProto(req)
 	if err != nil {
-		return engine.Settlement{}, err
+		return engine.Settlement{}, s.withCodeViolations(ctx, claim, err)
 	}
 	inst, err := s.store.GetInstitution(ctx, claim.InstitutionID)
 	if err != nil {
@@ -141,10 +146,8 @@ func (s *SettlementService) getSettlement(ctx context.Context, req *pb.GetSettle
 	if err != nil {
 		return engine.Settlement{}, err
 	}
-	if principalFrom(ctx).Role != RoleClearing {
-		if err := requireInstitution(ctx, st.Claim.InstitutionID); err != nil {
-			return engine.Settlement{}, err
-		}
+	if err := requireReaderOf(ctx, st.Claim.InstitutionID); err != nil {
+		return engine.Settlement{}, err
 	}
 	return st, nil
 }
@@ -175,4 +178,32 @@ func (s *SettlementService) getAccumulators(ctx context.Context, req *pb.GetAccu
 		return nil, err
 	}
 	return accumulatorsToProto(snap.Accumulators, engine.FormatMoney(snap.Person.AccountBalance)), nil
+}
+
+// withCodeViolations adds to a malformed claim's violations those of the
+// codes against the policy (unknown drg_code, unknown items where the
+// policy rejects them), so that BadRequest names every bad field at once.
+// It needs the person and the date to have been read; when they were not,
+// or the person or policy cannot be found, invalid is returned as it is.
+func (s *SettlementService) withCodeViolations(ctx context.Context, claim engine.Claim, invalid error) error {
+	var ve *engine.ValidationError
+	if !errors.As(invalid, &ve) || claim.SettleDate.IsZero() || ve.Has("person_id") {
+		return invalid
+	}
+	person, err := s.store.GetPerson(ctx, claim.PersonID)
+	if err != nil {
+		return invalid
+	}
+	policies, err := s.store.Policies(ctx, person.Region, person.Scheme)
+	if err != nil {
+		return invalid
+	}
+	policy, err := engine.SelectPolicy(policies, person.Region, person.Scheme, claim.SettleDate)
+	if err != nil {
+		return invalid
+	}
+	var v engine.Violations
+	v.Merge(invalid)
+	v.MergeNew(engine.CheckCodes(policy, claim))
+	return v.Err()
 }

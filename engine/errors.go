@@ -46,6 +46,16 @@ func (e *ValidationError) Error() string {
 	return "invalid argument: " + strings.Join(parts, "; ")
 }
 
+// Has reports whether a violation names field.
+func (e *ValidationError) Has(field string) bool {
+	for _, v := range e.Violations {
+		if v.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
 // Unwrap makes errors.Is(err, ErrInvalid) true.
 func (e *ValidationError) Unwrap() error { return ErrInvalid }
 

@@ -13,9 +13,8 @@ import (
 	"github.com/medsettle/medsettle/engine"
 )
 
-// plainDecimal is the grammar ParseDecimal documents: an optional leading
-// minus, digits, and an optional dot followed by digits.
-var plainDecimal = regexp.MustCompile(`^-?([0-9]+)(?:\.([0-9]+))?$`)
+// plainDecimal is the grammar ParseDecimal documents: digits (no sign), and an optional dot followed by digits.
+var plainDecimal = regexp.MustCompile(`^([0-9]+)(?:\.([0-9]+))?$`)
 
 // FuzzParseDecimal checks ParseDecimal, ParseMoney and ParseRatio against
 // the grammar and limits they document.

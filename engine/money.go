@@ -29,9 +29,11 @@ func Round2(d decimal.Decimal) decimal.Decimal { return d.Round(2) }
 // FormatMoney renders money with exactly two decimals ("700.00").
 func FormatMoney(d decimal.Decimal) string { return d.StringFixed(2) }
 
-// ParseDecimal parses a plain decimal string ("12", "-3.5", "0.0001") with at
-// most maxPlaces decimals. Exponents, spaces, signs other than a leading
-// minus, and strings longer than MaxDecimalLen are refused.
+// ParseDecimal parses a plain unsigned decimal string ("12", "3.5",
+// "0.0001") with at most maxPlaces decimals. Every figure the API takes
+// (money, prices, quantities, ratios) is non-negative, so a sign is refused,
+// "-0" included, as are exponents, spaces and strings longer than
+// MaxDecimalLen.
 func ParseDecimal(s string, maxPlaces int) (decimal.Decimal, error) {
 	if s == "" {
 		return zero, fmt.Errorf("empty decimal")
@@ -39,8 +41,10 @@ func ParseDecimal(s string, maxPlaces int) (decimal.Decimal, error) {
 	if len(s) > MaxDecimalLen {
 		return zero, fmt.Errorf("decimal %q is longer than %d characters", truncate(s, 30), MaxDecimalLen)
 	}
-	body := strings.TrimPrefix(s, "-")
-	intPart, frac, hasDot := strings.Cut(body, ".")
+	if strings.HasPrefix(s, "-") {
+		return zero, fmt.Errorf("%q is negative; amounts, prices, quantities and ratios never are", truncate(s, 30))
+	}
+	intPart, frac, hasDot := strings.Cut(s, ".")
 	if intPart == "" || (hasDot && frac == "") || !allDigits(intPart) || !allDigits(frac) {
 		return zero, fmt.Errorf("%q is not a plain decimal like \"1234.50\"", truncate(s, 30))
 	}

@@ -44,10 +44,11 @@ func Settle(in Input) (Result, error) {
 	if in.Accumulators.InpatientCount < 0 {
 		return Result{}, fmt.Errorf("%w: person %q has a negative inpatient count %d", ErrInvariant, in.Person.ID, in.Accumulators.InpatientCount)
 	}
-	var b Breakdown
-	if err := classify(p, c, &b); err != nil {
+	if err := CheckCodes(p, c); err != nil {
 		return Result{}, err
 	}
+	var b Breakdown
+	classify(p, c, &b)
 	acc := in.Accumulators
 	delta := NewAccumulators(c.PersonID, c.Year())
 	res := Result{PolicyVersion: p.Version, WarnRatio: p.WarnRatio()}
@@ -86,20 +87,32 @@ func Settle(in Input) (Result, error) {
 	return res, nil
 }
 
-// classify splits the claim's items into out of scope, over limit, pre
-// self-pay and in scope.
-func classify(p *Policy, c Claim, b *Breakdown) error {
+// CheckCodes checks the claim's codes against the policy: the DRG code
+// must be one of its groups, and under UNKNOWN_ITEM_REJECT every item code
+// must be in its catalog. Returns a *ValidationError listing every problem.
+func CheckCodes(p *Policy, c Claim) error {
 	var v Violations
 	if c.DRGCode != "" && !p.HasDRG(c.DRGCode) {
 		v.Addf("drg_code", "%q is not a DRG group of policy %s %s", c.DRGCode, p.Region, p.Version)
 	}
-	for i, it := range c.Items {
+	if p.UnknownItem == UnknownItemReject {
+		for i, it := range c.Items {
+			if _, ok := p.Item(it.Code); !ok {
+				v.Addf(fmt.Sprintf("items[%d].code", i), "%q is not in the catalog of policy %s %s, which rejects unknown items", it.Code, p.Region, p.Version)
+			}
+		}
+	}
+	return v.Err()
+}
+
+// classify splits the claim's items into out of scope, over limit, pre
+// self-pay and in scope. An unknown item is out of scope (CheckCodes has
+// refused it first where the policy says so).
+func classify(p *Policy, c Claim, b *Breakdown) {
+	for _, it := range c.Items {
 		b.Total = b.Total.Add(it.Amount)
 		e, ok := p.Item(it.Code)
 		if !ok {
-			if p.UnknownItem == UnknownItemReject {
-				v.Addf(fmt.Sprintf("items[%d].code", i), "%q is not in the catalog of policy %s %s, which rejects unknown items", it.Code, p.Region, p.Version)
-			}
 			b.OutOfScope = b.OutOfScope.Add(it.Amount)
 			continue
 		}
@@ -120,7 +133,6 @@ func classify(p *Policy, c Claim, b *Breakdown) error {
 		}
 		b.InScope = b.InScope.Add(rest)
 	}
-	return v.Err()
 }
 
 type basicResult struct {

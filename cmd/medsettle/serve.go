@@ -88,7 +88,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	tokens := &api.Tokens{}
 	if f.tokens != "" {
-		if tokens, err = api.LoadTokens(f.tokens); err != nil {
+		if tokens, err = api.LoadTokens(f.tokens, log); err != nil {
 			return err
 		}
 	}
