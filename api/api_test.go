@@ -425,6 +425,52 @@ func TestImportPersons(t *testing.T) {
 	wantCode(t, err, codes.NotFound)
 }
 
+// TestImportPersonsIsAtomic: a call that fails stores nothing, neither
+// when the client goes away mid-stream nor when it sends too many persons.
+func TestImportPersonsIsAtomic(t *testing.T) {
+	ts := demoServer(t)
+	admin, cancel := as(adminToken)
+	defer cancel()
+	person := func(i int) *pb.Person {
+		return &pb.Person{PersonId: fmt.Sprintf("AT%06d", i), Region: "350500", Scheme: pb.Scheme_SCHEME_RESIDENT}
+	}
+	absent := func(what string, ids ...int) {
+		t.Helper()
+		for _, i := range ids {
+			_, err := ts.registry.GetPerson(admin, &pb.GetPersonRequest{PersonId: person(i).GetPersonId()})
+			if status.Code(err) != codes.NotFound {
+				t.Fatalf("%s: person %d was stored (%v)", what, i, err)
+			}
+		}
+	}
+
+	// The client sends 1,200 persons and goes away without closing.
+	ctx, stop := context.WithCancel(admin)
+	stream, err := ts.registry.ImportPersons(ctx)
+	must(t, err)
+	for i := range 1200 {
+		must(t, stream.Send(&pb.ImportPersonsRequest{Person: person(i)}))
+	}
+	time.Sleep(300 * time.Millisecond) // the server reads what was sent
+	stop()
+	time.Sleep(100 * time.Millisecond) // and sees the stream end
+	absent("a cancelled import", 0, 499, 500, 1199)
+
+	// One person more than a call takes.
+	stream, err = ts.registry.ImportPersons(admin)
+	must(t, err)
+	for i := range MaxImportPersons + 1 {
+		if err := stream.Send(&pb.ImportPersonsRequest{Person: person(i)}); err != nil {
+			break // the server ended the call; CloseAndRecv says why
+		}
+	}
+	_, err = stream.CloseAndRecv()
+	if got := fieldViolations(t, err); strings.Join(got, ",") != "person" || !strings.Contains(err.Error(), "nothing was stored") {
+		t.Errorf("an oversized import: %v", err)
+	}
+	absent("an oversized import", 0, MaxImportPersons-1)
+}
+
 // TestConcurrentSettlementsThroughAPI settles from many goroutines for a
 // few persons, with retries, and checks each person's accumulators equal
 // the sum of their settlements' contributions.

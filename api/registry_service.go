@@ -16,8 +16,11 @@ import (
 // response lists; the count of the rest is still reported.
 const MaxImportRejections = 1000
 
-// importBatch is how many valid persons ImportPersons stores at a time.
-const importBatch = 500
+// MaxImportPersons bounds the persons of one ImportPersons call, which
+// stores them in one atomic step at the end of the stream and so holds
+// them in memory until then. `medsettle import` sends larger files in
+// several calls.
+const MaxImportPersons = 100_000
 
 // RegistryService serves persons and institutions.
 type RegistryService struct {
@@ -68,9 +71,10 @@ func (s *RegistryService) getPerson(ctx context.Context, id string) (engine.Pers
 	return s.store.GetPerson(ctx, id)
 }
 
-// ImportPersons stores a stream of persons (admin), in batches of
-// importBatch. A bad message is reported in rejected and skipped; the
-// others are stored.
+// ImportPersons stores a stream of persons (admin) in one atomic step when
+// the stream ends. A bad message is reported in rejected and skipped; the
+// others are stored. A call that fails (the stream broken or cancelled,
+// more than MaxImportPersons persons, the store failing) stores nothing.
 func (s *RegistryService) ImportPersons(stream pb.RegistryService_ImportPersonsServer) error {
 	ctx := stream.Context()
 	if err := requireAdmin(ctx); err != nil {
@@ -78,16 +82,7 @@ func (s *RegistryService) ImportPersons(stream pb.RegistryService_ImportPersonsS
 	}
 	resp := &pb.ImportPersonsResponse{}
 	rejected := 0
-	var batch []engine.Person
-	flush := func() error {
-		if err := s.store.PutPersons(ctx, batch); err != nil {
-			// A store failure ends the import; the batches before it stay stored.
-			return toStatus(ctx, s.log, "ImportPersons", err)
-		}
-		resp.Imported += int32(len(batch))
-		batch = batch[:0]
-		return nil
-	}
+	var valid []engine.Person
 	for index := int32(0); ; index++ {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -95,6 +90,10 @@ func (s *RegistryService) ImportPersons(stream pb.RegistryService_ImportPersonsS
 		}
 		if err != nil {
 			return err
+		}
+		if index == MaxImportPersons {
+			return toStatus(ctx, s.log, "ImportPersons", invalid("person",
+				"one ImportPersons call takes at most %d persons; nothing was stored: send the rest in another call", MaxImportPersons))
 		}
 		var p parser
 		person := p.person("person", msg.GetPerson())
@@ -105,15 +104,12 @@ func (s *RegistryService) ImportPersons(stream pb.RegistryService_ImportPersonsS
 			}
 			continue
 		}
-		if batch = append(batch, person); len(batch) == importBatch {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
+		valid = append(valid, person)
 	}
-	if err := flush(); err != nil {
-		return err
+	if err := s.store.PutPersons(ctx, valid); err != nil {
+		return toStatus(ctx, s.log, "ImportPersons", err)
 	}
+	resp.Imported = int32(len(valid))
 	if rejected > len(resp.Rejected) {
 		resp.Rejected = append(resp.Rejected, &pb.ImportRejection{Index: -1, Reason: fmt.Sprintf("and %d more rejected rows not listed", rejected-len(resp.Rejected))})
 	}

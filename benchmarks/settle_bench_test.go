@@ -138,6 +138,13 @@ func grpcClient(b *testing.B, st store.Store) pb.SettlementServiceClient {
 			b.Fatal(err)
 		}
 	}
+	return pb.NewSettlementServiceClient(serveStore(b, st))
+}
+
+// serveStore serves st through the API on a loopback socket, in open mode,
+// and returns a connection to it.
+func serveStore(b *testing.B, st store.Store) *grpc.ClientConn {
+	b.Helper()
 	srv, _ := api.NewServer(api.Config{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -150,7 +157,7 @@ func grpcClient(b *testing.B, st store.Store) pb.SettlementServiceClient {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { conn.Close() })
-	return pb.NewSettlementServiceClient(conn)
+	return conn
 }
 
 func newStore(b *testing.B, kind string) store.Store {

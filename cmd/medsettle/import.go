@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/medsettle/medsettle/api"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 )
 
@@ -86,7 +87,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rd.FieldsPerRecord = -1
 	rep := &importReport{kind: kind, total: max(total-1, 0), out: stderr, start: time.Now()}
 	if kind == "persons" {
-		err = importPersons(ctx, pb.NewRegistryServiceClient(conn), rd, rep)
+		err = importPersons(ctx, pb.NewRegistryServiceClient(conn), rd, rep, api.MaxImportPersons)
 	} else {
 		err = importInstitutions(ctx, pb.NewRegistryServiceClient(conn), rd, rep)
 	}
@@ -182,18 +183,42 @@ func readHeader(rd *csv.Reader, want []string) error {
 	return nil
 }
 
-func importPersons(ctx context.Context, client pb.RegistryServiceClient, rd *csv.Reader, rep *importReport) error {
+// importPersons sends the file in ImportPersons calls of at most perCall
+// persons, each stored atomically by the server.
+func importPersons(ctx context.Context, client pb.RegistryServiceClient, rd *csv.Reader, rep *importReport, perCall int) error {
 	if err := readHeader(rd, personColumns); err != nil {
 		return err
 	}
+	for call := 1; ; call++ {
+		before := rep.done
+		eof, err := importPersonsCall(ctx, client, rd, rep, perCall)
+		if err != nil {
+			stored := "nothing was stored"
+			if call > 1 {
+				stored = fmt.Sprintf("the good rows of the first %d were stored, none after", before)
+			}
+			return fmt.Errorf("import stopped by the server: %w (%s; rerunning the import is safe)", err, stored)
+		}
+		if eof {
+			return nil
+		}
+	}
+}
+
+// importPersonsCall sends rows to one ImportPersons call, which stores them
+// atomically, until the file ends (eof) or limit persons are sent.
+func importPersonsCall(ctx context.Context, client pb.RegistryServiceClient, rd *csv.Reader, rep *importReport, limit int) (eof bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	stream, err := client.ImportPersons(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var lines []int // stream index → CSV line
-	for {
+	for len(lines) < limit {
 		rec, err := rd.Read()
 		if errors.Is(err, io.EOF) {
+			eof = true
 			break
 		}
 		rep.done++
@@ -215,9 +240,9 @@ func importPersons(ctx context.Context, client pb.RegistryServiceClient, rd *csv
 	}
 	resp, err := stream.CloseAndRecv()
 	if err != nil {
-		return fmt.Errorf("import stopped by the server: %w (rows before the failure may be stored; rerunning the import is safe)", err)
+		return false, err
 	}
-	rep.imported = int(resp.GetImported())
+	rep.imported += int(resp.GetImported())
 	for _, r := range resp.GetRejected() {
 		line := -1
 		if i := int(r.GetIndex()); i >= 0 && i < len(lines) {
@@ -225,7 +250,7 @@ func importPersons(ctx context.Context, client pb.RegistryServiceClient, rd *csv
 		}
 		rep.reject(line, r.GetPersonId(), r.GetReason())
 	}
-	return nil
+	return eof, nil
 }
 
 func importInstitutions(ctx context.Context, client pb.RegistryServiceClient, rd *csv.Reader, rep *importReport) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,11 +70,40 @@ func TestImportCSV(t *testing.T) {
 		t.Fatalf("institutions: %v\n%s", err, out.String())
 	}
 
+	// A file larger than one call takes goes in several calls, each
+	// stored atomically; rejections keep their line numbers.
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	must(t, err)
 	defer conn.Close()
 	cctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer admin-token-for-import")
 	reg := pb.NewRegistryServiceClient(conn)
+	rd := csv.NewReader(strings.NewReader(strings.Join([]string{
+		"person_id,name,region,scheme,employment,category,contribution_years,account_balance",
+		"S1,a,350500,RESIDENT,,,1,",
+		"S2,b,350500,RESIDENT,,,1,",
+		"S3,c,350500,RESIDENT,,,1,-0",
+		"S4,d,350500,RESIDENT,,,1,",
+		"S5,e,350500,RESIDENT,,,1,0.001",
+		"S6,f,350500,RESIDENT,,,1,",
+		"S7,g,350500,RESIDENT,,,1,",
+		"",
+	}, "\n")))
+	rd.FieldsPerRecord = -1
+	var barOut bytes.Buffer
+	rep := &importReport{kind: "persons", total: 7, out: &barOut, start: time.Now()}
+	must(t, importPersons(cctx, reg, rd, rep, 2))
+	out.Reset()
+	rep.finish(&out)
+	for _, want := range []string{"7 rows read, 5 imported, 2 rejected", "line 4 (S3)", "line 6 (S5)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("split import report lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, id := range []string{"S1", "S2", "S4", "S6", "S7"} {
+		_, err := reg.GetPerson(cctx, &pb.GetPersonRequest{PersonId: id})
+		must(t, err)
+	}
+
 	p, err := reg.GetPerson(cctx, &pb.GetPersonRequest{PersonId: "P3"})
 	must(t, err)
 	if p.GetPerson().GetCategory() != pb.PersonCategory_PERSON_CATEGORY_DESTITUTE || p.GetPerson().GetScheme() != pb.Scheme_SCHEME_RESIDENT {

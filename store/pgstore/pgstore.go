@@ -29,7 +29,6 @@ const DefaultSchema = "medsettle"
 // one connection each.
 const defaultMaxConns = 32
 
-
 // Options configure Open.
 type Options struct {
 	// Schema holds every table; DefaultSchema when empty. Tests use one

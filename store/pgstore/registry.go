@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -25,19 +26,30 @@ func (s *Store) PutPerson(ctx context.Context, p engine.Person) error {
 	})
 }
 
+// putPersonsChunk is how many persons PutPersons sends in one round trip.
+const putPersonsChunk = 1000
+
 // PutPersons creates or replaces many persons in one transaction, the
-// upserts pipelined in one batch; a later entry with the same id wins.
+// upserts pipelined in chunks of putPersonsChunk; a later entry with the
+// same id wins.
 func (s *Store) PutPersons(ctx context.Context, ps []engine.Person) error {
 	if len(ps) == 0 {
 		return nil
 	}
 	return s.withTx(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, p := range ps {
-			b.Queue(s.q.putPerson, p.ID, p.Name, p.Region, int16(p.Scheme), int16(p.Employment),
-				int16(p.Category), p.ContributionYears, p.AccountBalance)
+		// One transaction, sent in pipelined chunks so that no single
+		// round trip carries a whole import.
+		for chunk := range slices.Chunk(ps, putPersonsChunk) {
+			b := &pgx.Batch{}
+			for _, p := range chunk {
+				b.Queue(s.q.putPerson, p.ID, p.Name, p.Region, int16(p.Scheme), int16(p.Employment),
+					int16(p.Category), p.ContributionYears, p.AccountBalance)
+			}
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return translate(err)
+			}
 		}
-		return translate(tx.SendBatch(ctx, b).Close())
+		return nil
 	})
 }
 
