@@ -71,7 +71,7 @@ func (p *parser) institution(path string, in *pb.Institution) engine.Institution
 	years := map[int32]bool{}
 	for i, b := range in.GetBudgets() {
 		bp := fmt.Sprintf("%s.budgets[%d]", path, i)
-		if b.GetYear() < 1900 || b.GetYear() > 9999 {
+		if b.GetYear() < engine.MinYear || b.GetYear() > engine.MaxYear {
 			p.v.Addf(bp+".year", "must be a calendar year, got %d", b.GetYear())
 		}
 		if years[b.GetYear()] {

@@ -57,7 +57,7 @@ func goodID(s string) bool {
 
 func goodDate(s string) (time.Time, bool) {
 	t, err := time.Parse(time.DateOnly, s)
-	return t, err == nil
+	return t, err == nil && t.Year() >= 1900
 }
 
 // violations asserts that err is a *engine.ValidationError whose violations
@@ -99,6 +99,8 @@ func violations(t *testing.T, err error, prefix string) map[string]bool {
 func FuzzClaimFromProto(f *testing.F) {
 	f.Add("REQ-1", "H1", "P1", "2024-03-01", int32(1), "2", "49.995", "99.99")
 	f.Add("REQ-1", "H1", "P1", "2024-02-30", int32(2), "1", "10", "10.00")
+	f.Add("REQ-1", "H1", "P1", "0000-01-01", int32(1), "1", "10", "10.00")
+	f.Add("REQ-1", "H1", "P1", "1900-01-01", int32(1), "1", "10", "10.00")
 	f.Add("", "", "", "", int32(0), "", "", "")
 	f.Add(strings.Repeat("x", 65), "H1", "P1", "2024-03-01", int32(3), "0", "10", "0")
 	f.Add(strings.Repeat("住", 64), "H1", strings.Repeat("院", 65), "2024-03-01", int32(1), "1", "10", "10.00")

@@ -167,7 +167,7 @@ func (s *SettlementService) getAccumulators(ctx context.Context, req *pb.GetAccu
 	}
 	var v engine.Violations
 	engine.CheckID(&v, "person_id", req.GetPersonId())
-	if req.GetYear() < 1900 || req.GetYear() > 9999 {
+	if req.GetYear() < engine.MinYear || req.GetYear() > engine.MaxYear {
 		v.Addf("year", "must be a calendar year, got %d", req.GetYear())
 	}
 	if err := v.Err(); err != nil {

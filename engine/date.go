@@ -18,6 +18,9 @@ func ParseDate(s string) (Date, error) {
 	if err != nil {
 		return Date{}, fmt.Errorf("%q is not a date of the form YYYY-MM-DD", truncate(s, 30))
 	}
+	if t.Year() < MinYear {
+		return Date{}, fmt.Errorf("%q is before %d: no insurance year is", s, MinYear)
+	}
 	return Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
 }
 

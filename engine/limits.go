@@ -22,4 +22,9 @@ const (
 	MaxQuantityPlaces = 4
 	// MaxPricePlaces is the number of decimals accepted for prices.
 	MaxPricePlaces = 4
+	// MinYear and MaxYear bound every year and date (dates have four-digit
+	// years).
+	MinYear = 1900
+	// MaxYear is the last year accepted.
+	MaxYear = 9999
 )
