@@ -109,3 +109,10 @@ func (v *Violations) Merge(err error) bool {
 	}
 	return false
 }
+
+// invalidf is a *ValidationError naming one field.
+func invalidf(field, format string, args ...any) error {
+	var v Violations
+	v.Addf(field, format, args...)
+	return v.Err()
+}
