@@ -94,7 +94,7 @@ func TestBudgetShardsNeverWait(t *testing.T) {
 	}
 	// Every shard is held: PB neither waits for a shard nor for PA.
 	b1 := settle("PB", "b1", "10.00")
-	b2 := settle("PB", "b2", "20.00")
+	settle("PB", "b2", "20.00")
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if _, err := st.Reverse(rctx, store.Reversal{RequestID: "b1-undo", SettlementID: b1.ID}); err != nil {
@@ -102,9 +102,6 @@ func TestBudgetShardsNeverWait(t *testing.T) {
 	}
 	if got := usage(); got != "321.00" {
 		t.Errorf("usage with the holders open = %s, want 300 + 1 + 20 = 321.00", got)
-	}
-	if b2.Result.Breakdown.BasicFund.StringFixed(2) != "20.00" {
-		t.Fatalf("b2 basic fund %s", b2.Result.Breakdown.BasicFund)
 	}
 	// The holders commit, each having added 0.01 to each shard it held:
 	// nothing anyone added is lost.
