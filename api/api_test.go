@@ -412,8 +412,8 @@ func TestImportPersons(t *testing.T) {
 	}
 	resp, err := stream.CloseAndRecv()
 	must(t, err)
-	if resp.GetImported() != 2 || len(resp.GetRejected()) != 2 || resp.GetRejected()[0].GetIndex() != 1 || resp.GetRejected()[1].GetIndex() != 2 ||
-		!strings.Contains(resp.GetRejected()[1].GetReason(), "account_balance") {
+	if resp.GetImported() != 2 || resp.GetRejected() != 2 || len(resp.GetRejections()) != 2 || resp.GetRejections()[0].GetIndex() != 1 ||
+		resp.GetRejections()[1].GetIndex() != 2 || !strings.Contains(resp.GetRejections()[1].GetReason(), "account_balance") {
 		t.Errorf("import report %v", resp)
 	}
 	got, err := ts.registry.GetPerson(ctx, &pb.GetPersonRequest{PersonId: "I4"})
@@ -423,6 +423,20 @@ func TestImportPersons(t *testing.T) {
 	}
 	_, err = ts.registry.GetPerson(ctx, &pb.GetPersonRequest{PersonId: "I3"})
 	wantCode(t, err, codes.NotFound)
+
+	// rejected counts every bad message; rejections lists the first 1,000.
+	stream, err = ts.registry.ImportPersons(ctx)
+	must(t, err)
+	for i := range MaxImportRejections + 200 {
+		must(t, stream.Send(&pb.ImportPersonsRequest{Person: &pb.Person{PersonId: fmt.Sprintf("BAD%d", i), Region: "350500"}}))
+	}
+	must(t, stream.Send(&pb.ImportPersonsRequest{Person: persons[0]}))
+	resp, err = stream.CloseAndRecv()
+	must(t, err)
+	if resp.GetImported() != 1 || resp.GetRejected() != MaxImportRejections+200 || len(resp.GetRejections()) != MaxImportRejections ||
+		resp.GetRejections()[MaxImportRejections-1].GetIndex() != MaxImportRejections-1 {
+		t.Errorf("import with many bad rows: imported %d, rejected %d, %d listed", resp.GetImported(), resp.GetRejected(), len(resp.GetRejections()))
+	}
 }
 
 // TestImportPersonsIsAtomic: a call that fails stores nothing, neither

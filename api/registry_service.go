@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 
@@ -12,8 +11,8 @@ import (
 	"github.com/medsettle/medsettle/store"
 )
 
-// MaxImportRejections bounds how many rejected rows one ImportPersons
-// response lists; the count of the rest is still reported.
+// MaxImportRejections bounds how many rejected messages one ImportPersons
+// response lists; rejected counts them all.
 const MaxImportRejections = 1000
 
 // MaxImportPersons bounds the persons of one ImportPersons call, which
@@ -99,8 +98,8 @@ func (s *RegistryService) ImportPersons(stream pb.RegistryService_ImportPersonsS
 		person := p.person("person", msg.GetPerson())
 		if err := p.v.Err(); err != nil {
 			rejected++
-			if len(resp.Rejected) < MaxImportRejections {
-				resp.Rejected = append(resp.Rejected, &pb.ImportRejection{Index: index, PersonId: msg.GetPerson().GetPersonId(), Reason: err.Error()})
+			if len(resp.Rejections) < MaxImportRejections {
+				resp.Rejections = append(resp.Rejections, &pb.ImportRejection{Index: index, PersonId: msg.GetPerson().GetPersonId(), Reason: err.Error()})
 			}
 			continue
 		}
@@ -110,9 +109,7 @@ func (s *RegistryService) ImportPersons(stream pb.RegistryService_ImportPersonsS
 		return toStatus(ctx, s.log, "ImportPersons", err)
 	}
 	resp.Imported = int32(len(valid))
-	if rejected > len(resp.Rejected) {
-		resp.Rejected = append(resp.Rejected, &pb.ImportRejection{Index: -1, Reason: fmt.Sprintf("and %d more rejected rows not listed", rejected-len(resp.Rejected))})
-	}
+	resp.Rejected = int32(rejected)
 	return stream.SendAndClose(resp)
 }
 

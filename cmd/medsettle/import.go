@@ -95,8 +95,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if len(rep.rejected) > 0 {
-		return fmt.Errorf("%d of %d rows rejected", len(rep.rejected), rep.done)
+	if n := rep.rejections(); n > 0 {
+		return fmt.Errorf("%d of %d rows rejected", n, rep.done)
 	}
 	return nil
 }
@@ -124,6 +124,7 @@ type importReport struct {
 	done     int
 	imported int
 	rejected []rejection
+	unlisted int // rows the server rejected without listing them
 	out      io.Writer
 	start    time.Time
 	drawn    time.Time
@@ -154,19 +155,26 @@ func (r *importReport) tick(force bool) {
 		pct = float64(r.done) * 100 / float64(r.total)
 	}
 	fmt.Fprintf(r.out, "\rimporting %s [%s%s] %d/%d rows (%.0f%%), %d rejected",
-		r.kind, strings.Repeat("#", filled), strings.Repeat(".", width-filled), r.done, r.total, pct, len(r.rejected))
+		r.kind, strings.Repeat("#", filled), strings.Repeat(".", width-filled), r.done, r.total, pct, r.rejections())
 }
 
 func (r *importReport) finish(stdout io.Writer) {
 	r.tick(true)
 	fmt.Fprintln(r.out)
 	fmt.Fprintf(stdout, "%s: %d rows read, %d imported, %d rejected in %s\n",
-		r.kind, r.done, r.imported, len(r.rejected), time.Since(r.start).Round(time.Millisecond))
+		r.kind, r.done, r.imported, r.rejections(), time.Since(r.start).Round(time.Millisecond))
 	sort.SliceStable(r.rejected, func(i, j int) bool { return r.rejected[i].line < r.rejected[j].line })
 	for _, x := range r.rejected {
 		fmt.Fprintf(stdout, "  rejected line %d (%s): %s\n", x.line, x.id, x.reason)
 	}
+	if r.unlisted > 0 {
+		fmt.Fprintf(stdout, "  and %d more rejected rows the server did not list (it lists %d a call): fix the rows above and rerun\n",
+			r.unlisted, api.MaxImportRejections)
+	}
 }
+
+// rejections counts the rejected rows, listed or not.
+func (r *importReport) rejections() int { return len(r.rejected) + r.unlisted }
 
 // readHeader checks the CSV header against the expected columns.
 func readHeader(rd *csv.Reader, want []string) error {
@@ -243,13 +251,14 @@ func importPersonsCall(ctx context.Context, client pb.RegistryServiceClient, rd 
 		return false, err
 	}
 	rep.imported += int(resp.GetImported())
-	for _, r := range resp.GetRejected() {
+	for _, r := range resp.GetRejections() {
 		line := -1
 		if i := int(r.GetIndex()); i >= 0 && i < len(lines) {
 			line = lines[i]
 		}
 		rep.reject(line, r.GetPersonId(), r.GetReason())
 	}
+	rep.unlisted += int(resp.GetRejected()) - len(resp.GetRejections())
 	return eof, nil
 }
 

@@ -485,8 +485,10 @@ type ImportPersonsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// How many persons were stored.
 	Imported int32 `protobuf:"varint,1,opt,name=imported,proto3" json:"imported,omitempty"`
-	// The persons that were not stored, and why.
-	Rejected      []*ImportRejection `protobuf:"bytes,2,rep,name=rejected,proto3" json:"rejected,omitempty"`
+	// How many messages were not stored.
+	Rejected int32 `protobuf:"varint,2,opt,name=rejected,proto3" json:"rejected,omitempty"`
+	// The messages that were not stored, and why: the first 1,000 of them.
+	Rejections    []*ImportRejection `protobuf:"bytes,3,rep,name=rejections,proto3" json:"rejections,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -528,9 +530,16 @@ func (x *ImportPersonsResponse) GetImported() int32 {
 	return 0
 }
 
-func (x *ImportPersonsResponse) GetRejected() []*ImportRejection {
+func (x *ImportPersonsResponse) GetRejected() int32 {
 	if x != nil {
 		return x.Rejected
+	}
+	return 0
+}
+
+func (x *ImportPersonsResponse) GetRejections() []*ImportRejection {
+	if x != nil {
+		return x.Rejections
 	}
 	return nil
 }
@@ -811,10 +820,13 @@ const file_medsettle_v1_registry_proto_rawDesc = "" +
 	"\x11GetPersonResponse\x12,\n" +
 	"\x06person\x18\x01 \x01(\v2\x14.medsettle.v1.PersonR\x06person\"D\n" +
 	"\x14ImportPersonsRequest\x12,\n" +
-	"\x06person\x18\x01 \x01(\v2\x14.medsettle.v1.PersonR\x06person\"n\n" +
+	"\x06person\x18\x01 \x01(\v2\x14.medsettle.v1.PersonR\x06person\"\x8e\x01\n" +
 	"\x15ImportPersonsResponse\x12\x1a\n" +
-	"\bimported\x18\x01 \x01(\x05R\bimported\x129\n" +
-	"\brejected\x18\x02 \x03(\v2\x1d.medsettle.v1.ImportRejectionR\brejected\"\\\n" +
+	"\bimported\x18\x01 \x01(\x05R\bimported\x12\x1a\n" +
+	"\brejected\x18\x02 \x01(\x05R\brejected\x12=\n" +
+	"\n" +
+	"rejections\x18\x03 \x03(\v2\x1d.medsettle.v1.ImportRejectionR\n" +
+	"rejections\"\\\n" +
 	"\x0fImportRejection\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x1b\n" +
 	"\tperson_id\x18\x02 \x01(\tR\bpersonId\x12\x16\n" +
@@ -875,7 +887,7 @@ var file_medsettle_v1_registry_proto_depIdxs = []int32{
 	0,  // 5: medsettle.v1.PutPersonResponse.person:type_name -> medsettle.v1.Person
 	0,  // 6: medsettle.v1.GetPersonResponse.person:type_name -> medsettle.v1.Person
 	0,  // 7: medsettle.v1.ImportPersonsRequest.person:type_name -> medsettle.v1.Person
-	9,  // 8: medsettle.v1.ImportPersonsResponse.rejected:type_name -> medsettle.v1.ImportRejection
+	9,  // 8: medsettle.v1.ImportPersonsResponse.rejections:type_name -> medsettle.v1.ImportRejection
 	1,  // 9: medsettle.v1.PutInstitutionRequest.institution:type_name -> medsettle.v1.Institution
 	1,  // 10: medsettle.v1.PutInstitutionResponse.institution:type_name -> medsettle.v1.Institution
 	1,  // 11: medsettle.v1.GetInstitutionResponse.institution:type_name -> medsettle.v1.Institution
