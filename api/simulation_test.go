@@ -55,6 +55,12 @@ func TestStoresAgreeOnRandomHistories(t *testing.T) {
 	t.Logf("seed %d reached %v", seed, sim.seen)
 }
 
+// simReversal is a reversal request of the settlement made for the settle
+// request id target; each server's settlement id is looked up in ids.
+type simReversal struct {
+	requestID, target string
+}
+
 // simulation drives the same calls into a server per store.
 type simulation struct {
 	t       *testing.T
@@ -62,9 +68,9 @@ type simulation struct {
 	servers []*testServer // [0] is the reference (memstore)
 	persons []string
 	insts   []string
-	settled []*pb.SettleRequest            // requests sent to Settle, for retries
-	ids     []map[string]string            // per server: request id → settlement id
-	reverse []*pb.ReverseSettlementRequest // reversals sent, for retries (settlement id of server 0)
+	settled []*pb.SettleRequest // requests sent to Settle, for retries
+	ids     []map[string]string // per server: request id → settlement id
+	reverse []simReversal       // reversals sent, for retries
 	seq     int
 	seen    map[string]int // what the history reached: "<call> <code>", "<fund> paid"
 }
@@ -180,14 +186,12 @@ func (s *simulation) step(step int) {
 			return r, err
 		})
 	case n < 90:
-		prev := s.settled[s.pick(len(s.settled))]
 		s.seq++
-		rv := &pb.ReverseSettlementRequest{RequestId: fmt.Sprintf("SIM-RV-%04d", s.seq), Reason: "simulated"}
+		rv := simReversal{requestID: fmt.Sprintf("SIM-RV-%04d", s.seq), target: s.settled[s.pick(len(s.settled))].GetRequestId()}
 		s.reverse = append(s.reverse, rv)
-		s.reverseOn(step, "ReverseSettlement", rv, prev.GetRequestId())
+		s.reverseOn(step, "ReverseSettlement", rv)
 	case n < 95 && len(s.reverse) > 0:
-		rv := s.reverse[s.pick(len(s.reverse))]
-		s.reverseOn(step, "ReverseSettlement retry", rv, rv.GetSettlementId())
+		s.reverseOn(step, "ReverseSettlement retry", s.reverse[s.pick(len(s.reverse))])
 	default:
 		person := s.persons[s.pick(len(s.persons))]
 		s.compare(step, "GetAccumulators "+person, func(ts *testServer, _ int) (proto.Message, error) {
@@ -208,19 +212,15 @@ func (s *simulation) settle(step int, what string, req *pb.SettleRequest) {
 }
 
 // reverseOn reverses, on each server, the settlement that server made for
-// the settle request id ref (or, for a retry, the reversal's own target).
-func (s *simulation) reverseOn(step int, what string, rv *pb.ReverseSettlementRequest, ref string) {
-	if rv.GetSettlementId() == "" {
-		rv.SettlementId = ref // a name the servers translate below
-	}
-	s.compare(step, what+" "+rv.GetRequestId(), func(ts *testServer, i int) (proto.Message, error) {
-		req := proto.Clone(rv).(*pb.ReverseSettlementRequest)
-		if id, ok := s.ids[i][rv.GetSettlementId()]; ok {
-			req.SettlementId = id
-		} else {
-			req.SettlementId = "never-settled-" + rv.GetSettlementId()
+// rv's target (an id no server knows when the target was never settled).
+func (s *simulation) reverseOn(step int, what string, rv simReversal) {
+	s.compare(step, what+" "+rv.requestID, func(ts *testServer, i int) (proto.Message, error) {
+		id, ok := s.ids[i][rv.target]
+		if !ok {
+			id = "never-settled-" + rv.target
 		}
-		r, err := ts.settlement.ReverseSettlement(context.Background(), req)
+		r, err := ts.settlement.ReverseSettlement(context.Background(),
+			&pb.ReverseSettlementRequest{RequestId: rv.requestID, SettlementId: id, Reason: "simulated"})
 		return r, err
 	})
 }

@@ -32,13 +32,3 @@ func ClearBudget(bc *BudgetClearing, institutionID string, g, c decimal.Decimal)
 	r.Paid = g.Add(r.Shared)
 	return r
 }
-
-// Covers reports whether budget clearing counts settlements of visit type v.
-func (bc *BudgetClearing) Covers(v VisitType) bool {
-	for _, x := range bc.VisitTypes {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}

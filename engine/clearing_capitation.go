@@ -75,16 +75,6 @@ func ClearCapitation(c *CapitationContract, actual decimal.Decimal) (CapitationR
 	return r, nil
 }
 
-// Covers reports whether the contract counts settlements of visit type v.
-func (c *CapitationContract) Covers(v VisitType) bool {
-	for _, x := range c.VisitTypes {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // ValidateContract checks a capitation contract. Returns a
 // *ValidationError listing every problem.
 func ValidateContract(c *CapitationContract) error {
