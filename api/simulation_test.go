@@ -49,9 +49,13 @@ func TestStoresAgreeOnRandomHistories(t *testing.T) {
 		sim.step(step)
 	}
 	sim.compareAccumulators()
-	sim.reached(20, "Settle OK", "Settle InvalidArgument", "PreSettle OK", "ReverseSettlement OK")
-	sim.reached(3, "Settle AlreadyExists", "Settle FailedPrecondition", "ReverseSettlement FailedPrecondition",
-		"FUND_BASIC paid", "FUND_CATASTROPHIC paid", "FUND_MEDICAL_AID paid", "account paid")
+	// Minimums far below what a history reaches on average (Settle OK ≈ 170,
+	// ReverseSettlement OK ≈ 40, PreSettle OK ≈ 25), so that no seed fails
+	// by bad luck; a seed that does is replayable.
+	sim.reached(60, "Settle OK")
+	sim.reached(8, "ReverseSettlement OK", "PreSettle OK", "Settle InvalidArgument", "FUND_BASIC paid", "account paid")
+	sim.reached(1, "Settle AlreadyExists", "Settle FailedPrecondition", "ReverseSettlement FailedPrecondition",
+		"FUND_CATASTROPHIC paid", "FUND_MEDICAL_AID paid")
 	t.Logf("seed %d reached %v", seed, sim.seen)
 }
 
