@@ -1,28 +1,45 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 
 	"github.com/shopspring/decimal"
 )
 
-// CapitationContract is a capitation (按人头包干) contract: a lead
-// institution is paid rate per member for the year and keeps or shares
-// the difference with what its members' care actually cost the fund.
+// CapitationContract is a capitation (按人头包干) contract (CLEARING.md):
+// a lead institution is paid a rate per member per year for each
+// component of care, and keeps a surplus (shared among the parties) or
+// bears part of an overspend.
 type CapitationContract struct {
 	ContractID    string
 	InstitutionID string // the lead institution
+	Region        string
+	Scheme        Scheme
 	Year          int
-	Members       []string // person ids
-	Rate          decimal.Decimal
-	VisitTypes    []VisitType
+	// Components are the care the contract covers: a rate per member per
+	// year for the care of their visit types; no visit type is in two.
+	Components []CapitationComponent
 	// Shares split a surplus among the parties (e.g. county, township,
 	// village 0.4, 0.4, 0.2); they add up to 1.
 	Shares             []CapitationShare
 	OverspendShare     decimal.Decimal
 	OverspendTolerance decimal.Decimal
+	// Members is the number of persons enrolled (output only).
+	Members int64
 }
+
+// CapitationComponent is one component of a capitation contract.
+type CapitationComponent struct {
+	Name       string
+	Rate       decimal.Decimal
+	VisitTypes []VisitType
+}
+
+// ErrContractInUse means a contract with enrolled members cannot change
+// its region, scheme or year.
+var ErrContractInUse = errors.New("the contract has members enrolled")
 
 // CapitationShare is one party's share of a surplus.
 type CapitationShare struct {
@@ -30,74 +47,130 @@ type CapitationShare struct {
 	Share decimal.Decimal
 }
 
-// CapitationResult is the clearing of one contract.
-type CapitationResult struct {
-	ContractID string
-	Members    int
-	Budget     decimal.Decimal // K = members × rate
-	Actual     decimal.Decimal // A: basic fund paid for members' settlements of the visit types
-	// Surplus = K − A when A ≤ K, split into PartyShares (to the fen,
-	// adding up exactly).
-	Surplus     decimal.Decimal
-	PartyShares []CapitationShare // Share holds the amount
-	// Deficit = A − K when A > K: the fund covers FundCovers =
-	// round(overspend_share × min(D, overspend_tolerance × K)), the
-	// contract bears the rest.
-	Deficit       decimal.Decimal
-	FundCovers    decimal.Decimal
-	ContractBears decimal.Decimal
-}
-
-// ClearCapitation clears a contract whose members' settlements drew
-// actual from the basic fund. Returns ErrInvariant when the shares do not
-// add up to 1 (ValidateContract refuses such contracts).
-func ClearCapitation(c *CapitationContract, actual decimal.Decimal) (CapitationResult, error) {
-	k := Round2(c.Rate.Mul(decimal.NewFromInt(int64(len(c.Members)))))
-	r := CapitationResult{ContractID: c.ContractID, Members: len(c.Members), Budget: k, Actual: actual}
-	if actual.GreaterThan(k) {
-		r.Deficit = actual.Sub(k)
-		r.FundCovers = Round2(c.OverspendShare.Mul(minDec(r.Deficit, c.OverspendTolerance.Mul(k))))
+// ClearCapitation clears a contract whose members drew actual[i] from the
+// basic fund for the visit types of component i (CLEARING.md): K_c =
+// members × rate_c, K = Σ K_c, A = Σ A_c; a surplus K − A is split by the
+// shares to the fen (largest remainder, ties to the smaller party name);
+// a deficit D is covered by the fund up to round(overspend_share × min(D,
+// overspend_tolerance × K)), the rest borne by the contract. Returns
+// ErrInvariant when actual does not match the components or the shares do
+// not add up to 1 (ValidateContract refuses such contracts).
+func ClearCapitation(c *CapitationContract, members int64, actual []decimal.Decimal) (CapitationClearing, error) {
+	if len(actual) != len(c.Components) {
+		return CapitationClearing{}, fmt.Errorf("%w: %d actual figures for %d components", ErrInvariant, len(actual), len(c.Components))
+	}
+	if members < 0 {
+		return CapitationClearing{}, fmt.Errorf("%w: %d members", ErrInvariant, members)
+	}
+	r := CapitationClearing{ContractID: c.ContractID, Members: members}
+	n := decimal.NewFromInt(members)
+	for i, comp := range c.Components {
+		k := Round2(comp.Rate.Mul(n))
+		r.Components = append(r.Components, ComponentClearing{Name: comp.Name, Budget: k, Actual: actual[i]})
+		r.Budget = r.Budget.Add(k)
+		r.Actual = r.Actual.Add(actual[i])
+	}
+	if r.Actual.GreaterThan(r.Budget) {
+		r.Deficit = r.Actual.Sub(r.Budget)
+		r.FundCovers = Round2(c.OverspendShare.Mul(minDec(r.Deficit, c.OverspendTolerance.Mul(r.Budget))))
 		r.ContractBears = r.Deficit.Sub(r.FundCovers)
 		return r, nil
 	}
-	r.Surplus = k.Sub(actual)
+	r.Surplus = r.Budget.Sub(r.Actual)
 	shares := make([]Share, len(c.Shares))
 	for i, s := range c.Shares {
 		shares[i] = Share{Key: s.Party, Exact: new(big.Rat).Mul(s.Share.Rat(), r.Surplus.Rat())}
 	}
 	amounts, err := AllocateFen(r.Surplus, shares)
 	if err != nil {
-		return CapitationResult{}, fmt.Errorf("contract %q: %w", c.ContractID, err)
+		return CapitationClearing{}, fmt.Errorf("contract %q: %w", c.ContractID, err)
 	}
 	for i, s := range c.Shares {
-		r.PartyShares = append(r.PartyShares, CapitationShare{Party: s.Party, Share: amounts[i]})
+		r.Shares = append(r.Shares, PartyAmount{Party: s.Party, Amount: amounts[i]})
 	}
 	return r, nil
 }
 
-// ValidateContract checks a capitation contract. Returns a
+// PaidTotal is the fund's whole cost for the members: K + fund_covers.
+func (r CapitationClearing) PaidTotal() decimal.Decimal { return r.Budget.Add(r.FundCovers) }
+
+// ComponentOf returns the index of the component covering visit type v,
+// or -1.
+func (c *CapitationContract) ComponentOf(v VisitType) int {
+	for i, comp := range c.Components {
+		for _, t := range comp.VisitTypes {
+			if t == v {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// VisitTypes lists the visit types of all components.
+func (c *CapitationContract) VisitTypes() []VisitType {
+	var out []VisitType
+	for _, comp := range c.Components {
+		out = append(out, comp.VisitTypes...)
+	}
+	return out
+}
+
+// ValidateContract checks a capitation contract's terms. Returns a
 // *ValidationError listing every problem.
 func ValidateContract(c *CapitationContract) error {
 	var v Violations
 	CheckID(&v, "contract.contract_id", c.ContractID)
 	CheckID(&v, "contract.institution_id", c.InstitutionID)
+	CheckID(&v, "contract.region", c.Region)
+	if c.Scheme != SchemeEmployee && c.Scheme != SchemeResident {
+		v.Addf("contract.scheme", "must be SCHEME_EMPLOYEE or SCHEME_RESIDENT")
+	}
 	if c.Year < MinYear || c.Year > MaxYear {
 		v.Addf("contract.year", "must be a calendar year, got %d", c.Year)
 	}
-	seen := make(map[string]bool, len(c.Members))
-	for i, m := range c.Members {
-		path := fmt.Sprintf("contract.members[%d]", i)
-		CheckID(&v, path, m)
-		if seen[m] {
-			v.Addf(path, "%q is enrolled twice", m)
+	if len(c.Components) == 0 {
+		v.Addf("contract.components", "list at least one component (a rate per member and the visit types it covers)")
+	}
+	if len(c.Components) > MaxRows {
+		v.Addf("contract.components", "at most %d components, got %d", MaxRows, len(c.Components))
+	}
+	names := map[string]bool{}
+	covered := map[VisitType]string{}
+	for i, comp := range c.Components {
+		path := fmt.Sprintf("contract.components[%d]", i)
+		CheckText(&v, path+".name", comp.Name, MaxNameLen)
+		if comp.Name == "" {
+			v.Addf(path+".name", "is required")
 		}
-		seen[m] = true
+		if names[comp.Name] {
+			v.Addf(path+".name", "%q appears twice", comp.Name)
+		}
+		names[comp.Name] = true
+		if comp.Rate.IsNegative() || !comp.Rate.Equal(Round2(comp.Rate)) {
+			v.Addf(path+".rate", "must be money ≥ 0, got %s", comp.Rate)
+		}
+		if len(comp.VisitTypes) == 0 {
+			v.Addf(path+".visit_types", "list the visit types this component covers")
+		}
+		for j, t := range comp.VisitTypes {
+			vpath := fmt.Sprintf("%s.visit_types[%d]", path, j)
+			if t < VisitInpatient || t > VisitOutpatient {
+				v.Addf(vpath, "must be a visit type")
+				continue
+			}
+			if other, ok := covered[t]; ok {
+				v.Addf(vpath, "%s is covered by component %q already: no visit type is in two components", t, other)
+				continue
+			}
+			covered[t] = comp.Name
+		}
 	}
-	if c.Rate.IsNegative() {
-		v.Addf("contract.rate", "must not be negative")
+	if len(c.Shares) == 0 {
+		v.Addf("contract.shares", "list the parties that share a surplus; the shares add up to 1")
 	}
-	if len(c.VisitTypes) == 0 {
-		v.Addf("contract.visit_types", "list the visit types the contract covers")
+	if len(c.Shares) > MaxRows {
+		v.Addf("contract.shares", "at most %d parties, got %d", MaxRows, len(c.Shares))
 	}
 	total := decimal.Zero
 	parties := map[string]bool{}
@@ -113,7 +186,7 @@ func ValidateContract(c *CapitationContract) error {
 		}
 		total = total.Add(s.Share)
 	}
-	if !total.Equal(one) {
+	if len(c.Shares) > 0 && !total.Equal(one) {
 		v.Addf("contract.shares", "add up to %s; they must add up to 1", total)
 	}
 	for _, f := range []struct {

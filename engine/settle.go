@@ -51,7 +51,7 @@ func Settle(in Input) (Result, error) {
 	classify(p, c, &b)
 	acc := in.Accumulators
 	delta := NewAccumulators(c.PersonID, c.Year())
-	res := Result{PolicyVersion: p.Version, WarnRatio: p.WarnRatio()}
+	res := Result{PolicyVersion: p.Version, PolicyRegion: p.Region, PolicyScheme: p.Scheme, WarnRatio: p.WarnRatio()}
 
 	basic, err := basicLayer(p, in.Person, in.Institution, c, acc, b.InScope, &delta)
 	if err != nil {

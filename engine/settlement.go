@@ -54,6 +54,11 @@ func NewBudgetStatus(year int, limit, used, warn decimal.Decimal) BudgetStatus {
 // hospital and the changes to apply to state.
 type Result struct {
 	PolicyVersion string
+	// PolicyRegion and PolicyScheme name the policy the settlement used
+	// (the person's insured region and scheme then): DRG clearing reads
+	// the settlements of one region and scheme.
+	PolicyRegion string
+	PolicyScheme Scheme
 	Breakdown     Breakdown
 	// Details are the non-zero detail lines: basic bands ascending, then
 	// catastrophic, medical aid and the aid ceiling.

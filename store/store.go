@@ -115,4 +115,6 @@ type Store interface {
 	Reverse(ctx context.Context, r Reversal) (engine.Settlement, error)
 	// GetSettlement reads a settlement. Returns ErrNotFound if there is none.
 	GetSettlement(ctx context.Context, id string) (engine.Settlement, error)
+
+	ClearingStore
 }
