@@ -59,7 +59,7 @@ type Result struct {
 	// the settlements of one region and scheme.
 	PolicyRegion string
 	PolicyScheme Scheme
-	Breakdown     Breakdown
+	Breakdown    Breakdown
 	// Details are the non-zero detail lines: basic bands ascending, then
 	// catastrophic, medical aid and the aid ceiling.
 	Details []Detail
