@@ -21,6 +21,11 @@ var _ store.Store = (*Store)(nil)
 // while it computes, so settlements of one person never interleave and
 // different persons never wait for each other; the shared maps are guarded
 // by one mutex held only for map reads and the final commit.
+//
+// A stored settlement record is never modified in place: Settle and
+// Reverse store a new record, so that a pointer read under the mutex is a
+// snapshot that stays valid after the mutex is released (clearing runs
+// rely on it to read without holding the mutex).
 type Store struct {
 	mu           sync.RWMutex
 	persons      map[string]engine.Person
@@ -31,6 +36,23 @@ type Store struct {
 	accums       map[personYear]engine.Accumulators
 	budgetUsed   map[institutionYear]decimal.Decimal
 	seq          int64
+
+	// Settlement ids by institution and by person, in commit order
+	// (settlements are never deleted): what clearing and reconciliation
+	// scan instead of every settlement.
+	byInstitution map[string][]string
+	byPerson      map[string][]string
+
+	// Clearing runs by id, the draft of each run key, the final runs.
+	runs   map[string]*runRecord
+	drafts map[string]string
+	finals []string
+	runSeq int64
+
+	// Capitation contracts by id, and which contract a person is enrolled
+	// in for a year.
+	contracts map[string]*contractRecord
+	enrolled  map[personYear]string
 
 	locks sync.Map // person id → *sync.Mutex
 }
@@ -61,6 +83,13 @@ func New() *Store {
 		keys:         map[requestKey]keyEntry{},
 		accums:       map[personYear]engine.Accumulators{},
 		budgetUsed:   map[institutionYear]decimal.Decimal{},
+
+		byInstitution: map[string][]string{},
+		byPerson:      map[string][]string{},
+		runs:          map[string]*runRecord{},
+		drafts:        map[string]string{},
+		contracts:     map[string]*contractRecord{},
+		enrolled:      map[personYear]string{},
 	}
 }
 

@@ -103,17 +103,16 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 		b := engine.NewBudgetStatus(claim.Year(), *res.BudgetLimit, used, res.WarnRatio)
 		res.Budget = &b
 	}
-	s.seq++
 	// The record shares nothing with the caller's claim, compute's result
 	// or what is returned.
 	rec := cloneSettlement(engine.Settlement{
-		ID:          fmt.Sprintf("ST%012d", s.seq),
+		ID:          s.nextSettlementIDLocked(),
 		Claim:       claim,
 		Fingerprint: fp,
 		State:       engine.StateSettled,
 		Result:      res,
 	})
-	s.settlements[rec.ID] = &rec
+	s.addSettlementLocked(&rec)
 	s.keys[key] = keyEntry{fingerprint: fp, settlementID: rec.ID}
 	return cloneSettlement(rec), nil
 }
@@ -162,6 +161,27 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 	s.settlements[cur.ID] = &next
 	s.keys[key] = keyEntry{fingerprint: fp, settlementID: cur.ID}
 	return cloneSettlement(next), nil
+}
+
+// nextSettlementIDLocked assigns the next free settlement id ("ST" and
+// 12 digits); ids LoadSettlements stored as given are skipped. s.mu must
+// be held for writing.
+func (s *Store) nextSettlementIDLocked() string {
+	for {
+		s.seq++
+		id := fmt.Sprintf("ST%012d", s.seq)
+		if _, taken := s.settlements[id]; !taken {
+			return id
+		}
+	}
+}
+
+// addSettlementLocked stores a new settlement record and indexes it. s.mu
+// must be held for writing.
+func (s *Store) addSettlementLocked(rec *engine.Settlement) {
+	s.settlements[rec.ID] = rec
+	s.byInstitution[rec.Claim.InstitutionID] = append(s.byInstitution[rec.Claim.InstitutionID], rec.ID)
+	s.byPerson[rec.Claim.PersonID] = append(s.byPerson[rec.Claim.PersonID], rec.ID)
 }
 
 // GetSettlement reads a settlement. Returns store.ErrNotFound if there is none.

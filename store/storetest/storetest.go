@@ -53,6 +53,18 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ReturnedValuesAreCopies", testReturnedValuesAreCopies},
 		{"PersonsDoNotWaitForEachOther", testPersonsDoNotWait},
 		{"Concurrent", testConcurrent},
+		{"ClearingSelectsDRG", testClearingSelectsDRG},
+		{"ClearingSelectsBudget", testClearingSelectsBudget},
+		{"ClearingSelectsCapitation", testClearingSelectsCapitation},
+		{"ClearingStoresRun", testClearingStoresRun},
+		{"ClearingDraftsAndFinals", testClearingDraftsAndFinals},
+		{"ClearingConcurrentFinals", testClearingConcurrentFinals},
+		{"ClearingFailureStoresNothing", testClearingFailure},
+		{"ClearingSnapshot", testClearingSnapshot},
+		{"CapitationContracts", testContracts},
+		{"EnrollMembers", testEnrollMembers},
+		{"Reconcile", testReconcile},
+		{"ClearingWithEngineClearers", testClearingWithEngineClearers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })

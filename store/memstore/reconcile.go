@@ -1,0 +1,83 @@
+package memstore
+
+import (
+	"context"
+	"sort"
+
+	"github.com/medsettle/medsettle/engine"
+	"github.com/medsettle/medsettle/store"
+)
+
+// defaultListLimit is how many settlements Reconcile lists when the query
+// sets no limit (ListLimit ≤ 0).
+const defaultListLimit = 1000
+
+// Reconcile computes, under the read lock (one snapshot), the
+// institution's totals of settled, not reversed, settlements with
+// settle_date in [q.From, q.To], narrowed to q.Scheme (the policy the
+// settlement used) and q.VisitTypes when set, and lists them by settle date
+// and id when the totals differ from q.Claimed: at most q.ListLimit, or
+// 1000 when q.ListLimit ≤ 0.
+func (s *Store) Reconcile(ctx context.Context, q store.ReconcileQuery) (store.ReconcileResult, error) {
+	if err := ctx.Err(); err != nil {
+		return store.ReconcileResult{}, err
+	}
+	var counted []*engine.Settlement
+	s.mu.RLock()
+	for _, id := range s.byInstitution[q.InstitutionID] {
+		st := s.settlements[id]
+		d := st.Claim.SettleDate
+		if st.State != engine.StateSettled || d.Compare(q.From) < 0 || d.Compare(q.To) > 0 {
+			continue
+		}
+		if q.Scheme != engine.SchemeUnspecified && st.Result.PolicyScheme != q.Scheme {
+			continue
+		}
+		if len(q.VisitTypes) > 0 && !hasVisitType(q.VisitTypes, st.Claim.VisitType) {
+			continue
+		}
+		counted = append(counted, st)
+	}
+	s.mu.RUnlock()
+
+	// The records are immutable: they are read without the lock.
+	var res store.ReconcileResult
+	for _, st := range counted {
+		b := st.Result.Breakdown
+		res.Totals.Count++
+		res.Totals.Total = res.Totals.Total.Add(b.Total)
+		res.Totals.FundTotal = res.Totals.FundTotal.Add(b.FundTotal)
+		res.Totals.Account = res.Totals.Account.Add(b.Account)
+	}
+	if res.Totals.Equal(q.Claimed) {
+		return res, nil
+	}
+	sort.Slice(counted, func(i, j int) bool {
+		a, b := counted[i], counted[j]
+		if c := a.Claim.SettleDate.Compare(b.Claim.SettleDate); c != 0 {
+			return c < 0
+		}
+		return a.ID < b.ID
+	})
+	limit := q.ListLimit
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	if len(counted) > limit {
+		counted = counted[:limit]
+		res.Truncated = true
+	}
+	res.Settlements = make([]store.ReconcileSettlement, 0, len(counted))
+	for _, st := range counted {
+		b := st.Result.Breakdown
+		res.Settlements = append(res.Settlements, store.ReconcileSettlement{
+			SettlementID: st.ID,
+			RequestID:    st.Claim.RequestID,
+			SettleDate:   st.Claim.SettleDate,
+			Total:        b.Total,
+			FundTotal:    b.FundTotal,
+			Account:      b.Account,
+		})
+	}
+	return res, nil
+}
