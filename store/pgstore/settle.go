@@ -194,14 +194,29 @@ func (s *Store) commitSettlement(ctx context.Context, tx pgx.Tx, claim engine.Cl
 	if err != nil {
 		return engine.Settlement{}, err
 	}
+	region, scheme := policyOf(res, state.Person)
 	var id string
 	err = tx.QueryRow(ctx, s.q.insertSettlement, claim.InstitutionID, claim.RequestID, claim.PersonID, int16(claim.VisitType),
 		claim.SettleDate.String(), year, int16(engine.StateSettled), fp, claimDoc, resultDoc,
-		b.Total, b.BasicFund, b.FundTotal, b.Account, s.now()).Scan(&id)
+		b.Total, b.BasicFund, b.FundTotal, b.Account, s.now(),
+		region, int16(scheme), claim.DRGCode, b.PersonalTotal).Scan(&id)
 	if err != nil {
 		return engine.Settlement{}, translate(err)
 	}
 	return engine.Settlement{ID: id, Claim: claim, Fingerprint: fp, State: engine.StateSettled, Result: res}, nil
+}
+
+// policyOf is the policy region and scheme a settlement used: its result's,
+// else (a compute that did not say) the person's then.
+func policyOf(res engine.Result, p engine.Person) (string, engine.Scheme) {
+	region, scheme := res.PolicyRegion, res.PolicyScheme
+	if region == "" {
+		region = p.Region
+	}
+	if scheme == engine.SchemeUnspecified {
+		scheme = p.Scheme
+	}
+	return region, scheme
 }
 
 func (s *Store) writeYear(ctx context.Context, tx pgx.Tx, personID string, year int, acc engine.Accumulators) error {
