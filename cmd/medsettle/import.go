@@ -34,37 +34,74 @@ var (
 const importUsage = `Usage:
   medsettle import persons FILE.csv      [--addr 127.0.0.1:50051] [--token TOKEN] [--tls-ca FILE]
   medsettle import institutions FILE.csv [--addr 127.0.0.1:50051] [--token TOKEN] [--tls-ca FILE]
+  medsettle import members FILE.csv --contract ID [--addr 127.0.0.1:50051] [--token TOKEN] [--tls-ca FILE]
 
 persons.csv columns:      ` + "person_id,name,region,scheme,employment,category,contribution_years,account_balance" + `
   scheme EMPLOYEE|RESIDENT; employment EMPLOYED|RETIRED or empty; category ORDINARY|DESTITUTE|
   MINIMUM_LIVING|MONITORED|POVERTY_ALLEVIATED or empty; account_balance money ("1000.00") or empty
 institutions.csv columns: institution_id,name,region,level,budgets
   level 1-3; budgets "2026:60000;2027:65000" or empty
+members.csv column:       person_id
+  enrols each person in the capitation contract --contract (persons of the
+  contract's region and scheme, in no other contract that year)
 
 The import talks to a running server (any store) with an admin token
-(--token or MEDSETTLE_TOKEN). Good rows are stored; every rejected row is
-listed with its line number and reason, and the exit status is 1 if any was.
+(--token or MEDSETTLE_TOKEN; a clearing token for members). Good rows are
+stored; every rejected row is listed with its line number and reason, and
+the exit status is 1 if any was.
 `
 
-type importFlags struct {
+// connFlags are the flags every client command shares to reach a server:
+// --addr, --token (or MEDSETTLE_TOKEN) and --tls-ca.
+type connFlags struct {
 	addr, token, tlsCA string
 }
 
-// runImport is `medsettle import persons|institutions FILE.csv`.
+// register adds the connection flags to fs; role names the token's role
+// in the help text.
+func (f *connFlags) register(fs *flag.FlagSet, role string) {
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:50051", "address of the medsettle server")
+	fs.StringVar(&f.token, "token", os.Getenv("MEDSETTLE_TOKEN"), role+" bearer token (also MEDSETTLE_TOKEN); empty for an open-mode server")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "verify the server's TLS certificate with this CA (PEM); empty: plaintext")
+}
+
+// connect dials the server and returns the connection and ctx carrying
+// the bearer token.
+func (f connFlags) connect(ctx context.Context) (*grpc.ClientConn, context.Context, error) {
+	conn, err := dial(f)
+	if err != nil {
+		return nil, ctx, err
+	}
+	if f.token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+f.token)
+	}
+	return conn, ctx, nil
+}
+
+// runImport is `medsettle import persons|institutions|members FILE.csv`.
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) < 2 || (args[0] != "persons" && args[0] != "institutions") {
+	if len(args) < 2 || (args[0] != "persons" && args[0] != "institutions" && args[0] != "members") {
 		fmt.Fprint(stderr, importUsage)
-		return errors.New("import needs persons or institutions and a CSV file")
+		return errors.New("import needs persons, institutions or members and a CSV file")
 	}
 	kind, path := args[0], args[1]
-	var f importFlags
+	var f connFlags
+	var contract string
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.addr, "addr", "127.0.0.1:50051", "address of the medsettle server")
-	fs.StringVar(&f.token, "token", os.Getenv("MEDSETTLE_TOKEN"), "admin bearer token (also MEDSETTLE_TOKEN); empty for an open-mode server")
-	fs.StringVar(&f.tlsCA, "tls-ca", "", "verify the server's TLS certificate with this CA (PEM); empty: plaintext")
+	f.register(fs, "admin (members: clearing or admin)")
+	fs.StringVar(&contract, "contract", "", "members: the capitation contract to enrol them in")
 	if err := fs.Parse(args[2:]); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("import %s takes one file, then flags; unexpected %q", kind, fs.Args())
+	}
+	switch {
+	case kind == "members" && contract == "":
+		return errors.New("import members needs --contract ID: the capitation contract to enrol the persons in (PutCapitationContract creates it; `medsettle demo settle` creates SX-2026)")
+	case kind != "members" && contract != "":
+		return fmt.Errorf("--contract applies to import members only, not to %s", kind)
 	}
 	file, err := os.Open(path)
 	if err != nil {
@@ -75,20 +112,20 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	conn, err := dial(f)
+	conn, ctx, err := f.connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if f.token != "" {
-		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+f.token)
-	}
 	rd := csv.NewReader(bufio.NewReader(file))
 	rd.FieldsPerRecord = -1
-	rep := &importReport{kind: kind, total: max(total-1, 0), out: stderr, start: time.Now()}
-	if kind == "persons" {
+	rep := newImportReport(kind, max(total-1, 0), stderr)
+	switch kind {
+	case "persons":
 		err = importPersons(ctx, pb.NewRegistryServiceClient(conn), rd, rep, api.MaxImportPersons)
-	} else {
+	case "members":
+		err = importMembers(ctx, pb.NewClearingServiceClient(conn), contract, rd, rep, maxEnrollPerCall)
+	default:
 		err = importInstitutions(ctx, pb.NewRegistryServiceClient(conn), rd, rep)
 	}
 	rep.finish(stdout)
@@ -101,7 +138,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-func dial(f importFlags) (*grpc.ClientConn, error) {
+func dial(f connFlags) (*grpc.ClientConn, error) {
 	creds := insecure.NewCredentials()
 	if f.tlsCA != "" {
 		pem, err := os.ReadFile(f.tlsCA)
@@ -125,9 +162,12 @@ type importReport struct {
 	imported int
 	rejected []rejection
 	unlisted int // rows the server rejected without listing them
-	out      io.Writer
+	bar      *progress
 	start    time.Time
-	drawn    time.Time
+}
+
+func newImportReport(kind string, total int, stderr io.Writer) *importReport {
+	return &importReport{kind: kind, total: total, bar: newProgress(stderr), start: time.Now()}
 }
 
 // rejection is one row that was not imported.
@@ -141,26 +181,15 @@ func (r *importReport) reject(line int, id, reason string) {
 	r.rejected = append(r.rejected, rejection{line, id, reason})
 }
 
-// tick redraws the progress bar at most ten times a second.
+// tick redraws the progress bar (at most ten times a second on a
+// terminal, a plain line every few seconds elsewhere).
 func (r *importReport) tick(force bool) {
-	if !force && time.Since(r.drawn) < 100*time.Millisecond {
-		return
-	}
-	r.drawn = time.Now()
-	const width = 30
-	filled := width
-	pct := 100.0
-	if r.total > 0 {
-		filled = min(width, r.done*width/r.total)
-		pct = float64(r.done) * 100 / float64(r.total)
-	}
-	fmt.Fprintf(r.out, "\rimporting %s [%s%s] %d/%d rows (%.0f%%), %d rejected",
-		r.kind, strings.Repeat("#", filled), strings.Repeat(".", width-filled), r.done, r.total, pct, r.rejections())
+	r.bar.update(force, "importing "+r.kind, int64(r.done), int64(r.total), "rows", fmt.Sprintf(", %d rejected", r.rejections()))
 }
 
 func (r *importReport) finish(stdout io.Writer) {
 	r.tick(true)
-	fmt.Fprintln(r.out)
+	r.bar.end()
 	fmt.Fprintf(stdout, "%s: %d rows read, %d imported, %d rejected in %s\n",
 		r.kind, r.done, r.imported, r.rejections(), time.Since(r.start).Round(time.Millisecond))
 	sort.SliceStable(r.rejected, func(i, j int) bool { return r.rejected[i].line < r.rejected[j].line })
@@ -197,9 +226,55 @@ func importPersons(ctx context.Context, client pb.RegistryServiceClient, rd *csv
 	if err := readHeader(rd, personColumns); err != nil {
 		return err
 	}
+	return importInCalls(rd, rep, perCall, func() (bulkCall, error) {
+		ctx, cancel := context.WithCancel(ctx)
+		stream, err := client.ImportPersons(ctx)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		return &personsCall{stream: stream, cancel: cancel}, nil
+	})
+}
+
+// bulkCall is one client-streaming call of a bulk import: rows go in with
+// add, and finish closes the stream and reads the server's answer.
+type bulkCall interface {
+	// add converts a CSV row and sends it. It returns a rowError when the
+	// row itself is wrong (nothing was sent), another error when the
+	// stream broke.
+	add(rec []string) error
+	// finish ends the call: imported and rejected counts and the
+	// rejections the server lists, by index in the stream.
+	finish() (callAnswer, error)
+}
+
+// rowError is a CSV row that cannot be sent, and why.
+type rowError struct{ err error }
+
+func (e rowError) Error() string { return e.err.Error() }
+func (e rowError) Unwrap() error { return e.err }
+
+// callAnswer is what a bulk call answers.
+type callAnswer struct {
+	imported, rejected int
+	listed             []indexedRejection
+}
+
+// indexedRejection is a rejection the server lists by its 0-based index
+// in the call's stream.
+type indexedRejection struct {
+	index      int
+	id, reason string
+}
+
+// importInCalls sends the CSV rows to calls made by open, at most perCall
+// rows a call (each call is stored atomically by the server), and maps
+// the server's rejections back to CSV line numbers.
+func importInCalls(rd *csv.Reader, rep *importReport, perCall int, open func() (bulkCall, error)) error {
 	for call := 1; ; call++ {
 		before := rep.done
-		eof, err := importPersonsCall(ctx, client, rd, rep, perCall)
+		eof, err := importOneCall(rd, rep, perCall, open)
 		if err != nil {
 			stored := "nothing was stored"
 			if call > 1 {
@@ -213,12 +288,10 @@ func importPersons(ctx context.Context, client pb.RegistryServiceClient, rd *csv
 	}
 }
 
-// importPersonsCall sends rows to one ImportPersons call, which stores them
-// atomically, until the file ends (eof) or limit persons are sent.
-func importPersonsCall(ctx context.Context, client pb.RegistryServiceClient, rd *csv.Reader, rep *importReport, limit int) (eof bool, err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := client.ImportPersons(ctx)
+// importOneCall sends rows to one call until the file ends (eof) or limit
+// rows are sent.
+func importOneCall(rd *csv.Reader, rep *importReport, limit int, open func() (bulkCall, error)) (eof bool, err error) {
+	call, err := open()
 	if err != nil {
 		return false, err
 	}
@@ -235,31 +308,58 @@ func importPersonsCall(ctx context.Context, client pb.RegistryServiceClient, rd 
 			continue
 		}
 		line, _ := rd.FieldPos(0)
-		p, err := personFromCSV(rec)
-		if err != nil {
-			rep.reject(line, field(rec, 0), err.Error())
-			continue
-		}
-		if err := stream.Send(&pb.ImportPersonsRequest{Person: p}); err != nil {
-			break // the server's error comes with CloseAndRecv
+		if err := call.add(rec); err != nil {
+			var re rowError
+			if errors.As(err, &re) {
+				rep.reject(line, field(rec, 0), re.Error())
+				continue
+			}
+			break // the server's error comes with finish
 		}
 		lines = append(lines, line)
 		rep.tick(false)
 	}
-	resp, err := stream.CloseAndRecv()
+	ans, err := call.finish()
 	if err != nil {
 		return false, err
 	}
-	rep.imported += int(resp.GetImported())
-	for _, r := range resp.GetRejections() {
+	rep.imported += ans.imported
+	for _, r := range ans.listed {
 		line := -1
-		if i := int(r.GetIndex()); i >= 0 && i < len(lines) {
-			line = lines[i]
+		if r.index >= 0 && r.index < len(lines) {
+			line = lines[r.index]
 		}
-		rep.reject(line, r.GetPersonId(), r.GetReason())
+		rep.reject(line, r.id, r.reason)
 	}
-	rep.unlisted += int(resp.GetRejected()) - len(resp.GetRejections())
+	rep.unlisted += ans.rejected - len(ans.listed)
 	return eof, nil
+}
+
+// personsCall is one ImportPersons call.
+type personsCall struct {
+	stream grpc.ClientStreamingClient[pb.ImportPersonsRequest, pb.ImportPersonsResponse]
+	cancel context.CancelFunc
+}
+
+func (c *personsCall) add(rec []string) error {
+	p, err := personFromCSV(rec)
+	if err != nil {
+		return rowError{err}
+	}
+	return c.stream.Send(&pb.ImportPersonsRequest{Person: p})
+}
+
+func (c *personsCall) finish() (callAnswer, error) {
+	defer c.cancel()
+	resp, err := c.stream.CloseAndRecv()
+	if err != nil {
+		return callAnswer{}, err
+	}
+	ans := callAnswer{imported: int(resp.GetImported()), rejected: int(resp.GetRejected())}
+	for _, r := range resp.GetRejections() {
+		ans.listed = append(ans.listed, indexedRejection{int(r.GetIndex()), r.GetPersonId(), r.GetReason()})
+	}
+	return ans, nil
 }
 
 func importInstitutions(ctx context.Context, client pb.RegistryServiceClient, rd *csv.Reader, rep *importReport) error {

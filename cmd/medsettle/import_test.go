@@ -90,7 +90,7 @@ func TestImportCSV(t *testing.T) {
 	}, "\n")))
 	rd.FieldsPerRecord = -1
 	var barOut bytes.Buffer
-	rep := &importReport{kind: "persons", total: 7, out: &barOut, start: time.Now()}
+	rep := newImportReport("persons", 7, &barOut)
 	must(t, importPersons(cctx, reg, rd, rep, 2))
 	out.Reset()
 	rep.finish(&out)
