@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -25,21 +27,23 @@ const demoUsage = `Usage:
 
 demo settle fills a server started with --demo with the clearing demo of
 examples/demo/clearing.json, through the gRPC API: it registers two more
-hospitals (QZ-H4, QZ-H5) and 40 patients (employees QE01-QE24 of 350500,
-residents SX01-SX16 of 610300), settles 83 claims of 2026 (inpatient stays
+hospitals (QZ-H4, QZ-H5) and 76 persons (employees QE01-QE24 of 350500,
+residents SX01-SX52 of 610300), settles 83 claims of 2026 (inpatient stays
 with DRG codes of the demo policies' groups, a few without one, chronic and
 outpatient visits, two cross-region visits), reverses one, and sets up the
-capitation contract SX-2026 with 12 members. Every call is idempotent: a
-rerun changes nothing. The token needs the admin role (any token works on
-an open-mode server).
+capitation contract SX-2026 with the 48 members of examples/demo/members.csv.
+Every call is idempotent: a rerun changes nothing. The token needs the
+admin role (any token works on an open-mode server).
 `
 
 // demoContractID is the capitation contract of the demo data.
 const demoContractID = "SX-2026"
 
 // demoDRGBudget is the 2026 DRG fund budget of region 350500's employees
-// that the demo data is sized for (README.md).
-const demoDRGBudget = "500000"
+// that the demo data is sized for (README.md): B = 327,750.00 is about
+// what the grouped cases drew item by item, so that some hospitals come
+// out in surplus and some in overspend.
+const demoDRGBudget = "345000"
 
 // demoReversal reverses the settlement made for the settle request Target.
 type demoReversal struct {
@@ -51,12 +55,11 @@ type demoReversal struct {
 
 // demoData is examples/demo/clearing.json, its messages in protojson.
 type demoData struct {
-	Institutions []json.RawMessage   `json:"institutions"`
-	Persons      []json.RawMessage   `json:"persons"`
-	Settlements  []json.RawMessage   `json:"settlements"`
-	Reversals    []demoReversal      `json:"reversals"`
-	Contracts    []json.RawMessage   `json:"contracts"`
-	Members      map[string][]string `json:"members"`
+	Institutions []json.RawMessage `json:"institutions"`
+	Persons      []json.RawMessage `json:"persons"`
+	Settlements  []json.RawMessage `json:"settlements"`
+	Reversals    []demoReversal    `json:"reversals"`
+	Contracts    []json.RawMessage `json:"contracts"`
 }
 
 // demoSet is the demo data as API messages.
@@ -66,7 +69,9 @@ type demoSet struct {
 	settlements  []*pb.SettleRequest
 	reversals    []demoReversal
 	contracts    []*pb.CapitationContract
-	members      map[string][]string
+	// members are the persons of examples/demo/members.csv, enrolled in
+	// the first contract (demoContractID).
+	members []string
 }
 
 // loadDemoSet reads the embedded examples/demo/clearing.json.
@@ -79,7 +84,7 @@ func loadDemoSet() (*demoSet, error) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("demo/clearing.json: %w", err)
 	}
-	set := &demoSet{reversals: doc.Reversals, members: doc.Members}
+	set := &demoSet{reversals: doc.Reversals}
 	for i, r := range doc.Institutions {
 		m := &pb.Institution{}
 		if err := protojson.Unmarshal(r, m); err != nil {
@@ -107,6 +112,21 @@ func loadDemoSet() (*demoSet, error) {
 			return nil, fmt.Errorf("demo/clearing.json contract %d: %w", i, err)
 		}
 		set.contracts = append(set.contracts, m)
+	}
+	raw, err = examples.FS.ReadFile("demo/members.csv")
+	if err != nil {
+		return nil, err
+	}
+	rd := csv.NewReader(bytes.NewReader(raw))
+	if err := readHeader(rd, memberColumns); err != nil {
+		return nil, fmt.Errorf("demo/members.csv: %w", err)
+	}
+	rows, err := rd.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("demo/members.csv: %w", err)
+	}
+	for _, r := range rows {
+		set.members = append(set.members, strings.TrimSpace(r[0]))
 	}
 	return set, nil
 }
@@ -187,7 +207,7 @@ func demoSettle(ctx context.Context, c demoClients, set *demoSet, addr string, s
 			return hint(err, "PutPerson "+p.GetPersonId())
 		}
 	}
-	fmt.Fprintf(stdout, "registered %d hospitals (%s) and %d patients (%s)\n",
+	fmt.Fprintf(stdout, "registered %d hospitals (%s) and %d persons (%s)\n",
 		len(set.institutions), idList(set.institutions, func(in *pb.Institution) string { return in.GetInstitutionId() }),
 		len(set.persons), idRanges(set.persons))
 
@@ -249,9 +269,11 @@ func demoSettle(ctx context.Context, c demoClients, set *demoSet, addr string, s
 		if _, err := c.clearing.PutCapitationContract(ctx, &pb.PutCapitationContractRequest{Contract: ct}); err != nil {
 			return hint(err, "PutCapitationContract "+ct.GetContractId())
 		}
-		members := set.members[ct.GetContractId()]
-		enrolled, already, err := enrolDemoMembers(ctx, c.clearing, ct.GetContractId(), members)
-		if err != nil {
+		var members []string
+		if ct.GetContractId() == demoContractID {
+			members = set.members
+		}
+		if err := enrolDemoMembers(ctx, c.clearing, ct.GetContractId(), members); err != nil {
 			return hint(err, "EnrollMembers "+ct.GetContractId())
 		}
 		got, err := c.clearing.GetCapitationContract(ctx, &pb.GetCapitationContractRequest{ContractId: ct.GetContractId()})
@@ -262,9 +284,9 @@ func demoSettle(ctx context.Context, c demoClients, set *demoSet, addr string, s
 		for _, cp := range ct.GetComponents() {
 			comps = append(comps, fmt.Sprintf("%s %s", cp.GetName(), cp.GetRate()))
 		}
-		fmt.Fprintf(stdout, "capitation contract %s (lead %s, %s %s %d; %s a member a year): %d members (%d enrolled now, %d were already)\n",
+		fmt.Fprintf(stdout, "capitation contract %s (lead %s, %s %s %d; a member a year: %s): %d members (examples/demo/members.csv)\n",
 			ct.GetContractId(), ct.GetInstitutionId(), ct.GetRegion(), schemeWord(ct.GetScheme()), ct.GetYear(),
-			strings.Join(comps, " + "), got.GetContract().GetMembers(), enrolled, already)
+			strings.Join(comps, ", "), got.GetContract().GetMembers())
 	}
 	fmt.Fprintf(stdout, `
 next, clear them:
@@ -275,12 +297,16 @@ next, clear them:
 	return nil
 }
 
-// enrolDemoMembers enrols the members not yet in the contract: a rerun
-// finds them all there and sends nothing.
-func enrolDemoMembers(ctx context.Context, client pb.ClearingServiceClient, contract string, members []string) (enrolled, already int, err error) {
+// enrolDemoMembers enrols the members in one EnrollMembers call. A
+// member enrolled before counts as enrolled again and changes nothing; any
+// refusal means the server does not hold the demo data.
+func enrolDemoMembers(ctx context.Context, client pb.ClearingServiceClient, contract string, members []string) error {
+	if len(members) == 0 {
+		return nil
+	}
 	stream, err := client.EnrollMembers(ctx)
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
 	for _, id := range members {
 		if err := stream.Send(&pb.EnrollMembersRequest{ContractId: contract, PersonId: id}); err != nil {
@@ -289,14 +315,13 @@ func enrolDemoMembers(ctx context.Context, client pb.ClearingServiceClient, cont
 	}
 	resp, err := stream.CloseAndRecv()
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
-	for _, r := range resp.GetRejections() {
-		if !strings.Contains(strings.ToLower(r.GetReason()), "already") {
-			return int(resp.GetEnrolled()), 0, fmt.Errorf("demo data: %s refused %s: %s", contract, r.GetPersonId(), r.GetReason())
-		}
+	if len(resp.GetRejections()) > 0 {
+		r := resp.GetRejections()[0]
+		return fmt.Errorf("%s refused %d of the demo members, %s first: %s", contract, resp.GetRejected(), r.GetPersonId(), r.GetReason())
 	}
-	return int(resp.GetEnrolled()), int(resp.GetRejected()), nil
+	return nil
 }
 
 // idList joins the ids of xs.

@@ -89,11 +89,25 @@ func barChart(title, note, yLabel string, categories []string, series []barSerie
 	}
 	p.NominalX(categories...)
 	p.X.Min, p.X.Max = -0.5, float64(len(categories))-0.5
-	rotate := len(categories) > 6
+	group := float64(barW) * float64(n+1)
+	width := math.Max(480, math.Min(2400, 110+group*float64(len(categories))))
+	// Labels wider than their slot are set at an angle (about 6 points a
+	// character at 10 points).
+	longest := 0
+	for _, name := range categories {
+		longest = max(longest, len([]rune(name)))
+	}
+	labelW := 6 * float64(longest)
+	rotate := labelW > 0.9*(width-110)/float64(len(categories))
+	height, left := 300.0, 0.0
 	if rotate {
-		p.X.Tick.Label.Rotation = math.Pi / 4
+		p.X.Tick.Label.Rotation = math.Pi / 6
 		p.X.Tick.Label.XAlign = draw.XRight
-		p.X.Tick.Label.YAlign = draw.YCenter
+		p.X.Tick.Label.YAlign = draw.YTop
+		height += labelW / 2
+		// The first label reaches left of its bar by labelW·cos 30°.
+		left = math.Max(0, labelW*0.87-(width-110)/float64(len(categories))/2-60)
+		width += left
 	}
 	// Bars read from zero (negative ones too), with some room above the
 	// tallest.
@@ -118,14 +132,10 @@ func barChart(title, note, yLabel string, categories []string, series []barSerie
 		p.Add(zero)
 	}
 
-	group := float64(barW) * float64(n+1)
-	width := vg.Points(math.Max(480, math.Min(2400, 110+group*float64(len(categories)))))
-	height := vg.Points(300)
-	if rotate {
-		height += vg.Points(60)
-	}
-	canvas := vgsvg.New(width, height)
-	p.Draw(draw.New(canvas))
+	canvas := vgsvg.New(vg.Points(width), vg.Points(height))
+	// Leave room above the top tick label, right of the last bar and left
+	// of a long first label.
+	p.Draw(draw.Crop(draw.New(canvas), vg.Points(left), -10, 0, -10))
 	var buf bytes.Buffer
 	if _, err := canvas.WriteTo(&buf); err != nil {
 		return c, fmt.Errorf("chart %q: %w", title, err)
