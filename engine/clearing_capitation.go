@@ -199,3 +199,79 @@ func ValidateContract(c *CapitationContract) error {
 	}
 	return v.Err()
 }
+
+// NewCapitationClearer returns the Clearer of a capitation run of
+// contract c (CLEARING.md). Begin receives the number of members; Add
+// adds a case's basic fund to the actual A_c of the component covering
+// its visit type (a case of no component is ErrInvariant); Finish clears
+// the contract with ClearCapitation: the summary's Budget is K, PaidTotal
+// K + fund_covers, Settlements the cases counted, Capitation the rest.
+func NewCapitationClearer(c *CapitationContract) Clearer {
+	return &capitationClearer{c: c}
+}
+
+// capitationClearer is the CAPITATION Clearer.
+type capitationClearer struct {
+	c       *CapitationContract
+	state   runState
+	members int64
+	byVisit map[VisitType]int
+	actual  []exactSum // fen, by component
+	count   int64
+}
+
+// Begin implements Clearer.
+func (c *capitationClearer) Begin(in RunInputs) error {
+	if err := c.state.step("Begin", stateNew, stateBegun); err != nil {
+		return err
+	}
+	if c.c == nil {
+		return fmt.Errorf("capitation clearing: %w", ErrNoClearingRules)
+	}
+	if in.Members < 0 {
+		return fmt.Errorf("%w: contract %q has %d members", ErrInvariant, c.c.ContractID, in.Members)
+	}
+	c.members = in.Members
+	c.actual = make([]exactSum, len(c.c.Components))
+	c.byVisit = map[VisitType]int{}
+	for _, v := range c.c.VisitTypes() {
+		if _, dup := c.byVisit[v]; !dup {
+			c.byVisit[v] = c.c.ComponentOf(v)
+		}
+	}
+	return nil
+}
+
+// Add implements Clearer. It returns no case line.
+func (c *capitationClearer) Add(k ClearingCase) (*CaseLine, error) {
+	if c.state != stateBegun {
+		return nil, c.state.step("Add", stateBegun, stateBegun)
+	}
+	i, ok := c.byVisit[k.VisitType]
+	if !ok {
+		return nil, fmt.Errorf("%w: settlement %q is a %s visit, which no component of contract %q covers",
+			ErrInvariant, k.SettlementID, k.VisitType, c.c.ContractID)
+	}
+	c.actual[i].add(k.BasicFund, 2)
+	c.count++
+	return nil, nil
+}
+
+// Finish implements Clearer.
+func (c *capitationClearer) Finish() (ClearingRun, error) {
+	if err := c.state.step("Finish", stateBegun, stateFinished); err != nil {
+		return ClearingRun{}, err
+	}
+	actual := make([]decimal.Decimal, len(c.actual))
+	for i := range c.actual {
+		actual[i] = c.actual[i].value(2)
+	}
+	cc, err := ClearCapitation(c.c, c.members, actual)
+	if err != nil {
+		return ClearingRun{}, fmt.Errorf("capitation clearing: %w", err)
+	}
+	return ClearingRun{
+		Kind: ClearingCapitation, Settlements: c.count,
+		Budget: cc.Budget, PaidTotal: cc.PaidTotal(), Capitation: &cc,
+	}, nil
+}
