@@ -252,3 +252,28 @@ func requireInstitution(ctx context.Context, institution string) error {
 	}
 	return status.Error(codes.PermissionDenied, "this call needs an institution or admin role")
 }
+
+// requireClearing allows the clearing and admin roles (ClearingService).
+func requireClearing(ctx context.Context) error {
+	switch principalFrom(ctx).Role {
+	case RoleClearing, RoleAdmin:
+		return nil
+	}
+	return status.Error(codes.PermissionDenied, "this call needs the clearing or admin role")
+}
+
+// requireClearingOrOwn allows the clearing and admin roles, and the
+// institution itself: an institution reads its own statement and
+// reconciles its own figures.
+func requireClearingOrOwn(ctx context.Context, institution string) error {
+	p := principalFrom(ctx)
+	switch {
+	case p.Role == RoleClearing || p.Role == RoleAdmin:
+		return nil
+	case p.Role == RoleInstitution && p.Institution == institution:
+		return nil
+	case p.Role == RoleInstitution:
+		return status.Errorf(codes.PermissionDenied, "credentials of institution %q cannot read institution %q's clearing", p.Institution, institution)
+	}
+	return status.Error(codes.PermissionDenied, "this call needs the clearing, admin or institution role")
+}

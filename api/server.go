@@ -55,9 +55,11 @@ func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 	pb.RegisterSettlementServiceServer(srv, &SettlementService{store: cfg.Store, log: log, tel: newTelemetry()})
 	pb.RegisterRegistryServiceServer(srv, &RegistryService{store: cfg.Store, log: log})
 	pb.RegisterPolicyServiceServer(srv, &PolicyService{store: cfg.Store, log: log})
+	pb.RegisterClearingServiceServer(srv, &ClearingService{store: cfg.Store, log: log})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
-	for _, name := range []string{"", pb.SettlementService_ServiceDesc.ServiceName, pb.RegistryService_ServiceDesc.ServiceName, pb.PolicyService_ServiceDesc.ServiceName} {
+	for _, name := range []string{"", pb.SettlementService_ServiceDesc.ServiceName, pb.RegistryService_ServiceDesc.ServiceName, pb.PolicyService_ServiceDesc.ServiceName,
+		pb.ClearingService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	reflection.Register(srv)
