@@ -420,8 +420,8 @@ func TestCancelledRunStoresNothing(t *testing.T) {
 	// fails, and the run with it.
 	var prev *engine.CaseLine
 	dupl := &dupClearer{lineClearer: &lineClearer{}, prev: &prev}
-	if _, err := st.RunClearing(ctx, drgSelection(false), dupl, nil); err == nil {
-		t.Error("a run whose case lines repeat was stored")
+	if _, err := st.RunClearing(ctx, drgSelection(false), dupl, nil); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("a run whose case lines repeat: %v, want the COPY's unique violation (ErrConflict)", err)
 	}
 	unchanged("after a failed COPY", len(sts))
 	// The pool is usable afterwards: connections broken by the
