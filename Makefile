@@ -18,7 +18,7 @@ PGPORT       ?= 54329
 DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PGPORT)/postgres?sslmode=disable
 
 .DEFAULT_GOAL := help
-.PHONY: help tools generate check-generated lint build serve postgres postgres-stop serve-pg test test-unit fuzz bench
+.PHONY: help tools generate check-generated lint build serve demo-report postgres postgres-stop serve-pg test test-unit fuzz bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -44,6 +44,10 @@ build: ## build bin/medsettle
 
 serve: build ## serve the demo data on 127.0.0.1:50051 (embedded store)
 	./bin/medsettle serve --demo
+
+demo-report: build ## with `make serve` running: create the demo settlements, clear them, write report.html
+	./bin/medsettle demo settle
+	./bin/medsettle clear drg --region 350500 --scheme employee --year 2026 --budget 345000 --html report.html
 
 postgres: ## start a local PostgreSQL in .pgdata on 127.0.0.1:54329 (creates it the first time)
 	@bin=$$(dirname "$$(readlink -f "$$(command -v pg_ctl 2>/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl | tail -n 1)")"); \

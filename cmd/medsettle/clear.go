@@ -233,12 +233,15 @@ func clearAndReport(ctx context.Context, o clearOptions, stdout, stderr io.Write
 			return sum, explainRPC(err, "GetStatement", o.conn.addr)
 		}
 	}
+	if o.csvDir != "" || o.htmlOut != "" {
+		fmt.Fprintln(stdout)
+	}
 	if o.csvDir != "" {
 		files, err := writeCSVReport(o.csvDir, sum, cases)
 		if err != nil {
 			return sum, fmt.Errorf("--csv: %w", err)
 		}
-		fmt.Fprintf(stdout, "\nwrote %s\n", strings.Join(files, ", "))
+		fmt.Fprintf(stdout, "wrote %s\n", strings.Join(files, ", "))
 	}
 	if o.htmlOut != "" {
 		if err := writeHTMLReport(o.htmlOut, sum, cases); err != nil {

@@ -124,7 +124,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case "persons":
 		err = importPersons(ctx, pb.NewRegistryServiceClient(conn), rd, rep, api.MaxImportPersons)
 	case "members":
-		err = importMembers(ctx, pb.NewClearingServiceClient(conn), contract, rd, rep, maxEnrollPerCall)
+		err = importMembers(ctx, pb.NewClearingServiceClient(conn), contract, rd, rep, api.MaxEnrollMembers)
 	default:
 		err = importInstitutions(ctx, pb.NewRegistryServiceClient(conn), rd, rep)
 	}

@@ -14,10 +14,6 @@ import (
 // memberColumns is the header of a members CSV file.
 var memberColumns = []string{"person_id"}
 
-// maxEnrollPerCall is how many persons one EnrollMembers call carries; the
-// server stores each call atomically (the same bound as ImportPersons).
-const maxEnrollPerCall = 100_000
-
 // importMembers enrols the file's persons in contract, in EnrollMembers
 // calls of at most perCall persons.
 func importMembers(ctx context.Context, client pb.ClearingServiceClient, contract string, rd *csv.Reader, rep *importReport, perCall int) error {

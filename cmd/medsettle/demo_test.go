@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// startDemoServer starts `serve --demo` on the embedded store, with
+// tokens when tokens is not empty, and waits until it serves.
+func startDemoServer(t *testing.T, tokens string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	var logs syncBuffer
+	done := make(chan error, 1)
+	args := []string{"--demo", "--listen", addr}
+	if tokens != "" {
+		path := filepath.Join(t.TempDir(), "tokens.json")
+		must(t, os.WriteFile(path, []byte(tokens), 0o600))
+		args = append(args, "--tokens", path)
+	}
+	go func() { done <- serve(ctx, args, &logs) }()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case <-done:
+		case <-time.After(40 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	must(t, err)
+	defer conn.Close()
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := healthpb.NewHealthClient(conn).Check(cctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true)); err != nil {
+		t.Fatalf("serve --demo did not start: %v\n%s", err, logs.String())
+	}
+	return addr
+}
+
+// TestDemoSettleThenClear creates the demo settlements as the README
+// does, twice (a rerun changes nothing), then clears them: DRG pays
+// exactly B, the CSV and HTML reports agree with the summary, and budget
+// and capitation runs clear the demo hospitals and contract.
+func TestDemoSettleThenClear(t *testing.T) {
+	addr := startDemoServer(t, "")
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	must(t, runDemo(ctx, []string{"settle", "--addr", addr}, &out, &errOut))
+	first := out.String()
+	for _, want := range []string{"registered 2 hospitals (QZ-H4, QZ-H5) and 76 persons", "settled 83 claims",
+		"reversed DEMO-QZ-0045", "capitation contract SX-2026", "48 members", "medsettle clear drg --region 350500"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("demo settle output lacks %q:\n%s", want, first)
+		}
+	}
+	out.Reset()
+	must(t, runDemo(ctx, []string{"settle", "--addr", addr}, &out, &errOut))
+	if out.String() != first {
+		t.Errorf("a rerun of demo settle answered differently:\n%s\nthen\n%s", first, out.String())
+	}
+
+	dir := t.TempDir()
+	html := filepath.Join(dir, "report.html")
+	out.Reset()
+	must(t, runClear(ctx, []string{"drg", "--region", "350500", "--scheme", "employee", "--year", "2026", "--budget", demoDRGBudget,
+		"--addr", addr, "--csv", dir, "--html", html}, &out, &errOut))
+	sum := readCSV(t, filepath.Join(dir, "summary.csv"))
+	row := map[string]string{}
+	for i, h := range sum[0] {
+		row[h] = sum[1][i]
+	}
+	// B = round(budget × (1 − reserve_ratio 0.05)), and the payments add up to it.
+	b := decimal.RequireFromString(demoDRGBudget).Mul(decimal.RequireFromString("0.95")).StringFixed(2)
+	if row["budget"] != b || row["paid_total"] != b {
+		t.Errorf("DRG budget %s, paid_total %s; want both %s (B)", row["budget"], row["paid_total"], b)
+	}
+	if row["ungrouped"] != "3" || row["kind"] != "drg" || row["final"] != "false" {
+		t.Errorf("summary.csv: %v", row)
+	}
+	inst := readCSV(t, filepath.Join(dir, "institutions.csv"))
+	paid := decimal.Zero
+	var names []string
+	for _, r := range inst[1:] {
+		paid = paid.Add(decimal.RequireFromString(r[5]))
+		names = append(names, r[0])
+	}
+	if !paid.Equal(decimal.RequireFromString(b)) || strings.Join(names, ",") != "QZ-H2,QZ-H3,QZ-H4,QZ-H5" {
+		t.Errorf("institutions.csv pays %s to %v, want %s to QZ-H2..QZ-H5", paid, names, b)
+	}
+	// statements.csv lists every grouped case once, none reversed.
+	cases := readCSV(t, filepath.Join(dir, "statements.csv"))
+	kinds := map[string]int{}
+	for _, r := range cases[1:] {
+		kinds[r[7]]++
+		if r[2] == "DEMO-QZ-0045" {
+			t.Error("the reversed settlement is in a statement")
+		}
+	}
+	if got := len(cases) - 1; row["settlements"] != itoa(got+3) {
+		t.Errorf("statements.csv has %d cases, summary counts %s settlements with 3 ungrouped", got, row["settlements"])
+	}
+	if kinds["HIGH"] < 2 || kinds["LOW"] < 2 || kinds["NORMAL"] == 0 {
+		t.Errorf("cost kinds of the demo cases: %v", kinds)
+	}
+	raw, err := os.ReadFile(html)
+	must(t, err)
+	checkSelfContained(t, string(raw), append(names, row["point_value"], b)...)
+	if !strings.Contains(out.String(), "paid total        "+b) {
+		t.Errorf("the printed summary lacks the paid total:\n%s", out.String())
+	}
+
+	out.Reset()
+	must(t, runClear(ctx, []string{"budget", "--region", "350500", "--scheme", "employee", "--year", "2026", "--addr", addr,
+		"--html", filepath.Join(dir, "budget.html")}, &out, &errOut))
+	for _, want := range []string{"QZ-H1", "QZ-H2", "QZ-H3", "QZ-H4", "QZ-H5", "60000.00", "63000.00"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("budget run output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	must(t, runClear(ctx, []string{"capitation", "--contract", demoContractID, "--addr", addr, "--csv", filepath.Join(dir, "cap")}, &out, &errOut))
+	for _, want := range []string{"members                     48", "budget K                    189120.00", "county", "township", "village"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("capitation run output lacks %q:\n%s", want, out.String())
+		}
+	}
+	shares := readCSV(t, filepath.Join(dir, "cap", "shares.csv"))
+	if len(shares) != 4 {
+		t.Errorf("shares.csv: %v", shares)
+	}
+}
+
+func itoa(n int) string { return decimal.NewFromInt(int64(n)).String() }
+
+// TestDemoNeedsTheDemoServer says what to do when the server lacks the
+// demo policies and hospitals.
+func TestDemoNeedsTheDemoServer(t *testing.T) {
+	addr := freeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var logs syncBuffer
+	go func() { _ = serve(ctx, []string{"--listen", addr}, &logs) }()
+	var out, errOut bytes.Buffer
+	var err error
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out.Reset()
+		err = runDemo(context.Background(), []string{"settle", "--addr", addr}, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), "Unavailable") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err == nil || !strings.Contains(err.Error(), "serve --demo") {
+		t.Errorf("demo settle against a server without the demo data: %v", err)
+	}
+	if err := runDemo(context.Background(), []string{"dance"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "unknown step") {
+		t.Errorf("demo dance: %v", err)
+	}
+}
