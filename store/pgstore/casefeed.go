@@ -16,48 +16,67 @@ import (
 var errCopyAborted = errors.New("the copy of the case lines failed")
 
 // caseFeed carries a run's case lines from the loop that reads the
-// settlements to the COPY that stores them, as PostgreSQL's COPY text
-// format: it is the io.Reader the COPY reads. Batches travel on a channel
-// and come back empty to be reused, so a run of a million cases holds only
-// a few batches at a time, and formatting allocates nothing.
+// settlements to the COPY that stores them, in PostgreSQL's COPY text
+// format: the loop formats each line as the clearer returns it (while its
+// figures are in the CPU's caches), and hands over buffers of about
+// feedChunk bytes; the feed is the io.Reader the COPY reads. Buffers come
+// back empty to be reused, so a run of a million cases holds a few
+// hundred kilobytes of them at a time and formatting allocates nothing.
 type caseFeed struct {
 	ctx     context.Context
 	runID   string
-	full    chan []engine.CaseLine
-	empty   chan []engine.CaseLine
+	full    chan []byte
+	empty   chan []byte
 	aborted chan struct{}
 	once    sync.Once
 
-	buf []byte
+	cur []byte // the buffer Read is emptying
 	off int
 }
 
-// feedDepth is how many full batches may wait for the COPY.
-const feedDepth = 4
+const (
+	// feedChunk is the size of the buffers the loop hands to the COPY.
+	feedChunk = 256 << 10
+	// feedDepth is how many full buffers may wait for the COPY.
+	feedDepth = 4
+)
 
 func newCaseFeed(ctx context.Context, runID string) *caseFeed {
 	return &caseFeed{
 		ctx: ctx, runID: runID,
-		full:    make(chan []engine.CaseLine, feedDepth),
-		empty:   make(chan []engine.CaseLine, feedDepth+2),
+		full:    make(chan []byte, feedDepth),
+		empty:   make(chan []byte, feedDepth+2),
 		aborted: make(chan struct{}),
-		buf:     make([]byte, 0, caseBatch*160),
 	}
 }
 
-// get returns an empty batch.
-func (f *caseFeed) get() []engine.CaseLine {
+// get returns an empty buffer.
+func (f *caseFeed) get() []byte {
 	select {
 	case b := <-f.empty:
 		return b[:0]
 	default:
-		return make([]engine.CaseLine, 0, caseBatch)
+		return make([]byte, 0, feedChunk+4096)
 	}
 }
 
-// send hands a batch to the COPY; it fails if the run was cancelled or the
-// COPY failed.
-func (f *caseFeed) send(b []engine.CaseLine) error {
+// add formats a case line into buf and hands buf to the COPY when it is
+// full, returning the buffer to go on with; it fails if the run was
+// cancelled or the COPY failed.
+func (f *caseFeed) add(buf []byte, l *engine.CaseLine) ([]byte, error) {
+	buf = appendCaseLine(buf, f.runID, l)
+	if len(buf) < feedChunk {
+		return buf, nil
+	}
+	if err := f.send(buf); err != nil {
+		return nil, err
+	}
+	return f.get(), nil
+}
+
+// send hands a buffer to the COPY; it fails if the run was cancelled or
+// the COPY failed.
+func (f *caseFeed) send(b []byte) error {
 	select {
 	case f.full <- b:
 		return nil
@@ -68,35 +87,34 @@ func (f *caseFeed) send(b []engine.CaseLine) error {
 	}
 }
 
-// close ends the stream: the COPY reads io.EOF once it has every batch.
+// close ends the stream: the COPY reads io.EOF once it has every buffer.
 func (f *caseFeed) close() { close(f.full) }
 
-// abort tells the reading loop that nobody reads the batches any more.
+// abort tells the reading loop that nobody reads the buffers any more.
 func (f *caseFeed) abort() { f.once.Do(func() { close(f.aborted) }) }
 
 // Read implements io.Reader for pgconn's CopyFrom.
 func (f *caseFeed) Read(p []byte) (int, error) {
-	for f.off >= len(f.buf) {
-		var batch []engine.CaseLine
+	for f.off >= len(f.cur) {
+		if f.cur != nil {
+			select {
+			case f.empty <- f.cur:
+			default:
+			}
+			f.cur = nil
+		}
 		var ok bool
 		select {
-		case batch, ok = <-f.full:
+		case f.cur, ok = <-f.full:
 		case <-f.ctx.Done():
 			return 0, f.ctx.Err()
 		}
 		if !ok {
 			return 0, io.EOF
 		}
-		f.buf, f.off = f.buf[:0], 0
-		for i := range batch {
-			f.buf = appendCaseLine(f.buf, f.runID, &batch[i])
-		}
-		select {
-		case f.empty <- batch:
-		default:
-		}
+		f.off = 0
 	}
-	n := copy(p, f.buf[f.off:])
+	n := copy(p, f.cur[f.off:])
 	f.off += n
 	return n, nil
 }

@@ -18,9 +18,6 @@ const (
 	// progressEvery is how many settlements a run reads between two
 	// progress reports.
 	progressEvery = 10_000
-	// caseBatch is how many case lines travel together from the reading
-	// loop to the COPY that stores them.
-	caseBatch = 2048
 )
 
 // sql fills the store's schema into a query written with {s}.
@@ -114,8 +111,8 @@ func (s *Store) runClearing(ctx context.Context, sel store.Selection, c engine.C
 		return engine.ClearingRun{}, err
 	}
 
-	// The COPY runs beside the reading loop; batches of case lines flow
-	// from the loop to it, and empty batches flow back.
+	// The COPY runs beside the reading loop; buffers of formatted case
+	// lines flow from the loop to it, and empty buffers flow back.
 	feed := newCaseFeed(ctx, runID)
 	copyDone := make(chan error, 1)
 	go func() {
@@ -352,7 +349,7 @@ func (s *Store) readCases(ctx context.Context, cancel context.CancelFunc, tx pgx
 		progress(0, rd.total)
 	}
 	var processed int64
-	batch := feed.get()
+	buf := feed.get()
 	var (
 		date                    time.Time
 		visit, level            int16
@@ -380,12 +377,8 @@ func (s *Store) readCases(ctx context.Context, cancel context.CancelFunc, tx pgx
 			return err
 		}
 		if line != nil {
-			batch = append(batch, *line)
-			if len(batch) == cap(batch) {
-				if err := feed.send(batch); err != nil {
-					return err
-				}
-				batch = feed.get()
+			if buf, err = feed.add(buf, line); err != nil {
+				return err
 			}
 		}
 		processed++
@@ -401,8 +394,8 @@ func (s *Store) readCases(ctx context.Context, cancel context.CancelFunc, tx pgx
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read the run's settlements: %w", translate(err))
 	}
-	if len(batch) > 0 {
-		if err := feed.send(batch); err != nil {
+	if len(buf) > 0 {
+		if err := feed.send(buf); err != nil {
 			return err
 		}
 	}
