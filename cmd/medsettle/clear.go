@@ -217,13 +217,13 @@ func clearAndReport(ctx context.Context, o clearOptions, stdout, stderr io.Write
 	}
 	conn, ctx, err := o.conn.connect(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("--addr %s: %w", o.conn.addr, err)
+		return nil, err
 	}
 	defer conn.Close()
 	client := pb.NewClearingServiceClient(conn)
 	sum, err := runClearing(ctx, client, o.req, newProgress(stderr))
 	if err != nil {
-		return nil, explainRPC(err, "RunClearing", o.conn.addr)
+		return nil, clearingHint(explainRPC(err, "RunClearing", o.conn.addr), o.req)
 	}
 	printSummary(stdout, sum)
 
@@ -351,14 +351,33 @@ func explainRPC(err error, call, addr string) error {
 		hint = "this token's role may not do this: clearing needs a token with role clearing or admin"
 	case codes.InvalidArgument:
 		hint = "fix what the server names above (medsettle clear --help lists the flags)"
-	case codes.FailedPrecondition:
-		hint = "the policy in force on the period's last day needs the kind's section (drg or budget_clearing), and a final run may not overlap another final run of the same key: check the policy, or run a draft (without --final)"
 	case codes.NotFound:
-		hint = "check the contract id (GetCapitationContract) or the run id; a draft run is replaced by the next draft of its key"
+		hint = "check the ids named above"
 	case codes.Unimplemented:
 		hint = fmt.Sprintf("the server at %s does not serve ClearingService: run a medsettle server of this version", addr)
 	}
 	return &hintedError{msg: fmt.Sprintf("%s failed: %s: %s", call, st.Code(), st.Message()), err: err, hint: hint}
+}
+
+// clearingHint says what to do about a refused run in the terms of the
+// command's flags.
+func clearingHint(err error, req *pb.RunClearingRequest) error {
+	var h *hintedError
+	if !errors.As(err, &h) {
+		return err
+	}
+	st, _ := status.FromError(h.err)
+	switch {
+	case st.Code() == codes.NotFound && req.GetKind() == pb.ClearingKind_CLEARING_KIND_CAPITATION:
+		h.hint = "check --contract: PutCapitationContract creates a contract (medsettle demo settle creates " + demoContractID + ")"
+	case st.Code() == codes.NotFound:
+		h.hint = "check --region: the server has no policy for it (serve --demo loads 350500 employee and 610300 resident)"
+	case st.Code() == codes.FailedPrecondition && strings.Contains(st.Message(), "final"):
+		h.hint = "a final run is locked forever: run a draft (without --final), or clear a period no final run covers"
+	case st.Code() == codes.FailedPrecondition:
+		h.hint = "load a policy (PolicyService.PutPolicy) for the region and scheme, in force on the period's last day, with a drg section for DRG runs or budget_clearing for BUDGET runs"
+	}
+	return err
 }
 
 // kindWord is the command's word for a kind.

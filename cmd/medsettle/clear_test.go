@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 )
@@ -89,5 +92,61 @@ func TestClearUnreachableServer(t *testing.T) {
 	err := runClear(context.Background(), []string{"capitation", "--contract", "SX-2026", "--addr", freeAddr(t)}, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "Unavailable") || !strings.Contains(err.Error(), "what to do: no medsettle server answers") {
 		t.Errorf("unreachable server: %v", err)
+	}
+}
+
+// TestClearOverTLSWithTokens clears through TLS (--tls-ca) with a
+// clearing token, as import dials; a wrong token or an institution's is
+// refused with what to do.
+func TestClearOverTLSWithTokens(t *testing.T) {
+	dir := t.TempDir()
+	ca, caKey := writeCert(t, dir, "ca", true, nil, nil)
+	writeCert(t, dir, "server", false, ca, caKey)
+	tokens := filepath.Join(dir, "tokens.json")
+	must(t, os.WriteFile(tokens, []byte(`{"tokens": [{"token": "clearing-token-for-tls", "role": "clearing"},
+		{"token": "hospital-token-for-tls", "role": "institution:QZ-H3"}]}`), 0o600))
+	addr := freeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var logs syncBuffer
+	go func() {
+		_ = serve(ctx, []string{"--demo", "--listen", addr, "--tokens", tokens, "--tls-cert", filepath.Join(dir, "server.pem"),
+			"--tls-key", filepath.Join(dir, "server.key")}, &logs)
+	}()
+	args := func(token string) []string {
+		return []string{"drg", "--region", "350500", "--scheme", "employee", "--year", "2026", "--budget", "1000",
+			"--addr", addr, "--tls-ca", filepath.Join(dir, "ca.pem"), "--token", token}
+	}
+	var out, errOut bytes.Buffer
+	var err error
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out.Reset()
+		err = runClear(context.Background(), args("clearing-token-for-tls"), &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), "Unavailable") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("clear over TLS: %v\n%s", err, logs.String())
+	}
+	// No settlement yet: the run succeeds with no line and pays nothing.
+	for _, want := range []string{"paid total        0.00", "no institution lines"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("empty DRG run lacks %q:\n%s", want, out.String())
+		}
+	}
+	if err := runClear(context.Background(), args("wrong-token-for-tls"), &out, &errOut); err == nil ||
+		!strings.Contains(err.Error(), "Unauthenticated") || !strings.Contains(err.Error(), "what to do: pass a valid bearer token") {
+		t.Errorf("wrong token: %v", err)
+	}
+	if err := runClear(context.Background(), args("hospital-token-for-tls"), &out, &errOut); err == nil ||
+		!strings.Contains(err.Error(), "PermissionDenied") || !strings.Contains(err.Error(), "role clearing or admin") {
+		t.Errorf("an institution's token: %v", err)
+	}
+	bad := append(args("clearing-token-for-tls"), "--tls-ca", filepath.Join(dir, "tokens.json"))
+	if err := runClear(context.Background(), bad, &out, &errOut); err == nil || !strings.Contains(err.Error(), "holds no PEM certificate") {
+		t.Errorf("a CA file without a certificate: %v", err)
 	}
 }

@@ -157,7 +157,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	conn, ctx, err := f.connect(ctx)
 	if err != nil {
-		return fmt.Errorf("--addr %s: %w", f.addr, err)
+		return err
 	}
 	defer conn.Close()
 	return demoSettle(ctx, demoClients{

@@ -143,15 +143,19 @@ func dial(f connFlags) (*grpc.ClientConn, error) {
 	if f.tlsCA != "" {
 		pem, err := os.ReadFile(f.tlsCA)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--tls-ca: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s holds no PEM certificate", f.tlsCA)
+			return nil, fmt.Errorf("--tls-ca %s holds no PEM certificate", f.tlsCA)
 		}
 		creds = credentials.NewTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
 	}
-	return grpc.NewClient(f.addr, grpc.WithTransportCredentials(creds))
+	conn, err := grpc.NewClient(f.addr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		return nil, fmt.Errorf("--addr %s: %w", f.addr, err)
+	}
+	return conn, nil
 }
 
 // importReport counts rows, draws the progress bar and keeps the rejections.
