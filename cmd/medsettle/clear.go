@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/medsettle/medsettle/api"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 )
 
@@ -227,9 +228,33 @@ func clearAndReport(ctx context.Context, o clearOptions, stdout, stderr io.Write
 	}
 	printSummary(stdout, sum)
 
-	var cases map[string][]*pb.StatementCase
+	var written []string
+	var counts costKindCounts
 	if sum.GetKind() == pb.ClearingKind_CLEARING_KIND_DRG && (o.csvDir != "" || o.htmlOut != "") {
-		if cases, err = fetchStatements(ctx, client, sum, newProgress(stderr)); err != nil {
+		// Cases go straight to statements.csv page by page: a run may
+		// have millions.
+		counts = costKindCounts{}
+		var stw *statementsWriter
+		if o.csvDir != "" {
+			path := filepath.Join(o.csvDir, "statements.csv")
+			if stw, err = newStatementsWriter(path); err != nil {
+				return sum, fmt.Errorf("--csv: %w", err)
+			}
+			written = append(written, path)
+		}
+		err = fetchStatements(ctx, client, sum, newProgress(stderr), func(id string, page []*pb.StatementCase) error {
+			counts.add(id, page)
+			if stw != nil {
+				return stw.write(id, page)
+			}
+			return nil
+		})
+		if stw != nil {
+			if cerr := stw.close(); err == nil && cerr != nil {
+				err = fmt.Errorf("--csv: %w", cerr)
+			}
+		}
+		if err != nil {
 			return sum, explainRPC(err, "GetStatement", o.conn.addr)
 		}
 	}
@@ -237,14 +262,14 @@ func clearAndReport(ctx context.Context, o clearOptions, stdout, stderr io.Write
 		fmt.Fprintln(stdout)
 	}
 	if o.csvDir != "" {
-		files, err := writeCSVReport(o.csvDir, sum, cases)
+		files, err := writeCSVReport(o.csvDir, sum)
 		if err != nil {
 			return sum, fmt.Errorf("--csv: %w", err)
 		}
-		fmt.Fprintf(stdout, "wrote %s\n", strings.Join(files, ", "))
+		fmt.Fprintf(stdout, "wrote %s\n", strings.Join(append(files, written...), ", "))
 	}
 	if o.htmlOut != "" {
-		if err := writeHTMLReport(o.htmlOut, sum, cases); err != nil {
+		if err := writeHTMLReport(o.htmlOut, sum, counts); err != nil {
 			return sum, fmt.Errorf("--html: %w", err)
 		}
 		fmt.Fprintf(stdout, "wrote %s (open it in a browser)\n", o.htmlOut)
@@ -284,14 +309,15 @@ func runClearing(ctx context.Context, client pb.ClearingServiceClient, req *pb.R
 	}
 }
 
-// statementPageSize is the page size of GetStatement calls.
-const statementPageSize = 10_000
+// statementPageSize is the page size of GetStatement calls (the most the
+// server gives a page; tests make it small to page through).
+var statementPageSize int32 = api.MaxStatementPage
 
 // fetchStatements reads every DRG case of every institution of the run,
-// page by page.
-func fetchStatements(ctx context.Context, client pb.ClearingServiceClient, sum *pb.ClearingSummary, bar *progress) (map[string][]*pb.StatementCase, error) {
+// page by page, and hands each page to sink.
+func fetchStatements(ctx context.Context, client pb.ClearingServiceClient, sum *pb.ClearingSummary, bar *progress,
+	sink func(institutionID string, page []*pb.StatementCase) error) error {
 	defer bar.end()
-	cases := map[string][]*pb.StatementCase{}
 	var read, total int64
 	for _, in := range sum.GetInstitutions() {
 		total += in.GetCases()
@@ -303,10 +329,12 @@ func fetchStatements(ctx context.Context, client pb.ClearingServiceClient, sum *
 				RunId: sum.GetRunId(), InstitutionId: in.GetInstitutionId(), PageSize: statementPageSize, PageToken: token,
 			})
 			if err != nil {
-				return nil, fmt.Errorf("statement of %s: %w", in.GetInstitutionId(), err)
+				return fmt.Errorf("statement of %s: %w", in.GetInstitutionId(), err)
 			}
 			page := resp.GetStatement().GetCases()
-			cases[in.GetInstitutionId()] = append(cases[in.GetInstitutionId()], page...)
+			if err := sink(in.GetInstitutionId(), page); err != nil {
+				return err
+			}
 			read += int64(len(page))
 			bar.update(false, "reading statements", read, total, "cases", "")
 			if token = resp.GetNextPageToken(); token == "" {
@@ -315,7 +343,21 @@ func fetchStatements(ctx context.Context, client pb.ClearingServiceClient, sum *
 		}
 	}
 	bar.update(true, "reading statements", read, total, "cases", "")
-	return cases, nil
+	return nil
+}
+
+// costKindCounts counts each institution's cases by cost kind.
+type costKindCounts map[string]map[pb.CostKind]int
+
+func (c costKindCounts) add(institutionID string, page []*pb.StatementCase) {
+	n := c[institutionID]
+	if n == nil {
+		n = map[pb.CostKind]int{}
+		c[institutionID] = n
+	}
+	for _, k := range page {
+		n[k.GetCostKind()]++
+	}
 }
 
 // hintedError is a failed call said plainly, with what to do about it on

@@ -71,6 +71,9 @@ func TestDemoSettleThenClear(t *testing.T) {
 		t.Errorf("a rerun of demo settle answered differently:\n%s\nthen\n%s", first, out.String())
 	}
 
+	// Statements in pages of 4 cases: the CSV must still list each once.
+	defer func(n int32) { statementPageSize = n }(statementPageSize)
+	statementPageSize = 4
 	dir := t.TempDir()
 	html := filepath.Join(dir, "report.html")
 	out.Reset()
@@ -102,11 +105,16 @@ func TestDemoSettleThenClear(t *testing.T) {
 	// statements.csv lists every grouped case once, none reversed.
 	cases := readCSV(t, filepath.Join(dir, "statements.csv"))
 	kinds := map[string]int{}
+	seen := map[string]bool{}
 	for _, r := range cases[1:] {
 		kinds[r[7]]++
 		if r[2] == "DEMO-QZ-0045" {
 			t.Error("the reversed settlement is in a statement")
 		}
+		if seen[r[1]] {
+			t.Errorf("settlement %s is listed twice", r[1])
+		}
+		seen[r[1]] = true
 	}
 	if got := len(cases) - 1; row["settlements"] != itoa(got+3) {
 		t.Errorf("statements.csv has %d cases, summary counts %s settlements with 3 ungrouped", got, row["settlements"])

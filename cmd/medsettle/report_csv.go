@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
@@ -27,10 +26,10 @@ var statementColumns = []string{
 }
 
 // writeCSVReport writes summary.csv and institutions.csv into dir, and
-// statements.csv for a DRG run (cases by institution, as GetStatement
-// lists them) or shares.csv and components.csv for a capitation run. It
+// shares.csv and components.csv for a capitation run (a DRG run's
+// statements.csv is written by statementsWriter as the pages come). It
 // returns the paths written.
-func writeCSVReport(dir string, s *pb.ClearingSummary, cases map[string][]*pb.StatementCase) ([]string, error) {
+func writeCSVReport(dir string, s *pb.ClearingSummary) ([]string, error) {
 	var written []string
 	write := func(name string, rows [][]string) error {
 		path := filepath.Join(dir, name)
@@ -84,22 +83,6 @@ func writeCSVReport(dir string, s *pb.ClearingSummary, cases map[string][]*pb.St
 	}
 
 	switch s.GetKind() {
-	case pb.ClearingKind_CLEARING_KIND_DRG:
-		rows := [][]string{statementColumns}
-		ids := make([]string, 0, len(cases))
-		for id := range cases {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			for _, k := range cases[id] {
-				rows = append(rows, []string{id, k.GetSettlementId(), k.GetRequestId(), k.GetSettleDate(), k.GetDrgCode(),
-					k.GetTotal(), k.GetRatio(), costKindWord(k.GetCostKind()), k.GetPoints(), k.GetPersonalTotal(), k.GetBasicFund()})
-			}
-		}
-		if err := write("statements.csv", rows); err != nil {
-			return written, err
-		}
 	case pb.ClearingKind_CLEARING_KIND_CAPITATION:
 		shares := [][]string{{"party", "amount"}}
 		for _, sh := range c.GetShares() {
@@ -117,6 +100,51 @@ func writeCSVReport(dir string, s *pb.ClearingSummary, cases map[string][]*pb.St
 		}
 	}
 	return written, nil
+}
+
+// statementsWriter writes statements.csv: a DRG run's cases, institution
+// by institution, a page at a time as GetStatement gives them.
+type statementsWriter struct {
+	path string
+	f    *os.File
+	w    *csv.Writer
+}
+
+func newStatementsWriter(path string) (*statementsWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	w := csv.NewWriter(f)
+	if err := w.Write(statementColumns); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return &statementsWriter{path: path, f: f, w: w}, nil
+}
+
+// write appends one page of an institution's cases.
+func (s *statementsWriter) write(institutionID string, page []*pb.StatementCase) error {
+	for _, k := range page {
+		if err := s.w.Write([]string{institutionID, k.GetSettlementId(), k.GetRequestId(), k.GetSettleDate(), k.GetDrgCode(),
+			k.GetTotal(), k.GetRatio(), costKindWord(k.GetCostKind()), k.GetPoints(), k.GetPersonalTotal(), k.GetBasicFund()}); err != nil {
+			return fmt.Errorf("write %s: %w", s.path, err)
+		}
+	}
+	return nil
+}
+
+// close flushes and closes the file.
+func (s *statementsWriter) close() error {
+	s.w.Flush()
+	err := s.w.Error()
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", s.path, err)
+	}
+	return nil
 }
 
 // writeCSVFile writes rows to path (replacing it) and reports any write error.

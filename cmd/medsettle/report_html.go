@@ -221,8 +221,8 @@ type reportTable struct {
 // writeHTMLReport writes a self-contained HTML report of the run: the
 // summary, the kind's charts (inline SVG) and tables. It needs no network
 // to be opened: no script, stylesheet, font or image is loaded.
-func writeHTMLReport(path string, s *pb.ClearingSummary, cases map[string][]*pb.StatementCase) error {
-	page, err := buildReport(s, cases)
+func writeHTMLReport(path string, s *pb.ClearingSummary, counts costKindCounts) error {
+	page, err := buildReport(s, counts)
 	if err != nil {
 		return err
 	}
@@ -233,8 +233,9 @@ func writeHTMLReport(path string, s *pb.ClearingSummary, cases map[string][]*pb.
 	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
-// buildReport lays out the report of a run.
-func buildReport(s *pb.ClearingSummary, cases map[string][]*pb.StatementCase) (*reportPage, error) {
+// buildReport lays out the report of a run; counts (DRG, may be nil) are
+// the cases of each institution by cost kind.
+func buildReport(s *pb.ClearingSummary, counts costKindCounts) (*reportPage, error) {
 	page := &reportPage{
 		Title:     "Clearing report: " + kindTitle[s.GetKind()],
 		Generated: time.Now().Format("2006-01-02 15:04:05 MST"),
@@ -280,14 +281,15 @@ func buildReport(s *pb.ClearingSummary, cases map[string][]*pb.StatementCase) (*
 		add(barChart("Points by institution", fmt.Sprintf("T = %s points in all", s.GetTotalPoints()),
 			"points", ids, []barSeries{{"points", points}}))
 		page.Tables = append(page.Tables, reportTable{Title: "Institutions", Head: head, Rows: rows, Signed: map[int]bool{6: true}})
-		if len(cases) > 0 {
+		if len(counts) > 0 {
 			var kinds [][]string
 			for _, id := range ids {
-				n := map[pb.CostKind]int{}
-				for _, k := range cases[id] {
-					n[k.GetCostKind()]++
+				n := counts[id]
+				all := 0
+				for _, c := range n {
+					all += c
 				}
-				kinds = append(kinds, []string{id, strconv.Itoa(len(cases[id])), strconv.Itoa(n[pb.CostKind_COST_KIND_NORMAL]),
+				kinds = append(kinds, []string{id, strconv.Itoa(all), strconv.Itoa(n[pb.CostKind_COST_KIND_NORMAL]),
 					strconv.Itoa(n[pb.CostKind_COST_KIND_HIGH]), strconv.Itoa(n[pb.CostKind_COST_KIND_LOW])})
 			}
 			page.Tables = append(page.Tables, reportTable{Title: "Cases by cost kind", Head: []string{"institution", "cases", "normal", "high (费用极高)", "low (费用极低)"}, Rows: kinds})

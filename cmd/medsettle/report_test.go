@@ -53,11 +53,18 @@ func readCSV(t *testing.T, path string) [][]string {
 func TestReportCSVDRG(t *testing.T) {
 	dir := t.TempDir()
 	s, cases := drgSummary()
-	files, err := writeCSVReport(dir, s, cases)
+	files, err := writeCSVReport(dir, s)
 	must(t, err)
-	if len(files) != 3 {
+	if len(files) != 2 {
 		t.Fatalf("wrote %v", files)
 	}
+	stw, err := newStatementsWriter(filepath.Join(dir, "statements.csv"))
+	must(t, err)
+	// Pages as GetStatement gives them: H1 in two pages, then H2.
+	must(t, stw.write("H1", cases["H1"][:2]))
+	must(t, stw.write("H1", cases["H1"][2:]))
+	must(t, stw.write("H2", cases["H2"]))
+	must(t, stw.close())
 	sum := readCSV(t, filepath.Join(dir, "summary.csv"))
 	if len(sum) != 2 || strings.Join(sum[0], ",") != strings.Join(summaryColumns, ",") {
 		t.Fatalf("summary.csv: %v", sum)
@@ -100,7 +107,7 @@ func TestReportCSVBudgetAndCapitation(t *testing.T) {
 	b := &pb.ClearingSummary{RunId: "RUN-B", Kind: pb.ClearingKind_CLEARING_KIND_BUDGET, Region: "350500", Scheme: pb.Scheme_SCHEME_EMPLOYEE,
 		Year: 2026, Settlements: 4, Budget: "1000000.00", PaidTotal: "950000.00", UngroupedBasicFund: "",
 		Institutions: []*pb.InstitutionClearing{{InstitutionId: "H1", Cases: 4, Budget: "1000000.00", Claimed: "900000.00", Retained: "50000.00", Shared: "0.00", Paid: "950000.00"}}}
-	files, err := writeCSVReport(dir, b, nil)
+	files, err := writeCSVReport(dir, b)
 	must(t, err)
 	if len(files) != 2 {
 		t.Errorf("budget wrote %v", files)
@@ -116,7 +123,7 @@ func TestReportCSVBudgetAndCapitation(t *testing.T) {
 
 	dir = t.TempDir()
 	c := capitationSummary()
-	files, err = writeCSVReport(dir, c, nil)
+	files, err = writeCSVReport(dir, c)
 	must(t, err)
 	if len(files) != 4 {
 		t.Errorf("capitation wrote %v", files)
@@ -197,8 +204,12 @@ func checkSelfContained(t *testing.T, html string, names ...string) {
 func TestReportHTML(t *testing.T) {
 	dir := t.TempDir()
 	s, cases := drgSummary()
+	counts := costKindCounts{}
+	for id, page := range cases {
+		counts.add(id, page)
+	}
 	path := filepath.Join(dir, "drg.html")
-	must(t, writeHTMLReport(path, s, cases))
+	must(t, writeHTMLReport(path, s, counts))
 	raw, err := os.ReadFile(path)
 	must(t, err)
 	html := string(raw)
@@ -208,6 +219,11 @@ func TestReportHTML(t *testing.T) {
 	}
 	if !strings.Contains(html, `class="neg">-3132.53`) || !strings.Contains(html, `class="pos">1132.53`) {
 		t.Error("differences are not marked as overspend and surplus")
+	}
+	// Cases by cost kind: H1 one normal, one high, one low; H2 one high.
+	if !strings.Contains(html, "<tr><td>H1</td><td>3</td><td>1</td><td>1</td><td>1</td></tr>") ||
+		!strings.Contains(html, "<tr><td>H2</td><td>1</td><td>0</td><td>1</td><td>0</td></tr>") {
+		t.Error("the report lacks the cases by cost kind")
 	}
 
 	b := &pb.ClearingSummary{RunId: "RUN-B", Kind: pb.ClearingKind_CLEARING_KIND_BUDGET, Region: "350500", Scheme: pb.Scheme_SCHEME_EMPLOYEE,
