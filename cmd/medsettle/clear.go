@@ -74,7 +74,10 @@ func parseClearFlags(args []string, stderr io.Writer) (clearOptions, error) {
 	var final bool
 	fs := flag.NewFlagSet("clear "+kind, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, clearUsage) }
+	fs.Usage = func() {
+		fmt.Fprint(stderr, clearUsage+"\nflags:\n")
+		fs.PrintDefaults()
+	}
 	o.conn.register(fs, "clearing or admin")
 	fs.StringVar(&region, "region", "", "drg, budget: the region code (统筹区), e.g. 350500")
 	fs.StringVar(&scheme, "scheme", "", "drg, budget: employee or resident")
@@ -196,7 +199,14 @@ var clearExample = map[string]string{
 
 // runClear is `medsettle clear drg|budget|capitation`.
 func runClear(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprint(stdout, clearUsage)
+		return nil
+	}
 	o, err := parseClearFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // the usage is printed
+	}
 	if err != nil {
 		return err
 	}

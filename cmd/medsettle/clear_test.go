@@ -150,3 +150,16 @@ func TestClearOverTLSWithTokens(t *testing.T) {
 		t.Errorf("a CA file without a certificate: %v", err)
 	}
 }
+
+// TestClearHelp prints the usage and succeeds.
+func TestClearHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"help"}, {"drg", "--help"}} {
+		var out, errOut bytes.Buffer
+		if err := runClear(context.Background(), args, &out, &errOut); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if !strings.Contains(out.String()+errOut.String(), "medsettle clear capitation --contract ID") {
+			t.Errorf("%v: no usage", args)
+		}
+	}
+}

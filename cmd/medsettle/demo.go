@@ -133,6 +133,10 @@ func loadDemoSet() (*demoSet, error) {
 
 // runDemo is `medsettle demo settle`.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprint(stdout, demoUsage)
+		return nil
+	}
 	if len(args) == 0 || (args[0] != "settle" && args[0] != "load") {
 		fmt.Fprint(stderr, demoUsage)
 		if len(args) == 0 {
@@ -145,7 +149,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, demoUsage) }
 	f.register(fs, "admin")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
+		return nil // the usage is printed
+	} else if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
