@@ -55,7 +55,8 @@ func (s *Store) runLockKey(scope string) string {
 // of final runs is checked again there, and the previous draft of the
 // run's key is deleted with its lines and cases. Any error, a cancelled
 // context included, rolls both transactions back: nothing is stored and
-// an earlier draft stays.
+// an earlier draft stays. A run holds two of the pool's connections
+// while it runs (the pool needs at least two).
 func (s *Store) RunClearing(ctx context.Context, sel store.Selection, c engine.Clearer, progress store.Progress) (engine.ClearingRun, error) {
 	run, err := s.runClearing(ctx, sel, c, progress)
 	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
