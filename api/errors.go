@@ -3,47 +3,82 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
 )
 
+// What one error status may carry. A status travels in the response's
+// trailers, which a client accepts up to its header list limit (8 KiB in
+// grpc-java by default; a larger block is refused with RST_STREAM and the
+// client sees INTERNAL instead of the status). The message travels twice
+// (grpc-message, percent-encoded, and inside grpc-status-details-bin) and
+// the details once (base64, 4/3 of their size): with these limits the
+// trailers of any status stay under 6.5 KiB.
+const (
+	// MaxStatusMessageBytes caps the message of every status the API
+	// returns, counted as sent in grpc-message (a byte outside printable
+	// ASCII takes three); a longer message is cut and ends in "…".
+	MaxStatusMessageBytes = 512
+	// MaxListedViolations is the most field violations one
+	// google.rpc.BadRequest lists: the first ones, in the order found.
+	MaxListedViolations = 100
+	// MaxStatusDetailsBytes caps the encoded google.rpc.Status (code,
+	// message and details) of an INVALID_ARGUMENT answer: BadRequest lists
+	// the first violations that fit, at most MaxListedViolations.
+	MaxStatusDetailsBytes = 4608
+	// maxFieldBytes and maxDescriptionBytes cap one violation's texts.
+	maxFieldBytes       = 128
+	maxDescriptionBytes = 256
+	// reservedStatusBytes is what MaxStatusDetailsBytes keeps for the
+	// code, the message and the ErrorInfo beside the violations.
+	reservedStatusBytes = MaxStatusMessageBytes + 512
+)
+
+// ErrorDomain is the google.rpc.ErrorInfo domain of medsettle's errors.
+const ErrorDomain = "medsettle"
+
+// ReasonViolationsTruncated is the google.rpc.ErrorInfo reason added when
+// BadRequest lists only some of the violations; its metadata "violations"
+// and "listed" give the counts.
+const ReasonViolationsTruncated = "VIOLATIONS_TRUNCATED"
+
 // toStatus is the one place where errors become gRPC status codes.
-// Invalid input carries a google.rpc.BadRequest naming every bad field;
-// anything unexpected is logged in full and answered "internal error".
+// Invalid input carries a google.rpc.BadRequest naming the bad fields
+// (bounded: see MaxStatusDetailsBytes); anything unexpected is logged in
+// full and answered "internal error". Every message is capped at
+// MaxStatusMessageBytes.
 func toStatus(ctx context.Context, log *slog.Logger, method string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
-		return err
+	if st, ok := status.FromError(err); ok {
+		return boundStatus(st).Err()
 	}
 	var ve *engine.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		st := status.New(codes.InvalidArgument, ve.Error())
-		br := &errdetails.BadRequest{}
-		for _, v := range ve.Violations {
-			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
-		}
-		if withDetails, derr := st.WithDetails(br); derr == nil {
-			st = withDetails
-		}
-		return st.Err()
+		return invalidStatus(ve).Err()
 	case errors.Is(err, store.ErrNotFound):
-		return status.Error(codes.NotFound, err.Error())
+		return statusError(codes.NotFound, err.Error())
 	case errors.Is(err, store.ErrConflict):
-		return status.Error(codes.AlreadyExists, err.Error()+"; send a new request id for a new request")
+		return statusError(codes.AlreadyExists, err.Error()+"; send a new request id for a new request")
 	case errors.Is(err, engine.ErrNoPolicy), errors.Is(err, engine.ErrNotCovered), errors.Is(err, engine.ErrAlreadyReversed),
 		errors.Is(err, engine.ErrFinalExists), errors.Is(err, engine.ErrNoClearingRules), errors.Is(err, engine.ErrContractInUse):
-		return status.Error(codes.FailedPrecondition, err.Error())
+		return statusError(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, engine.ErrForbidden):
-		return status.Error(codes.PermissionDenied, err.Error())
+		return statusError(codes.PermissionDenied, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "request cancelled")
 	case errors.Is(err, context.DeadlineExceeded):
@@ -54,6 +89,119 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 	}
 	log.ErrorContext(ctx, "internal error", "method", method, "err", err)
 	return status.Error(codes.Internal, "internal error")
+}
+
+// statusError is status.Error with the message capped.
+func statusError(c codes.Code, msg string) error {
+	return status.Error(c, capMessage(msg, MaxStatusMessageBytes))
+}
+
+// boundStatus caps the message of a status built elsewhere; its details
+// are kept (the API's own are bounded where they are made).
+func boundStatus(st *status.Status) *status.Status {
+	msg := capMessage(st.Message(), MaxStatusMessageBytes)
+	if msg == st.Message() {
+		return st
+	}
+	p := st.Proto()
+	p.Message = msg
+	return status.FromProto(p)
+}
+
+// invalidStatus is INVALID_ARGUMENT for ve: the message states the first
+// violation and counts the others; google.rpc.BadRequest lists the first
+// violations that fit in MaxStatusDetailsBytes, at most
+// MaxListedViolations, each once; when some are left out, a
+// google.rpc.ErrorInfo (ReasonViolationsTruncated) gives the counts.
+func invalidStatus(ve *engine.ValidationError) *status.Status {
+	total := len(ve.Violations)
+	br := &errdetails.BadRequest{}
+	size := 0
+	for _, v := range ve.Violations {
+		if len(br.FieldViolations) == MaxListedViolations {
+			break
+		}
+		fv := &errdetails.BadRequest_FieldViolation{
+			Field:       cutUTF8(v.Field, maxFieldBytes),
+			Description: cutUTF8(v.Description, maxDescriptionBytes),
+		}
+		n := protowire.SizeTag(1) + protowire.SizeBytes(proto.Size(fv))
+		if size+n > MaxStatusDetailsBytes-reservedStatusBytes {
+			break
+		}
+		size += n
+		br.FieldViolations = append(br.FieldViolations, fv)
+	}
+	listed := len(br.FieldViolations)
+	msg := "invalid argument"
+	if total > 0 {
+		first := ve.Violations[0]
+		msg += ": " + first.Field + ": " + first.Description
+	}
+	var suffix string
+	if total > 1 {
+		suffix = fmt.Sprintf(" (and %d more; google.rpc.BadRequest lists %d of %d)", total-1, listed, total)
+	}
+	msg = capMessage(msg, MaxStatusMessageBytes-len(suffix)) + suffix
+	st := status.New(codes.InvalidArgument, msg)
+	withDetails, err := st.WithDetails(br)
+	if err == nil && listed < total {
+		withDetails, err = withDetails.WithDetails(&errdetails.ErrorInfo{Reason: ReasonViolationsTruncated, Domain: ErrorDomain,
+			Metadata: map[string]string{"violations": strconv.Itoa(total), "listed": strconv.Itoa(listed)}})
+	}
+	if err != nil {
+		return st
+	}
+	return withDetails
+}
+
+// capMessage returns s, valid UTF-8, cut to at most max bytes as grpc-go
+// sends it in grpc-message: printable ASCII but '%' is one byte, every
+// other byte three (percent-encoded). A cut message ends in "…".
+func capMessage(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if encodedLen(s) <= max {
+		return s
+	}
+	const ellipsis = "…"
+	budget := max - encodedLen(ellipsis)
+	n := 0
+	for i, r := range s {
+		w := encodedLen(string(r))
+		if n+w > budget {
+			return s[:i] + ellipsis
+		}
+		n += w
+	}
+	return s
+}
+
+// encodedLen is the length of s percent-encoded as grpc-message.
+func encodedLen(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= ' ' && c <= '~' && c != '%' {
+			n++
+		} else {
+			n += 3
+		}
+	}
+	return n
+}
+
+// cutUTF8 returns s, valid UTF-8, cut to at most max bytes on a rune
+// boundary; a cut text ends in "…".
+func cutUTF8(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= max {
+		return s
+	}
+	const ellipsis = "…"
+	cut := max - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
 }
 
 // invalid builds a validation error for one field.

@@ -28,7 +28,8 @@ var (
 // Violation names one bad field and what is wrong with it.
 type Violation struct {
 	// Field is the field path in the API's snake_case names, e.g. "items[2].amount".
-	Field       string
+	Field string
+	// Description says what is wrong with the field.
 	Description string
 }
 
@@ -37,13 +38,25 @@ type ValidationError struct {
 	Violations []Violation
 }
 
-// Error joins the violations into one line.
+// MaxErrorViolations is the most violations ValidationError.Error states;
+// the rest are counted. A claim of MaxItems bad items has thousands of
+// violations, and a log line or status message of all of them is hundreds
+// of kilobytes; the full list stays in Violations.
+const MaxErrorViolations = 10
+
+// Error joins the first MaxErrorViolations violations into one line and
+// counts the others.
 func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Violations))
-	for i, v := range e.Violations {
+	n := min(len(e.Violations), MaxErrorViolations)
+	parts := make([]string, n)
+	for i, v := range e.Violations[:n] {
 		parts[i] = v.Field + ": " + v.Description
 	}
-	return "invalid argument: " + strings.Join(parts, "; ")
+	msg := "invalid argument: " + strings.Join(parts, "; ")
+	if more := len(e.Violations) - n; more > 0 {
+		msg += fmt.Sprintf(" (and %d more)", more)
+	}
+	return msg
 }
 
 // Has reports whether a violation names field.

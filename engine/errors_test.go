@@ -1,0 +1,40 @@
+package engine_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/medsettle/medsettle/engine"
+)
+
+// TestValidationErrorIsBounded checks that the text of a validation error
+// with thousands of violations states the first MaxErrorViolations and
+// counts the rest, while Violations keeps every one.
+func TestValidationErrorIsBounded(t *testing.T) {
+	var v engine.Violations
+	for i := range 2000 {
+		v.Addf(fmt.Sprintf("items[%d].amount", i), "is 10.01 but round(quantity 1 × unit_price 10) is 10.00")
+	}
+	err := v.Err()
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "invalid argument: items[0].amount: is 10.01") || !strings.HasSuffix(msg, " (and 1990 more)") {
+		t.Errorf("message %q", msg)
+	}
+	if strings.Contains(msg, fmt.Sprintf("items[%d]", engine.MaxErrorViolations)) {
+		t.Errorf("message states more than %d violations: %q", engine.MaxErrorViolations, msg)
+	}
+	if len(msg) > 1024 {
+		t.Errorf("message of %d bytes", len(msg))
+	}
+	if ve := err.(*engine.ValidationError); len(ve.Violations) != 2000 {
+		t.Errorf("%d violations kept, want 2000", len(ve.Violations))
+	}
+	// A few violations are all stated.
+	var w engine.Violations
+	w.Addf("request_id", "is required")
+	w.Addf("settle_date", "is required (YYYY-MM-DD)")
+	if got, want := w.Err().Error(), "invalid argument: request_id: is required; settle_date: is required (YYYY-MM-DD)"; got != want {
+		t.Errorf("message %q, want %q", got, want)
+	}
+}
