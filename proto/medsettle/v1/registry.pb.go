@@ -786,6 +786,268 @@ func (x *GetInstitutionResponse) GetInstitution() *Institution {
 	return nil
 }
 
+// CrossRegionFiling is a cross-region filing (异地就医备案): the person is
+// registered for care at the institutions of region from valid_from to
+// valid_to, both included. Filings may overlap.
+type CrossRegionFiling struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	FilingId string                 `protobuf:"bytes,1,opt,name=filing_id,json=filingId,proto3" json:"filing_id,omitempty"`
+	PersonId string                 `protobuf:"bytes,2,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	// The treatment region filed for; never the person's insured region.
+	Region string `protobuf:"bytes,3,opt,name=region,proto3" json:"region,omitempty"`
+	// Dates "YYYY-MM-DD"; valid_to is not before valid_from.
+	ValidFrom     string `protobuf:"bytes,4,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
+	ValidTo       string `protobuf:"bytes,5,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CrossRegionFiling) Reset() {
+	*x = CrossRegionFiling{}
+	mi := &file_medsettle_v1_registry_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CrossRegionFiling) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CrossRegionFiling) ProtoMessage() {}
+
+func (x *CrossRegionFiling) ProtoReflect() protoreflect.Message {
+	mi := &file_medsettle_v1_registry_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CrossRegionFiling.ProtoReflect.Descriptor instead.
+func (*CrossRegionFiling) Descriptor() ([]byte, []int) {
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *CrossRegionFiling) GetFilingId() string {
+	if x != nil {
+		return x.FilingId
+	}
+	return ""
+}
+
+func (x *CrossRegionFiling) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *CrossRegionFiling) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *CrossRegionFiling) GetValidFrom() string {
+	if x != nil {
+		return x.ValidFrom
+	}
+	return ""
+}
+
+func (x *CrossRegionFiling) GetValidTo() string {
+	if x != nil {
+		return x.ValidTo
+	}
+	return ""
+}
+
+// PutCrossRegionFilingRequest carries the filing to store.
+type PutCrossRegionFilingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Filing        *CrossRegionFiling     `protobuf:"bytes,1,opt,name=filing,proto3" json:"filing,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutCrossRegionFilingRequest) Reset() {
+	*x = PutCrossRegionFilingRequest{}
+	mi := &file_medsettle_v1_registry_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutCrossRegionFilingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutCrossRegionFilingRequest) ProtoMessage() {}
+
+func (x *PutCrossRegionFilingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_medsettle_v1_registry_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutCrossRegionFilingRequest.ProtoReflect.Descriptor instead.
+func (*PutCrossRegionFilingRequest) Descriptor() ([]byte, []int) {
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *PutCrossRegionFilingRequest) GetFiling() *CrossRegionFiling {
+	if x != nil {
+		return x.Filing
+	}
+	return nil
+}
+
+// PutCrossRegionFilingResponse returns the stored filing.
+type PutCrossRegionFilingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Filing        *CrossRegionFiling     `protobuf:"bytes,1,opt,name=filing,proto3" json:"filing,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutCrossRegionFilingResponse) Reset() {
+	*x = PutCrossRegionFilingResponse{}
+	mi := &file_medsettle_v1_registry_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutCrossRegionFilingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutCrossRegionFilingResponse) ProtoMessage() {}
+
+func (x *PutCrossRegionFilingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_medsettle_v1_registry_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutCrossRegionFilingResponse.ProtoReflect.Descriptor instead.
+func (*PutCrossRegionFilingResponse) Descriptor() ([]byte, []int) {
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PutCrossRegionFilingResponse) GetFiling() *CrossRegionFiling {
+	if x != nil {
+		return x.Filing
+	}
+	return nil
+}
+
+// ListCrossRegionFilingsRequest names the person whose filings to list.
+type ListCrossRegionFilingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PersonId      string                 `protobuf:"bytes,1,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCrossRegionFilingsRequest) Reset() {
+	*x = ListCrossRegionFilingsRequest{}
+	mi := &file_medsettle_v1_registry_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCrossRegionFilingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCrossRegionFilingsRequest) ProtoMessage() {}
+
+func (x *ListCrossRegionFilingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_medsettle_v1_registry_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCrossRegionFilingsRequest.ProtoReflect.Descriptor instead.
+func (*ListCrossRegionFilingsRequest) Descriptor() ([]byte, []int) {
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListCrossRegionFilingsRequest) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+// ListCrossRegionFilingsResponse lists the person's filings by valid_from,
+// then filing_id.
+type ListCrossRegionFilingsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Filings       []*CrossRegionFiling   `protobuf:"bytes,1,rep,name=filings,proto3" json:"filings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCrossRegionFilingsResponse) Reset() {
+	*x = ListCrossRegionFilingsResponse{}
+	mi := &file_medsettle_v1_registry_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCrossRegionFilingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCrossRegionFilingsResponse) ProtoMessage() {}
+
+func (x *ListCrossRegionFilingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_medsettle_v1_registry_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCrossRegionFilingsResponse.ProtoReflect.Descriptor instead.
+func (*ListCrossRegionFilingsResponse) Descriptor() ([]byte, []int) {
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListCrossRegionFilingsResponse) GetFilings() []*CrossRegionFiling {
+	if x != nil {
+		return x.Filings
+	}
+	return nil
+}
+
 var File_medsettle_v1_registry_proto protoreflect.FileDescriptor
 
 const file_medsettle_v1_registry_proto_rawDesc = "" +
@@ -838,13 +1100,30 @@ const file_medsettle_v1_registry_proto_rawDesc = "" +
 	"\x15GetInstitutionRequest\x12%\n" +
 	"\x0einstitution_id\x18\x01 \x01(\tR\rinstitutionId\"U\n" +
 	"\x16GetInstitutionResponse\x12;\n" +
-	"\vinstitution\x18\x01 \x01(\v2\x19.medsettle.v1.InstitutionR\vinstitution2\xc3\x03\n" +
+	"\vinstitution\x18\x01 \x01(\v2\x19.medsettle.v1.InstitutionR\vinstitution\"\x9f\x01\n" +
+	"\x11CrossRegionFiling\x12\x1b\n" +
+	"\tfiling_id\x18\x01 \x01(\tR\bfilingId\x12\x1b\n" +
+	"\tperson_id\x18\x02 \x01(\tR\bpersonId\x12\x16\n" +
+	"\x06region\x18\x03 \x01(\tR\x06region\x12\x1d\n" +
+	"\n" +
+	"valid_from\x18\x04 \x01(\tR\tvalidFrom\x12\x19\n" +
+	"\bvalid_to\x18\x05 \x01(\tR\avalidTo\"V\n" +
+	"\x1bPutCrossRegionFilingRequest\x127\n" +
+	"\x06filing\x18\x01 \x01(\v2\x1f.medsettle.v1.CrossRegionFilingR\x06filing\"W\n" +
+	"\x1cPutCrossRegionFilingResponse\x127\n" +
+	"\x06filing\x18\x01 \x01(\v2\x1f.medsettle.v1.CrossRegionFilingR\x06filing\"<\n" +
+	"\x1dListCrossRegionFilingsRequest\x12\x1b\n" +
+	"\tperson_id\x18\x01 \x01(\tR\bpersonId\"[\n" +
+	"\x1eListCrossRegionFilingsResponse\x129\n" +
+	"\afilings\x18\x01 \x03(\v2\x1f.medsettle.v1.CrossRegionFilingR\afilings2\xa7\x05\n" +
 	"\x0fRegistryService\x12L\n" +
 	"\tPutPerson\x12\x1e.medsettle.v1.PutPersonRequest\x1a\x1f.medsettle.v1.PutPersonResponse\x12L\n" +
 	"\tGetPerson\x12\x1e.medsettle.v1.GetPersonRequest\x1a\x1f.medsettle.v1.GetPersonResponse\x12Z\n" +
 	"\rImportPersons\x12\".medsettle.v1.ImportPersonsRequest\x1a#.medsettle.v1.ImportPersonsResponse(\x01\x12[\n" +
 	"\x0ePutInstitution\x12#.medsettle.v1.PutInstitutionRequest\x1a$.medsettle.v1.PutInstitutionResponse\x12[\n" +
-	"\x0eGetInstitution\x12#.medsettle.v1.GetInstitutionRequest\x1a$.medsettle.v1.GetInstitutionResponseB?Z=github.com/medsettle/medsettle/proto/medsettle/v1;medsettlev1b\x06proto3"
+	"\x0eGetInstitution\x12#.medsettle.v1.GetInstitutionRequest\x1a$.medsettle.v1.GetInstitutionResponse\x12m\n" +
+	"\x14PutCrossRegionFiling\x12).medsettle.v1.PutCrossRegionFilingRequest\x1a*.medsettle.v1.PutCrossRegionFilingResponse\x12s\n" +
+	"\x16ListCrossRegionFilings\x12+.medsettle.v1.ListCrossRegionFilingsRequest\x1a,.medsettle.v1.ListCrossRegionFilingsResponseB?Z=github.com/medsettle/medsettle/proto/medsettle/v1;medsettlev1b\x06proto3"
 
 var (
 	file_medsettle_v1_registry_proto_rawDescOnce sync.Once
@@ -858,30 +1137,35 @@ func file_medsettle_v1_registry_proto_rawDescGZIP() []byte {
 	return file_medsettle_v1_registry_proto_rawDescData
 }
 
-var file_medsettle_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_medsettle_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_medsettle_v1_registry_proto_goTypes = []any{
-	(*Person)(nil),                 // 0: medsettle.v1.Person
-	(*Institution)(nil),            // 1: medsettle.v1.Institution
-	(*Budget)(nil),                 // 2: medsettle.v1.Budget
-	(*PutPersonRequest)(nil),       // 3: medsettle.v1.PutPersonRequest
-	(*PutPersonResponse)(nil),      // 4: medsettle.v1.PutPersonResponse
-	(*GetPersonRequest)(nil),       // 5: medsettle.v1.GetPersonRequest
-	(*GetPersonResponse)(nil),      // 6: medsettle.v1.GetPersonResponse
-	(*ImportPersonsRequest)(nil),   // 7: medsettle.v1.ImportPersonsRequest
-	(*ImportPersonsResponse)(nil),  // 8: medsettle.v1.ImportPersonsResponse
-	(*ImportRejection)(nil),        // 9: medsettle.v1.ImportRejection
-	(*PutInstitutionRequest)(nil),  // 10: medsettle.v1.PutInstitutionRequest
-	(*PutInstitutionResponse)(nil), // 11: medsettle.v1.PutInstitutionResponse
-	(*GetInstitutionRequest)(nil),  // 12: medsettle.v1.GetInstitutionRequest
-	(*GetInstitutionResponse)(nil), // 13: medsettle.v1.GetInstitutionResponse
-	(Scheme)(0),                    // 14: medsettle.v1.Scheme
-	(Employment)(0),                // 15: medsettle.v1.Employment
-	(PersonCategory)(0),            // 16: medsettle.v1.PersonCategory
+	(*Person)(nil),                         // 0: medsettle.v1.Person
+	(*Institution)(nil),                    // 1: medsettle.v1.Institution
+	(*Budget)(nil),                         // 2: medsettle.v1.Budget
+	(*PutPersonRequest)(nil),               // 3: medsettle.v1.PutPersonRequest
+	(*PutPersonResponse)(nil),              // 4: medsettle.v1.PutPersonResponse
+	(*GetPersonRequest)(nil),               // 5: medsettle.v1.GetPersonRequest
+	(*GetPersonResponse)(nil),              // 6: medsettle.v1.GetPersonResponse
+	(*ImportPersonsRequest)(nil),           // 7: medsettle.v1.ImportPersonsRequest
+	(*ImportPersonsResponse)(nil),          // 8: medsettle.v1.ImportPersonsResponse
+	(*ImportRejection)(nil),                // 9: medsettle.v1.ImportRejection
+	(*PutInstitutionRequest)(nil),          // 10: medsettle.v1.PutInstitutionRequest
+	(*PutInstitutionResponse)(nil),         // 11: medsettle.v1.PutInstitutionResponse
+	(*GetInstitutionRequest)(nil),          // 12: medsettle.v1.GetInstitutionRequest
+	(*GetInstitutionResponse)(nil),         // 13: medsettle.v1.GetInstitutionResponse
+	(*CrossRegionFiling)(nil),              // 14: medsettle.v1.CrossRegionFiling
+	(*PutCrossRegionFilingRequest)(nil),    // 15: medsettle.v1.PutCrossRegionFilingRequest
+	(*PutCrossRegionFilingResponse)(nil),   // 16: medsettle.v1.PutCrossRegionFilingResponse
+	(*ListCrossRegionFilingsRequest)(nil),  // 17: medsettle.v1.ListCrossRegionFilingsRequest
+	(*ListCrossRegionFilingsResponse)(nil), // 18: medsettle.v1.ListCrossRegionFilingsResponse
+	(Scheme)(0),                            // 19: medsettle.v1.Scheme
+	(Employment)(0),                        // 20: medsettle.v1.Employment
+	(PersonCategory)(0),                    // 21: medsettle.v1.PersonCategory
 }
 var file_medsettle_v1_registry_proto_depIdxs = []int32{
-	14, // 0: medsettle.v1.Person.scheme:type_name -> medsettle.v1.Scheme
-	15, // 1: medsettle.v1.Person.employment:type_name -> medsettle.v1.Employment
-	16, // 2: medsettle.v1.Person.category:type_name -> medsettle.v1.PersonCategory
+	19, // 0: medsettle.v1.Person.scheme:type_name -> medsettle.v1.Scheme
+	20, // 1: medsettle.v1.Person.employment:type_name -> medsettle.v1.Employment
+	21, // 2: medsettle.v1.Person.category:type_name -> medsettle.v1.PersonCategory
 	2,  // 3: medsettle.v1.Institution.budgets:type_name -> medsettle.v1.Budget
 	0,  // 4: medsettle.v1.PutPersonRequest.person:type_name -> medsettle.v1.Person
 	0,  // 5: medsettle.v1.PutPersonResponse.person:type_name -> medsettle.v1.Person
@@ -891,21 +1175,28 @@ var file_medsettle_v1_registry_proto_depIdxs = []int32{
 	1,  // 9: medsettle.v1.PutInstitutionRequest.institution:type_name -> medsettle.v1.Institution
 	1,  // 10: medsettle.v1.PutInstitutionResponse.institution:type_name -> medsettle.v1.Institution
 	1,  // 11: medsettle.v1.GetInstitutionResponse.institution:type_name -> medsettle.v1.Institution
-	3,  // 12: medsettle.v1.RegistryService.PutPerson:input_type -> medsettle.v1.PutPersonRequest
-	5,  // 13: medsettle.v1.RegistryService.GetPerson:input_type -> medsettle.v1.GetPersonRequest
-	7,  // 14: medsettle.v1.RegistryService.ImportPersons:input_type -> medsettle.v1.ImportPersonsRequest
-	10, // 15: medsettle.v1.RegistryService.PutInstitution:input_type -> medsettle.v1.PutInstitutionRequest
-	12, // 16: medsettle.v1.RegistryService.GetInstitution:input_type -> medsettle.v1.GetInstitutionRequest
-	4,  // 17: medsettle.v1.RegistryService.PutPerson:output_type -> medsettle.v1.PutPersonResponse
-	6,  // 18: medsettle.v1.RegistryService.GetPerson:output_type -> medsettle.v1.GetPersonResponse
-	8,  // 19: medsettle.v1.RegistryService.ImportPersons:output_type -> medsettle.v1.ImportPersonsResponse
-	11, // 20: medsettle.v1.RegistryService.PutInstitution:output_type -> medsettle.v1.PutInstitutionResponse
-	13, // 21: medsettle.v1.RegistryService.GetInstitution:output_type -> medsettle.v1.GetInstitutionResponse
-	17, // [17:22] is the sub-list for method output_type
-	12, // [12:17] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	14, // 12: medsettle.v1.PutCrossRegionFilingRequest.filing:type_name -> medsettle.v1.CrossRegionFiling
+	14, // 13: medsettle.v1.PutCrossRegionFilingResponse.filing:type_name -> medsettle.v1.CrossRegionFiling
+	14, // 14: medsettle.v1.ListCrossRegionFilingsResponse.filings:type_name -> medsettle.v1.CrossRegionFiling
+	3,  // 15: medsettle.v1.RegistryService.PutPerson:input_type -> medsettle.v1.PutPersonRequest
+	5,  // 16: medsettle.v1.RegistryService.GetPerson:input_type -> medsettle.v1.GetPersonRequest
+	7,  // 17: medsettle.v1.RegistryService.ImportPersons:input_type -> medsettle.v1.ImportPersonsRequest
+	10, // 18: medsettle.v1.RegistryService.PutInstitution:input_type -> medsettle.v1.PutInstitutionRequest
+	12, // 19: medsettle.v1.RegistryService.GetInstitution:input_type -> medsettle.v1.GetInstitutionRequest
+	15, // 20: medsettle.v1.RegistryService.PutCrossRegionFiling:input_type -> medsettle.v1.PutCrossRegionFilingRequest
+	17, // 21: medsettle.v1.RegistryService.ListCrossRegionFilings:input_type -> medsettle.v1.ListCrossRegionFilingsRequest
+	4,  // 22: medsettle.v1.RegistryService.PutPerson:output_type -> medsettle.v1.PutPersonResponse
+	6,  // 23: medsettle.v1.RegistryService.GetPerson:output_type -> medsettle.v1.GetPersonResponse
+	8,  // 24: medsettle.v1.RegistryService.ImportPersons:output_type -> medsettle.v1.ImportPersonsResponse
+	11, // 25: medsettle.v1.RegistryService.PutInstitution:output_type -> medsettle.v1.PutInstitutionResponse
+	13, // 26: medsettle.v1.RegistryService.GetInstitution:output_type -> medsettle.v1.GetInstitutionResponse
+	16, // 27: medsettle.v1.RegistryService.PutCrossRegionFiling:output_type -> medsettle.v1.PutCrossRegionFilingResponse
+	18, // 28: medsettle.v1.RegistryService.ListCrossRegionFilings:output_type -> medsettle.v1.ListCrossRegionFilingsResponse
+	22, // [22:29] is the sub-list for method output_type
+	15, // [15:22] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_medsettle_v1_registry_proto_init() }
@@ -920,7 +1211,7 @@ func file_medsettle_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_medsettle_v1_registry_proto_rawDesc), len(file_medsettle_v1_registry_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

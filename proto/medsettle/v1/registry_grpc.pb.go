@@ -19,11 +19,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RegistryService_PutPerson_FullMethodName      = "/medsettle.v1.RegistryService/PutPerson"
-	RegistryService_GetPerson_FullMethodName      = "/medsettle.v1.RegistryService/GetPerson"
-	RegistryService_ImportPersons_FullMethodName  = "/medsettle.v1.RegistryService/ImportPersons"
-	RegistryService_PutInstitution_FullMethodName = "/medsettle.v1.RegistryService/PutInstitution"
-	RegistryService_GetInstitution_FullMethodName = "/medsettle.v1.RegistryService/GetInstitution"
+	RegistryService_PutPerson_FullMethodName              = "/medsettle.v1.RegistryService/PutPerson"
+	RegistryService_GetPerson_FullMethodName              = "/medsettle.v1.RegistryService/GetPerson"
+	RegistryService_ImportPersons_FullMethodName          = "/medsettle.v1.RegistryService/ImportPersons"
+	RegistryService_PutInstitution_FullMethodName         = "/medsettle.v1.RegistryService/PutInstitution"
+	RegistryService_GetInstitution_FullMethodName         = "/medsettle.v1.RegistryService/GetInstitution"
+	RegistryService_PutCrossRegionFiling_FullMethodName   = "/medsettle.v1.RegistryService/PutCrossRegionFiling"
+	RegistryService_ListCrossRegionFilings_FullMethodName = "/medsettle.v1.RegistryService/ListCrossRegionFilings"
 )
 
 // RegistryServiceClient is the client API for RegistryService service.
@@ -43,6 +45,12 @@ type RegistryServiceClient interface {
 	PutInstitution(ctx context.Context, in *PutInstitutionRequest, opts ...grpc.CallOption) (*PutInstitutionResponse, error)
 	// GetInstitution reads one institution.
 	GetInstitution(ctx context.Context, in *GetInstitutionRequest, opts ...grpc.CallOption) (*GetInstitutionResponse, error)
+	// PutCrossRegionFiling creates or replaces (by filing_id) a cross-region
+	// filing (admin).
+	PutCrossRegionFiling(ctx context.Context, in *PutCrossRegionFilingRequest, opts ...grpc.CallOption) (*PutCrossRegionFilingResponse, error)
+	// ListCrossRegionFilings lists a person's cross-region filings (admin,
+	// clearing, or an institution for any person).
+	ListCrossRegionFilings(ctx context.Context, in *ListCrossRegionFilingsRequest, opts ...grpc.CallOption) (*ListCrossRegionFilingsResponse, error)
 }
 
 type registryServiceClient struct {
@@ -106,6 +114,26 @@ func (c *registryServiceClient) GetInstitution(ctx context.Context, in *GetInsti
 	return out, nil
 }
 
+func (c *registryServiceClient) PutCrossRegionFiling(ctx context.Context, in *PutCrossRegionFilingRequest, opts ...grpc.CallOption) (*PutCrossRegionFilingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PutCrossRegionFilingResponse)
+	err := c.cc.Invoke(ctx, RegistryService_PutCrossRegionFiling_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryServiceClient) ListCrossRegionFilings(ctx context.Context, in *ListCrossRegionFilingsRequest, opts ...grpc.CallOption) (*ListCrossRegionFilingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCrossRegionFilingsResponse)
+	err := c.cc.Invoke(ctx, RegistryService_ListCrossRegionFilings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RegistryServiceServer is the server API for RegistryService service.
 // All implementations must embed UnimplementedRegistryServiceServer
 // for forward compatibility.
@@ -123,6 +151,12 @@ type RegistryServiceServer interface {
 	PutInstitution(context.Context, *PutInstitutionRequest) (*PutInstitutionResponse, error)
 	// GetInstitution reads one institution.
 	GetInstitution(context.Context, *GetInstitutionRequest) (*GetInstitutionResponse, error)
+	// PutCrossRegionFiling creates or replaces (by filing_id) a cross-region
+	// filing (admin).
+	PutCrossRegionFiling(context.Context, *PutCrossRegionFilingRequest) (*PutCrossRegionFilingResponse, error)
+	// ListCrossRegionFilings lists a person's cross-region filings (admin,
+	// clearing, or an institution for any person).
+	ListCrossRegionFilings(context.Context, *ListCrossRegionFilingsRequest) (*ListCrossRegionFilingsResponse, error)
 	mustEmbedUnimplementedRegistryServiceServer()
 }
 
@@ -147,6 +181,12 @@ func (UnimplementedRegistryServiceServer) PutInstitution(context.Context, *PutIn
 }
 func (UnimplementedRegistryServiceServer) GetInstitution(context.Context, *GetInstitutionRequest) (*GetInstitutionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetInstitution not implemented")
+}
+func (UnimplementedRegistryServiceServer) PutCrossRegionFiling(context.Context, *PutCrossRegionFilingRequest) (*PutCrossRegionFilingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutCrossRegionFiling not implemented")
+}
+func (UnimplementedRegistryServiceServer) ListCrossRegionFilings(context.Context, *ListCrossRegionFilingsRequest) (*ListCrossRegionFilingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCrossRegionFilings not implemented")
 }
 func (UnimplementedRegistryServiceServer) mustEmbedUnimplementedRegistryServiceServer() {}
 func (UnimplementedRegistryServiceServer) testEmbeddedByValue()                         {}
@@ -248,6 +288,42 @@ func _RegistryService_GetInstitution_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RegistryService_PutCrossRegionFiling_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutCrossRegionFilingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).PutCrossRegionFiling(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_PutCrossRegionFiling_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).PutCrossRegionFiling(ctx, req.(*PutCrossRegionFilingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RegistryService_ListCrossRegionFilings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCrossRegionFilingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).ListCrossRegionFilings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_ListCrossRegionFilings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).ListCrossRegionFilings(ctx, req.(*ListCrossRegionFilingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RegistryService_ServiceDesc is the grpc.ServiceDesc for RegistryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -270,6 +346,14 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetInstitution",
 			Handler:    _RegistryService_GetInstitution_Handler,
+		},
+		{
+			MethodName: "PutCrossRegionFiling",
+			Handler:    _RegistryService_PutCrossRegionFiling_Handler,
+		},
+		{
+			MethodName: "ListCrossRegionFilings",
+			Handler:    _RegistryService_ListCrossRegionFilings_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -21,13 +21,16 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// CrossRegion says whether care is given outside the insured region.
+// CrossRegion says whether care is given outside the insured region. The
+// server decides it from its records (the institution's and the person's
+// regions, the person's cross-region filings).
 type CrossRegion int32
 
 const (
-	// Local care (also CROSS_REGION_LOCAL).
+	// In a request: as the records say.
 	CrossRegion_CROSS_REGION_UNSPECIFIED CrossRegion = 0
-	CrossRegion_CROSS_REGION_LOCAL       CrossRegion = 1
+	// At an institution of the person's insured region.
+	CrossRegion_CROSS_REGION_LOCAL CrossRegion = 1
 	// Cross-region care registered in advance (异地已备案): no cut.
 	CrossRegion_CROSS_REGION_REGISTERED CrossRegion = 2
 	// Cross-region care not registered (异地未备案): ratios cut.
@@ -244,12 +247,16 @@ func (BudgetState) EnumDescriptor() ([]byte, []int) {
 type SettleRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The HIS message id, the idempotency key (≤ 64 characters), unique per institution.
-	RequestId     string      `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	InstitutionId string      `protobuf:"bytes,2,opt,name=institution_id,json=institutionId,proto3" json:"institution_id,omitempty"`
-	PersonId      string      `protobuf:"bytes,3,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
-	VisitType     VisitType   `protobuf:"varint,4,opt,name=visit_type,json=visitType,proto3,enum=medsettle.v1.VisitType" json:"visit_type,omitempty"`
-	SettleDate    string      `protobuf:"bytes,5,opt,name=settle_date,json=settleDate,proto3" json:"settle_date,omitempty"`
-	CrossRegion   CrossRegion `protobuf:"varint,6,opt,name=cross_region,json=crossRegion,proto3,enum=medsettle.v1.CrossRegion" json:"cross_region,omitempty"`
+	RequestId     string    `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	InstitutionId string    `protobuf:"bytes,2,opt,name=institution_id,json=institutionId,proto3" json:"institution_id,omitempty"`
+	PersonId      string    `protobuf:"bytes,3,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	VisitType     VisitType `protobuf:"varint,4,opt,name=visit_type,json=visitType,proto3,enum=medsettle.v1.VisitType" json:"visit_type,omitempty"`
+	// "YYYY-MM-DD"; not after the server's date (China Standard Time) plus
+	// its clock-skew allowance.
+	SettleDate string `protobuf:"bytes,5,opt,name=settle_date,json=settleDate,proto3" json:"settle_date,omitempty"`
+	// Unspecified: as the records say; given, it must agree with them, else
+	// FAILED_PRECONDITION.
+	CrossRegion CrossRegion `protobuf:"varint,6,opt,name=cross_region,json=crossRegion,proto3,enum=medsettle.v1.CrossRegion" json:"cross_region,omitempty"`
 	// DRG group of an inpatient stay; must be in the policy's drg groups.
 	DrgCode            string      `protobuf:"bytes,7,opt,name=drg_code,json=drgCode,proto3" json:"drg_code,omitempty"`
 	UsePersonalAccount bool        `protobuf:"varint,8,opt,name=use_personal_account,json=usePersonalAccount,proto3" json:"use_personal_account,omitempty"`
@@ -490,9 +497,10 @@ type Settlement struct {
 	Breakdown     *Breakdown             `protobuf:"bytes,9,opt,name=breakdown,proto3" json:"breakdown,omitempty"`
 	Details       []*FundDetail          `protobuf:"bytes,10,rep,name=details,proto3" json:"details,omitempty"`
 	// Absent when the institution has no budget for the year.
-	Budget      *BudgetStatus `protobuf:"bytes,11,opt,name=budget,proto3" json:"budget,omitempty"`
-	CrossRegion CrossRegion   `protobuf:"varint,12,opt,name=cross_region,json=crossRegion,proto3,enum=medsettle.v1.CrossRegion" json:"cross_region,omitempty"`
-	DrgCode     string        `protobuf:"bytes,13,opt,name=drg_code,json=drgCode,proto3" json:"drg_code,omitempty"`
+	Budget *BudgetStatus `protobuf:"bytes,11,opt,name=budget,proto3" json:"budget,omitempty"`
+	// As the server decided it: LOCAL, REGISTERED or UNREGISTERED.
+	CrossRegion CrossRegion `protobuf:"varint,12,opt,name=cross_region,json=crossRegion,proto3,enum=medsettle.v1.CrossRegion" json:"cross_region,omitempty"`
+	DrgCode     string      `protobuf:"bytes,13,opt,name=drg_code,json=drgCode,proto3" json:"drg_code,omitempty"`
 	// Reason given when the settlement was reversed.
 	ReversalReason string `protobuf:"bytes,14,opt,name=reversal_reason,json=reversalReason,proto3" json:"reversal_reason,omitempty"`
 	unknownFields  protoimpl.UnknownFields
