@@ -132,10 +132,16 @@ func (t *Tokens) Open() bool { return t == nil || len(t.entries) == 0 }
 
 // authenticate finds the principal of the request's bearer token.
 func (t *Tokens) authenticate(ctx context.Context) (Principal, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	return t.authenticateMD(md)
+}
+
+// authenticateMD finds the principal of the bearer token in a call's
+// headers.
+func (t *Tokens) authenticateMD(md metadata.MD) (Principal, error) {
 	if t.Open() {
 		return Principal{Role: RoleAdmin}, nil
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
 	vals := md.Get("authorization")
 	if len(vals) != 1 {
 		return Principal{}, status.Error(codes.Unauthenticated, "send one header \"authorization: Bearer <token>\"")

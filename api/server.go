@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
@@ -18,8 +19,11 @@ import (
 	"github.com/medsettle/medsettle/store"
 )
 
-// MaxMessageBytes is the largest request or response accepted: enough for
-// a policy with a catalog of some hundred thousand items.
+// MaxMessageBytes is the largest request or response accepted: the
+// largest legitimate message, a policy with a catalog of 200,000 entries
+// (engine.MaxCatalog). It is the receive limit of the whole server (grpc-go
+// has no other); each request type has its own, smaller limit, checked
+// before the message is decoded (messageLimits).
 const MaxMessageBytes = 32 << 20
 
 // Config is what NewServer needs.
@@ -29,6 +33,9 @@ type Config struct {
 	Log    *slog.Logger
 	// ServerOptions are added to the server's own (TLS credentials, stats handlers).
 	ServerOptions []grpc.ServerOption
+	// Limits bounds the calls, messages and connections the server takes
+	// on; zero fields take their defaults.
+	Limits Limits
 }
 
 // NewServer builds the gRPC server with every medsettle service, health
@@ -42,27 +49,41 @@ func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 	if tokens == nil {
 		tokens = &Tokens{}
 	}
+	lim := cfg.Limits.WithDefaults()
 	opts := append([]grpc.ServerOption{
 		// Traces and rpc.server.* metrics for every call, through the
 		// global OpenTelemetry providers (no-ops until cmd sets exporters).
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
+		// Credentials are checked on the headers, before the message is
+		// read; the guard reads messages raw and checks them before
+		// decoding (guard.go).
+		grpc.InTapHandle(tokens.tapAuth),
+		grpc.ForceServerCodecV2(newGuardCodec()),
+		grpc.MaxHeaderListSize(MaxHeaderBytes),
+		grpc.MaxConcurrentStreams(lim.MaxStreams),
+		grpc.ConnectionTimeout(lim.HandshakeTimeout),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: lim.KeepaliveMinTime, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: lim.MaxConnectionIdle, Time: KeepaliveTime, Timeout: KeepaliveTimeout}),
+		// An idle connection keeps no write buffer (32 KiB each).
+		grpc.SharedWriteBuffer(true),
 		grpc.ChainUnaryInterceptor(recoverUnary(log), tokens.UnaryAuth),
 		grpc.ChainStreamInterceptor(recoverStream(log), tokens.StreamAuth),
 	}, cfg.ServerOptions...)
 	srv := grpc.NewServer(opts...)
-	pb.RegisterSettlementServiceServer(srv, &SettlementService{store: cfg.Store, log: log, tel: newTelemetry()})
-	pb.RegisterRegistryServiceServer(srv, &RegistryService{store: cfg.Store, log: log})
-	pb.RegisterPolicyServiceServer(srv, &PolicyService{store: cfg.Store, log: log})
-	pb.RegisterClearingServiceServer(srv, &ClearingService{store: cfg.Store, log: log})
+	reg := guardedRegistrar{srv: srv, g: newGuard(lim)}
+	pb.RegisterSettlementServiceServer(reg, &SettlementService{store: cfg.Store, log: log, tel: newTelemetry()})
+	pb.RegisterRegistryServiceServer(reg, &RegistryService{store: cfg.Store, log: log})
+	pb.RegisterPolicyServiceServer(reg, &PolicyService{store: cfg.Store, log: log})
+	pb.RegisterClearingServiceServer(reg, &ClearingService{store: cfg.Store, log: log})
 	hs := health.NewServer()
-	healthpb.RegisterHealthServer(srv, hs)
+	healthpb.RegisterHealthServer(reg, hs)
 	for _, name := range []string{"", pb.SettlementService_ServiceDesc.ServiceName, pb.RegistryService_ServiceDesc.ServiceName, pb.PolicyService_ServiceDesc.ServiceName,
 		pb.ClearingService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
-	reflection.Register(srv)
+	reflection.Register(reg)
 	return srv, hs
 }
 

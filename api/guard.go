@@ -1,0 +1,287 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// The guard is what stands between a call's headers and its handler:
+//
+//   - tapAuth (tap.go) refuses a call without valid credentials from its
+//     headers, before a byte of its message is read;
+//   - each medsettle service admits MaxInFlight calls at once (waiting
+//     QueueWait for a place, then UNAVAILABLE), and ImportPersons and
+//     EnrollMembers MaxImports between them (then RESOURCE_EXHAUSTED); a
+//     call's message is read only once it is admitted;
+//   - the message is read as raw bytes (rawFrame, through guardCodec) and
+//     checked against its type's limit (checkMessage) before it is
+//     decoded, so no request decodes into more than its limit allows;
+//   - every message not paced by the client (a unary request, the request
+//     of a server stream, any message of a public service) is received
+//     MaxReads at a time (public services: MaxPublicReads each, so that
+//     neither side can crowd out the other) and must arrive within
+//     ReadTimeout.
+//
+// grpc-go reads a message whole before a codec sees it and has one receive
+// limit for the whole server (MaxMessageBytes), so the places above are
+// what bound the memory of messages being received.
+type guard struct {
+	limits  Limits
+	imports *gate // ImportPersons and EnrollMembers
+	reads   *gate // messages of the medsettle services being received
+}
+
+func newGuard(lim Limits) *guard {
+	return &guard{
+		limits: lim,
+		imports: newGate(lim.MaxImports, lim.QueueWait, codes.ResourceExhausted,
+			fmt.Sprintf("%d imports (ImportPersons, EnrollMembers) are in progress, the most the server runs at once; retry when one ends", lim.MaxImports)),
+		reads: newGate(lim.MaxReads, lim.QueueWait, codes.Unavailable,
+			fmt.Sprintf("the server is busy receiving %d other requests; retry with backoff (the same request id is safe)", lim.MaxReads)),
+	}
+}
+
+// rawFrame receives a message's wire bytes undecoded (see guardCodec).
+type rawFrame struct {
+	data mem.BufferSlice
+}
+
+func (f *rawFrame) free() {
+	if f.data != nil {
+		f.data.Free()
+		f.data = nil
+	}
+}
+
+// guardCodec is the server's codec: the protobuf codec, except that a
+// rawFrame receives the bytes as they are, for the guard to check before
+// it decodes them.
+type guardCodec struct {
+	base encoding.CodecV2
+}
+
+func newGuardCodec() guardCodec {
+	return guardCodec{base: encoding.GetCodecV2("proto")}
+}
+
+// Marshal encodes with the protobuf codec.
+func (c guardCodec) Marshal(v any) (mem.BufferSlice, error) { return c.base.Marshal(v) }
+
+// Unmarshal keeps the bytes for a rawFrame and decodes anything else.
+func (c guardCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if f, ok := v.(*rawFrame); ok {
+		data.Ref()
+		f.data = data
+		return nil
+	}
+	return c.base.Unmarshal(data, v)
+}
+
+// Name is the protobuf codec's.
+func (guardCodec) Name() string { return "proto" }
+
+// gate admits a bounded number of holders; a caller waits at most wait for
+// a place.
+type gate struct {
+	slots chan struct{}
+	wait  time.Duration
+	code  codes.Code
+	msg   string
+}
+
+func newGate(n int, wait time.Duration, code codes.Code, msg string) *gate {
+	return &gate{slots: make(chan struct{}, n), wait: wait, code: code, msg: msg}
+}
+
+// acquire takes a place, or fails with the gate's status after its wait
+// (or with the call's own end).
+func (g *gate) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case g.slots <- struct{}{}:
+		return g.release, nil
+	default:
+	}
+	t := time.NewTimer(g.wait)
+	defer t.Stop()
+	select {
+	case g.slots <- struct{}{}:
+		return g.release, nil
+	case <-t.C:
+		return nil, status.Error(g.code, g.msg)
+	case <-ctx.Done():
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+func (g *gate) release() { <-g.slots }
+
+// guardedRegistrar registers services on a grpc.Server with their
+// handlers wrapped by the guard; reflection.Register and health take it
+// like the server itself.
+type guardedRegistrar struct {
+	srv *grpc.Server
+	g   *guard
+}
+
+// RegisterService registers the guarded copy of sd.
+func (r guardedRegistrar) RegisterService(sd *grpc.ServiceDesc, impl any) {
+	r.srv.RegisterService(r.g.wrap(sd), impl)
+}
+
+// GetServiceInfo is the server's.
+func (r guardedRegistrar) GetServiceInfo() map[string]grpc.ServiceInfo {
+	return r.srv.GetServiceInfo()
+}
+
+// importMethods are the calls MaxImports bounds.
+var importMethods = map[string]bool{
+	"/medsettle.v1.RegistryService/ImportPersons": true,
+	"/medsettle.v1.ClearingService/EnrollMembers": true,
+}
+
+// wrap returns a copy of sd whose handlers are guarded.
+func (g *guard) wrap(sd *grpc.ServiceDesc) *grpc.ServiceDesc {
+	out := *sd
+	public := publicService("/" + sd.ServiceName + "/")
+	var inflight, reads *gate
+	if public {
+		reads = newGate(g.limits.MaxPublicReads, g.limits.QueueWait, codes.Unavailable,
+			fmt.Sprintf("%s is busy receiving other messages; retry shortly", sd.ServiceName))
+	} else {
+		reads = g.reads
+		inflight = newGate(g.limits.MaxInFlight, g.limits.QueueWait, codes.Unavailable,
+			fmt.Sprintf("the server is busy: %d calls of %s are in progress; retry with backoff (the same request id is safe)", g.limits.MaxInFlight, serviceShortName(sd.ServiceName)))
+	}
+	out.Methods = make([]grpc.MethodDesc, len(sd.Methods))
+	for i, m := range sd.Methods {
+		out.Methods[i] = grpc.MethodDesc{MethodName: m.MethodName, Handler: g.unary(inflight, reads, m.Handler)}
+	}
+	out.Streams = make([]grpc.StreamDesc, len(sd.Streams))
+	for i, s := range sd.Streams {
+		var imports *gate
+		if importMethods["/"+sd.ServiceName+"/"+s.StreamName] {
+			imports = g.imports
+		}
+		// A client stream paces its own messages: they are neither timed
+		// nor counted in reads (MaxImports bounds the import streams).
+		paced := s.ClientStreams && !public
+		sreads := reads
+		if paced {
+			sreads = nil
+		}
+		s.Handler = g.stream(inflight, imports, sreads, !paced, s.Handler)
+		out.Streams[i] = s
+	}
+	return &out
+}
+
+func serviceShortName(full string) string {
+	return full[strings.LastIndex(full, ".")+1:]
+}
+
+// unary guards a unary handler: a place, then the message read raw within
+// ReadTimeout, checked and decoded.
+func (g *guard) unary(inflight, reads *gate, h grpc.MethodHandler) grpc.MethodHandler {
+	return func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
+		if inflight != nil {
+			release, err := inflight.acquire(ctx)
+			if err != nil {
+				return nil, err
+			}
+			defer release()
+		}
+		return h(srv, ctx, func(v any) error { return g.recv(ctx, dec, v, reads, true) }, ic)
+	}
+}
+
+// stream guards a stream handler: places for the whole call, and each
+// message read raw, checked and decoded (timed when the client does not
+// pace the messages).
+func (g *guard) stream(inflight, imports, reads *gate, timed bool, h grpc.StreamHandler) grpc.StreamHandler {
+	return func(srv any, ss grpc.ServerStream) error {
+		for _, gt := range []*gate{inflight, imports} {
+			if gt == nil {
+				continue
+			}
+			release, err := gt.acquire(ss.Context())
+			if err != nil {
+				return err
+			}
+			defer release()
+		}
+		return h(srv, &guardedStream{ServerStream: ss, g: g, reads: reads, timed: timed})
+	}
+}
+
+// guardedStream reads each message through the guard.
+type guardedStream struct {
+	grpc.ServerStream
+	g     *guard
+	reads *gate
+	timed bool
+}
+
+// RecvMsg reads, checks and decodes the next message.
+func (s *guardedStream) RecvMsg(m any) error {
+	return s.g.recv(s.Context(), s.ServerStream.RecvMsg, m, s.reads, s.timed)
+}
+
+// recv reads one message into v through read (the call's own RecvMsg),
+// as raw bytes, then checks and decodes it.
+func (g *guard) recv(ctx context.Context, read func(any) error, v any, reads *gate, timed bool) error {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return status.Errorf(codes.Internal, "grpc: cannot decode into %T", v)
+	}
+	if reads != nil {
+		release, err := reads.acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	var f rawFrame
+	defer f.free()
+	var expired func() bool
+	if timed {
+		expired = g.readTimer(ctx)
+	}
+	err := read(&f)
+	if expired != nil && expired() {
+		return status.Errorf(codes.DeadlineExceeded, "the request message did not arrive within %s", g.limits.ReadTimeout)
+	}
+	if err != nil {
+		return err
+	}
+	buf := f.data.MaterializeToBuffer(mem.DefaultBufferPool())
+	defer buf.Free()
+	b := buf.ReadOnlyData()
+	if err := checkMessage(b, m); err != nil {
+		return err
+	}
+	if err := proto.Unmarshal(b, m); err != nil {
+		return status.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err)
+	}
+	return nil
+}
+
+// readTimer ends the call (through the readCtx tapAuth made its context)
+// unless stopped within ReadTimeout; the returned function stops it and
+// reports whether it had fired.
+func (g *guard) readTimer(ctx context.Context) (expired func() bool) {
+	rc, ok := ctx.Value(readCtxKey{}).(*readCtx)
+	if !ok {
+		return func() bool { return false }
+	}
+	t := time.AfterFunc(g.limits.ReadTimeout, rc.expire)
+	return func() bool { return !t.Stop() }
+}
