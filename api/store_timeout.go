@@ -1,0 +1,241 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/medsettle/medsettle/engine"
+	"github.com/medsettle/medsettle/store"
+)
+
+// Server-side limits on store operations. A store that stops answering (a
+// frozen database, a lost network) would otherwise hold a call for as long
+// as the client waits, forever for a client without a deadline.
+const (
+	// DefaultStoreTimeout bounds one unary store operation: a read, a
+	// write, a settlement or a reversal.
+	DefaultStoreTimeout = 5 * time.Second
+	// DefaultLongStoreTimeout bounds the operations whose work grows with
+	// the data: a clearing run, a reconciliation and the bulk imports
+	// (ImportPersons' PutPersons, EnrollMembers). A DRG run over a million
+	// settlements takes seconds (benchmarks/README.md).
+	DefaultLongStoreTimeout = 10 * time.Minute
+)
+
+// StoreTimeouts are the server-side limits of WithStoreTimeouts. A zero
+// field takes its default; a negative one means no limit.
+type StoreTimeouts struct {
+	// Unary bounds each unary store operation (DefaultStoreTimeout).
+	Unary time.Duration
+	// Long bounds each clearing run, reconciliation and bulk import
+	// (DefaultLongStoreTimeout).
+	Long time.Duration
+}
+
+func (t StoreTimeouts) withDefaults() StoreTimeouts {
+	if t.Unary == 0 {
+		t.Unary = DefaultStoreTimeout
+	}
+	if t.Long == 0 {
+		t.Long = DefaultLongStoreTimeout
+	}
+	return t
+}
+
+// WithStoreTimeouts returns st with every operation bounded: one that does
+// not end within its limit fails with an error wrapping
+// store.ErrUnavailable, which the API answers UNAVAILABLE ("retry with the
+// same request id"). The limit is a context deadline: it ends the
+// operation only if the store honours its context, as memstore and pgstore
+// do (pgx closes the connection of a query whose context ends). The
+// caller's own deadline or cancellation is reported as it is (the API
+// answers DEADLINE_EXCEEDED or CANCELLED). NewServer wraps its store with
+// the defaults unless given one WithStoreTimeouts made.
+func WithStoreTimeouts(st store.Store, limits StoreTimeouts) store.Store {
+	if ts, ok := st.(*timedStore); ok {
+		st = ts.Store
+	}
+	return &timedStore{Store: st, limits: limits.withDefaults()}
+}
+
+// withDefaultStoreTimeouts is what NewServer serves: st as it is if
+// WithStoreTimeouts made it, else st with the default limits.
+func withDefaultStoreTimeouts(st store.Store) store.Store {
+	if _, ok := st.(*timedStore); ok || st == nil {
+		return st
+	}
+	return WithStoreTimeouts(st, StoreTimeouts{})
+}
+
+// errStoreTimeout is the cause of the context of an operation that ran out
+// of its server-side limit.
+var errStoreTimeout = errors.New("store timeout")
+
+// storeTimeoutError is an operation that ran out of its server-side limit:
+// the API answers it as any store.ErrUnavailable, UNAVAILABLE with "retry
+// with the same request id", and logs it with the operation and limit.
+type storeTimeoutError struct {
+	op    string
+	limit time.Duration
+	err   error
+}
+
+func (e *storeTimeoutError) Error() string {
+	return fmt.Sprintf("store %s: no answer within %v (%v): %v", e.op, e.limit, e.err, store.ErrUnavailable)
+}
+
+// Unwrap is store.ErrUnavailable only: the context error the store
+// returned is the server's own limit, not the client's deadline.
+func (e *storeTimeoutError) Unwrap() error { return store.ErrUnavailable }
+
+// timedStore bounds the operations of the store it embeds. Every method of
+// store.Store is bounded here; TestStoreTimeoutCoversEveryOperation fails
+// when store.Store gains one that is not.
+type timedStore struct {
+	store.Store
+	limits StoreTimeouts
+}
+
+// timed runs f with limit as a deadline of its own; a failure after the
+// deadline passed (and before the caller's) is a storeTimeoutError.
+func timed[T any](ctx context.Context, limit time.Duration, op string, f func(context.Context) (T, error)) (T, error) {
+	if limit < 0 {
+		return f(ctx)
+	}
+	tctx, cancel := context.WithTimeoutCause(ctx, limit, errStoreTimeout)
+	defer cancel()
+	v, err := f(tctx)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(tctx), errStoreTimeout) &&
+		(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, store.ErrUnavailable)) {
+		return v, &storeTimeoutError{op: op, limit: limit, err: err}
+	}
+	return v, err
+}
+
+// timedErr is timed for an operation without a result.
+func timedErr(ctx context.Context, limit time.Duration, op string, f func(context.Context) error) error {
+	_, err := timed(ctx, limit, op, func(ctx context.Context) (struct{}, error) { return struct{}{}, f(ctx) })
+	return err
+}
+
+// PutPerson is bounded by the unary limit.
+func (s *timedStore) PutPerson(ctx context.Context, p engine.Person) error {
+	return timedErr(ctx, s.limits.Unary, "PutPerson", func(ctx context.Context) error { return s.Store.PutPerson(ctx, p) })
+}
+
+// PutPersons is bounded by the long limit (a bulk import).
+func (s *timedStore) PutPersons(ctx context.Context, ps []engine.Person) error {
+	return timedErr(ctx, s.limits.Long, "PutPersons", func(ctx context.Context) error { return s.Store.PutPersons(ctx, ps) })
+}
+
+// GetPerson is bounded by the unary limit.
+func (s *timedStore) GetPerson(ctx context.Context, id string) (engine.Person, error) {
+	return timed(ctx, s.limits.Unary, "GetPerson", func(ctx context.Context) (engine.Person, error) { return s.Store.GetPerson(ctx, id) })
+}
+
+// PutInstitution is bounded by the unary limit.
+func (s *timedStore) PutInstitution(ctx context.Context, in engine.Institution) error {
+	return timedErr(ctx, s.limits.Unary, "PutInstitution", func(ctx context.Context) error { return s.Store.PutInstitution(ctx, in) })
+}
+
+// GetInstitution is bounded by the unary limit.
+func (s *timedStore) GetInstitution(ctx context.Context, id string) (engine.Institution, error) {
+	return timed(ctx, s.limits.Unary, "GetInstitution", func(ctx context.Context) (engine.Institution, error) {
+		return s.Store.GetInstitution(ctx, id)
+	})
+}
+
+// PutPolicy is bounded by the unary limit.
+func (s *timedStore) PutPolicy(ctx context.Context, p *engine.Policy) error {
+	return timedErr(ctx, s.limits.Unary, "PutPolicy", func(ctx context.Context) error { return s.Store.PutPolicy(ctx, p) })
+}
+
+// Policies is bounded by the unary limit.
+func (s *timedStore) Policies(ctx context.Context, region string, scheme engine.Scheme) ([]*engine.Policy, error) {
+	return timed(ctx, s.limits.Unary, "Policies", func(ctx context.Context) ([]*engine.Policy, error) {
+		return s.Store.Policies(ctx, region, scheme)
+	})
+}
+
+// Snapshot is bounded by the unary limit.
+func (s *timedStore) Snapshot(ctx context.Context, personID, institutionID string, year int) (store.PersonYear, error) {
+	return timed(ctx, s.limits.Unary, "Snapshot", func(ctx context.Context) (store.PersonYear, error) {
+		return s.Store.Snapshot(ctx, personID, institutionID, year)
+	})
+}
+
+// Settle is bounded by the unary limit.
+func (s *timedStore) Settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (engine.Settlement, error) {
+	return timed(ctx, s.limits.Unary, "Settle", func(ctx context.Context) (engine.Settlement, error) {
+		return s.Store.Settle(ctx, claim, compute)
+	})
+}
+
+// Reverse is bounded by the unary limit.
+func (s *timedStore) Reverse(ctx context.Context, r store.Reversal) (engine.Settlement, error) {
+	return timed(ctx, s.limits.Unary, "Reverse", func(ctx context.Context) (engine.Settlement, error) { return s.Store.Reverse(ctx, r) })
+}
+
+// GetSettlement is bounded by the unary limit.
+func (s *timedStore) GetSettlement(ctx context.Context, id string) (engine.Settlement, error) {
+	return timed(ctx, s.limits.Unary, "GetSettlement", func(ctx context.Context) (engine.Settlement, error) {
+		return s.Store.GetSettlement(ctx, id)
+	})
+}
+
+// RunClearing is bounded by the long limit.
+func (s *timedStore) RunClearing(ctx context.Context, sel store.Selection, c engine.Clearer, progress store.Progress) (engine.ClearingRun, error) {
+	return timed(ctx, s.limits.Long, "RunClearing", func(ctx context.Context) (engine.ClearingRun, error) {
+		return s.Store.RunClearing(ctx, sel, c, progress)
+	})
+}
+
+// GetClearingRun is bounded by the unary limit.
+func (s *timedStore) GetClearingRun(ctx context.Context, runID string) (engine.ClearingRun, error) {
+	return timed(ctx, s.limits.Unary, "GetClearingRun", func(ctx context.Context) (engine.ClearingRun, error) {
+		return s.Store.GetClearingRun(ctx, runID)
+	})
+}
+
+// StatementCases is bounded by the unary limit (one page).
+func (s *timedStore) StatementCases(ctx context.Context, runID, institutionID, after string, limit int) ([]engine.CaseLine, error) {
+	return timed(ctx, s.limits.Unary, "StatementCases", func(ctx context.Context) ([]engine.CaseLine, error) {
+		return s.Store.StatementCases(ctx, runID, institutionID, after, limit)
+	})
+}
+
+// PutContract is bounded by the unary limit.
+func (s *timedStore) PutContract(ctx context.Context, c engine.CapitationContract) error {
+	return timedErr(ctx, s.limits.Unary, "PutContract", func(ctx context.Context) error { return s.Store.PutContract(ctx, c) })
+}
+
+// GetContract is bounded by the unary limit.
+func (s *timedStore) GetContract(ctx context.Context, id string) (engine.CapitationContract, error) {
+	return timed(ctx, s.limits.Unary, "GetContract", func(ctx context.Context) (engine.CapitationContract, error) {
+		return s.Store.GetContract(ctx, id)
+	})
+}
+
+// enrolled is EnrollMembers' result.
+type enrolled struct {
+	n        int64
+	rejected []store.EnrollRejection
+}
+
+// EnrollMembers is bounded by the long limit (a bulk import).
+func (s *timedStore) EnrollMembers(ctx context.Context, contractID string, personIDs []string) (int64, []store.EnrollRejection, error) {
+	r, err := timed(ctx, s.limits.Long, "EnrollMembers", func(ctx context.Context) (enrolled, error) {
+		n, rejected, err := s.Store.EnrollMembers(ctx, contractID, personIDs)
+		return enrolled{n, rejected}, err
+	})
+	return r.n, r.rejected, err
+}
+
+// Reconcile is bounded by the long limit (it reads a period's settlements).
+func (s *timedStore) Reconcile(ctx context.Context, q store.ReconcileQuery) (store.ReconcileResult, error) {
+	return timed(ctx, s.limits.Long, "Reconcile", func(ctx context.Context) (store.ReconcileResult, error) {
+		return s.Store.Reconcile(ctx, q)
+	})
+}
