@@ -65,8 +65,9 @@ func NewDRGClearer(d *DRG, budget decimal.Decimal) (Clearer, error) {
 			c.groups[g.Code] = newDRGGroupCalc(d, g)
 		}
 	}
-	// The coefficient of an institution: its own row (the first), else
-	// its level's (the last row of the level), else 1.
+	// The coefficient of an institution: the first row naming it, else
+	// the first row of its level, else 1 (the first row that applies, as
+	// for high_thresholds).
 	for _, k := range d.Coefficients {
 		switch {
 		case k.InstitutionID != "":
@@ -75,8 +76,10 @@ func NewDRGClearer(d *DRG, budget decimal.Decimal) (Clearer, error) {
 				c.coefs = append(c.coefs, newDRGCoef(k.Coefficient))
 			}
 		default:
-			c.byLevel[k.Level] = int32(len(c.coefs))
-			c.coefs = append(c.coefs, newDRGCoef(k.Coefficient))
+			if _, ok := c.byLevel[k.Level]; !ok {
+				c.byLevel[k.Level] = int32(len(c.coefs))
+				c.coefs = append(c.coefs, newDRGCoef(k.Coefficient))
+			}
 		}
 	}
 	return c, nil

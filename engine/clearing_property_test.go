@@ -50,6 +50,7 @@ func refScore(p *engine.DRG, inst string, level int, grp engine.DRGGroup, total 
 		for _, c := range p.Coefficients {
 			if c.InstitutionID == "" && c.Level == level {
 				k = c.Coefficient
+				break // the first row of the level
 			}
 		}
 	}

@@ -264,10 +264,16 @@ func TestDRGBoundaries(t *testing.T) {
 }
 
 // TestDRGCoefficients: an institution's own coefficient wins over its
-// level's, which wins over 1.
+// level's, which wins over 1; of two rows for one institution or one
+// level, the first counts (as the first high_thresholds row that applies
+// does).
 func TestDRGCoefficients(t *testing.T) {
 	pol := exampleDRG(engine.PointValueFundPlusPersonal)
-	pol.Coefficients = append(pol.Coefficients, engine.DRGCoefficient{Level: 2, Coefficient: d("0.9")})
+	pol.Coefficients = append(pol.Coefficients,
+		engine.DRGCoefficient{Level: 2, Coefficient: d("0.9")},
+		engine.DRGCoefficient{Level: 2, Coefficient: d("0.7")},            // level 2 again: not read
+		engine.DRGCoefficient{InstitutionID: "H2", Coefficient: d("0.5")}, // H2 again: not read
+		engine.DRGCoefficient{Level: 3, Coefficient: d("1.3")})            // level 3 again: not read
 	_, lines := runDRG(t, pol, "1000.00", []engine.ClearingCase{
 		kase("own", "H2", 3, "G1", "10000.00", "0", "0"),    // H2's row 0.95, though level 3 has 1.1
 		kase("level3", "H1", 3, "G1", "10000.00", "0", "0"), // level 3: 1.1
