@@ -18,7 +18,7 @@ PGPORT       ?= 54329
 DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PGPORT)/postgres?sslmode=disable
 
 .DEFAULT_GOAL := help
-.PHONY: help tools generate check-generated lint build serve demo-report postgres postgres-stop serve-pg test test-unit fuzz bench
+.PHONY: help tools generate check-generated lint build serve demo-report postgres postgres-stop serve-pg test test-unit fuzz bench probe
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -80,3 +80,6 @@ fuzz: ## run each fuzz target for FUZZTIME executions (default 30000x)
 
 bench: ## run the Go benchmarks (BENCHCOUNT runs each, for benchstat)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./benchmarks/
+
+probe: ## denial-of-service probes at full size against the real binary: 19,900 idle connections, 15 s floods of oversized calls
+	MEDSETTLE_PROBE=full $(GO) test -count=1 -v -timeout 20m -run 'Probe' ./cmd/medsettle/

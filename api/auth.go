@@ -37,6 +37,20 @@ type Principal struct {
 	Institution string
 }
 
+// String is the principal as a tokens file names its role: "admin",
+// "clearing", "institution:<id>".
+func (p Principal) String() string {
+	switch p.Role {
+	case RoleAdmin:
+		return "admin"
+	case RoleClearing:
+		return "clearing"
+	case RoleInstitution:
+		return "institution:" + p.Institution
+	}
+	return "none"
+}
+
 // Tokens maps bearer tokens to principals. The zero value (no tokens) is
 // open mode: every caller is an administrator.
 type Tokens struct {

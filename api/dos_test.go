@@ -245,41 +245,57 @@ func (s *blockingStore) GetPerson(ctx context.Context, id string) (engine.Person
 }
 
 // TestOverloadSheds: with every place of a service taken, 200 more calls
-// are answered UNAVAILABLE within the queue wait instead of queueing; the
-// other services still answer, and the service recovers when its calls
+// are answered UNAVAILABLE within the queue wait instead of queueing; one
+// caller holds at most half the places, so it cannot crowd out the others;
+// the other services still answer, and the service recovers when its calls
 // end.
 func TestOverloadSheds(t *testing.T) {
 	const places, extra = 4, 200
 	st := &blockingStore{Store: memstore.New(), entered: make(chan struct{}, places+extra), release: make(chan struct{})}
-	_, conn := startLimited(t, st, dosRoles, Limits{MaxInFlight: places, QueueWait: 50 * time.Millisecond})
+	roles := map[string]string{adminToken: "admin", institutionToken("QZ-H3"): "institution:QZ-H3", clearingToken: "clearing"}
+	_, conn := startLimited(t, st, roles, Limits{MaxInFlight: places, QueueWait: 50 * time.Millisecond})
 	registry := pb.NewRegistryServiceClient(conn)
-	getPerson := func(timeout time.Duration) error {
-		ctx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+adminToken), timeout)
+	getPerson := func(token string, timeout time.Duration) error {
+		ctx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token), timeout)
 		defer cancel()
 		_, err := registry.GetPerson(ctx, &pb.GetPersonRequest{PersonId: "E1"})
 		return err
 	}
-	held := make(chan error, places)
-	for range places {
-		go func() { held <- getPerson(30 * time.Second) }()
-	}
-	for range places {
-		select {
-		case <-st.entered:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the first calls never reached the store")
+	entered := func(n int) {
+		t.Helper()
+		for range n {
+			select {
+			case <-st.entered:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the first calls never reached the store")
+			}
 		}
 	}
+	held := make(chan error, places)
+	// The admin takes its half of the places; a third call of its own is
+	// refused while the service still has room for others.
+	for range places / 2 {
+		go func() { held <- getPerson(adminToken, 30*time.Second) }()
+	}
+	entered(places / 2)
+	if err := getPerson(adminToken, 2*time.Second); status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "these credentials") {
+		t.Fatalf("a caller over its half: %v, want UNAVAILABLE for these credentials", err)
+	}
+	for range places / 2 {
+		go func() { held <- getPerson(institutionToken("QZ-H3"), 30*time.Second) }()
+	}
+	entered(places / 2)
+
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var slowest time.Duration
 	shed := 0
-	for range extra {
+	for i := range extra {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			err := getPerson(2 * time.Second)
+			err := getPerson([]string{adminToken, institutionToken("QZ-H3"), clearingToken}[i%3], 2*time.Second)
 			d := time.Since(start)
 			mu.Lock()
 			defer mu.Unlock()
@@ -308,7 +324,7 @@ func TestOverloadSheds(t *testing.T) {
 			t.Errorf("a held call: %v, want NOT_FOUND", err)
 		}
 	}
-	if err := getPerson(5 * time.Second); status.Code(err) != codes.NotFound {
+	if err := getPerson(clearingToken, 5*time.Second); status.Code(err) != codes.NotFound {
 		t.Errorf("after the load: %v, want NOT_FOUND", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -43,12 +44,16 @@ type guard struct {
 func newGuard(lim Limits) *guard {
 	return &guard{
 		limits: lim,
-		imports: newGate(lim.MaxImports, lim.QueueWait, codes.ResourceExhausted,
-			fmt.Sprintf("%d imports (ImportPersons, EnrollMembers) are in progress, the most the server runs at once; retry when one ends", lim.MaxImports)),
-		reads: newGate(lim.MaxReads, lim.QueueWait, codes.Unavailable,
-			fmt.Sprintf("the server is busy receiving %d other requests; retry with backoff (the same request id is safe)", lim.MaxReads)),
+		imports: newGate(lim.MaxImports, 0, lim.QueueWait, codes.ResourceExhausted,
+			fmt.Sprintf("%d imports (ImportPersons, EnrollMembers) are in progress, the most the server runs at once; retry when one ends", lim.MaxImports), ""),
+		reads: newGate(lim.MaxReads, perCaller(lim.MaxReads, 4), lim.QueueWait, codes.Unavailable,
+			fmt.Sprintf("the server is busy receiving %d other requests; retry with backoff (the same request id is safe)", lim.MaxReads),
+			fmt.Sprintf("the server is receiving %d other requests of these credentials; retry with backoff (the same request id is safe)", perCaller(lim.MaxReads, 4))),
 	}
 }
+
+// perCaller is a gate's cap for one caller: a share of its places.
+func perCaller(places, share int) int { return max(1, places/share) }
 
 // rawFrame receives a message's wire bytes undecoded (see guardCodec).
 type rawFrame struct {
@@ -89,40 +94,100 @@ func (c guardCodec) Unmarshal(data mem.BufferSlice, v any) error {
 // Name is the protobuf codec's.
 func (guardCodec) Name() string { return "proto" }
 
-// gate admits a bounded number of holders; a caller waits at most wait for
-// a place.
+// gate admits a bounded number of holders, and at most perCaller of them
+// from one caller (see callerKey; 0: no such cap), so that one caller
+// cannot crowd out the others. A caller waits at most wait for a place.
 type gate struct {
+	slots     chan struct{}
+	perCaller int
+	wait      time.Duration
+	code      codes.Code
+	msg       string // all places taken
+	callerMsg string // the caller's own places taken
+
+	mu      sync.Mutex
+	callers map[string]*callerPlaces
+}
+
+// callerPlaces are one caller's places in a gate, kept while in use.
+type callerPlaces struct {
 	slots chan struct{}
-	wait  time.Duration
-	code  codes.Code
-	msg   string
+	users int
 }
 
-func newGate(n int, wait time.Duration, code codes.Code, msg string) *gate {
-	return &gate{slots: make(chan struct{}, n), wait: wait, code: code, msg: msg}
+func newGate(n, perCaller int, wait time.Duration, code codes.Code, msg, callerMsg string) *gate {
+	return &gate{slots: make(chan struct{}, n), perCaller: perCaller, wait: wait, code: code, msg: msg, callerMsg: callerMsg,
+		callers: map[string]*callerPlaces{}}
 }
 
-// acquire takes a place, or fails with the gate's status after its wait
-// (or with the call's own end).
-func (g *gate) acquire(ctx context.Context) (release func(), err error) {
-	select {
-	case g.slots <- struct{}{}:
-		return g.release, nil
-	default:
+// acquire takes a place for caller (its own first, then a shared one), or
+// fails with the gate's status after its wait (or with the call's end).
+func (g *gate) acquire(ctx context.Context, caller string) (release func(), err error) {
+	var cp *callerPlaces
+	if g.perCaller > 0 && caller != "" {
+		g.mu.Lock()
+		cp = g.callers[caller]
+		if cp == nil {
+			cp = &callerPlaces{slots: make(chan struct{}, g.perCaller)}
+			g.callers[caller] = cp
+		}
+		cp.users++
+		g.mu.Unlock()
 	}
-	t := time.NewTimer(g.wait)
-	defer t.Stop()
-	select {
-	case g.slots <- struct{}{}:
-		return g.release, nil
-	case <-t.C:
-		return nil, status.Error(g.code, g.msg)
-	case <-ctx.Done():
-		return nil, status.FromContextError(ctx.Err()).Err()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	take := func(slots chan struct{}, msg string) error {
+		select {
+		case slots <- struct{}{}:
+			return nil
+		default:
+		}
+		if timer == nil {
+			timer = time.NewTimer(g.wait)
+		}
+		select {
+		case slots <- struct{}{}:
+			return nil
+		case <-timer.C:
+			return status.Error(g.code, msg)
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		}
 	}
+	if cp != nil {
+		if err := take(cp.slots, g.callerMsg); err != nil {
+			g.leave(caller, cp)
+			return nil, err
+		}
+	}
+	if err := take(g.slots, g.msg); err != nil {
+		if cp != nil {
+			<-cp.slots
+			g.leave(caller, cp)
+		}
+		return nil, err
+	}
+	return func() {
+		<-g.slots
+		if cp != nil {
+			<-cp.slots
+			g.leave(caller, cp)
+		}
+	}, nil
 }
 
-func (g *gate) release() { <-g.slots }
+// leave forgets a caller's places when nobody uses them.
+func (g *gate) leave(caller string, cp *callerPlaces) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if cp.users--; cp.users == 0 {
+		delete(g.callers, caller)
+	}
+}
 
 // guardedRegistrar registers services on a grpc.Server with their
 // handlers wrapped by the guard; reflection.Register and health take it
@@ -154,12 +219,14 @@ func (g *guard) wrap(sd *grpc.ServiceDesc) *grpc.ServiceDesc {
 	public := publicService("/" + sd.ServiceName + "/")
 	var inflight, reads *gate
 	if public {
-		reads = newGate(g.limits.MaxPublicReads, g.limits.QueueWait, codes.Unavailable,
-			fmt.Sprintf("%s is busy receiving other messages; retry shortly", sd.ServiceName))
+		reads = newGate(g.limits.MaxPublicReads, perCaller(g.limits.MaxPublicReads, 2), g.limits.QueueWait, codes.Unavailable,
+			fmt.Sprintf("%s is busy receiving other messages; retry shortly", sd.ServiceName),
+			fmt.Sprintf("%s is busy receiving other messages from this address; retry shortly", sd.ServiceName))
 	} else {
 		reads = g.reads
-		inflight = newGate(g.limits.MaxInFlight, g.limits.QueueWait, codes.Unavailable,
-			fmt.Sprintf("the server is busy: %d calls of %s are in progress; retry with backoff (the same request id is safe)", g.limits.MaxInFlight, serviceShortName(sd.ServiceName)))
+		inflight = newGate(g.limits.MaxInFlight, perCaller(g.limits.MaxInFlight, 2), g.limits.QueueWait, codes.Unavailable,
+			fmt.Sprintf("the server is busy: %d calls of %s are in progress; retry with backoff (the same request id is safe)", g.limits.MaxInFlight, serviceShortName(sd.ServiceName)),
+			fmt.Sprintf("these credentials have %d calls of %s in progress, the most one caller may; retry with backoff (the same request id is safe)", perCaller(g.limits.MaxInFlight, 2), serviceShortName(sd.ServiceName)))
 	}
 	out.Methods = make([]grpc.MethodDesc, len(sd.Methods))
 	for i, m := range sd.Methods {
@@ -193,7 +260,7 @@ func serviceShortName(full string) string {
 func (g *guard) unary(inflight, reads *gate, h grpc.MethodHandler) grpc.MethodHandler {
 	return func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
 		if inflight != nil {
-			release, err := inflight.acquire(ctx)
+			release, err := inflight.acquire(ctx, callerKey(ctx))
 			if err != nil {
 				return nil, err
 			}
@@ -212,7 +279,7 @@ func (g *guard) stream(inflight, imports, reads *gate, timed bool, h grpc.Stream
 			if gt == nil {
 				continue
 			}
-			release, err := gt.acquire(ss.Context())
+			release, err := gt.acquire(ss.Context(), callerKey(ss.Context()))
 			if err != nil {
 				return err
 			}
@@ -243,7 +310,7 @@ func (g *guard) recv(ctx context.Context, read func(any) error, v any, reads *ga
 		return status.Errorf(codes.Internal, "grpc: cannot decode into %T", v)
 	}
 	if reads != nil {
-		release, err := reads.acquire(ctx)
+		release, err := reads.acquire(ctx, callerKey(ctx))
 		if err != nil {
 			return err
 		}
@@ -262,10 +329,17 @@ func (g *guard) recv(ctx context.Context, read func(any) error, v any, reads *ga
 	if err != nil {
 		return err
 	}
+	md := m.ProtoReflect().Descriptor()
+	if err := checkSize(f.data.Len(), md); err != nil {
+		return err
+	}
+	// The frames are copied into one buffer for decoding (as grpc-go's
+	// own codec does) and given back at once.
 	buf := f.data.MaterializeToBuffer(mem.DefaultBufferPool())
+	f.free()
 	defer buf.Free()
 	b := buf.ReadOnlyData()
-	if err := checkMessage(b, m); err != nil {
+	if err := checkValues(b, md); err != nil {
 		return err
 	}
 	if err := proto.Unmarshal(b, m); err != nil {

@@ -177,15 +177,28 @@ func messageLimit(name protoreflect.FullName) msgLimit {
 const maxCountDepth = 32
 
 // checkMessage refuses, with RESOURCE_EXHAUSTED, wire bytes over the limit
-// of the message they are to be decoded into. It reads the wire format
-// without allocating; malformed bytes are left to proto.Unmarshal to
-// report.
+// of the message they are to be decoded into.
 func checkMessage(b []byte, m proto.Message) error {
 	md := m.ProtoReflect().Descriptor()
-	lim := messageLimit(md.FullName())
-	if len(b) > lim.Bytes {
-		return status.Errorf(codes.ResourceExhausted, "a %s of %d bytes is larger than the %d bytes accepted", md.Name(), len(b), lim.Bytes)
+	if err := checkSize(len(b), md); err != nil {
+		return err
 	}
+	return checkValues(b, md)
+}
+
+// checkSize refuses a message of size bytes over its type's limit.
+func checkSize(size int, md protoreflect.MessageDescriptor) error {
+	if lim := messageLimit(md.FullName()); size > lim.Bytes {
+		return status.Errorf(codes.ResourceExhausted, "a %s of %d bytes is larger than the %d bytes accepted", md.Name(), size, lim.Bytes)
+	}
+	return nil
+}
+
+// checkValues refuses a message carrying more values than its type's
+// limit. It reads the wire format without allocating; malformed bytes are
+// left to proto.Unmarshal to report.
+func checkValues(b []byte, md protoreflect.MessageDescriptor) error {
+	lim := messageLimit(md.FullName())
 	n := 0
 	if !countValues(b, md, 0, &n, lim.Values) {
 		return status.Errorf(codes.ResourceExhausted, "a %s carries more than the %d values (fields, list elements, messages) accepted", md.Name(), lim.Values)

@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"net"
 	"sync/atomic"
 
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/tap"
 )
 
@@ -21,14 +23,36 @@ import (
 // The context it returns becomes the call's: a readCtx, which the guard's
 // read timer expires.
 func (t *Tokens) tapAuth(ctx context.Context, info *tap.Info) (context.Context, error) {
-	if !t.Open() && !publicService(info.FullMethodName) {
-		if _, err := t.authenticateMD(info.Header); err != nil {
+	rc := &readCtx{}
+	switch {
+	case publicService(info.FullMethodName):
+		// Anybody: shares are per address.
+		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+			host, _, err := net.SplitHostPort(p.Addr.String())
+			if err != nil {
+				host = p.Addr.String()
+			}
+			rc.caller = "address " + host
+		}
+	case !t.Open():
+		p, err := t.authenticateMD(info.Header)
+		if err != nil {
 			return nil, err
 		}
+		rc.caller = p.String()
 	}
-	rc := &readCtx{}
 	rc.Context, rc.cancel = context.WithCancel(ctx)
 	return rc, nil
+}
+
+// callerKey is who a call is from, for the shares of the guard's places:
+// the principal of its credentials, the client's address for the public
+// services, "" in open mode (no shares).
+func callerKey(ctx context.Context) string {
+	if rc, ok := ctx.Value(readCtxKey{}).(*readCtx); ok {
+		return rc.caller
+	}
+	return ""
 }
 
 // readCtx is a call's context as tapAuth makes it. When expire ends it,
@@ -38,6 +62,7 @@ type readCtx struct {
 	context.Context
 	cancel  context.CancelFunc
 	expired atomic.Bool
+	caller  string // callerKey
 }
 
 type readCtxKey struct{}

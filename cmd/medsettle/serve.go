@@ -33,6 +33,7 @@ type serveFlags struct {
 	tlsCert, tlsKey, tlsClientCA string
 	policies                     []string
 	demo, insecure               bool
+	limits                       limitFlags
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
@@ -52,7 +53,11 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.StringVar(&f.tlsClientCA, "tls-client-ca", "", "require client certificates signed by this CA (PEM)")
+	addLimitFlags(fs, &f.limits)
 	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if err := f.limits.check(); err != nil {
 		return f, err
 	}
 	if fs.NArg() > 0 {
@@ -111,12 +116,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		opts = append(opts, grpc.Creds(creds))
 	}
-	srv, health := api.NewServer(api.Config{Store: st, Tokens: tokens, Log: log, ServerOptions: opts})
-	lis, err := net.Listen("tcp", f.listen)
+	srv, health := api.NewServer(api.Config{Store: st, Tokens: tokens, Log: log, ServerOptions: opts, Limits: f.limits.Limits})
+	maxConns := setupConnectionCap(f.limits.maxConnections, log)
+	tcp, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", f.listen, err)
 	}
+	lis := newLimitListener(tcp, maxConns, log)
 	log.Info("medsettle serving", "addr", lis.Addr().String(), "store", storeName, "tls", f.tlsCert != "")
+	log.Info("limits", "limits", f.limits.Limits.WithDefaults().String(), "max_connections", maxConns)
 	if tokens.Open() {
 		log.Warn("no --tokens given: open mode, every caller is admin")
 	}
