@@ -342,10 +342,7 @@ func (g *guard) recv(ctx context.Context, read func(any) error, v any, reads *ga
 	if err := checkValues(b, md); err != nil {
 		return err
 	}
-	if err := proto.Unmarshal(b, m); err != nil {
-		return status.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err)
-	}
-	return nil
+	return decodeRequest(b, m)
 }
 
 // readTimer ends the call (through the readCtx tapAuth made its context)
