@@ -77,7 +77,7 @@ func settlementToProto(s engine.Settlement) *pb.Settlement {
 		SettleDate:     c.SettleDate.String(),
 		PolicyVersion:  r.PolicyVersion,
 		State:          pb.SettlementState(s.State),
-		CrossRegion:    pb.CrossRegion(c.CrossRegion),
+		CrossRegion:    crossRegionToProto(c.CrossRegion),
 		DrgCode:        c.DRGCode,
 		ReversalReason: s.ReversalReason,
 		Breakdown: &pb.Breakdown{
@@ -145,4 +145,14 @@ func accumulatorsToProto(a engine.Accumulators, balance string) *pb.Accumulators
 		out.PoolUsed[name] = engine.FormatMoney(a.Pool(name))
 	}
 	return out
+}
+
+// crossRegionToProto is a recorded claim's cross_region as the server
+// decided it. Settlements recorded before the server decided kept the
+// request's value, where unspecified meant (and was settled as) LOCAL.
+func crossRegionToProto(c engine.CrossRegion) pb.CrossRegion {
+	if c == engine.CrossRegionUnspecified {
+		return pb.CrossRegion_CROSS_REGION_LOCAL
+	}
+	return pb.CrossRegion(c)
 }

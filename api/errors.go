@@ -75,7 +75,8 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 	case errors.Is(err, store.ErrConflict):
 		return statusError(codes.AlreadyExists, err.Error()+"; send a new request id for a new request")
 	case errors.Is(err, engine.ErrNoPolicy), errors.Is(err, engine.ErrNotCovered), errors.Is(err, engine.ErrAlreadyReversed),
-		errors.Is(err, engine.ErrFinalExists), errors.Is(err, engine.ErrNoClearingRules), errors.Is(err, engine.ErrContractInUse):
+		errors.Is(err, engine.ErrFinalExists), errors.Is(err, engine.ErrNoClearingRules), errors.Is(err, engine.ErrContractInUse),
+		errors.Is(err, engine.ErrCrossRegion):
 		return statusError(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, engine.ErrForbidden):
 		return statusError(codes.PermissionDenied, err.Error())

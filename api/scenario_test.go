@@ -27,7 +27,10 @@ type scenario struct {
 	Policies     []json.RawMessage `json:"policies"`
 	Institutions []json.RawMessage `json:"institutions"`
 	Persons      []json.RawMessage `json:"persons"`
-	Steps        []scenarioStep    `json:"steps"`
+	// Filings are cross-region filings, loaded with PutCrossRegionFiling
+	// as admin after the persons.
+	Filings []json.RawMessage `json:"filings"`
+	Steps   []scenarioStep    `json:"steps"`
 }
 
 type scenarioStep struct {
@@ -66,6 +69,7 @@ type replayer interface {
 	putPolicy(*pb.Policy) error
 	putInstitution(*pb.Institution) error
 	putPerson(*pb.Person) error
+	putFiling(*pb.CrossRegionFiling) error
 	settle(caller string, req *pb.SettleRequest, commit bool) (*pb.Settlement, error)
 	reverse(caller string, req *pb.ReverseSettlementRequest) (*pb.Settlement, error)
 	accumulators(req *pb.GetAccumulatorsRequest) (*pb.Accumulators, error)
@@ -126,6 +130,13 @@ func replayScenario(t *testing.T, sc scenario, r replayer) {
 		unmarshalInto(t, raw, &p)
 		if err := r.putPerson(&p); err != nil {
 			t.Fatalf("PutPerson: %v", err)
+		}
+	}
+	for _, raw := range sc.Filings {
+		var f pb.CrossRegionFiling
+		unmarshalInto(t, raw, &f)
+		if err := r.putFiling(&f); err != nil {
+			t.Fatalf("PutCrossRegionFiling: %v", err)
 		}
 	}
 	ids := map[int]string{}

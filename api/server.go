@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
@@ -36,6 +37,12 @@ type Config struct {
 	// Limits bounds the calls, messages and connections the server takes
 	// on; zero fields take their defaults.
 	Limits Limits
+	// Now is the clock settle dates are checked against (time.Now when nil).
+	Now func() time.Time
+	// MaxClockSkew is how far ahead of Now a settle date may be (its date
+	// in China Standard Time); later dates are INVALID_ARGUMENT. Zero or
+	// negative: DefaultMaxClockSkew (24h).
+	MaxClockSkew time.Duration
 }
 
 // NewServer builds the gRPC server with every medsettle service, health
@@ -73,7 +80,8 @@ func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 	}, cfg.ServerOptions...)
 	srv := grpc.NewServer(opts...)
 	reg := guardedRegistrar{srv: srv, g: newGuard(lim)}
-	pb.RegisterSettlementServiceServer(reg, &SettlementService{store: cfg.Store, log: log, tel: newTelemetry()})
+	pb.RegisterSettlementServiceServer(reg, &SettlementService{store: cfg.Store, log: log, tel: newTelemetry(),
+		clock: newSettleClock(cfg.Now, cfg.MaxClockSkew)})
 	pb.RegisterRegistryServiceServer(reg, &RegistryService{store: cfg.Store, log: log})
 	pb.RegisterPolicyServiceServer(reg, &PolicyService{store: cfg.Store, log: log})
 	pb.RegisterClearingServiceServer(reg, &ClearingService{store: cfg.Store, log: log})

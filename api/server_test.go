@@ -73,7 +73,7 @@ func startServerOn(t *testing.T, st store.Store, roles map[string]string) *testS
 			t.Fatal(err)
 		}
 	}
-	srv, _ := NewServer(Config{Store: st, Tokens: tokens, Log: discard})
+	srv, _ := NewServer(Config{Store: st, Tokens: tokens, Log: discard, Now: testNow})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +94,11 @@ func startServerOn(t *testing.T, st store.Store, roles map[string]string) *testS
 		policy:     pb.NewPolicyServiceClient(conn),
 	}
 }
+
+// testNow is the clock of the test servers: after every settle date the
+// tests and vectors use (2027-01-05 is "no policy for 2027"), so that they
+// do not depend on the day they run. TestSettleDateInFuture sets its own.
+func testNow() time.Time { return time.Date(2027, time.December, 31, 12, 0, 0, 0, time.UTC) }
 
 // as returns a context carrying a bearer token.
 func as(token string) (context.Context, context.CancelFunc) {

@@ -19,6 +19,8 @@ type SettlementService struct {
 	store store.Store
 	log   *slog.Logger
 	tel   *telemetry
+	// clock refuses settle dates in the future (NewServer sets it).
+	clock settleClock
 }
 
 // PreSettle computes a settlement and records nothing.
@@ -53,6 +55,7 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 		}
 	}
 	claim, err := claimFromProto(req)
+	err = s.clock.checkSettleDate(claim.SettleDate, err)
 	if err != nil {
 		return engine.Settlement{}, s.withCodeViolations(ctx, claim, err)
 	}
@@ -74,7 +77,7 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 		}
 		return engine.Settle(engine.Input{
 			Policy: policy, Person: st.Person, Institution: inst, Claim: claim,
-			Accumulators: st.Accumulators, BudgetUsed: st.BudgetUsed,
+			Accumulators: st.Accumulators, BudgetUsed: st.BudgetUsed, Filings: st.Filings,
 		})
 	}
 	if commit {
@@ -92,7 +95,8 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 	if err != nil {
 		return engine.Settlement{}, err
 	}
-	return engine.Settlement{Claim: claim, Fingerprint: claim.Fingerprint(), State: engine.StatePreview, Result: res}, nil
+	settled := claim.Decided(res.CrossRegion)
+	return engine.Settlement{Claim: settled, Fingerprint: settled.Fingerprint(), State: engine.StatePreview, Result: res}, nil
 }
 
 // ReverseSettlement undoes a settlement once, for the institution that made it.

@@ -55,7 +55,9 @@ func TestStoresAgreeOnRandomHistories(t *testing.T) {
 	sim.reached(60, "Settle OK")
 	sim.reached(8, "ReverseSettlement OK", "PreSettle OK", "Settle InvalidArgument", "FUND_BASIC paid", "account paid")
 	sim.reached(1, "Settle AlreadyExists", "Settle FailedPrecondition", "ReverseSettlement FailedPrecondition",
-		"FUND_CATASTROPHIC paid", "FUND_MEDICAL_AID paid")
+		"FUND_CATASTROPHIC paid", "FUND_MEDICAL_AID paid",
+		"CROSS_REGION_LOCAL", "CROSS_REGION_REGISTERED", "CROSS_REGION_UNREGISTERED",
+		"PutCrossRegionFiling OK", "PutCrossRegionFiling InvalidArgument")
 	t.Logf("seed %d reached %v", seed, sim.seen)
 }
 
@@ -111,7 +113,7 @@ func newSimulation(t *testing.T, seed uint64) *simulation {
 				sim.insts = append(sim.insts, in.GetInstitutionId())
 			}
 		}
-		for _, r := range doc.Persons {
+		for i, r := range doc.Persons {
 			var p pb.Person
 			unmarshalInto(t, r, &p)
 			if p.GetScheme() == pb.Scheme_SCHEME_EMPLOYEE {
@@ -121,6 +123,13 @@ func newSimulation(t *testing.T, seed uint64) *simulation {
 			must(t, err)
 			if kind == memKind {
 				sim.persons = append(sim.persons, p.GetPersonId())
+			}
+			if i%3 == 0 {
+				// Registered all year for care in the other region.
+				_, err := ts.registry.PutCrossRegionFiling(ctx, &pb.PutCrossRegionFilingRequest{Filing: &pb.CrossRegionFiling{
+					FilingId: "SIM-F-" + p.GetPersonId(), PersonId: p.GetPersonId(), Region: otherSimRegion(p.GetRegion()),
+					ValidFrom: "2026-01-01", ValidTo: "2026-12-31"}})
+				must(t, err)
 			}
 		}
 		cancel()
@@ -169,8 +178,37 @@ func (s *simulation) claim() *pb.SettleRequest {
 	return req
 }
 
+// otherSimRegion is the demo region that is not r.
+func otherSimRegion(r string) string {
+	if r == "350500" {
+		return "610300"
+	}
+	return "350500"
+}
+
+// putFiling files, replaces (a filing id of a small set, so that filings
+// move between persons) or fails to file (the person's own region, or
+// dates out of order) a cross-region filing on every server.
+func (s *simulation) putFiling(step int) {
+	day := func(d int) string { return time.Date(2026, 1, 1+d, 0, 0, 0, 0, time.UTC).Format(time.DateOnly) }
+	from := s.pick(365)
+	f := &pb.CrossRegionFiling{
+		FilingId: fmt.Sprintf("SIM-FILING-%d", s.pick(8)), PersonId: s.persons[s.pick(len(s.persons))],
+		Region: []string{"350500", "610300"}[s.pick(2)], ValidFrom: day(from), ValidTo: day(from + s.pick(200) - 10),
+	}
+	s.compare(step, "PutCrossRegionFiling "+f.GetFilingId(), func(ts *testServer, _ int) (proto.Message, error) {
+		return ts.registry.PutCrossRegionFiling(context.Background(), &pb.PutCrossRegionFilingRequest{Filing: f})
+	})
+	s.compare(step, "ListCrossRegionFilings "+f.GetPersonId(), func(ts *testServer, _ int) (proto.Message, error) {
+		return ts.registry.ListCrossRegionFilings(context.Background(), &pb.ListCrossRegionFilingsRequest{PersonId: f.GetPersonId()})
+	})
+}
+
 // step makes one random call on every server and compares the answers.
 func (s *simulation) step(step int) {
+	if s.chance(0.08) {
+		s.putFiling(step)
+	}
 	switch n := s.pick(100); {
 	case n < 45 || len(s.settled) == 0:
 		req := s.claim()
@@ -300,6 +338,7 @@ func (s *simulation) record(what string, msg proto.Message, err error) {
 	if st == nil {
 		return
 	}
+	s.seen[st.GetCrossRegion().String()]++
 	for _, d := range st.GetDetails() {
 		s.seen[d.GetFund().String()+" paid"]++
 	}

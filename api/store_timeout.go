@@ -147,6 +147,16 @@ func (s *timedStore) GetInstitution(ctx context.Context, id string) (engine.Inst
 	})
 }
 
+// PutFiling is bounded by the unary limit.
+func (s *timedStore) PutFiling(ctx context.Context, f engine.Filing) error {
+	return timedErr(ctx, s.limits.Unary, "PutFiling", func(ctx context.Context) error { return s.Store.PutFiling(ctx, f) })
+}
+
+// Filings is bounded by the unary limit.
+func (s *timedStore) Filings(ctx context.Context, personID string) ([]engine.Filing, error) {
+	return timed(ctx, s.limits.Unary, "Filings", func(ctx context.Context) ([]engine.Filing, error) { return s.Store.Filings(ctx, personID) })
+}
+
 // PutPolicy is bounded by the unary limit.
 func (s *timedStore) PutPolicy(ctx context.Context, p *engine.Policy) error {
 	return timedErr(ctx, s.limits.Unary, "PutPolicy", func(ctx context.Context) error { return s.Store.PutPolicy(ctx, p) })

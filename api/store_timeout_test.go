@@ -81,6 +81,20 @@ func (f *frozenStore) GetInstitution(ctx context.Context, id string) (engine.Ins
 	return f.Store.GetInstitution(ctx, id)
 }
 
+func (f *frozenStore) PutFiling(ctx context.Context, fl engine.Filing) error {
+	if err := f.wait(ctx); err != nil {
+		return err
+	}
+	return f.Store.PutFiling(ctx, fl)
+}
+
+func (f *frozenStore) Filings(ctx context.Context, personID string) ([]engine.Filing, error) {
+	if err := f.wait(ctx); err != nil {
+		return nil, err
+	}
+	return f.Store.Filings(ctx, personID)
+}
+
 func (f *frozenStore) PutPolicy(ctx context.Context, p *engine.Policy) error {
 	if err := f.wait(ctx); err != nil {
 		return err
@@ -200,6 +214,13 @@ var storeOps = map[string]struct {
 	}},
 	"GetInstitution": {false, func(ctx context.Context, st store.Store) error {
 		_, err := st.GetInstitution(ctx, "X")
+		return err
+	}},
+	"PutFiling": {false, func(ctx context.Context, st store.Store) error {
+		return st.PutFiling(ctx, engine.Filing{PersonID: "X"})
+	}},
+	"Filings": {false, func(ctx context.Context, st store.Store) error {
+		_, err := st.Filings(ctx, "X")
 		return err
 	}},
 	"PutPolicy": {false, func(ctx context.Context, st store.Store) error { return st.PutPolicy(ctx, &engine.Policy{}) }},

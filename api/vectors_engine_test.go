@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -25,6 +27,7 @@ type ledger struct {
 	budget      map[string]decimal.Decimal
 	settlements map[string]*engine.Settlement
 	keys        map[string]string // institution|request id → fingerprint|settlement id
+	filings     map[string]engine.Filing
 }
 
 func newLedger() *ledger {
@@ -32,6 +35,7 @@ func newLedger() *ledger {
 		persons: map[string]engine.Person{}, insts: map[string]engine.Institution{},
 		accums: map[string]engine.Accumulators{}, budget: map[string]decimal.Decimal{},
 		settlements: map[string]*engine.Settlement{}, keys: map[string]string{},
+		filings: map[string]engine.Filing{},
 	}
 }
 
@@ -71,6 +75,42 @@ func (l *ledger) putPerson(in *pb.Person) error {
 	return nil
 }
 
+// putFiling checks a filing as PutCrossRegionFiling does and keeps it,
+// replacing one with its id.
+func (l *ledger) putFiling(in *pb.CrossRegionFiling) error {
+	var p parser
+	f := p.filing("filing", in)
+	if err := p.v.Err(); err != nil {
+		return asStatus(err)
+	}
+	person, ok := l.persons[f.PersonID]
+	if !ok {
+		return asStatus(store.ErrNotFound)
+	}
+	if err := engine.ValidateFiling(f, person); err != nil {
+		return asStatus(err)
+	}
+	l.filings[f.ID] = f
+	return nil
+}
+
+// filingsOf lists a person's filings by valid_from, then id.
+func (l *ledger) filingsOf(personID string) []engine.Filing {
+	var out []engine.Filing
+	for _, f := range l.filings {
+		if f.PersonID == personID {
+			out = append(out, f)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if c := out[i].ValidFrom.Compare(out[j].ValidFrom); c != 0 {
+			return c < 0
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
 func yearKey(id string, year int) string { return fmt.Sprintf("%s/%d", id, year) }
 
 func (l *ledger) settle(_ string, req *pb.SettleRequest, commit bool) (*pb.Settlement, error) {
@@ -79,12 +119,12 @@ func (l *ledger) settle(_ string, req *pb.SettleRequest, commit bool) (*pb.Settl
 		return nil, asStatus(err)
 	}
 	key := claim.InstitutionID + "|" + claim.RequestID
-	fp := claim.Fingerprint()
 	if prev, ok := l.keys[key]; ok && commit {
-		if prev[:len(fp)] != fp {
+		fp, id, _ := strings.Cut(prev, "|")
+		if !claim.SameRequest(fp) {
 			return nil, asStatus(store.ErrConflict)
 		}
-		return settlementToProto(*l.settlements[prev[len(fp)+1:]]), nil
+		return settlementToProto(*l.settlements[id]), nil
 	}
 	inst, ok := l.insts[claim.InstitutionID]
 	if !ok {
@@ -103,11 +143,14 @@ func (l *ledger) settle(_ string, req *pb.SettleRequest, commit bool) (*pb.Settl
 	if !ok {
 		acc = engine.NewAccumulators(person.ID, claim.Year())
 	}
-	res, err := engine.Settle(engine.Input{Policy: policy, Person: person, Institution: inst, Claim: claim, Accumulators: acc, BudgetUsed: l.budget[bk]})
+	res, err := engine.Settle(engine.Input{Policy: policy, Person: person, Institution: inst, Claim: claim, Accumulators: acc, BudgetUsed: l.budget[bk],
+		Filings: l.filingsOf(person.ID)})
 	if err != nil {
 		return nil, asStatus(err)
 	}
-	st := engine.Settlement{ID: fmt.Sprintf("L%d", len(l.settlements)+1), Claim: claim, Fingerprint: fp, State: engine.StatePreview, Result: res}
+	settled := claim.Decided(res.CrossRegion)
+	fp := settled.Fingerprint()
+	st := engine.Settlement{ID: fmt.Sprintf("L%d", len(l.settlements)+1), Claim: settled, Fingerprint: fp, State: engine.StatePreview, Result: res}
 	if commit {
 		st.State = engine.StateSettled
 		l.accums[ak] = acc.Apply(res.Delta, +1)

@@ -36,6 +36,13 @@ func (g grpcReplayer) putPerson(p *pb.Person) error {
 	return err
 }
 
+func (g grpcReplayer) putFiling(f *pb.CrossRegionFiling) error {
+	ctx, cancel := as(adminToken)
+	defer cancel()
+	_, err := g.ts.registry.PutCrossRegionFiling(ctx, &pb.PutCrossRegionFilingRequest{Filing: f})
+	return err
+}
+
 func (g grpcReplayer) settle(caller string, req *pb.SettleRequest, commit bool) (*pb.Settlement, error) {
 	ctx, cancel := as(institutionToken(caller))
 	defer cancel()

@@ -142,7 +142,9 @@ func FuzzSettleClaim(f *testing.F) {
 	policy := fuzzPolicy()
 	person := engine.Person{ID: "P1", Region: "R1", Scheme: engine.SchemeEmployee, Employment: engine.EmploymentEmployed,
 		Category: engine.CategoryDestitute, ContributionYears: 12, AccountBalance: decimal.RequireFromString("1500.00")}
-	inst := engine.Institution{ID: "H1", Level: 2, Budgets: []engine.Budget{{Year: 2024, Amount: decimal.RequireFromString("1000000")}}}
+	inst := engine.Institution{ID: "H1", Region: "R1", Level: 2, Budgets: []engine.Budget{{Year: 2024, Amount: decimal.RequireFromString("1000000")}}}
+	filing := engine.Filing{ID: "F1", PersonID: "P1", Region: "R2",
+		ValidFrom: engine.Date{Year: 2024, Month: time.January, Day: 1}, ValidTo: engine.Date{Year: 2024, Month: time.June, Day: 30}}
 	codes := []string{"A1", "B1", "C1", "NOT-IN-CATALOG"}
 	maxQ, maxP := decimal.NewFromInt(1_000_000), decimal.RequireFromString(engine.MaxMoney)
 
@@ -168,18 +170,29 @@ func FuzzSettleClaim(f *testing.F) {
 			count = engine.MaxItems + 1
 		}
 		c := engine.Claim{RequestID: "R1", InstitutionID: "H1", PersonID: "P1", VisitType: engine.VisitTypes[int(n)%3],
-			SettleDate: engine.Date{Year: 2024, Month: time.March, Day: 1}, CrossRegion: engine.CrossRegion(int(n) % 4),
-			UsePersonalAccount: n%2 == 0}
+			SettleDate: engine.Date{Year: 2024, Month: time.March, Day: 1}, UsePersonalAccount: n%2 == 0}
 		for i := 0; i < count; i++ {
 			c.Items = append(c.Items, engine.LineItem{Code: codes[i%len(codes)], Quantity: q, UnitPrice: p, Amount: a})
 		}
 		acc := engine.NewAccumulators("P1", 2024)
 		acc.InpatientCount = int(n) % 4
 		in := engine.Input{Policy: policy, Person: person, Institution: inst, Claim: c, Accumulators: acc}
+		// Local, registered or unregistered care, declared or left to the
+		// records.
+		if n%3 > 0 {
+			in.Institution.Region = "R2"
+		}
+		if n%3 == 1 {
+			in.Filings = []engine.Filing{filing}
+		}
+		if n%5 < 2 {
+			in.Claim.CrossRegion = modelCross(in)
+		}
 
 		res, err := engine.Settle(in)
 		valid := count >= 1 && count <= engine.MaxItems && q.IsPositive() && !q.GreaterThan(maxQ) &&
-			!p.IsNegative() && !p.GreaterThan(maxP) && !a.IsNegative() && a.Equal(q.Mul(p).Round(2))
+			!p.IsNegative() && !p.GreaterThan(maxP) && !a.IsNegative() && a.Equal(q.Mul(p).Round(2)) &&
+			!a.Mul(decimal.NewFromInt(int64(count))).GreaterThan(maxP)
 		switch {
 		case err == nil && !valid:
 			t.Fatalf("Settle accepted a malformed claim (count %d, quantity %s, unit_price %s, amount %s)", count, q, p, a)
@@ -194,6 +207,9 @@ func FuzzSettleClaim(f *testing.F) {
 		}
 		if err := engine.CheckResult(res); err != nil {
 			t.Fatalf("CheckResult: %v", err)
+		}
+		if res.CrossRegion != modelCross(in) {
+			t.Fatalf("cross_region decided %v, the records say %v", res.CrossRegion, modelCross(in))
 		}
 		m := model(in)
 		for i, fig := range figures(res.Breakdown) {

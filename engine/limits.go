@@ -28,3 +28,9 @@ const (
 	// MaxYear is the last year accepted.
 	MaxYear = 9999
 )
+
+// MaxTotal bounds, in yuan, a claim's total (the sum of its line amounts),
+// every figure of a settlement (breakdown, detail lines, budget usage) and
+// every running total a settlement leaves (a person's year accumulators):
+// the same bound as one line's amount, MaxMoney (one trillion yuan).
+const MaxTotal = MaxMoney

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -253,8 +254,10 @@ func (g *gen) person(p *engine.Policy) engine.Person {
 	return per
 }
 
+// institution is in the policies' region R1 (local care) or in R2 or R3
+// (cross-region care).
 func (g *gen) institution() engine.Institution {
-	in := engine.Institution{ID: "H1", Name: "Hospital", Region: "R1", Level: 1 + g.intn(3)}
+	in := engine.Institution{ID: "H1", Name: "Hospital", Region: []string{"R1", "R1", "R2", "R3"}[g.intn(4)], Level: 1 + g.intn(3)}
 	if g.chance(0.6) {
 		in.Budgets = append(in.Budgets, engine.Budget{Year: testYear, Amount: g.money(9)})
 	}
@@ -289,7 +292,61 @@ func (g *gen) item(p *engine.Policy, i int) engine.LineItem {
 		}
 	}
 	it.Amount = it.Quantity.Mul(it.UnitPrice).Round(2)
+	if it.Amount.GreaterThan(maxItemAmount) {
+		// A line of at most 10^9 yuan keeps a year of claims, and every
+		// sum of claims the properties settle at once, below MaxTotal.
+		it.Quantity, it.UnitPrice = decimal.NewFromInt(1), it.UnitPrice.Mod(maxItemAmount)
+		it.Amount = it.UnitPrice.Round(2)
+	}
 	return it
+}
+
+// maxItemAmount bounds the generator's line amounts (see item).
+var maxItemAmount = decimal.NewFromInt(1_000_000_000)
+
+// filings are 0 to 3 cross-region filings of person P1 for R2, R3 (where
+// institutions may be) or R4 (where none is), each valid for a random
+// stretch of the test year, sometimes all of it.
+func (g *gen) filings() []engine.Filing {
+	var out []engine.Filing
+	for i, n := 0, g.intn(4); i < n; i++ {
+		f := engine.Filing{ID: fmt.Sprintf("F%d", i), PersonID: "P1", Region: []string{"R2", "R3", "R4"}[g.intn(3)],
+			ValidFrom: engine.Date{Year: testYear, Month: time.January, Day: 1}, ValidTo: engine.Date{Year: testYear, Month: time.December, Day: 31}}
+		if g.chance(0.7) {
+			a := engine.Date{Year: testYear, Month: time.Month(1 + g.intn(12)), Day: 1 + g.intn(28)}
+			b := engine.Date{Year: testYear, Month: time.Month(1 + g.intn(12)), Day: 1 + g.intn(28)}
+			if b.Compare(a) < 0 {
+				a, b = b, a
+			}
+			f.ValidFrom, f.ValidTo = a, b
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// modelCross is what the records say about an input's care, by the rule
+// of SETTLEMENT.md ("Cross-region care"), written apart from the engine.
+func modelCross(in engine.Input) engine.CrossRegion {
+	if in.Institution.Region == in.Person.Region {
+		return engine.CrossRegionLocal
+	}
+	d := in.Claim.SettleDate
+	for _, f := range in.Filings {
+		if f.PersonID == in.Person.ID && f.Region == in.Institution.Region && f.ValidFrom.Compare(d) <= 0 && d.Compare(f.ValidTo) <= 0 {
+			return engine.CrossRegionRegistered
+		}
+	}
+	return engine.CrossRegionUnregistered
+}
+
+// declare sets the claim's cross_region as an HIS would: mostly not at
+// all (as the records say), else what the records say.
+func (g *gen) declare(in *engine.Input) {
+	in.Claim.CrossRegion = engine.CrossRegionUnspecified
+	if g.chance(0.5) {
+		in.Claim.CrossRegion = modelCross(*in)
+	}
 }
 
 func (g *gen) claim(p *engine.Policy, id int, vt engine.VisitType) engine.Claim {
@@ -300,7 +357,6 @@ func (g *gen) claim(p *engine.Policy, id int, vt engine.VisitType) engine.Claim 
 		RequestID: fmt.Sprintf("REQ-%d", id), InstitutionID: "H1", PersonID: "P1",
 		VisitType:          vt,
 		SettleDate:         engine.Date{Year: testYear, Month: time.Month(1 + g.intn(12)), Day: 1 + g.intn(28)},
-		CrossRegion:        engine.CrossRegion(g.intn(4)),
 		UsePersonalAccount: g.chance(0.6),
 	}
 	for i, n := 0, 1+g.intn(30); i < n; i++ {
@@ -339,11 +395,13 @@ func (g *gen) accumulators(p *engine.Policy) engine.Accumulators {
 // input is a complete random input that Settle must accept.
 func (g *gen) input() engine.Input {
 	p := g.policy()
-	return engine.Input{
+	in := engine.Input{
 		Policy: p, Person: g.person(p), Institution: g.institution(),
 		Claim: g.claim(p, g.intn(1_000_000), 0), Accumulators: g.accumulators(p),
-		BudgetUsed: g.money(9),
+		BudgetUsed: g.money(9), Filings: g.filings(),
 	}
+	g.declare(&in)
+	return in
 }
 
 // settle runs Settle, turning a panic into a test failure that names the seed.
@@ -382,8 +440,8 @@ func dumpPolicy(p *engine.Policy) string {
 }
 
 func dumpInput(in engine.Input) string {
-	return fmt.Sprintf("policy=%s\nperson=%+v\ninstitution=%+v\nclaim=%+v\naccumulators=%+v\nbudget_used=%s",
-		dumpPolicy(in.Policy), in.Person, in.Institution, in.Claim, in.Accumulators, in.BudgetUsed)
+	return fmt.Sprintf("policy=%s\nperson=%+v\ninstitution=%+v\nclaim=%+v\naccumulators=%+v\nbudget_used=%s\nfilings=%+v",
+		dumpPolicy(in.Policy), in.Person, in.Institution, in.Claim, in.Accumulators, in.BudgetUsed, in.Filings)
 }
 
 // ---------------------------------------------------------------------------
@@ -527,7 +585,7 @@ func model(in engine.Input) modelResult {
 		}
 		c1 := c0.Add(b.InScope)
 		cut := decimal.Zero
-		if c.CrossRegion == engine.CrossRegionUnregistered {
+		if modelCross(in) == engine.CrossRegionUnregistered {
 			cut = p.UnregisteredRatioCut
 		}
 		var limit *decimal.Decimal
@@ -744,6 +802,10 @@ func (g *gen) checkResult(in engine.Input, res engine.Result) {
 		fail("budget status %+v without a budget", *res.Budget)
 	}
 
+	if want := modelCross(in); res.CrossRegion != want {
+		fail("cross_region decided %v, the records say %v", res.CrossRegion, want)
+	}
+
 	// The reference model.
 	m := model(in)
 	for i, f := range figures(b) {
@@ -768,8 +830,9 @@ func (g *gen) checkResult(in engine.Input, res engine.Result) {
 // diffResults compares two results by value (decimals with Equal) and
 // describes the first difference, or returns "".
 func diffResults(a, b engine.Result) string {
-	if a.PolicyVersion != b.PolicyVersion || !a.WarnRatio.Equal(b.WarnRatio) {
-		return fmt.Sprintf("policy version or warn ratio: %s %s / %s %s", a.PolicyVersion, a.WarnRatio, b.PolicyVersion, b.WarnRatio)
+	if a.PolicyVersion != b.PolicyVersion || !a.WarnRatio.Equal(b.WarnRatio) || a.CrossRegion != b.CrossRegion {
+		return fmt.Sprintf("policy version, warn ratio or cross region: %s %s %v / %s %s %v",
+			a.PolicyVersion, a.WarnRatio, a.CrossRegion, b.PolicyVersion, b.WarnRatio, b.CrossRegion)
 	}
 	fa, fb := figures(a.Breakdown), figures(b.Breakdown)
 	for i := range fa {
@@ -814,9 +877,11 @@ func TestPropertyResultInvariants(t *testing.T) {
 	}
 	for iter := 0; iter < 40; iter++ {
 		p := g.policy()
-		in := engine.Input{Policy: p, Person: g.person(p), Institution: g.institution(), Accumulators: engine.NewAccumulators("P1", testYear)}
+		in := engine.Input{Policy: p, Person: g.person(p), Institution: g.institution(), Accumulators: engine.NewAccumulators("P1", testYear),
+			Filings: g.filings()}
 		for k, n := 0, 1+g.intn(12); k < n; k++ {
 			in.Claim = g.claim(p, k, 0)
+			g.declare(&in)
 			res := g.mustSettle(in)
 			g.checkResult(in, res)
 			in.Accumulators = in.Accumulators.Apply(res.Delta, +1)
@@ -867,15 +932,20 @@ func TestPropertySequenceEqualsSum(t *testing.T) {
 			g.fatalf("adjusted policy rejected: %v", err)
 		}
 		base := engine.Input{Policy: p, Person: g.person(p), Institution: g.institution(), Accumulators: g.accumulators(p)}
-		cross := engine.CrossRegion(g.intn(4))
+		if g.chance(0.5) {
+			// Registered all year where the institution is, so that every
+			// claim of the sequence is settled alike.
+			base.Filings = []engine.Filing{{ID: "F1", PersonID: "P1", Region: base.Institution.Region,
+				ValidFrom: engine.Date{Year: testYear, Month: time.January, Day: 1}, ValidTo: engine.Date{Year: testYear, Month: time.December, Day: 31}}}
+		}
 		n := 2 + g.intn(7)
 		seq := base
 		var basic, cat, aid, ded decimal.Decimal
 		var all []engine.LineItem
 		for k := 0; k < n; k++ {
-			c := g.claim(p, k, vt)
-			c.CrossRegion = cross
-			seq.Claim = c
+			seq.Claim = g.claim(p, k, vt)
+			g.declare(&seq)
+			c := seq.Claim
 			res := g.mustSettle(seq)
 			g.checkResult(seq, res)
 			basic, cat, aid = basic.Add(res.Breakdown.BasicFund), cat.Add(res.Breakdown.Catastrophic), aid.Add(res.Breakdown.MedicalAid)
@@ -885,8 +955,8 @@ func TestPropertySequenceEqualsSum(t *testing.T) {
 		}
 		one := base
 		one.Claim = g.claim(p, 999, vt)
-		one.Claim.CrossRegion = cross
 		one.Claim.Items = all
+		g.declare(&one)
 		res := g.mustSettle(one)
 		g.checkResult(one, res)
 		b := res.Breakdown
@@ -969,14 +1039,15 @@ func TestPropertyReversal(t *testing.T) {
 	g := newGen(t)
 	for iter := 0; iter < 100; iter++ {
 		p := g.policy()
-		in := engine.Input{Policy: p, Person: g.person(p), Institution: g.institution(), Accumulators: g.accumulators(p)}
+		in := engine.Input{Policy: p, Person: g.person(p), Institution: g.institution(), Accumulators: g.accumulators(p), Filings: g.filings()}
 		start, startBalance := in.Accumulators.Clone(), in.Person.AccountBalance
 		n := 1 + g.intn(10)
 		results := make([]engine.Result, n)
 		claims := make([]engine.Claim, n)
 		for k := range n {
-			claims[k] = g.claim(p, k, 0)
-			in.Claim = claims[k]
+			in.Claim = g.claim(p, k, 0)
+			g.declare(&in)
+			claims[k] = in.Claim
 			results[k] = g.mustSettle(in)
 			g.checkResult(in, results[k])
 			in.Accumulators = in.Accumulators.Apply(results[k].Delta, +1)
@@ -1030,7 +1101,9 @@ func TestPropertyDeterminism(t *testing.T) {
 	inputs := make([]engine.Input, 8)
 	want := make([]engine.Result, len(inputs))
 	for i := range inputs {
-		inputs[i] = engine.Input{Policy: p, Person: g.person(p), Institution: g.institution(), Claim: g.claim(p, i, 0), Accumulators: g.accumulators(p)}
+		inputs[i] = engine.Input{Policy: p, Person: g.person(p), Institution: g.institution(), Claim: g.claim(p, i, 0), Accumulators: g.accumulators(p),
+			Filings: g.filings()}
+		g.declare(&inputs[i])
 		want[i] = g.mustSettle(inputs[i])
 	}
 	var wg sync.WaitGroup
@@ -1153,6 +1226,11 @@ func TestPropertyInvalidClaims(t *testing.T) {
 		{"date outside the policy", engine.ErrNoPolicy, func(in *engine.Input) { in.Claim.SettleDate.Year = 2031 }},
 		{"other region", engine.ErrNoPolicy, func(in *engine.Input) { in.Person.Region = "R2" }},
 		{"accumulators of another year", engine.ErrInvariant, func(in *engine.Input) { in.Accumulators.Year = testYear - 1 }},
+		{"a cross_region the records do not say", engine.ErrCrossRegion, func(in *engine.Input) {
+			others := []engine.CrossRegion{engine.CrossRegionLocal, engine.CrossRegionRegistered, engine.CrossRegionUnregistered}
+			others = slices.DeleteFunc(others, func(c engine.CrossRegion) bool { return c == modelCross(*in) })
+			in.Claim.CrossRegion = others[g.intn(len(others))]
+		}},
 		{"no rate row for the level", engine.ErrNotCovered, func(in *engine.Input) {
 			ben := &in.Policy.Benefits[g.intn(len(in.Policy.Benefits))]
 			in.Claim.VisitType = ben.VisitType

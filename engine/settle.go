@@ -13,7 +13,10 @@ var ErrInvariant = errors.New("settlement invariant broken")
 
 // Input is everything a settlement reads: the policy in force, the person,
 // the institution, the claim, the person's accumulators for the claim's
-// year and the institution's budget usage for that year so far.
+// year, the institution's budget usage for that year so far and the
+// person's cross-region filings (from which, with the institution's and
+// the person's regions, the settlement decides whether care is local,
+// registered or unregistered).
 type Input struct {
 	Policy       *Policy
 	Person       Person
@@ -21,15 +24,23 @@ type Input struct {
 	Claim        Claim
 	Accumulators Accumulators
 	BudgetUsed   decimal.Decimal
+	Filings      []Filing
 }
 
 // Settle computes the settlement of one claim. It is pure: the same input
 // always gives the same result, and nothing is changed.
 //
+// The cross-region state is decided from the records (DecideCrossRegion)
+// and returned in Result.CrossRegion; the claim's own CrossRegion, when
+// given, must agree.
+//
 // Returns a *ValidationError (ErrInvalid) for a malformed claim, an unknown
-// item under UNKNOWN_ITEM_REJECT or an unknown DRG code; ErrNotCovered when
+// item under UNKNOWN_ITEM_REJECT, an unknown DRG code, or a claim that
+// would carry a figure above MaxTotal (CheckBounds); ErrNotCovered when
 // the policy has no row for the institution level or the person's
-// contribution years; ErrNoPolicy when the policy does not cover the claim.
+// contribution years; ErrNoPolicy when the policy does not cover the
+// claim; ErrCrossRegion when the claim's cross_region disagrees with the
+// records.
 func Settle(in Input) (Result, error) {
 	c, p := in.Claim, in.Policy
 	if err := ValidateClaim(c); err != nil {
@@ -47,13 +58,18 @@ func Settle(in Input) (Result, error) {
 	if err := CheckCodes(p, c); err != nil {
 		return Result{}, err
 	}
+	cross := DecideCrossRegion(in.Person, in.Institution, in.Filings, c.SettleDate)
+	if err := CheckCrossRegion(c.CrossRegion, cross); err != nil {
+		return Result{}, err
+	}
 	var b Breakdown
 	classify(p, c, &b)
 	acc := in.Accumulators
 	delta := NewAccumulators(c.PersonID, c.Year())
-	res := Result{PolicyVersion: p.Version, PolicyRegion: p.Region, PolicyScheme: p.Scheme, WarnRatio: p.WarnRatio()}
+	res := Result{PolicyVersion: p.Version, PolicyRegion: p.Region, PolicyScheme: p.Scheme, WarnRatio: p.WarnRatio(),
+		CrossRegion: cross.State}
 
-	basic, err := basicLayer(p, in.Person, in.Institution, c, acc, b.InScope, &delta)
+	basic, err := basicLayer(p, in.Person, in.Institution, cross.State, c, acc, b.InScope, &delta)
 	if err != nil {
 		return Result{}, err
 	}
@@ -82,6 +98,9 @@ func Settle(in Input) (Result, error) {
 		res.Budget = &st
 	}
 	if err := CheckResult(res); err != nil {
+		return Result{}, err
+	}
+	if err := CheckBounds(in, res); err != nil {
 		return Result{}, err
 	}
 	return res, nil
@@ -142,7 +161,7 @@ type basicResult struct {
 
 // basicLayer computes the basic pooled fund (hifp_pay) and records what it
 // adds to the accumulators in delta.
-func basicLayer(p *Policy, person Person, inst Institution, c Claim, acc Accumulators, s decimal.Decimal, delta *Accumulators) (basicResult, error) {
+func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c Claim, acc Accumulators, s decimal.Decimal, delta *Accumulators) (basicResult, error) {
 	vt := c.VisitType
 	if vt == VisitInpatient {
 		delta.InpatientCount = 1
@@ -166,7 +185,7 @@ func basicLayer(p *Policy, person Person, inst Institution, c Claim, acc Accumul
 	}
 	c1 := c0.Add(s)
 	cut := zero
-	if c.CrossRegion == CrossRegionUnregistered {
+	if cross == CrossRegionUnregistered {
 		cut = p.UnregisteredRatioCut
 	}
 	lines, raw := span(sched.Bands, cut, d, c0, c1, FundBasic)

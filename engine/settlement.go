@@ -59,7 +59,12 @@ type Result struct {
 	// the settlements of one region and scheme.
 	PolicyRegion string
 	PolicyScheme Scheme
-	Breakdown    Breakdown
+	// CrossRegion is where the care was given as the server decided it
+	// from its records: LOCAL, REGISTERED or UNREGISTERED (unspecified in
+	// results recorded before the server decided it: the claim's own
+	// value, unspecified meaning LOCAL, was used then).
+	CrossRegion CrossRegion
+	Breakdown   Breakdown
 	// Details are the non-zero detail lines: basic bands ascending, then
 	// catastrophic, medical aid and the aid ceiling.
 	Details []Detail

@@ -73,6 +73,10 @@ func CheckItemNumbers(v *Violations, path string, it LineItem) {
 		v.Addf(path+".amount", "must not be negative, got %s", FormatMoney(it.Amount))
 		return
 	}
+	if it.Amount.GreaterThan(maxMoney) {
+		v.Addf(path+".amount", "is %s; a line's amount may be at most %s yuan", FormatMoney(it.Amount), MaxMoney)
+		return
+	}
 	if want := Round2(it.Quantity.Mul(it.UnitPrice)); !want.Equal(it.Amount) {
 		v.Addf(path+".amount", "is %s but round(quantity %s × unit_price %s) is %s",
 			FormatMoney(it.Amount), it.Quantity, it.UnitPrice, FormatMoney(want))
@@ -104,12 +108,65 @@ func ValidateClaim(c Claim) error {
 	case len(c.Items) > MaxItems:
 		v.Addf("items", "has %d line items; at most %d are allowed", len(c.Items), MaxItems)
 	default:
+		total := zero
 		for i, it := range c.Items {
 			path := fmt.Sprintf("items[%d]", i)
 			CheckID(&v, path+".code", it.Code)
 			CheckText(&v, path+".name", it.Name, MaxNameLen)
 			CheckItemNumbers(&v, path, it)
+			total = total.Add(it.Amount)
+		}
+		if total.GreaterThan(maxTotal) {
+			v.Addf("items", "the line amounts add up to %s; a claim's total may be at most %s yuan",
+				FormatMoney(total), MaxTotal)
 		}
 	}
+	return v.Err()
+}
+
+var maxTotal = decimal.RequireFromString(MaxTotal)
+
+// CheckBounds refuses a settlement that would carry a figure above
+// MaxTotal: its breakdown and detail lines (each at most the claim's
+// total, which ValidateClaim bounds), the institution's budget usage with
+// it, and the person's running totals for the year after it. Returns a
+// *ValidationError naming "items" (the bill that would carry the figure
+// over) and the figure, or nil.
+func CheckBounds(in Input, res Result) error {
+	var v Violations
+	over := func(what string, d decimal.Decimal) {
+		if d.GreaterThan(maxTotal) {
+			v.Addf("items", "settling this claim would bring %s to %s; every figure is kept at most %s yuan",
+				what, FormatMoney(d), MaxTotal)
+		}
+	}
+	b := res.Breakdown
+	for _, f := range []struct {
+		name string
+		v    decimal.Decimal
+	}{
+		{"total", b.Total}, {"in_scope", b.InScope}, {"basic_fund", b.BasicFund}, {"over_cap", b.OverCap},
+		{"fund_total", b.FundTotal}, {"personal_total", b.PersonalTotal},
+	} {
+		over("the settlement's "+f.name, f.v)
+	}
+	if res.Budget != nil {
+		over(fmt.Sprintf("institution %q's budget usage of %d", in.Institution.ID, res.Budget.Year), res.Budget.Used)
+	}
+	after := in.Accumulators.Apply(res.Delta, +1)
+	who := fmt.Sprintf("person %q's %d", in.Claim.PersonID, in.Claim.Year())
+	for _, vt := range VisitTypes {
+		va := after.Visit(vt)
+		over(fmt.Sprintf("%s in-scope cost of %s", who, vt), va.InScope)
+		over(fmt.Sprintf("%s deductible paid of %s", who, vt), va.DeductiblePaid)
+	}
+	for _, name := range after.PoolNames() {
+		over(fmt.Sprintf("%s use of cap pool %q", who, name), after.PoolUsed[name])
+	}
+	over(who+" catastrophic base", after.CatastrophicBase)
+	over(who+" catastrophic insurance paid", after.CatastrophicPaid)
+	over(who+" medical aid base", after.AidBase)
+	over(who+" medical aid paid", after.AidPaid)
+	over(who+" out-of-pocket cost under medical aid", after.AidOutOfPocket)
 	return v.Err()
 }

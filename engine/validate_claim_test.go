@@ -1,8 +1,11 @@
 package engine_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/medsettle/medsettle/engine"
 )
@@ -50,5 +53,76 @@ func TestCheckIDCountsCharacters(t *testing.T) {
 		if got := v.Err() == nil; got != ok {
 			t.Errorf("CheckText(%.20q) valid = %v, want %v (%v)", text, got, ok, v.Err())
 		}
+	}
+}
+
+// TestTotalsBounded: a claim's total may be at most MaxTotal (10^12 yuan,
+// like one line), and no settlement may carry a figure above it: the
+// institution's budget usage or a running total of the person's year. Each
+// is INVALID_ARGUMENT (a *ValidationError) naming "items" with the figure.
+func TestTotalsBounded(t *testing.T) {
+	d := decimal.RequireFromString
+	line := func(amount string) engine.LineItem {
+		a := d(amount)
+		return engine.LineItem{Code: "A1", Quantity: decimal.NewFromInt(1), UnitPrice: a, Amount: a}
+	}
+	refused := func(t *testing.T, err error, field string, says ...string) {
+		t.Helper()
+		var ve *engine.ValidationError
+		if !errors.As(err, &ve) || !errors.Is(err, engine.ErrInvalid) || !ve.Has(field) {
+			t.Fatalf("got %v, want a *ValidationError naming %s", err, field)
+		}
+		for _, s := range says {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("%q does not say %q", err, s)
+			}
+		}
+	}
+
+	// Exactly 10^12 in two lines settles; one fen more is refused.
+	in := crossInput("R1")
+	in.Claim.Items = []engine.LineItem{line("600000000000.00"), line("400000000000.00")}
+	res, err := engine.Settle(in)
+	if err != nil {
+		t.Fatalf("a total of exactly %s: %v", engine.MaxTotal, err)
+	}
+	if !res.Breakdown.Total.Equal(d(engine.MaxTotal)) {
+		t.Fatalf("total %s", res.Breakdown.Total)
+	}
+	in.Claim.Items[1] = line("400000000000.01")
+	_, err = engine.Settle(in)
+	refused(t, err, "items", "add up to 1000000000000.01", "at most 1000000000000 yuan")
+	if err := engine.ValidateClaim(in.Claim); err == nil {
+		t.Errorf("ValidateClaim accepted a total above the bound")
+	}
+
+	// One line above 10^12 names the line's amount (the API's money parser
+	// refuses it first; the engine on its own refuses it too).
+	in.Claim.Items = []engine.LineItem{{Code: "A1", Quantity: d("1000"), UnitPrice: d("1000000000000"), Amount: d("1000000000000000")}}
+	_, err = engine.Settle(in)
+	refused(t, err, "items[0].amount", "at most 1000000000000 yuan")
+
+	// A running total of the person's year would pass the bound.
+	in = crossInput("R1")
+	in.Accumulators.VisitTypes = map[engine.VisitType]engine.VisitAccumulator{
+		engine.VisitInpatient: {InScope: d("999999995000.00"), DeductiblePaid: d("700")},
+	}
+	_, err = engine.Settle(in)
+	refused(t, err, "items", `person "P1"'s 2024 in-scope cost of VISIT_TYPE_INPATIENT to 1000000005000.00`)
+	// Up to the bound it settles.
+	in.Accumulators.VisitTypes[engine.VisitInpatient] = engine.VisitAccumulator{InScope: d("999999990000.00"), DeductiblePaid: d("700")}
+	if _, err := engine.Settle(in); err != nil {
+		t.Errorf("a year brought to exactly the bound: %v", err)
+	}
+
+	// The institution's budget usage would pass the bound.
+	in = crossInput("R1")
+	in.Institution.Budgets = []engine.Budget{{Year: 2024, Amount: d("1000000")}}
+	in.BudgetUsed = d("999999999000.00")
+	_, err = engine.Settle(in)
+	refused(t, err, "items", `institution "H1"'s budget usage of 2024 to 1000000006800.00`)
+	in.BudgetUsed = d("999999992200.00")
+	if res, err := engine.Settle(in); err != nil || !res.Budget.Used.Equal(d(engine.MaxTotal)) {
+		t.Errorf("budget usage brought to exactly the bound: %v, %v", res.Budget, err)
 	}
 }

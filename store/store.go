@@ -28,11 +28,15 @@ var (
 
 // PersonYear is what a settlement reads, consistently, while it holds the
 // person's lock: the person (with the account balance), the person's
-// accumulators for the claim's year and the institution's budget usage.
+// accumulators for the claim's year, the institution's budget usage and
+// the person's cross-region filings.
 type PersonYear struct {
 	Person       engine.Person
 	Accumulators engine.Accumulators
 	BudgetUsed   decimal.Decimal
+	// Filings are all the person's cross-region filings, ordered as
+	// Filings lists them.
+	Filings []engine.Filing
 }
 
 // ComputeFunc computes a settlement from the state read under the person's
@@ -82,6 +86,21 @@ type Store interface {
 	// GetInstitution reads an institution. Returns ErrNotFound if there is none.
 	GetInstitution(ctx context.Context, id string) (engine.Institution, error)
 
+	// PutFiling creates or replaces (by filing id, whichever person it
+	// was for) a cross-region filing, under the lock of the person it is
+	// for, so that it never interleaves with that person's settlements or
+	// registration.
+	// Returns ErrNotFound if the person does not exist; a
+	// *engine.ValidationError if engine.ValidateFiling refuses it against
+	// the person as stored (the person's own insured region, dates out of
+	// order), or if it is a new filing of a person who already has
+	// engine.MaxFilings; on any error nothing changes.
+	PutFiling(ctx context.Context, f engine.Filing) error
+	// Filings lists a person's cross-region filings by valid_from, then
+	// filing id (byte order). Returns ErrNotFound if the person does not
+	// exist.
+	Filings(ctx context.Context, personID string) ([]engine.Filing, error)
+
 	// PutPolicy stores a validated policy, replacing the same region,
 	// scheme and version. Returns a *engine.ValidationError if its validity
 	// overlaps another version (checked atomically with the write).
@@ -100,10 +119,13 @@ type Store interface {
 	// Settle records a settlement atomically: under the person's lock it
 	// reads the state, calls compute, and writes the settlement, the new
 	// accumulators, account balance and budget usage together, keyed by
-	// (institution, request id). A retry of the same claim returns the
-	// recorded settlement without calling compute. Returns ErrConflict if
-	// the request id was used for another request, ErrNotFound if the
-	// person does not exist, or compute's error; on any error nothing changes.
+	// (institution, request id). The claim is recorded as settled,
+	// claim.Decided(result's CrossRegion), with that claim's Fingerprint.
+	// A retry of the same claim (engine.Claim.SameRequest of the recorded
+	// fingerprint) returns the recorded settlement without calling
+	// compute. Returns ErrConflict if the request id was used for another
+	// request, ErrNotFound if the person does not exist, or compute's
+	// error; on any error nothing changes.
 	Settle(ctx context.Context, claim engine.Claim, compute ComputeFunc) (engine.Settlement, error)
 	// Reverse undoes a settlement: it subtracts exactly what the settlement
 	// added to the accumulators, account balance and budget usage and marks

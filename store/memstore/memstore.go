@@ -37,6 +37,11 @@ type Store struct {
 	budgetUsed   map[institutionYear]decimal.Decimal
 	seq          int64
 
+	// Cross-region filings by person and filing id, and the person each
+	// filing id is for.
+	filings     map[string]map[string]engine.Filing
+	filingOwner map[string]string
+
 	// Settlement ids by institution and by person, in commit order
 	// (settlements are never deleted): what clearing and reconciliation
 	// scan instead of every settlement.
@@ -83,6 +88,8 @@ func New() *Store {
 		keys:         map[requestKey]keyEntry{},
 		accums:       map[personYear]engine.Accumulators{},
 		budgetUsed:   map[institutionYear]decimal.Decimal{},
+		filings:      map[string]map[string]engine.Filing{},
+		filingOwner:  map[string]string{},
 
 		byInstitution: map[string][]string{},
 		byPerson:      map[string][]string{},

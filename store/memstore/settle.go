@@ -29,34 +29,36 @@ func (s *Store) readLocked(personID, institutionID string, year int) (store.Pers
 		Person:       p,
 		Accumulators: acc.Clone(),
 		BudgetUsed:   s.budgetUsed[institutionYear{institutionID, year}],
+		Filings:      s.filingsLocked(personID),
 	}, nil
 }
 
 // replayLocked answers a request whose key is already recorded: the
-// recorded settlement for the same request, ErrConflict for another one.
+// recorded settlement for the same request (same reports whether a
+// recorded fingerprint is this request's), ErrConflict for another one.
 // s.mu must be held.
-func (s *Store) replayLocked(key requestKey, fingerprint string) (engine.Settlement, bool, error) {
+func (s *Store) replayLocked(key requestKey, same func(fingerprint string) bool) (engine.Settlement, bool, error) {
 	e, ok := s.keys[key]
 	if !ok {
 		return engine.Settlement{}, false, nil
 	}
-	if e.fingerprint != fingerprint {
+	if !same(e.fingerprint) {
 		return engine.Settlement{}, true, fmt.Errorf("request id %q of institution %q: %w", key.requestID, key.institution, store.ErrConflict)
 	}
 	return cloneSettlement(*s.settlements[e.settlementID]), true, nil
 }
 
-func (s *Store) replay(key requestKey, fingerprint string) (engine.Settlement, bool, error) {
+func (s *Store) replay(key requestKey, same func(string) bool) (engine.Settlement, bool, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.replayLocked(key, fingerprint)
+	return s.replayLocked(key, same)
 }
 
 // Settle records a settlement atomically; see store.Store.
 func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (engine.Settlement, error) {
 	key := requestKey{claim.InstitutionID, claim.RequestID}
-	fp := claim.Fingerprint()
-	if st, done, err := s.replay(key, fp); done {
+	same := claim.SameRequest
+	if st, done, err := s.replay(key, same); done {
 		return st, err
 	}
 	// Persons are never deleted: checking first keeps unknown ids from
@@ -70,7 +72,7 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 		return engine.Settlement{}, err
 	}
 	s.mu.RLock()
-	st, done, err := s.replayLocked(key, fp)
+	st, done, err := s.replayLocked(key, same)
 	state, readErr := s.readLocked(claim.PersonID, claim.InstitutionID, claim.Year())
 	s.mu.RUnlock()
 	if done {
@@ -88,9 +90,12 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	defer s.mu.Unlock()
 	// A request with the same key for another person may have committed
 	// while we computed: the key decides, and nothing is applied.
-	if st, done, err := s.replayLocked(key, fp); done {
+	if st, done, err := s.replayLocked(key, same); done {
 		return st, err
 	}
+	// Recorded as settled: with the cross_region decided.
+	claim = claim.Decided(res.CrossRegion)
+	fp := claim.Fingerprint()
 	py := personYear{claim.PersonID, claim.Year()}
 	iy := institutionYear{claim.InstitutionID, claim.Year()}
 	s.accums[py] = state.Accumulators.Apply(res.Delta, +1)
@@ -135,7 +140,7 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 	fp := store.ReversalFingerprint(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st, done, err := s.replayLocked(key, fp); done {
+	if st, done, err := s.replayLocked(key, func(recorded string) bool { return recorded == fp }); done {
 		return st, err
 	}
 	cur := s.settlements[r.SettlementID]

@@ -20,6 +20,7 @@ func (s *Store) Snapshot(ctx context.Context, personID, institutionID string, ye
 	b.Queue(s.q.getPerson, personID)
 	b.Queue(s.q.getYear, personID, year)
 	b.Queue(s.q.budgetUsed, institutionID, year)
+	b.Queue(s.sql(listFilingsSQL), personID)
 	br := s.pool.SendBatch(ctx, b)
 	st, _, err := s.readBatch(br, personID, year, false)
 	if cerr := br.Close(); err == nil && cerr != nil {
@@ -30,7 +31,7 @@ func (s *Store) Snapshot(ctx context.Context, personID, institutionID string, ye
 
 // replay looks a request key up and answers it with replayKey; found is
 // false when the key is free.
-func (s *Store) replay(ctx context.Context, q rowQuerier, institution, requestID, fingerprint string) (st engine.Settlement, found bool, err error) {
+func (s *Store) replay(ctx context.Context, q rowQuerier, institution, requestID string, same func(string) bool) (st engine.Settlement, found bool, err error) {
 	var key recordedKey
 	err = q.QueryRow(ctx, s.q.getKey, institution, requestID).Scan(&key.fingerprint, &key.settlementID)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -39,7 +40,7 @@ func (s *Store) replay(ctx context.Context, q rowQuerier, institution, requestID
 	if err != nil {
 		return engine.Settlement{}, true, translate(err)
 	}
-	st, err = s.replayKey(ctx, q, institution, requestID, fingerprint, key)
+	st, err = s.replayKey(ctx, q, institution, requestID, same, key)
 	return st, true, err
 }
 
@@ -48,7 +49,7 @@ func (s *Store) replay(ctx context.Context, q rowQuerier, institution, requestID
 // read; the accumulator, balance and budget writes with the usage after
 // them; the settlement with its idempotency key; COMMIT.
 func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (engine.Settlement, error) {
-	fp := claim.Fingerprint()
+	same := claim.SameRequest
 	var out engine.Settlement
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		state, key, err := s.lockAndRead(ctx, tx, claim.PersonID, claim.InstitutionID, claim.Year(), claim.RequestID)
@@ -58,14 +59,16 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 		// Holding the person's lock: a duplicate of this request for the
 		// same person has committed or will wait for us.
 		if key.found {
-			out, err = s.replayKey(ctx, tx, claim.InstitutionID, claim.RequestID, fp, key)
+			out, err = s.replayKey(ctx, tx, claim.InstitutionID, claim.RequestID, same, key)
 			return errReplayed{err}
 		}
 		res, err := compute(state)
 		if err != nil {
 			return err
 		}
-		out, err = s.commitSettlement(ctx, tx, claim, fp, state, res)
+		// Recorded as settled: with the cross_region decided.
+		settled := claim.Decided(res.CrossRegion)
+		out, err = s.commitSettlement(ctx, tx, settled, settled.Fingerprint(), state, res)
 		return err
 	})
 	var replayed errReplayed
@@ -75,7 +78,7 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	case errors.Is(err, store.ErrConflict):
 		// The key was taken by a request for another person that committed
 		// while we computed: the recorded one decides.
-		if st, found, rerr := s.replay(ctx, s.pool, claim.InstitutionID, claim.RequestID, fp); found {
+		if st, found, rerr := s.replay(ctx, s.pool, claim.InstitutionID, claim.RequestID, same); found {
 			return st, rerr
 		}
 		return engine.Settlement{}, err
@@ -93,15 +96,17 @@ type recordedKey struct {
 }
 
 // lockAndRead takes the person's row lock and, in the same round trip,
-// reads the request key, the person's accumulators for the year and the
-// institution's usage. The key is read after the lock is granted, so a
-// duplicate that committed while we waited is seen.
+// reads the request key, the person's accumulators for the year, the
+// institution's usage and the person's filings. The key is read after the
+// lock is granted, so a duplicate that committed while we waited is seen,
+// and so are the filings PutFiling wrote under the lock.
 func (s *Store) lockAndRead(ctx context.Context, tx pgx.Tx, personID, institutionID string, year int, requestID string) (store.PersonYear, recordedKey, error) {
 	b := &pgx.Batch{}
 	b.Queue(s.q.lockPerson, personID)
 	b.Queue(s.q.getKey, institutionID, requestID)
 	b.Queue(s.q.getYear, personID, year)
 	b.Queue(s.q.budgetUsed, institutionID, year)
+	b.Queue(s.sql(listFilingsSQL), personID)
 	br := tx.SendBatch(ctx, b)
 	state, key, err := s.readBatch(br, personID, year, true)
 	if cerr := br.Close(); err == nil && cerr != nil {
@@ -111,7 +116,7 @@ func (s *Store) lockAndRead(ctx context.Context, tx pgx.Tx, personID, institutio
 }
 
 // readBatch reads the results of lockAndRead or Snapshot: the person, the
-// request key when withKey, the accumulators and the usage.
+// request key when withKey, the accumulators, the usage and the filings.
 func (s *Store) readBatch(br pgx.BatchResults, personID string, year int, withKey bool) (store.PersonYear, recordedKey, error) {
 	var st store.PersonYear
 	var key recordedKey
@@ -142,13 +147,19 @@ func (s *Store) readBatch(br pgx.BatchResults, personID string, year int, withKe
 	if err := br.QueryRow().Scan(&st.BudgetUsed); err != nil {
 		return st, key, translate(err)
 	}
+	filings, err := readFilings(br)
+	if err != nil {
+		return st, key, err
+	}
+	st.Filings = filings
 	return st, key, nil
 }
 
 // replayKey answers a request whose key is recorded: the recorded
-// settlement for the same request, store.ErrConflict for another one.
-func (s *Store) replayKey(ctx context.Context, q rowQuerier, institution, requestID, fingerprint string, key recordedKey) (engine.Settlement, error) {
-	if key.fingerprint != fingerprint {
+// settlement for the same request (same reports whether a recorded
+// fingerprint is this request's), store.ErrConflict for another one.
+func (s *Store) replayKey(ctx context.Context, q rowQuerier, institution, requestID string, same func(string) bool, key recordedKey) (engine.Settlement, error) {
+	if !same(key.fingerprint) {
 		return engine.Settlement{}, fmt.Errorf("request id %q of institution %q: %w", requestID, institution, store.ErrConflict)
 	}
 	return s.getSettlement(ctx, q, key.settlementID)
@@ -246,7 +257,7 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 			return err
 		}
 		if key.found {
-			out, err = s.replayKey(ctx, tx, c.InstitutionID, r.RequestID, fp, key)
+			out, err = s.replayKey(ctx, tx, c.InstitutionID, r.RequestID, func(recorded string) bool { return recorded == fp }, key)
 			return errReplayed{err}
 		}
 		cur, err := s.getSettlement(ctx, tx, r.SettlementID)
