@@ -18,7 +18,8 @@ import (
 // The guard is what stands between a call's headers and its handler:
 //
 //   - tapAuth (tap.go) refuses a call without valid credentials from its
-//     headers, before a byte of its message is read;
+//     headers, before a byte of its message is read (or, for a call with
+//     a deadline, marks it for the guard to refuse first thing);
 //   - each medsettle service admits MaxInFlight calls at once (waiting
 //     QueueWait for a place, then UNAVAILABLE), and ImportPersons and
 //     EnrollMembers MaxImports between them (then RESOURCE_EXHAUSTED); a
@@ -259,6 +260,9 @@ func serviceShortName(full string) string {
 // ReadTimeout, checked and decoded.
 func (g *guard) unary(inflight, reads *gate, h grpc.MethodHandler) grpc.MethodHandler {
 	return func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
+		if err := refusal(ctx); err != nil {
+			return nil, err
+		}
 		if inflight != nil {
 			release, err := inflight.acquire(ctx, callerKey(ctx))
 			if err != nil {
@@ -275,6 +279,9 @@ func (g *guard) unary(inflight, reads *gate, h grpc.MethodHandler) grpc.MethodHa
 // pace the messages).
 func (g *guard) stream(inflight, imports, reads *gate, timed bool, h grpc.StreamHandler) grpc.StreamHandler {
 	return func(srv any, ss grpc.ServerStream) error {
+		if err := refusal(ss.Context()); err != nil {
+			return err
+		}
 		for _, gt := range []*gate{inflight, imports} {
 			if gt == nil {
 				continue

@@ -14,7 +14,8 @@ import (
 // credentials ends there with UNAUTHENTICATED, so a caller without a token
 // costs the server its headers and nothing more. UnaryAuth and StreamAuth
 // still find the principal for the handlers. Public services (health,
-// reflection) and open mode pass.
+// reflection) and open mode pass. (A refused call with a deadline ends
+// in the guard instead, still before its message is read: see below.)
 //
 // grpc-go runs a tap handle on the connection's reader goroutine: it must
 // not block, and checking a token (a SHA-256 and a comparison with each
@@ -36,13 +37,29 @@ func (t *Tokens) tapAuth(ctx context.Context, info *tap.Info) (context.Context, 
 		}
 	case !t.Open():
 		p, err := t.authenticateMD(info.Header)
-		if err != nil {
+		if err == nil {
+			rc.caller = p.String()
+			break
+		}
+		if _, ok := ctx.Deadline(); !ok {
 			return nil, err
 		}
-		rc.caller = p.String()
+		// gRPC-Go (1.85) does not release the deadline timer of a call its
+		// tap handle refuses, nor the call's context with it, until the
+		// deadline passes, and a client may ask for years: such a call
+		// goes on, and the guard refuses it before reading its message.
+		rc.refused = err
 	}
 	rc.Context, rc.cancel = context.WithCancel(ctx)
 	return rc, nil
+}
+
+// refusal is why tapAuth refused a call it let through (see tapAuth).
+func refusal(ctx context.Context) error {
+	if rc, ok := ctx.Value(readCtxKey{}).(*readCtx); ok {
+		return rc.refused
+	}
+	return nil
 }
 
 // callerKey is who a call is from, for the shares of the guard's places:
@@ -63,6 +80,9 @@ type readCtx struct {
 	cancel  context.CancelFunc
 	expired atomic.Bool
 	caller  string // callerKey
+	// refused is why the call is refused (credentials), left for the
+	// guard to answer.
+	refused error
 }
 
 type readCtxKey struct{}
