@@ -114,6 +114,8 @@ func FuzzClaimFromProto(f *testing.F) {
 	f.Add("REQ-1", "H1", "P1", "2024-03-01", int32(1), "0.0001", "0.0049", "0.00")
 	f.Add("REQ-1", "H1", "P1", "2024-03-01", int32(1), "3", "0.005", "0.02")
 	f.Add("REQ-1", "H1", "P1", "2024-03-01", int32(1), "1", "100", "100.01")
+	// Each line within 10^12, the claim's total 2.50 above it.
+	f.Add("REQ-1", "H1", "P1", "2024-03-01", int32(1), "1", "1000000000000", "1000000000000.00")
 	f.Fuzz(func(t *testing.T, requestID, institutionID, personID, settleDate string, visitType int32, quantity, unitPrice, amount string) {
 		req := &pb.SettleRequest{
 			RequestId: requestID, InstitutionId: institutionID, PersonId: personID,
@@ -154,6 +156,11 @@ func FuzzClaimFromProto(f *testing.F) {
 		}
 		if !aok || (!unparsed && !a.Equal(q.Mul(p).Round(2))) {
 			want["items[0].amount"] = true
+		}
+		// The total (with the fixed line's 2.50) is bounded like a line;
+		// an item whose numbers did not read counts as 1.
+		if !unparsed && a.Add(decimal.RequireFromString("2.50")).GreaterThan(fuzzMaxMoney) {
+			want["items"] = true
 		}
 
 		if err != nil {
