@@ -190,7 +190,7 @@ func TestIdleConnectionsProbe(t *testing.T) {
 	if probeFull() {
 		n = 19900
 	}
-	raiseOwnFileLimit(t, n+200)
+	raiseOwnFileLimit(t, n+64)
 	bin := probeBinary(t)
 	addr := freeAddr(t)
 	p := startProcess(t, bin, "serve", "--demo", "--listen", addr)
