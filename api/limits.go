@@ -64,15 +64,25 @@ type Limits struct {
 
 // Defaults of Limits (serve flags of the same names).
 const (
-	DefaultMaxInFlight       = 64
-	DefaultQueueWait         = 100 * time.Millisecond
-	DefaultMaxImports        = 2
-	DefaultMaxReads          = 8
-	DefaultMaxPublicReads    = 2
-	DefaultReadTimeout       = 30 * time.Second
-	DefaultMaxStreams        = 100
-	DefaultHandshakeTimeout  = 5 * time.Second
-	DefaultKeepaliveMinTime  = 10 * time.Second
+	// DefaultMaxInFlight is the default of Limits.MaxInFlight.
+	DefaultMaxInFlight = 64
+	// DefaultQueueWait is the default of Limits.QueueWait.
+	DefaultQueueWait = 100 * time.Millisecond
+	// DefaultMaxImports is the default of Limits.MaxImports.
+	DefaultMaxImports = 2
+	// DefaultMaxReads is the default of Limits.MaxReads.
+	DefaultMaxReads = 8
+	// DefaultMaxPublicReads is the default of Limits.MaxPublicReads.
+	DefaultMaxPublicReads = 2
+	// DefaultReadTimeout is the default of Limits.ReadTimeout.
+	DefaultReadTimeout = 30 * time.Second
+	// DefaultMaxStreams is the default of Limits.MaxStreams.
+	DefaultMaxStreams = 100
+	// DefaultHandshakeTimeout is the default of Limits.HandshakeTimeout.
+	DefaultHandshakeTimeout = 5 * time.Second
+	// DefaultKeepaliveMinTime is the default of Limits.KeepaliveMinTime.
+	DefaultKeepaliveMinTime = 10 * time.Second
+	// DefaultMaxConnectionIdle is the default of Limits.MaxConnectionIdle.
 	DefaultMaxConnectionIdle = 5 * time.Minute
 )
 
@@ -83,9 +93,10 @@ const (
 	// and tracing headers: a few hundred bytes.
 	MaxHeaderBytes = 16 << 10
 	// KeepaliveTime is how long a connection may be silent before the
-	// server pings the client, and KeepaliveTimeout how long it waits for
-	// the answer before closing the connection.
-	KeepaliveTime    = 2 * time.Minute
+	// server pings the client.
+	KeepaliveTime = 2 * time.Minute
+	// KeepaliveTimeout is how long the server waits for the answer to its
+	// ping before it closes the connection.
 	KeepaliveTimeout = 20 * time.Second
 )
 
