@@ -57,6 +57,8 @@ func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 		tokens = &Tokens{}
 	}
 	lim := cfg.Limits.WithDefaults()
+	// Every store operation has a server-side limit (store_timeout.go).
+	cfg.Store = withDefaultStoreTimeouts(cfg.Store)
 	opts := append([]grpc.ServerOption{
 		// Traces and rpc.server.* metrics for every call, through the
 		// global OpenTelemetry providers (no-ops until cmd sets exporters).

@@ -424,6 +424,24 @@ func TestFrozenStoreAnswersUnavailable(t *testing.T) {
 	}
 }
 
+// TestNewServerBoundsTheStore serves a frozen store given as it is:
+// NewServer bounds it with DefaultStoreTimeout, and a call without a
+// client deadline ends with UNAVAILABLE instead of waiting for ever.
+func TestNewServerBoundsTheStore(t *testing.T) {
+	frozen := &frozenStore{Store: memstore.New()}
+	ts := startServerOn(t, frozen, map[string]string{adminToken: "admin"})
+	frozen.frozen.Store(true)
+	start := time.Now()
+	// A deadline only so that the test ends if the server waits for ever.
+	ctx, cancel := context.WithTimeout(noDeadline(adminToken), 3*DefaultStoreTimeout)
+	defer cancel()
+	_, err := ts.registry.GetPerson(ctx, &pb.GetPersonRequest{PersonId: "E1"})
+	wantCode(t, err, codes.Unavailable)
+	if took := time.Since(start); took < DefaultStoreTimeout || took > 2*DefaultStoreTimeout {
+		t.Errorf("answered after %v; the default limit is %v", took, DefaultStoreTimeout)
+	}
+}
+
 // TestLongStoreOperationsHaveTheirOwnLimit runs a clearing that takes
 // longer than the unary limit: it completes under the long limit, and a
 // frozen store ends it with UNAVAILABLE after the long limit.
