@@ -92,7 +92,14 @@ func TestServeLimitFlags(t *testing.T) {
 	if err != nil || f.limits.Limits != (api.Limits{}).WithDefaults() {
 		t.Errorf("default limits %+v (%v), want %+v", f.limits.Limits, err, (api.Limits{}).WithDefaults())
 	}
-	for _, args := range [][]string{{"--max-in-flight", "0"}, {"--queue-wait", "-1s"}, {"--max-streams", "0"}, {"--max-connections", "-1"}, {"--read-timeout", "0s"}} {
+	if f.maxClockSkew != api.DefaultMaxClockSkew {
+		t.Errorf("default --max-clock-skew %s, want %s", f.maxClockSkew, api.DefaultMaxClockSkew)
+	}
+	if f, err := parseServeFlags([]string{"--max-clock-skew", "2h"}, io.Discard); err != nil || f.maxClockSkew != 2*time.Hour {
+		t.Errorf("--max-clock-skew 2h: %s (%v)", f.maxClockSkew, err)
+	}
+	for _, args := range [][]string{{"--max-in-flight", "0"}, {"--queue-wait", "-1s"}, {"--max-streams", "0"}, {"--max-connections", "-1"}, {"--read-timeout", "0s"},
+		{"--max-clock-skew", "0s"}, {"--max-clock-skew", "-1h"}} {
 		if _, err := parseServeFlags(args, io.Discard); err == nil {
 			t.Errorf("%v: want an error", args)
 		}

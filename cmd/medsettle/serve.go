@@ -33,6 +33,7 @@ type serveFlags struct {
 	tlsCert, tlsKey, tlsClientCA string
 	policies                     []string
 	demo, insecure               bool
+	maxClockSkew                 time.Duration
 	limits                       limitFlags
 }
 
@@ -53,9 +54,14 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.StringVar(&f.tlsClientCA, "tls-client-ca", "", "require client certificates signed by this CA (PEM)")
+	fs.DurationVar(&f.maxClockSkew, "max-clock-skew", api.DefaultMaxClockSkew,
+		"how far ahead of the server's date (China Standard Time) a settle date may be; later dates are INVALID_ARGUMENT")
 	addLimitFlags(fs, &f.limits)
 	if err := fs.Parse(args); err != nil {
 		return f, err
+	}
+	if f.maxClockSkew <= 0 {
+		return f, fmt.Errorf("--max-clock-skew must be a positive duration such as 24h, got %s", f.maxClockSkew)
 	}
 	if err := f.limits.check(); err != nil {
 		return f, err
@@ -116,7 +122,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		opts = append(opts, grpc.Creds(creds))
 	}
-	srv, health := api.NewServer(api.Config{Store: st, Tokens: tokens, Log: log, ServerOptions: opts, Limits: f.limits.Limits})
+	srv, health := api.NewServer(api.Config{Store: st, Tokens: tokens, Log: log, ServerOptions: opts, Limits: f.limits.Limits, MaxClockSkew: f.maxClockSkew})
 	maxConns := setupConnectionCap(f.limits.maxConnections, log)
 	tcp, err := net.Listen("tcp", f.listen)
 	if err != nil {
