@@ -13,8 +13,6 @@ import (
 	"github.com/shopspring/decimal"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -162,90 +160,6 @@ func TestBadRequestNamesEveryFieldAndChangesNothing(t *testing.T) {
 	}
 	if after := accumulatorsJSON(t, ts, "E1"); after != before {
 		t.Errorf("a rejected request changed state")
-	}
-}
-
-func TestAccess(t *testing.T) {
-	ts := demoServer(t)
-	h3, c1 := as(institutionToken("QZ-H3"))
-	defer c1()
-	h2, c2 := as(institutionToken("QZ-H2"))
-	defer c2()
-	clr, c3 := as(clearingToken)
-	defer c3()
-	none, c4 := as("")
-	defer c4()
-	bad, c5 := as("not-a-token-at-all-xxxx")
-	defer c5()
-
-	_, err := ts.settlement.Settle(none, claim("a1", "QZ-H3", "E1", "1000"))
-	wantCode(t, err, codes.Unauthenticated)
-	_, err = ts.settlement.Settle(bad, claim("a1", "QZ-H3", "E1", "1000"))
-	wantCode(t, err, codes.Unauthenticated)
-	_, err = ts.settlement.Settle(h2, claim("a1", "QZ-H3", "E1", "1000"))
-	wantCode(t, err, codes.PermissionDenied)
-	_, err = ts.settlement.Settle(clr, claim("a1", "QZ-H3", "E1", "1000"))
-	wantCode(t, err, codes.PermissionDenied)
-	_, err = ts.policy.PutPolicy(h3, &pb.PutPolicyRequest{Policy: &pb.Policy{}})
-	wantCode(t, err, codes.PermissionDenied)
-	_, err = ts.registry.PutPerson(clr, &pb.PutPersonRequest{Person: &pb.Person{PersonId: "X"}})
-	wantCode(t, err, codes.PermissionDenied)
-
-	resp, err := ts.settlement.Settle(h3, claim("a1", "QZ-H3", "E1", "1000"))
-	must(t, err)
-	id := resp.GetSettlement().GetSettlementId()
-	_, err = ts.settlement.GetSettlement(h2, &pb.GetSettlementRequest{SettlementId: id})
-	wantCode(t, err, codes.PermissionDenied)
-	_, err = ts.settlement.ReverseSettlement(h2, &pb.ReverseSettlementRequest{RequestId: "rv", SettlementId: id})
-	wantCode(t, err, codes.PermissionDenied)
-	_, err = ts.settlement.ReverseSettlement(clr, &pb.ReverseSettlementRequest{RequestId: "rv", SettlementId: id})
-	wantCode(t, err, codes.PermissionDenied)
-	for _, ctx := range []context.Context{h3, clr} {
-		got, err := ts.settlement.GetSettlement(ctx, &pb.GetSettlementRequest{SettlementId: id})
-		must(t, err)
-		if got.GetSettlement().GetState() != pb.SettlementState_SETTLEMENT_STATE_SETTLED {
-			t.Errorf("state %v", got.GetSettlement().GetState())
-		}
-	}
-	// Institutions read persons and accumulators.
-	_, err = ts.registry.GetPerson(h2, &pb.GetPersonRequest{PersonId: "E1"})
-	must(t, err)
-	_, err = ts.settlement.GetAccumulators(h2, &pb.GetAccumulatorsRequest{PersonId: "E1", Year: 2026})
-	must(t, err)
-	_, err = ts.settlement.GetSettlement(h3, &pb.GetSettlementRequest{SettlementId: "nope"})
-	wantCode(t, err, codes.NotFound)
-	// An institution reads its own record only; clearing reads any.
-	_, err = ts.registry.GetInstitution(h3, &pb.GetInstitutionRequest{InstitutionId: "QZ-H2"})
-	wantCode(t, err, codes.PermissionDenied)
-	for _, ctx := range []context.Context{h2, clr} {
-		got, err := ts.registry.GetInstitution(ctx, &pb.GetInstitutionRequest{InstitutionId: "QZ-H2"})
-		must(t, err)
-		if got.GetInstitution().GetInstitutionId() != "QZ-H2" {
-			t.Errorf("GetInstitution %v", got.GetInstitution())
-		}
-	}
-	// Policies are public to every role; a scheme that does not exist is
-	// a bad argument, not an empty list.
-	_, err = ts.policy.ListPolicies(h3, &pb.ListPoliciesRequest{Scheme: 9})
-	if got := fieldViolations(t, err); strings.Join(got, ",") != "scheme" {
-		t.Errorf("ListPolicies with scheme 9: violations %v, want [scheme]", got)
-	}
-	list, err := ts.policy.ListPolicies(h3, &pb.ListPoliciesRequest{Scheme: pb.Scheme_SCHEME_EMPLOYEE})
-	must(t, err)
-	if len(list.GetPolicies()) != 1 {
-		t.Errorf("ListPolicies employee: %d policies, want 1", len(list.GetPolicies()))
-	}
-	// The scheme of the authorization header is case-insensitive.
-	lower, c6 := context.WithTimeout(context.Background(), 10*time.Second)
-	defer c6()
-	lower = metadata.AppendToOutgoingContext(lower, "authorization", "bearer "+institutionToken("QZ-H3"))
-	_, err = ts.registry.GetPerson(lower, &pb.GetPersonRequest{PersonId: "E1"})
-	must(t, err)
-	// Health checks need no credentials.
-	hr, err := healthpb.NewHealthClient(ts.conn).Check(none, &healthpb.HealthCheckRequest{})
-	must(t, err)
-	if hr.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		t.Errorf("health %v", hr.GetStatus())
 	}
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -127,11 +128,16 @@ func (s *SettlementService) reverse(ctx context.Context, req *pb.ReverseSettleme
 		RequestID: req.GetRequestId(), SettlementID: req.GetSettlementId(), Reason: req.GetReason(), Institution: p.Institution,
 	})
 	end(err)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, engine.ErrForbidden) {
+		// Another institution's settlement is one this caller cannot see.
+		return engine.Settlement{}, noSuchSettlement(req.GetSettlementId())
+	}
 	return st, err
 }
 
 // GetSettlement reads a settlement: administrators, clearing and the
-// institution that made it.
+// institution that made it. To another institution it does not exist:
+// the answer is the NOT_FOUND of an id that was never used.
 func (s *SettlementService) GetSettlement(ctx context.Context, req *pb.GetSettlementRequest) (*pb.GetSettlementResponse, error) {
 	st, err := s.getSettlement(ctx, req)
 	if err != nil {
@@ -146,14 +152,30 @@ func (s *SettlementService) getSettlement(ctx context.Context, req *pb.GetSettle
 	if err := v.Err(); err != nil {
 		return engine.Settlement{}, err
 	}
+	if err := requireReader(ctx); err != nil {
+		return engine.Settlement{}, err
+	}
+	// The owner is known only once the settlement is read; whether it was
+	// not found or is not the caller's, the answer is the same.
 	st, err := s.store.GetSettlement(ctx, req.GetSettlementId())
+	if errors.Is(err, store.ErrNotFound) {
+		return engine.Settlement{}, noSuchSettlement(req.GetSettlementId())
+	}
 	if err != nil {
 		return engine.Settlement{}, err
 	}
-	if err := requireReaderOf(ctx, st.Claim.InstitutionID); err != nil {
-		return engine.Settlement{}, err
+	if p := principalFrom(ctx); p.Role == RoleInstitution && p.Institution != st.Claim.InstitutionID {
+		return engine.Settlement{}, noSuchSettlement(req.GetSettlementId())
 	}
 	return st, nil
+}
+
+// noSuchSettlement is the one answer about a settlement id the caller may
+// not see, whether it does not exist or belongs to another institution:
+// the same code and the same message, so that an institution learns
+// nothing about other institutions' settlements (DECISIONS.md).
+func noSuchSettlement(id string) error {
+	return fmt.Errorf("settlement %q: %w", id, store.ErrNotFound)
 }
 
 // GetAccumulators reads a person's accumulators for a year; every role may.

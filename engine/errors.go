@@ -21,7 +21,9 @@ var (
 	// ErrAlreadyReversed means a settlement was reversed before.
 	ErrAlreadyReversed = errors.New("settlement already reversed")
 	// ErrForbidden means the caller may not touch this object (another
-	// institution's settlement).
+	// institution's settlement). The API answers it for a settlement as
+	// for one that does not exist (NOT_FOUND), so that an institution
+	// learns nothing of other institutions' settlements.
 	ErrForbidden = errors.New("permission denied")
 )
 

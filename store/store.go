@@ -55,10 +55,11 @@ type Reversal struct {
 }
 
 // Allowed returns engine.ErrForbidden unless the caller may reverse st: an
-// administrator, or the institution that settled it.
+// administrator, or the institution that settled it. The error does not
+// name that institution: the caller is not to learn it.
 func (r Reversal) Allowed(st engine.Settlement) error {
 	if r.Institution != "" && r.Institution != st.Claim.InstitutionID {
-		return fmt.Errorf("settlement %q belongs to institution %q: %w", st.ID, st.Claim.InstitutionID, engine.ErrForbidden)
+		return fmt.Errorf("settlement %q: %w", st.ID, engine.ErrForbidden)
 	}
 	return nil
 }
