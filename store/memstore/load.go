@@ -18,8 +18,8 @@ import (
 // like any other.
 //
 // Each settlement must be SETTLED (the zero state is taken as SETTLED) and
-// its person must exist. An empty ID gets the next free settlement id, an
-// empty Fingerprint the claim's; the request key (institution, request id)
+// its person must exist. An empty ID gets a new settlement id
+// (store.NewSettlementID), an empty Fingerprint the claim's; the request key (institution, request id)
 // is registered, so that a retry of the claim returns the loaded
 // settlement. It is atomic: it returns store.ErrConflict if an id or a
 // request key is taken or repeated, store.ErrNotFound for an unknown

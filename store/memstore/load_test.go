@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -77,22 +78,23 @@ func TestLoadSettlements(t *testing.T) {
 	if err := s.LoadSettlements(ctx, sts); err != nil {
 		t.Fatalf("LoadSettlements: %v", err)
 	}
-	st, err := s.GetSettlement(ctx, "ST000000000007")
-	if err != nil || st.Claim.RequestID != "L000006" || st.State != engine.StateSettled || st.Fingerprint != st.Claim.Fingerprint() {
-		t.Errorf("a loaded settlement: %+v, %v", st, err)
-	}
 	// Nothing else changed.
 	py, err := s.Snapshot(ctx, "P1", "H1", 2024)
 	if err != nil || !py.BudgetUsed.IsZero() || !py.Person.AccountBalance.Equal(decimal.RequireFromString("100")) ||
 		!py.Accumulators.Equal(engine.NewAccumulators("P1", 2024)) {
 		t.Errorf("LoadSettlements changed the state: %+v, %v", py, err)
 	}
-	// The request key is registered: a retry answers the loaded settlement.
+	// The request key is registered: a retry answers the loaded settlement,
+	// which got an id.
 	again, err := s.Settle(ctx, sts[6].Claim, func(store.PersonYear) (engine.Result, error) {
 		return engine.Result{}, errors.New("compute called for a loaded request")
 	})
-	if err != nil || again.ID != "ST000000000007" {
+	if err != nil || !strings.HasPrefix(again.ID, store.SettlementIDPrefix) || len(again.ID) != 34 {
 		t.Errorf("Settle of a loaded request: %+v, %v", again.ID, err)
+	}
+	st, err := s.GetSettlement(ctx, again.ID)
+	if err != nil || st.Claim.RequestID != "L000006" || st.State != engine.StateSettled || st.Fingerprint != st.Claim.Fingerprint() {
+		t.Errorf("a loaded settlement: %+v, %v", st, err)
 	}
 
 	sel := store.Selection{Kind: engine.ClearingDRG, Region: "R1", Scheme: engine.SchemeEmployee, Year: 2024,
@@ -143,8 +145,13 @@ func TestLoadSettlementsRefuses(t *testing.T) {
 		}
 		return st.ID
 	}
-	if a, b := settle(100), settle(101); a != "ST000000000001" || b != "ST000000000003" {
-		t.Errorf("settled ids %s and %s, want ST000000000001 and ST000000000003 (skipping the loaded id)", a, b)
+	a, b := settle(100), settle(101)
+	if a == b || a == given.ID || b == given.ID || !strings.HasPrefix(a, store.SettlementIDPrefix) || len(a) != 34 {
+		t.Errorf("settled ids %s and %s beside the loaded %s", a, b, given.ID)
+	}
+	// A loaded id that is not one store.NewSettlementID makes.
+	if st, err := s.GetSettlement(ctx, given.ID); err != nil || st.Claim.RequestID != given.Claim.RequestID {
+		t.Errorf("the settlement loaded as %s: %+v, %v", given.ID, st, err)
 	}
 
 	fresh := loaded(200)
@@ -155,14 +162,16 @@ func TestLoadSettlementsRefuses(t *testing.T) {
 	}{
 		{"a request key used", []engine.Settlement{fresh, loaded(1)}, store.ErrConflict},
 		{"a request key twice", []engine.Settlement{fresh, fresh}, store.ErrConflict},
-		{"an id taken", []engine.Settlement{fresh, func() engine.Settlement { x := loaded(201); x.ID = "ST000000000003"; return x }()}, store.ErrConflict},
+		{"an id taken", []engine.Settlement{fresh, func() engine.Settlement { x := loaded(201); x.ID = b; return x }()}, store.ErrConflict},
 		{"an unknown person", []engine.Settlement{fresh, func() engine.Settlement { x := loaded(202); x.Claim.PersonID = "nobody"; return x }()}, store.ErrNotFound},
 		{"a reversed settlement", []engine.Settlement{fresh, func() engine.Settlement { x := loaded(203); x.State = engine.StateReversed; return x }()}, engine.ErrInvalid},
 	} {
 		if err := s.LoadSettlements(ctx, tc.batch); !errors.Is(err, tc.want) {
 			t.Errorf("LoadSettlements with %s: %v, want %v", tc.what, err, tc.want)
 		}
-		if _, err := s.GetSettlement(ctx, "ST000000000004"); !errors.Is(err, store.ErrNotFound) {
+		// The valid one's request key is free: a Settle of it computes.
+		errFree := errors.New("computed: the request key is free")
+		if _, err := s.Settle(ctx, fresh.Claim, func(store.PersonYear) (engine.Result, error) { return engine.Result{}, errFree }); !errors.Is(err, errFree) {
 			t.Errorf("LoadSettlements with %s stored the valid one: %v", tc.what, err)
 		}
 	}

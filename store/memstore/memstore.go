@@ -35,7 +35,6 @@ type Store struct {
 	keys         map[requestKey]keyEntry
 	accums       map[personYear]engine.Accumulators
 	budgetUsed   map[institutionYear]decimal.Decimal
-	seq          int64
 
 	// Cross-region filings by person and filing id, and the person each
 	// filing id is for.

@@ -168,13 +168,12 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 	return cloneSettlement(next), nil
 }
 
-// nextSettlementIDLocked assigns the next free settlement id ("ST" and
-// 12 digits); ids LoadSettlements stored as given are skipped. s.mu must
-// be held for writing.
+// nextSettlementIDLocked assigns a new settlement id
+// (store.NewSettlementID), one no settlement has (LoadSettlements stores
+// given ids as they are). s.mu must be held for writing.
 func (s *Store) nextSettlementIDLocked() string {
 	for {
-		s.seq++
-		id := fmt.Sprintf("ST%012d", s.seq)
+		id := store.NewSettlementID()
 		if _, taken := s.settlements[id]; !taken {
 			return id
 		}

@@ -16,7 +16,7 @@ import (
 // LoadSettlements stores already-computed settlements as they are given,
 // in one transaction, with COPY into settlements and request_keys: for
 // benchmarks and bulk loaders of history. A settlement without an id gets
-// the next one of the sequence Settle uses; one without a fingerprint gets
+// a new one (store.NewSettlementID); one without a fingerprint gets
 // its claim's; a zero state is stored as settled. The policy region and
 // scheme stored for clearing are the result's (Result.PolicyRegion and
 // PolicyScheme).
@@ -31,30 +31,13 @@ func (s *Store) LoadSettlements(ctx context.Context, sts []engine.Settlement) er
 		return nil
 	}
 	return s.withTx(ctx, func(tx pgx.Tx) error {
-		missing := 0
-		for i := range sts {
-			if sts[i].ID == "" {
-				missing++
-			}
-		}
-		var fresh []string
-		if missing > 0 {
-			rows, err := tx.Query(ctx, s.sql(`SELECT 'ST' || lpad(nextval('{s}.settlement_seq')::text, 12, '0')
-				FROM generate_series(1, $1)`), missing)
-			if err != nil {
-				return translate(err)
-			}
-			if fresh, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-				return translate(err)
-			}
-		}
 		now := s.now().UTC().Format("2006-01-02 15:04:05.999999Z07:00")
 		var settlements, keys []byte
 		for i := range sts {
 			st := &sts[i]
 			id := st.ID
 			if id == "" {
-				id, fresh = fresh[0], fresh[1:]
+				id = store.NewSettlementID()
 			}
 			fp := st.Fingerprint
 			if fp == "" {

@@ -171,7 +171,7 @@ func newQueries(schema string) queries {
 				INSERT INTO {s}.settlements (settlement_id, institution_id, request_id, person_id, visit_type, settle_date, year,
 					state, fingerprint, claim, result, total, basic_fund, fund_total, account, settled_at,
 					policy_region, policy_scheme, drg_code, personal_total)
-				VALUES ('ST' || lpad(nextval('{s}.settlement_seq')::text, 12, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+				VALUES ($20, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
 					$16, $17, $18, $19)
 				RETURNING settlement_id)
 			INSERT INTO {s}.request_keys (institution_id, request_id, fingerprint, settlement_id)

@@ -210,7 +210,7 @@ func (s *Store) commitSettlement(ctx context.Context, tx pgx.Tx, claim engine.Cl
 	err = tx.QueryRow(ctx, s.q.insertSettlement, claim.InstitutionID, claim.RequestID, claim.PersonID, int16(claim.VisitType),
 		claim.SettleDate.String(), year, int16(engine.StateSettled), fp, claimDoc, resultDoc,
 		b.Total, b.BasicFund, b.FundTotal, b.Account, s.now(),
-		region, int16(scheme), claim.DRGCode, b.PersonalTotal).Scan(&id)
+		region, int16(scheme), claim.DRGCode, b.PersonalTotal, store.NewSettlementID()).Scan(&id)
 	if err != nil {
 		return engine.Settlement{}, translate(err)
 	}
