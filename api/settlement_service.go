@@ -128,16 +128,18 @@ func (s *SettlementService) reverse(ctx context.Context, req *pb.ReverseSettleme
 		RequestID: req.GetRequestId(), SettlementID: req.GetSettlementId(), Reason: req.GetReason(), Institution: p.Institution,
 	})
 	end(err)
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, engine.ErrForbidden) {
-		// Another institution's settlement is one this caller cannot see.
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return engine.Settlement{}, noSuchSettlement(req.GetSettlementId())
+	case errors.Is(err, engine.ErrForbidden):
+		return engine.Settlement{}, notYourSettlement(req.GetSettlementId())
 	}
 	return st, err
 }
 
 // GetSettlement reads a settlement: administrators, clearing and the
-// institution that made it. To another institution it does not exist:
-// the answer is the NOT_FOUND of an id that was never used.
+// institution that made it. Another institution gets PERMISSION_DENIED
+// (API.md's errors), in words that do not name the owner.
 func (s *SettlementService) GetSettlement(ctx context.Context, req *pb.GetSettlementRequest) (*pb.GetSettlementResponse, error) {
 	st, err := s.getSettlement(ctx, req)
 	if err != nil {
@@ -155,8 +157,7 @@ func (s *SettlementService) getSettlement(ctx context.Context, req *pb.GetSettle
 	if err := requireReader(ctx); err != nil {
 		return engine.Settlement{}, err
 	}
-	// The owner is known only once the settlement is read; whether it was
-	// not found or is not the caller's, the answer is the same.
+	// The owner is known only once the settlement is read.
 	st, err := s.store.GetSettlement(ctx, req.GetSettlementId())
 	if errors.Is(err, store.ErrNotFound) {
 		return engine.Settlement{}, noSuchSettlement(req.GetSettlementId())
@@ -165,17 +166,23 @@ func (s *SettlementService) getSettlement(ctx context.Context, req *pb.GetSettle
 		return engine.Settlement{}, err
 	}
 	if p := principalFrom(ctx); p.Role == RoleInstitution && p.Institution != st.Claim.InstitutionID {
-		return engine.Settlement{}, noSuchSettlement(req.GetSettlementId())
+		return engine.Settlement{}, notYourSettlement(req.GetSettlementId())
 	}
 	return st, nil
 }
 
-// noSuchSettlement is the one answer about a settlement id the caller may
-// not see, whether it does not exist or belongs to another institution:
-// the same code and the same message, so that an institution learns
-// nothing about other institutions' settlements (DECISIONS.md).
+// noSuchSettlement answers a settlement id that was never used.
 func noSuchSettlement(id string) error {
 	return fmt.Errorf("settlement %q: %w", id, store.ErrNotFound)
+}
+
+// notYourSettlement answers an institution about another institution's
+// settlement: PERMISSION_DENIED, as API.md's errors and the public vectors
+// give it, in words that never name the institution that made it. Ids
+// are random (store.NewSettlementID), so telling this answer from
+// NOT_FOUND tells a prober nothing it could not guess (DECISIONS.md).
+func notYourSettlement(id string) error {
+	return fmt.Errorf("settlement %q was made by another institution; only that institution or an administrator may use it: %w", id, engine.ErrForbidden)
 }
 
 // GetAccumulators reads a person's accumulators for a year; every role may.

@@ -169,8 +169,7 @@ func (l *ledger) reverse(caller string, req *pb.ReverseSettlementRequest) (*pb.S
 	case !ok:
 		return nil, asStatus(store.ErrNotFound)
 	case caller != "" && caller != st.Claim.InstitutionID:
-		// Another institution's settlement looks missing (DECISIONS.md).
-		return nil, asStatus(store.ErrNotFound)
+		return nil, asStatus(engine.ErrForbidden)
 	case st.State == engine.StateReversed:
 		return nil, asStatus(engine.ErrAlreadyReversed)
 	}
