@@ -95,11 +95,18 @@ func TestServeLimitFlags(t *testing.T) {
 	if f.maxClockSkew != api.DefaultMaxClockSkew {
 		t.Errorf("default --max-clock-skew %s, want %s", f.maxClockSkew, api.DefaultMaxClockSkew)
 	}
+	if f.storeTimeouts != (api.StoreTimeouts{Unary: api.DefaultStoreTimeout, Long: api.DefaultLongStoreTimeout}) {
+		t.Errorf("default store timeouts %+v", f.storeTimeouts)
+	}
+	if f, err := parseServeFlags([]string{"--store-timeout", "2s", "--long-store-timeout", "30m"}, io.Discard); err != nil ||
+		f.storeTimeouts != (api.StoreTimeouts{Unary: 2 * time.Second, Long: 30 * time.Minute}) {
+		t.Errorf("--store-timeout 2s --long-store-timeout 30m: %+v (%v)", f.storeTimeouts, err)
+	}
 	if f, err := parseServeFlags([]string{"--max-clock-skew", "2h"}, io.Discard); err != nil || f.maxClockSkew != 2*time.Hour {
 		t.Errorf("--max-clock-skew 2h: %s (%v)", f.maxClockSkew, err)
 	}
 	for _, args := range [][]string{{"--max-in-flight", "0"}, {"--queue-wait", "-1s"}, {"--max-streams", "0"}, {"--max-connections", "-1"}, {"--read-timeout", "0s"},
-		{"--max-clock-skew", "0s"}, {"--max-clock-skew", "-1h"}} {
+		{"--max-clock-skew", "0s"}, {"--max-clock-skew", "-1h"}, {"--store-timeout", "0s"}, {"--long-store-timeout", "-1s"}} {
 		if _, err := parseServeFlags(args, io.Discard); err == nil {
 			t.Errorf("%v: want an error", args)
 		}

@@ -34,6 +34,7 @@ type serveFlags struct {
 	policies                     []string
 	demo, insecure               bool
 	maxClockSkew                 time.Duration
+	storeTimeouts                api.StoreTimeouts
 	limits                       limitFlags
 }
 
@@ -56,9 +57,17 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.tlsClientCA, "tls-client-ca", "", "require client certificates signed by this CA (PEM)")
 	fs.DurationVar(&f.maxClockSkew, "max-clock-skew", api.DefaultMaxClockSkew,
 		"how far ahead of the server's date (China Standard Time) a settle date may be; later dates are INVALID_ARGUMENT")
+	fs.DurationVar(&f.storeTimeouts.Unary, "store-timeout", api.DefaultStoreTimeout,
+		"how long one store operation of a unary call may take before the call is answered UNAVAILABLE (retry with the same request id)")
+	fs.DurationVar(&f.storeTimeouts.Long, "long-store-timeout", api.DefaultLongStoreTimeout,
+		"the same for a clearing run, a reconciliation or a bulk import")
 	addLimitFlags(fs, &f.limits)
 	if err := fs.Parse(args); err != nil {
 		return f, err
+	}
+	if f.storeTimeouts.Unary <= 0 || f.storeTimeouts.Long <= 0 {
+		return f, fmt.Errorf("--store-timeout and --long-store-timeout must be positive durations such as 5s and 10m, got %s and %s",
+			f.storeTimeouts.Unary, f.storeTimeouts.Long)
 	}
 	if f.maxClockSkew <= 0 {
 		return f, fmt.Errorf("--max-clock-skew must be a positive duration such as 24h, got %s", f.maxClockSkew)
@@ -122,7 +131,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		opts = append(opts, grpc.Creds(creds))
 	}
-	srv, health := api.NewServer(api.Config{Store: st, Tokens: tokens, Log: log, ServerOptions: opts, Limits: f.limits.Limits, MaxClockSkew: f.maxClockSkew})
+	srv, health := api.NewServer(api.Config{Store: api.WithStoreTimeouts(st, f.storeTimeouts), Tokens: tokens, Log: log, ServerOptions: opts, Limits: f.limits.Limits, MaxClockSkew: f.maxClockSkew})
 	maxConns := setupConnectionCap(f.limits.maxConnections, log)
 	tcp, err := net.Listen("tcp", f.listen)
 	if err != nil {
