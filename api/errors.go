@@ -74,7 +74,9 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 		return statusError(codes.NotFound, err.Error())
 	case errors.Is(err, store.ErrConflict):
 		return statusError(codes.AlreadyExists, err.Error()+"; send a new request id for a new request")
-	case errors.Is(err, engine.ErrNoPolicy), errors.Is(err, engine.ErrNotCovered), errors.Is(err, engine.ErrAlreadyReversed),
+	case errors.Is(err, engine.ErrNoPolicy):
+		return statusError(codes.FailedPrecondition, err.Error()+"; load one with PolicyService.PutPolicy")
+	case errors.Is(err, engine.ErrNotCovered), errors.Is(err, engine.ErrAlreadyReversed),
 		errors.Is(err, engine.ErrFinalExists), errors.Is(err, engine.ErrNoClearingRules), errors.Is(err, engine.ErrContractInUse),
 		errors.Is(err, engine.ErrCrossRegion):
 		return statusError(codes.FailedPrecondition, err.Error())
@@ -85,11 +87,34 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	case errors.Is(err, store.ErrUnavailable):
-		log.WarnContext(ctx, "store unavailable", "method", method, "err", err)
+		log.WarnContext(ctx, "store unavailable", logAttrs(ctx, method, err)...)
 		return status.Error(codes.Unavailable, "the database is unavailable; retry with the same request id")
 	}
-	log.ErrorContext(ctx, "internal error", "method", method, "err", err)
+	log.ErrorContext(ctx, "internal error", logAttrs(ctx, method, err)...)
 	return status.Error(codes.Internal, "internal error")
+}
+
+// requestIDKey is the context key of the request id withRequestID records.
+type requestIDKey struct{}
+
+// withRequestID returns ctx carrying the request id of the call, so that
+// toStatus logs it with an internal error or an outage: the operator can
+// find the request a client is asking about.
+func withRequestID(ctx context.Context, id string) context.Context {
+	if id == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// logAttrs are the attributes toStatus logs an error with: the method,
+// the request id when the handler recorded one, the error.
+func logAttrs(ctx context.Context, method string, err error) []any {
+	attrs := []any{"method", method}
+	if id, ok := ctx.Value(requestIDKey{}).(string); ok {
+		attrs = append(attrs, "request_id", id)
+	}
+	return append(attrs, "err", err)
 }
 
 // statusError is status.Error with the message capped.

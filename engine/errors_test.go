@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -36,5 +37,27 @@ func TestValidationErrorIsBounded(t *testing.T) {
 	w.Addf("settle_date", "is required (YYYY-MM-DD)")
 	if got, want := w.Err().Error(), "invalid argument: request_id: is required; settle_date: is required (YYYY-MM-DD)"; got != want {
 		t.Errorf("message %q, want %q", got, want)
+	}
+}
+
+// TestSelectPolicySpeaksTheDomain: the engine's message names the scheme
+// and region in its own words, no gRPC service or proto enum spelling.
+func TestSelectPolicySpeaksTheDomain(t *testing.T) {
+	d, err := engine.ParseDate("2026-02-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = engine.SelectPolicy(nil, "350500", engine.SchemeEmployee, d)
+	if !errors.Is(err, engine.ErrNoPolicy) {
+		t.Fatalf("err = %v, want ErrNoPolicy", err)
+	}
+	want := "no employee policy of region 350500 covers 2026-02-10"
+	if !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("err = %q, want it to end in %q", err, want)
+	}
+	for _, bad := range []string{"Service", "SCHEME_", "PutPolicy"} {
+		if strings.Contains(err.Error(), bad) {
+			t.Errorf("err = %q names %q", err, bad)
+		}
 	}
 }

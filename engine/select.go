@@ -10,8 +10,18 @@ func SelectPolicy(policies []*Policy, region string, scheme Scheme, d Date) (*Po
 			return p, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: no %s policy of region %q covers %s; load one with PolicyService.PutPolicy",
-		ErrNoPolicy, scheme, region, d)
+	return nil, fmt.Errorf("%w: no %s policy of region %s covers %s", ErrNoPolicy, scheme.word(), region, d)
+}
+
+// word names the scheme in the engine's own words, for messages.
+func (s Scheme) word() string {
+	switch s {
+	case SchemeEmployee:
+		return "employee"
+	case SchemeResident:
+		return "resident"
+	}
+	return "unspecified-scheme"
 }
 
 // String names the scheme as the API does.
