@@ -79,6 +79,7 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 		return engine.Settle(engine.Input{
 			Policy: policy, Person: st.Person, Institution: inst, Claim: claim,
 			Accumulators: st.Accumulators, BudgetUsed: st.BudgetUsed, Filings: st.Filings,
+			ClaimValidated: true, // by claimFromProto above
 		})
 	}
 	if commit {

@@ -152,11 +152,9 @@ func (l *ledger) settle(_ string, req *pb.SettleRequest, commit bool) (*pb.Settl
 	fp := settled.Fingerprint()
 	st := engine.Settlement{ID: fmt.Sprintf("L%d", len(l.settlements)+1), Claim: settled, Fingerprint: fp, State: engine.StatePreview, Result: res}
 	if commit {
-		st.State = engine.StateSettled
-		l.accums[ak] = acc.Apply(res.Delta, +1)
-		person.AccountBalance = person.AccountBalance.Sub(res.Breakdown.Account)
-		l.persons[person.ID] = person
-		l.budget[bk] = l.budget[bk].Add(res.Breakdown.BasicFund)
+		ch := engine.SettleChanges(settled, res)
+		st.State = ch.State
+		l.apply(ch)
 		l.settlements[st.ID] = &st
 		l.keys[key] = fp + "|" + st.ID
 	}
@@ -173,15 +171,24 @@ func (l *ledger) reverse(caller string, req *pb.ReverseSettlementRequest) (*pb.S
 	case st.State == engine.StateReversed:
 		return nil, asStatus(engine.ErrAlreadyReversed)
 	}
-	c := st.Claim
-	ak, bk := yearKey(c.PersonID, c.Year()), yearKey(c.InstitutionID, c.Year())
-	l.accums[ak] = l.accums[ak].Apply(st.Result.Delta, -1)
-	p := l.persons[c.PersonID]
-	p.AccountBalance = p.AccountBalance.Add(st.Result.Breakdown.Account)
-	l.persons[c.PersonID] = p
-	l.budget[bk] = l.budget[bk].Sub(st.Result.Breakdown.BasicFund)
-	st.State = engine.StateReversed
+	ch := engine.ReverseChanges(*st)
+	l.apply(ch)
+	st.State = ch.State
 	return settlementToProto(*st), nil
+}
+
+// apply applies the engine's plan of changes, as the stores do.
+func (l *ledger) apply(ch engine.Changes) {
+	ak, bk := yearKey(ch.PersonID, ch.Year), yearKey(ch.InstitutionID, ch.Year)
+	acc, ok := l.accums[ak]
+	if !ok {
+		acc = engine.NewAccumulators(ch.PersonID, ch.Year)
+	}
+	l.accums[ak] = ch.ApplyAccumulators(acc)
+	p := l.persons[ch.PersonID]
+	p.AccountBalance = ch.ApplyAccount(p.AccountBalance)
+	l.persons[ch.PersonID] = p
+	l.budget[bk] = ch.ApplyBudget(l.budget[bk])
 }
 
 func (l *ledger) accumulators(req *pb.GetAccumulatorsRequest) (*pb.Accumulators, error) {

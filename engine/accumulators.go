@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"errors"
+	"fmt"
 	"sort"
 
 	"github.com/shopspring/decimal"
@@ -139,4 +141,31 @@ func unionKeys(a, b map[string]decimal.Decimal) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// CheckAccumulators asserts what running totals always satisfy: none is
+// negative. Returns an error wrapping ErrInvariant when one is.
+func CheckAccumulators(a Accumulators) error {
+	if a.InpatientCount < 0 {
+		return fmt.Errorf("%w: accumulators of %q/%d: inpatient count %d is negative", ErrInvariant, a.PersonID, a.Year, a.InpatientCount)
+	}
+	neg := func(what string, v decimal.Decimal) error {
+		if v.IsNegative() {
+			return fmt.Errorf("%w: accumulators of %q/%d: %s %s is negative", ErrInvariant, a.PersonID, a.Year, what, v)
+		}
+		return nil
+	}
+	for v, va := range a.VisitTypes {
+		if err := errors.Join(neg(fmt.Sprintf("visit type %d in_scope", v), va.InScope),
+			neg(fmt.Sprintf("visit type %d deductible_paid", v), va.DeductiblePaid)); err != nil {
+			return err
+		}
+	}
+	for _, name := range a.PoolNames() {
+		if err := neg("pool "+name, a.PoolUsed[name]); err != nil {
+			return err
+		}
+	}
+	return errors.Join(neg("catastrophic_base", a.CatastrophicBase), neg("catastrophic_paid", a.CatastrophicPaid),
+		neg("aid_base", a.AidBase), neg("aid_paid", a.AidPaid), neg("aid_out_of_pocket", a.AidOutOfPocket))
 }

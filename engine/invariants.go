@@ -12,7 +12,35 @@ import (
 // personal_total, and each fund's detail lines to what that fund paid.
 // Returns an error wrapping ErrInvariant when one fails.
 func CheckResult(r Result) error {
+	if err := CheckBreakdown(r.Breakdown); err != nil {
+		return err
+	}
 	b := r.Breakdown
+	sums := map[Fund]decimal.Decimal{}
+	for _, d := range r.Details {
+		if d.Amount.IsNegative() || d.Base.IsNegative() || d.Amount.GreaterThan(d.Base) {
+			return fmt.Errorf("%w: detail line %+v pays less than 0 or more than its base", ErrInvariant, d)
+		}
+		f := d.Fund
+		if f == FundAidCeiling {
+			f = FundMedicalAid
+		}
+		sums[f] = sums[f].Add(d.Amount)
+	}
+	return checkIdentities(b, []identity{
+		{"basic detail lines add up to basic_fund", sums[FundBasic].Equal(b.BasicFund)},
+		{"catastrophic detail lines add up to catastrophic", sums[FundCatastrophic].Equal(b.Catastrophic)},
+		{"aid detail lines add up to medical_aid", sums[FundMedicalAid].Equal(b.MedicalAid)},
+	})
+}
+
+// CheckBreakdown asserts the identities of SETTLEMENT.md on a breakdown
+// alone (CheckResult without the detail lines): no figure is negative or
+// finer than a fen, the scope split adds up to the total, the funds to
+// fund_total, the person's part to personal_total and cash to the personal
+// part less the account. Returns an error wrapping ErrInvariant when one
+// fails.
+func CheckBreakdown(b Breakdown) error {
 	figures := []struct {
 		name string
 		v    decimal.Decimal
@@ -28,30 +56,19 @@ func CheckResult(r Result) error {
 			return fmt.Errorf("%w: %s is %s", ErrInvariant, f.name, f.v)
 		}
 	}
-	identities := []identity{
+	return checkIdentities(b, []identity{
 		{"total = out_of_scope + over_limit + pre_self_pay + in_scope",
 			b.Total.Equal(b.OutOfScope.Add(b.OverLimit).Add(b.PreSelfPay).Add(b.InScope))},
 		{"fund_total = basic_fund + catastrophic + medical_aid",
 			b.FundTotal.Equal(b.BasicFund.Add(b.Catastrophic).Add(b.MedicalAid))},
 		{"personal_total = total - fund_total", b.PersonalTotal.Equal(b.Total.Sub(b.FundTotal))},
 		{"cash = personal_total - account", b.Cash.Equal(b.PersonalTotal.Sub(b.Account))},
-	}
-	sums := map[Fund]decimal.Decimal{}
-	for _, d := range r.Details {
-		if d.Amount.IsNegative() || d.Base.IsNegative() || d.Amount.GreaterThan(d.Base) {
-			return fmt.Errorf("%w: detail line %+v pays less than 0 or more than its base", ErrInvariant, d)
-		}
-		f := d.Fund
-		if f == FundAidCeiling {
-			f = FundMedicalAid
-		}
-		sums[f] = sums[f].Add(d.Amount)
-	}
-	identities = append(identities,
-		identity{"basic detail lines add up to basic_fund", sums[FundBasic].Equal(b.BasicFund)},
-		identity{"catastrophic detail lines add up to catastrophic", sums[FundCatastrophic].Equal(b.Catastrophic)},
-		identity{"aid detail lines add up to medical_aid", sums[FundMedicalAid].Equal(b.MedicalAid)},
-	)
+	})
+}
+
+// checkIdentities returns an error wrapping ErrInvariant naming the first
+// identity that does not hold.
+func checkIdentities(b Breakdown, identities []identity) error {
 	for _, id := range identities {
 		if !id.ok {
 			return fmt.Errorf("%w: %s does not hold (breakdown %+v)", ErrInvariant, id.what, b)

@@ -25,6 +25,11 @@ type Input struct {
 	Accumulators Accumulators
 	BudgetUsed   decimal.Decimal
 	Filings      []Filing
+	// ClaimValidated says Claim has passed ValidateClaim with no error
+	// (the api's request parsing, claimFromProto, does, and lists every
+	// bad field): Settle then trusts it and does not validate it again.
+	// Left false, Settle validates the claim itself.
+	ClaimValidated bool
 }
 
 // Settle computes the settlement of one claim. It is pure: the same input
@@ -43,8 +48,10 @@ type Input struct {
 // records.
 func Settle(in Input) (Result, error) {
 	c, p := in.Claim, in.Policy
-	if err := ValidateClaim(c); err != nil {
-		return Result{}, err
+	if !in.ClaimValidated {
+		if err := ValidateClaim(c); err != nil {
+			return Result{}, err
+		}
 	}
 	if p == nil || !p.Covers(c.SettleDate) || p.Region != in.Person.Region || p.Scheme != in.Person.Scheme {
 		return Result{}, fmt.Errorf("%w: the policy given does not cover person %q on %s", ErrNoPolicy, in.Person.ID, c.SettleDate)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
 )
@@ -96,14 +98,7 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	// Recorded as settled: with the cross_region decided.
 	claim = claim.Decided(res.CrossRegion)
 	fp := claim.Fingerprint()
-	py := personYear{claim.PersonID, claim.Year()}
-	iy := institutionYear{claim.InstitutionID, claim.Year()}
-	s.accums[py] = state.Accumulators.Apply(res.Delta, +1)
-	person := s.persons[claim.PersonID]
-	person.AccountBalance = person.AccountBalance.Sub(res.Breakdown.Account)
-	s.persons[claim.PersonID] = person
-	used := s.budgetUsed[iy].Add(res.Breakdown.BasicFund)
-	s.budgetUsed[iy] = used
+	used := s.applyLocked(engine.SettleChanges(claim, res))
 	if res.BudgetLimit != nil {
 		b := engine.NewBudgetStatus(claim.Year(), *res.BudgetLimit, used, res.WarnRatio)
 		res.Budget = &b
@@ -147,25 +142,35 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 	if cur.State == engine.StateReversed {
 		return engine.Settlement{}, fmt.Errorf("settlement %q was reversed by request %q: %w", cur.ID, cur.ReversalRequestID, engine.ErrAlreadyReversed)
 	}
-	c := cur.Claim
-	py := personYear{c.PersonID, c.Year()}
-	acc, ok := s.accums[py]
-	if !ok {
-		acc = engine.NewAccumulators(c.PersonID, c.Year())
-	}
-	s.accums[py] = acc.Apply(cur.Result.Delta, -1)
-	person := s.persons[c.PersonID]
-	person.AccountBalance = person.AccountBalance.Add(cur.Result.Breakdown.Account)
-	s.persons[c.PersonID] = person
-	iy := institutionYear{c.InstitutionID, c.Year()}
-	s.budgetUsed[iy] = s.budgetUsed[iy].Sub(cur.Result.Breakdown.BasicFund)
+	ch := engine.ReverseChanges(*cur)
+	s.applyLocked(ch)
 	next := *cur
-	next.State = engine.StateReversed
+	next.State = ch.State
 	next.ReversalReason = r.Reason
 	next.ReversalRequestID = r.RequestID
 	s.settlements[cur.ID] = &next
 	s.keys[key] = keyEntry{fingerprint: fp, settlementID: cur.ID}
 	return cloneSettlement(next), nil
+}
+
+// applyLocked applies the engine's plan of changes (engine.SettleChanges,
+// engine.ReverseChanges) to the accumulators, the account balance and the
+// budget usage, and returns the usage after it. s.mu must be held for
+// writing.
+func (s *Store) applyLocked(ch engine.Changes) decimal.Decimal {
+	py := personYear{ch.PersonID, ch.Year}
+	acc, ok := s.accums[py]
+	if !ok {
+		acc = engine.NewAccumulators(ch.PersonID, ch.Year)
+	}
+	s.accums[py] = ch.ApplyAccumulators(acc)
+	person := s.persons[ch.PersonID]
+	person.AccountBalance = ch.ApplyAccount(person.AccountBalance)
+	s.persons[ch.PersonID] = person
+	iy := institutionYear{ch.InstitutionID, ch.Year}
+	used := ch.ApplyBudget(s.budgetUsed[iy])
+	s.budgetUsed[iy] = used
+	return used
 }
 
 // nextSettlementIDLocked assigns a new settlement id

@@ -38,8 +38,11 @@ func TestBudgetShardsNeverWait(t *testing.T) {
 	}
 	pays := func(basicFund string) store.ComputeFunc {
 		return func(py store.PersonYear) (engine.Result, error) {
+			// A breakdown that adds up: the store refuses to read back one
+			// that does not.
+			b := decimal.RequireFromString(basicFund)
 			return engine.Result{
-				Breakdown: engine.Breakdown{BasicFund: decimal.RequireFromString(basicFund)},
+				Breakdown: engine.Breakdown{Total: b, InScope: b, BasicFund: b, FundTotal: b},
 				Delta:     engine.NewAccumulators(py.Person.ID, year),
 			}, nil
 		}

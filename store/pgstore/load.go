@@ -3,7 +3,6 @@ package pgstore
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -47,22 +46,26 @@ func (s *Store) LoadSettlements(ctx context.Context, sts []engine.Settlement) er
 			if state == engine.StateUnspecified {
 				state = engine.StateSettled
 			}
-			claimDoc, err := json.Marshal(st.Claim)
+			claimDoc, err := encodeClaim(st.Claim)
 			if err != nil {
 				return fmt.Errorf("encode claim of %q: %w", id, err)
 			}
-			resultDoc, err := json.Marshal(st.Result)
+			resultDoc, err := encodeResult(st.Result)
 			if err != nil {
 				return fmt.Errorf("encode result of %q: %w", id, err)
+			}
+			cols, err := settlementCodes(st.Claim.VisitType, state, st.Result.PolicyScheme)
+			if err != nil {
+				return fmt.Errorf("settlement %q: %w", id, err)
 			}
 			c, b := &st.Claim, &st.Result.Breakdown
 			reversed := state == engine.StateReversed
 			settlements = appendRow(settlements, copyText(id), copyText(c.InstitutionID), copyText(c.RequestID),
-				copyText(c.PersonID), copyInt(int64(c.VisitType)), copyRaw(c.SettleDate.String()), copyInt(int64(c.Year())),
-				copyInt(int64(state)), copyText(fp), copyText(string(claimDoc)), copyText(string(resultDoc)),
+				copyText(c.PersonID), copyInt(int64(cols.visitType)), copyRaw(c.SettleDate.String()), copyInt(int64(c.Year())),
+				copyInt(int64(cols.state)), copyText(fp), copyText(string(claimDoc)), copyText(string(resultDoc)),
 				copyRaw(b.Total.String()), copyRaw(b.BasicFund.String()), copyRaw(b.FundTotal.String()), copyRaw(b.Account.String()),
 				copyNullText(st.ReversalRequestID, reversed), copyNullText(st.ReversalReason, reversed), copyRaw(now),
-				copyNullText(now, reversed), copyText(st.Result.PolicyRegion), copyInt(int64(st.Result.PolicyScheme)),
+				copyNullText(now, reversed), copyText(st.Result.PolicyRegion), copyInt(int64(cols.scheme)),
 				copyText(c.DRGCode), copyRaw(b.PersonalTotal.String()))
 			keys = appendRow(keys, copyText(c.InstitutionID), copyText(c.RequestID), copyText(fp), copyText(id))
 			if reversed && st.ReversalRequestID != "" {

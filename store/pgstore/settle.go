@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -13,20 +12,54 @@ import (
 	"github.com/medsettle/medsettle/store"
 )
 
-// Snapshot reads what a settlement would read, changing nothing: one
-// pipelined batch, which PostgreSQL runs as one implicit transaction.
+// snapshotTx is how Snapshot reads: one read-only REPEATABLE READ
+// transaction, so that the person, the accumulators, the budget usage and
+// the filings are read under one snapshot (under READ COMMITTED each
+// statement of a batch would see the commits made before it began).
+var snapshotTx = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+
+// Snapshot reads what a settlement would read, changing nothing, under one
+// snapshot (snapshotTx): BEGIN, one pipelined batch of reads, COMMIT.
 func (s *Store) Snapshot(ctx context.Context, personID, institutionID string, year int) (store.PersonYear, error) {
-	b := &pgx.Batch{}
-	b.Queue(s.q.getPerson, personID)
-	b.Queue(s.q.getYear, personID, year)
-	b.Queue(s.q.budgetUsed, institutionID, year)
-	b.Queue(s.sql(listFilingsSQL), personID)
-	br := s.pool.SendBatch(ctx, b)
-	st, _, err := s.readBatch(br, personID, year, false)
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = translate(cerr)
-	}
+	var st store.PersonYear
+	err := s.withTxOptions(ctx, snapshotTx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(s.q.getPerson, personID)
+		b.Queue(s.q.getYear, personID, year)
+		b.Queue(s.q.budgetUsed, institutionID, year)
+		b.Queue(s.sql(listFilingsSQL), personID)
+		br := tx.SendBatch(ctx, b)
+		var err error
+		st, _, err = s.readBatch(br, personID, year, false)
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = translate(cerr)
+		}
+		return err
+	})
 	return st, err
+}
+
+// withTxOptions runs fn in a transaction with the given options and commits
+// it when fn returns nil, rolling back (even when ctx is cancelled)
+// otherwise.
+func (s *Store) withTxOptions(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, opts)
+	if err != nil {
+		return translate(err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return translate(tx.Commit(ctx))
+}
+
+// corrupt logs loudly a stored document that cannot be read or breaks an
+// invariant, and returns err (which wraps engine.ErrInvariant): an internal
+// error, never a silent wrong answer.
+func (s *Store) corrupt(what string, err error) error {
+	s.log.Error("stored state is corrupt: refusing to use it", "what", what, "err", err)
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // replay looks a request key up and answers it with replayKey; found is
@@ -140,9 +173,11 @@ func (s *Store) readBatch(br pgx.BatchResults, personID string, year int, withKe
 	case err != nil:
 		return st, key, translate(err)
 	default:
-		if err := json.Unmarshal(doc, &st.Accumulators); err != nil {
-			return st, key, fmt.Errorf("decode accumulators of %q/%d: %w", personID, year, err)
+		acc, err := decodeAccumulators(doc)
+		if err != nil {
+			return st, key, s.corrupt(fmt.Sprintf("accumulators of %q/%d", personID, year), err)
 		}
+		st.Accumulators = acc
 	}
 	if err := br.QueryRow().Scan(&st.BudgetUsed); err != nil {
 		return st, key, translate(err)
@@ -173,17 +208,9 @@ func (e errReplayed) Error() string { return "replayed" }
 func (s *Store) commitSettlement(ctx context.Context, tx pgx.Tx, claim engine.Claim, fp string, state store.PersonYear, res engine.Result) (engine.Settlement, error) {
 	year := claim.Year()
 	b := res.Breakdown
-	accDoc, err := json.Marshal(state.Accumulators.Apply(res.Delta, +1))
-	if err != nil {
-		return engine.Settlement{}, err
-	}
 	batch := &pgx.Batch{}
-	batch.Queue(s.q.putYear, claim.PersonID, year, accDoc)
-	if !b.Account.IsZero() {
-		batch.Queue(s.q.setBalance, claim.PersonID, b.Account.Neg())
-	}
-	if !b.BasicFund.IsZero() {
-		batch.Queue(s.q.addBudget, claim.InstitutionID, year, b.BasicFund)
+	if err := s.queueChanges(batch, state.Accumulators, engine.SettleChanges(claim, res)); err != nil {
+		return engine.Settlement{}, err
 	}
 	var used decimal.Decimal
 	if res.BudgetLimit != nil {
@@ -197,20 +224,24 @@ func (s *Store) commitSettlement(ctx context.Context, tx pgx.Tx, claim engine.Cl
 		st := engine.NewBudgetStatus(year, *res.BudgetLimit, used, res.WarnRatio)
 		res.Budget = &st
 	}
-	claimDoc, err := json.Marshal(claim)
+	claimDoc, err := encodeClaim(claim)
 	if err != nil {
 		return engine.Settlement{}, err
 	}
-	resultDoc, err := json.Marshal(res)
+	resultDoc, err := encodeResult(res)
 	if err != nil {
 		return engine.Settlement{}, err
 	}
 	region, scheme := policyOf(res, state.Person)
+	cols, err := settlementCodes(claim.VisitType, engine.StateSettled, scheme)
+	if err != nil {
+		return engine.Settlement{}, err
+	}
 	var id string
-	err = tx.QueryRow(ctx, s.q.insertSettlement, claim.InstitutionID, claim.RequestID, claim.PersonID, int16(claim.VisitType),
-		claim.SettleDate.String(), year, int16(engine.StateSettled), fp, claimDoc, resultDoc,
+	err = tx.QueryRow(ctx, s.q.insertSettlement, claim.InstitutionID, claim.RequestID, claim.PersonID, cols.visitType,
+		claim.SettleDate.String(), year, cols.state, fp, claimDoc, resultDoc,
 		b.Total, b.BasicFund, b.FundTotal, b.Account, s.now(),
-		region, int16(scheme), claim.DRGCode, b.PersonalTotal, store.NewSettlementID()).Scan(&id)
+		region, cols.scheme, claim.DRGCode, b.PersonalTotal, store.NewSettlementID()).Scan(&id)
 	if err != nil {
 		return engine.Settlement{}, translate(err)
 	}
@@ -230,13 +261,23 @@ func policyOf(res engine.Result, p engine.Person) (string, engine.Scheme) {
 	return region, scheme
 }
 
-func (s *Store) writeYear(ctx context.Context, tx pgx.Tx, personID string, year int, acc engine.Accumulators) error {
-	doc, err := json.Marshal(acc)
+// queueChanges queues the writes that apply the engine's plan of changes
+// (engine.SettleChanges, engine.ReverseChanges) to accumulators acc, read
+// under the person's lock: the new accumulators, the account balance and
+// the budget usage.
+func (s *Store) queueChanges(batch *pgx.Batch, acc engine.Accumulators, ch engine.Changes) error {
+	accDoc, err := encodeAccumulators(ch.ApplyAccumulators(acc))
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, s.q.putYear, personID, year, doc)
-	return translate(err)
+	batch.Queue(s.q.putYear, ch.PersonID, ch.Year, accDoc)
+	if !ch.Account.IsZero() {
+		batch.Queue(s.q.setBalance, ch.PersonID, ch.Account)
+	}
+	if !ch.Budget.IsZero() {
+		batch.Queue(s.q.addBudget, ch.InstitutionID, ch.Year, ch.Budget)
+	}
+	return nil
 }
 
 // Reverse undoes a settlement in one transaction; see store.Store.
@@ -267,24 +308,18 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 		if cur.State == engine.StateReversed {
 			return fmt.Errorf("settlement %q was reversed by request %q: %w", cur.ID, cur.ReversalRequestID, engine.ErrAlreadyReversed)
 		}
-		b := cur.Result.Breakdown
-		if err := s.writeYear(ctx, tx, c.PersonID, c.Year(), state.Accumulators.Apply(cur.Result.Delta, -1)); err != nil {
+		ch := engine.ReverseChanges(cur)
+		batch := &pgx.Batch{}
+		if err := s.queueChanges(batch, state.Accumulators, ch); err != nil {
 			return err
 		}
-		if !b.Account.IsZero() {
-			if _, err := tx.Exec(ctx, s.q.setBalance, c.PersonID, b.Account); err != nil {
-				return translate(err)
-			}
+		cols, err := settlementCodes(c.VisitType, ch.State, engine.SchemeUnspecified)
+		if err != nil {
+			return err
 		}
-		if !b.BasicFund.IsZero() {
-			if _, err := tx.Exec(ctx, s.q.addBudget, c.InstitutionID, c.Year(), b.BasicFund.Neg()); err != nil {
-				return translate(err)
-			}
-		}
-		if _, err := tx.Exec(ctx, s.q.reverseSettlement, cur.ID, int16(engine.StateReversed), r.RequestID, r.Reason, s.now()); err != nil {
-			return translate(err)
-		}
-		if _, err := tx.Exec(ctx, s.q.putKey, c.InstitutionID, r.RequestID, fp, cur.ID); err != nil {
+		batch.Queue(s.q.reverseSettlement, cur.ID, cols.state, r.RequestID, r.Reason, s.now())
+		batch.Queue(s.q.putKey, c.InstitutionID, r.RequestID, fp, cur.ID)
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 			return translate(err)
 		}
 		cur.State, cur.ReversalRequestID, cur.ReversalReason = engine.StateReversed, r.RequestID, r.Reason
@@ -315,12 +350,31 @@ func (s *Store) getSettlement(ctx context.Context, q rowQuerier, id string) (eng
 	if err != nil {
 		return engine.Settlement{}, fmt.Errorf("settlement %q: %w", id, translate(err))
 	}
-	st.State = engine.SettlementState(state)
-	if err := json.Unmarshal(claimDoc, &st.Claim); err != nil {
-		return engine.Settlement{}, fmt.Errorf("decode settlement %q: %w", id, err)
+	what := fmt.Sprintf("settlement %q", id)
+	if st.State, err = settlementStateCodes.value(int(state)); err != nil {
+		return engine.Settlement{}, s.corrupt(what, err)
 	}
-	if err := json.Unmarshal(resultDoc, &st.Result); err != nil {
-		return engine.Settlement{}, fmt.Errorf("decode settlement %q: %w", id, err)
+	if st.Claim, err = decodeClaim(claimDoc); err != nil {
+		return engine.Settlement{}, s.corrupt(what, err)
+	}
+	if st.Result, err = decodeResult(resultDoc); err != nil {
+		return engine.Settlement{}, s.corrupt(what, err)
 	}
 	return st, nil
+}
+
+// settlementColumns are the enum columns of a settlements row, as stored
+// numbers.
+type settlementColumns struct{ visitType, state, scheme int16 }
+
+// settlementCodes maps the enum columns of a settlements row through the
+// stored-number mappings.
+func settlementCodes(v engine.VisitType, st engine.SettlementState, sc engine.Scheme) (settlementColumns, error) {
+	vt, err1 := visitTypeCodes.code(v)
+	s, err2 := settlementStateCodes.code(st)
+	c, err3 := schemeCodes.code(sc)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return settlementColumns{}, fmt.Errorf("settlement columns: %w", err)
+	}
+	return settlementColumns{int16(vt), int16(s), int16(c)}, nil
 }

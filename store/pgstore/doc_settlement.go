@@ -1,0 +1,295 @@
+package pgstore
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/medsettle/medsettle/engine"
+)
+
+// The stored documents of a settlement (settlements.claim and .result) and
+// of a person's year (the accumulators). Field names are the Go field
+// names the untagged engine structs were written with, so every row
+// already stored reads back; decimals are strings; enums are the numbers of
+// the enumCodes mappings. Adding a field: give it a new name, tag it
+// doc:"optional" if rows without it exist, and keep the old ones.
+
+// storedClaim is the stored document of a settled claim.
+type storedClaim struct {
+	V                  int              `json:"v,omitempty" doc:"optional"`
+	RequestID          string           `json:"RequestID"`
+	InstitutionID      string           `json:"InstitutionID"`
+	PersonID           string           `json:"PersonID"`
+	VisitType          int              `json:"VisitType"`
+	SettleDate         storedDate       `json:"SettleDate"`
+	CrossRegion        int              `json:"CrossRegion"`
+	DRGCode            string           `json:"DRGCode"`
+	UsePersonalAccount bool             `json:"UsePersonalAccount"`
+	Items              []storedLineItem `json:"Items"`
+}
+
+// storedDate is a calendar date.
+type storedDate struct {
+	Year  int `json:"Year"`
+	Month int `json:"Month"`
+	Day   int `json:"Day"`
+}
+
+// storedLineItem is one line of a stored claim.
+type storedLineItem struct {
+	Code      string          `json:"Code"`
+	Name      string          `json:"Name"`
+	Quantity  decimal.Decimal `json:"Quantity"`
+	UnitPrice decimal.Decimal `json:"UnitPrice"`
+	Amount    decimal.Decimal `json:"Amount"`
+}
+
+// storedResult is the stored document of a settlement's result. The policy
+// region, scheme and cross-region state are optional: results recorded
+// before they existed have none (zero: unspecified).
+type storedResult struct {
+	V             int                 `json:"v,omitempty" doc:"optional"`
+	PolicyVersion string              `json:"PolicyVersion"`
+	PolicyRegion  string              `json:"PolicyRegion" doc:"optional"`
+	PolicyScheme  int                 `json:"PolicyScheme" doc:"optional"`
+	CrossRegion   int                 `json:"CrossRegion" doc:"optional"`
+	Breakdown     storedBreakdown     `json:"Breakdown"`
+	Details       []storedDetail      `json:"Details"`
+	Delta         storedAccumulators  `json:"Delta"`
+	Budget        *storedBudgetStatus `json:"Budget"`
+	BudgetLimit   *decimal.Decimal    `json:"BudgetLimit"`
+	WarnRatio     decimal.Decimal     `json:"WarnRatio"`
+}
+
+// storedBreakdown is the split of a stored settlement's bill.
+type storedBreakdown struct {
+	Total         decimal.Decimal `json:"Total"`
+	OutOfScope    decimal.Decimal `json:"OutOfScope"`
+	OverLimit     decimal.Decimal `json:"OverLimit"`
+	PreSelfPay    decimal.Decimal `json:"PreSelfPay"`
+	InScope       decimal.Decimal `json:"InScope"`
+	Deductible    decimal.Decimal `json:"Deductible"`
+	BasicFund     decimal.Decimal `json:"BasicFund"`
+	OverCap       decimal.Decimal `json:"OverCap"`
+	Catastrophic  decimal.Decimal `json:"Catastrophic"`
+	MedicalAid    decimal.Decimal `json:"MedicalAid"`
+	FundTotal     decimal.Decimal `json:"FundTotal"`
+	PersonalTotal decimal.Decimal `json:"PersonalTotal"`
+	Account       decimal.Decimal `json:"Account"`
+	Cash          decimal.Decimal `json:"Cash"`
+}
+
+// storedDetail is one detail line of a stored result.
+type storedDetail struct {
+	Fund   int             `json:"Fund"`
+	Band   int             `json:"Band"`
+	Ratio  decimal.Decimal `json:"Ratio"`
+	Base   decimal.Decimal `json:"Base"`
+	Amount decimal.Decimal `json:"Amount"`
+}
+
+// storedBudgetStatus is the budget status a stored result answered.
+type storedBudgetStatus struct {
+	Year  int             `json:"Year"`
+	Limit decimal.Decimal `json:"Limit"`
+	Used  decimal.Decimal `json:"Used"`
+	State int             `json:"State"`
+}
+
+// storedAccumulators is the stored document of a person's running totals
+// for a year (person_years.accumulators), and of a result's delta. Visit
+// types are keyed by their stored number.
+type storedAccumulators struct {
+	V                int                        `json:"v,omitempty" doc:"optional"`
+	PersonID         string                     `json:"PersonID"`
+	Year             int                        `json:"Year"`
+	InpatientCount   int                        `json:"InpatientCount"`
+	VisitTypes       map[int]storedVisit        `json:"VisitTypes"`
+	PoolUsed         map[string]decimal.Decimal `json:"PoolUsed"`
+	CatastrophicBase decimal.Decimal            `json:"CatastrophicBase"`
+	CatastrophicPaid decimal.Decimal            `json:"CatastrophicPaid"`
+	AidBase          decimal.Decimal            `json:"AidBase"`
+	AidPaid          decimal.Decimal            `json:"AidPaid"`
+	AidOutOfPocket   decimal.Decimal            `json:"AidOutOfPocket"`
+}
+
+// storedVisit is the running in-scope cost of one visit type.
+type storedVisit struct {
+	InScope        decimal.Decimal `json:"InScope"`
+	DeductiblePaid decimal.Decimal `json:"DeductiblePaid"`
+}
+
+// encodeClaim is the stored document of a claim.
+func encodeClaim(c engine.Claim) ([]byte, error) {
+	vt, err1 := visitTypeCodes.code(c.VisitType)
+	cr, err2 := crossRegionCodes.code(c.CrossRegion)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, fmt.Errorf("encode claim %q: %w", c.RequestID, err)
+	}
+	d := storedClaim{V: docVersion, RequestID: c.RequestID, InstitutionID: c.InstitutionID, PersonID: c.PersonID,
+		VisitType: vt, SettleDate: storedDate{c.SettleDate.Year, int(c.SettleDate.Month), c.SettleDate.Day},
+		CrossRegion: cr, DRGCode: c.DRGCode, UsePersonalAccount: c.UsePersonalAccount}
+	for _, it := range c.Items {
+		d.Items = append(d.Items, storedLineItem(it))
+	}
+	return json.Marshal(d)
+}
+
+// decodeClaim reads a stored claim document (any version).
+func decodeClaim(doc []byte) (engine.Claim, error) {
+	var d storedClaim
+	if err := decodeDoc("claim", doc, &d); err != nil {
+		return engine.Claim{}, err
+	}
+	vt, err1 := visitTypeCodes.value(d.VisitType)
+	cr, err2 := crossRegionCodes.value(d.CrossRegion)
+	if err := errors.Join(err1, err2); err != nil {
+		return engine.Claim{}, fmt.Errorf("claim: %w", err)
+	}
+	c := engine.Claim{RequestID: d.RequestID, InstitutionID: d.InstitutionID, PersonID: d.PersonID, VisitType: vt,
+		SettleDate:  engine.Date{Year: d.SettleDate.Year, Month: time.Month(d.SettleDate.Month), Day: d.SettleDate.Day},
+		CrossRegion: cr, DRGCode: d.DRGCode, UsePersonalAccount: d.UsePersonalAccount}
+	for _, it := range d.Items {
+		c.Items = append(c.Items, engine.LineItem(it))
+	}
+	return c, nil
+}
+
+// toStoredAccumulators is the stored form of accumulators.
+func toStoredAccumulators(a engine.Accumulators) (storedAccumulators, error) {
+	d := storedAccumulators{V: docVersion, PersonID: a.PersonID, Year: a.Year, InpatientCount: a.InpatientCount,
+		PoolUsed: a.PoolUsed, CatastrophicBase: a.CatastrophicBase, CatastrophicPaid: a.CatastrophicPaid,
+		AidBase: a.AidBase, AidPaid: a.AidPaid, AidOutOfPocket: a.AidOutOfPocket}
+	if a.VisitTypes != nil {
+		d.VisitTypes = make(map[int]storedVisit, len(a.VisitTypes))
+		for v, va := range a.VisitTypes {
+			n, err := visitTypeCodes.code(v)
+			if err != nil {
+				return storedAccumulators{}, err
+			}
+			d.VisitTypes[n] = storedVisit(va)
+		}
+	}
+	return d, nil
+}
+
+// accumulators is the engine form of stored accumulators.
+func (d storedAccumulators) accumulators() (engine.Accumulators, error) {
+	a := engine.Accumulators{PersonID: d.PersonID, Year: d.Year, InpatientCount: d.InpatientCount,
+		PoolUsed: d.PoolUsed, CatastrophicBase: d.CatastrophicBase, CatastrophicPaid: d.CatastrophicPaid,
+		AidBase: d.AidBase, AidPaid: d.AidPaid, AidOutOfPocket: d.AidOutOfPocket}
+	if d.VisitTypes != nil {
+		a.VisitTypes = make(map[engine.VisitType]engine.VisitAccumulator, len(d.VisitTypes))
+		for n, va := range d.VisitTypes {
+			v, err := visitTypeCodes.value(n)
+			if err != nil {
+				return engine.Accumulators{}, err
+			}
+			a.VisitTypes[v] = engine.VisitAccumulator(va)
+		}
+	}
+	return a, nil
+}
+
+// encodeAccumulators is the stored document of a person's running totals.
+func encodeAccumulators(a engine.Accumulators) ([]byte, error) {
+	d, err := toStoredAccumulators(a)
+	if err != nil {
+		return nil, fmt.Errorf("encode accumulators of %q/%d: %w", a.PersonID, a.Year, err)
+	}
+	return json.Marshal(d)
+}
+
+// decodeAccumulators reads a stored accumulators document (any version)
+// and asserts its invariants (engine.CheckAccumulators).
+func decodeAccumulators(doc []byte) (engine.Accumulators, error) {
+	var d storedAccumulators
+	if err := decodeDoc("accumulators", doc, &d); err != nil {
+		return engine.Accumulators{}, err
+	}
+	a, err := d.accumulators()
+	if err != nil {
+		return engine.Accumulators{}, fmt.Errorf("accumulators: %w", err)
+	}
+	if err := engine.CheckAccumulators(a); err != nil {
+		return engine.Accumulators{}, err
+	}
+	return a, nil
+}
+
+// encodeResult is the stored document of a settlement's result.
+func encodeResult(r engine.Result) ([]byte, error) {
+	scheme, err1 := schemeCodes.code(r.PolicyScheme)
+	cross, err2 := crossRegionCodes.code(r.CrossRegion)
+	delta, err3 := toStoredAccumulators(r.Delta)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, fmt.Errorf("encode result: %w", err)
+	}
+	delta.V = 0 // versioned with the result it is part of: no "v" of its own
+	d := storedResult{V: docVersion, PolicyVersion: r.PolicyVersion, PolicyRegion: r.PolicyRegion, PolicyScheme: scheme,
+		CrossRegion: cross, Breakdown: storedBreakdown(r.Breakdown), Delta: delta, BudgetLimit: r.BudgetLimit, WarnRatio: r.WarnRatio}
+	for _, det := range r.Details {
+		f, err := fundCodes.code(det.Fund)
+		if err != nil {
+			return nil, fmt.Errorf("encode result: %w", err)
+		}
+		d.Details = append(d.Details, storedDetail{Fund: f, Band: det.Band, Ratio: det.Ratio, Base: det.Base, Amount: det.Amount})
+	}
+	if r.Budget != nil {
+		st, err := budgetStateCodes.code(r.Budget.State)
+		if err != nil {
+			return nil, fmt.Errorf("encode result: %w", err)
+		}
+		d.Budget = &storedBudgetStatus{Year: r.Budget.Year, Limit: r.Budget.Limit, Used: r.Budget.Used, State: st}
+	}
+	return json.Marshal(d)
+}
+
+// decodeResult reads a stored result document (any version) and asserts
+// the identities of SETTLEMENT.md on it (engine.CheckResult, or
+// engine.CheckBreakdown when it has no detail lines).
+func decodeResult(doc []byte) (engine.Result, error) {
+	var d storedResult
+	if err := decodeDoc("result", doc, &d); err != nil {
+		return engine.Result{}, err
+	}
+	scheme, err1 := schemeCodes.value(d.PolicyScheme)
+	cross, err2 := crossRegionCodes.value(d.CrossRegion)
+	delta, err3 := d.Delta.accumulators()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return engine.Result{}, fmt.Errorf("result: %w", err)
+	}
+	r := engine.Result{PolicyVersion: d.PolicyVersion, PolicyRegion: d.PolicyRegion, PolicyScheme: scheme, CrossRegion: cross,
+		Breakdown: engine.Breakdown(d.Breakdown), Delta: delta, BudgetLimit: d.BudgetLimit, WarnRatio: d.WarnRatio}
+	for _, det := range d.Details {
+		f, err := fundCodes.value(det.Fund)
+		if err != nil {
+			return engine.Result{}, fmt.Errorf("result: %w", err)
+		}
+		r.Details = append(r.Details, engine.Detail{Fund: f, Band: det.Band, Ratio: det.Ratio, Base: det.Base, Amount: det.Amount})
+	}
+	if d.Budget != nil {
+		st, err := budgetStateCodes.value(d.Budget.State)
+		if err != nil {
+			return engine.Result{}, fmt.Errorf("result: %w", err)
+		}
+		r.Budget = &engine.BudgetStatus{Year: d.Budget.Year, Limit: d.Budget.Limit, Used: d.Budget.Used, State: st}
+	}
+	// The breakdown must add up; the detail lines too, when the result has
+	// any (a settlement loaded from another system may carry none).
+	check := engine.CheckBreakdown
+	if len(r.Details) > 0 {
+		check = func(engine.Breakdown) error { return engine.CheckResult(r) }
+	}
+	if err := check(r.Breakdown); err != nil {
+		return engine.Result{}, err
+	}
+	if err := engine.CheckAccumulators(r.Delta); err != nil {
+		return engine.Result{}, fmt.Errorf("result delta: %w", err)
+	}
+	return r, nil
+}
