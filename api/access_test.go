@@ -156,6 +156,10 @@ func TestAccess(t *testing.T) {
 				FilingId: "ACC-F", PersonId: "P1", Region: "R9", ValidFrom: "2026-01-01", ValidTo: "2026-12-31"}})
 			return err
 		}, adminOnly},
+		"/medsettle.v1.RegistryService/AdjustAccount": {func(ctx context.Context) error {
+			_, err := c.registry.AdjustAccount(ctx, &pb.AdjustAccountRequest{RequestId: "ACC-ADJ", PersonId: "P1", Credit: "1.00", Reason: "access"})
+			return err
+		}, adminOnly},
 		"/medsettle.v1.RegistryService/ListCrossRegionFilings": {func(ctx context.Context) error {
 			_, err := c.registry.ListCrossRegionFilings(ctx, &pb.ListCrossRegionFilingsRequest{PersonId: "P1"})
 			return err

@@ -28,7 +28,9 @@ type RegistryService struct {
 	log   *slog.Logger
 }
 
-// PutPerson creates or replaces a person (admin).
+// PutPerson creates or replaces a person (admin). The account balance is
+// an opening balance: a person already registered keeps the live one, and
+// the answer carries the person as stored.
 func (s *RegistryService) PutPerson(ctx context.Context, req *pb.PutPersonRequest) (*pb.PutPersonResponse, error) {
 	p, err := s.putPerson(ctx, req.GetPerson())
 	if err != nil {
@@ -46,7 +48,54 @@ func (s *RegistryService) putPerson(ctx context.Context, in *pb.Person) (engine.
 	if err := p.v.Err(); err != nil {
 		return engine.Person{}, err
 	}
-	return person, s.store.PutPerson(ctx, person)
+	if err := s.store.PutPerson(ctx, person); err != nil {
+		return engine.Person{}, err
+	}
+	// The answer is the stored person, live balance included.
+	return s.store.GetPerson(ctx, person.ID)
+}
+
+// AdjustAccount credits or debits a person's personal account (admin):
+// exactly one of credit and debit is non-zero; a debit above the balance
+// is FAILED_PRECONDITION and changes nothing. Idempotent on request_id
+// among AdjustAccount calls: a retry answers the first answer, another
+// body under the id is ALREADY_EXISTS.
+func (s *RegistryService) AdjustAccount(ctx context.Context, req *pb.AdjustAccountRequest) (*pb.AdjustAccountResponse, error) {
+	a, err := s.adjustAccount(ctx, req)
+	if err != nil {
+		return nil, toStatus(withRequestID(ctx, req.GetRequestId()), s.log, "AdjustAccount", err)
+	}
+	return &pb.AdjustAccountResponse{Person: personToProto(a.Person)}, nil
+}
+
+func (s *RegistryService) adjustAccount(ctx context.Context, req *pb.AdjustAccountRequest) (store.Adjustment, error) {
+	if err := requireAdmin(ctx); err != nil {
+		return store.Adjustment{}, err
+	}
+	var p parser
+	engine.CheckID(&p.v, "request_id", req.GetRequestId())
+	engine.CheckID(&p.v, "person_id", req.GetPersonId())
+	credit := p.moneyOrZero("credit", req.GetCredit())
+	debit := p.moneyOrZero("debit", req.GetDebit())
+	if err := p.v.Err(); err == nil && credit.IsZero() == debit.IsZero() {
+		msg := "give exactly one of credit and debit, not both"
+		if credit.IsZero() {
+			msg = "give exactly one of credit and debit: both are zero"
+		}
+		p.v.Addf("credit", "%s", msg)
+		p.v.Addf("debit", "%s", msg)
+	}
+	if req.GetReason() == "" {
+		p.v.Addf("reason", "is required: say why the account is adjusted")
+	}
+	engine.CheckText(&p.v, "reason", req.GetReason(), engine.MaxReasonLen)
+	if err := p.v.Err(); err != nil {
+		return store.Adjustment{}, err
+	}
+	return s.store.AdjustAccount(ctx, store.Adjustment{
+		RequestID: req.GetRequestId(), PersonID: req.GetPersonId(), Credit: credit, Debit: debit,
+		Reason: req.GetReason(), By: principalFrom(ctx).String(),
+	})
 }
 
 // GetPerson reads a person; every role may.

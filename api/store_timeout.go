@@ -152,6 +152,13 @@ func (s *timedStore) PutFiling(ctx context.Context, f engine.Filing) error {
 	return timedErr(ctx, s.limits.Unary, "PutFiling", func(ctx context.Context) error { return s.Store.PutFiling(ctx, f) })
 }
 
+// AdjustAccount is bounded by the unary limit.
+func (s *timedStore) AdjustAccount(ctx context.Context, a store.Adjustment) (store.Adjustment, error) {
+	return timed(ctx, s.limits.Unary, "AdjustAccount", func(ctx context.Context) (store.Adjustment, error) {
+		return s.Store.AdjustAccount(ctx, a)
+	})
+}
+
 // Filings is bounded by the unary limit.
 func (s *timedStore) Filings(ctx context.Context, personID string) ([]engine.Filing, error) {
 	return timed(ctx, s.limits.Unary, "Filings", func(ctx context.Context) ([]engine.Filing, error) { return s.Store.Filings(ctx, personID) })

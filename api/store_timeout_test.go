@@ -88,6 +88,13 @@ func (f *frozenStore) PutFiling(ctx context.Context, fl engine.Filing) error {
 	return f.Store.PutFiling(ctx, fl)
 }
 
+func (f *frozenStore) AdjustAccount(ctx context.Context, a store.Adjustment) (store.Adjustment, error) {
+	if err := f.wait(ctx); err != nil {
+		return store.Adjustment{}, err
+	}
+	return f.Store.AdjustAccount(ctx, a)
+}
+
 func (f *frozenStore) Filings(ctx context.Context, personID string) ([]engine.Filing, error) {
 	if err := f.wait(ctx); err != nil {
 		return nil, err
@@ -218,6 +225,10 @@ var storeOps = map[string]struct {
 	}},
 	"PutFiling": {false, func(ctx context.Context, st store.Store) error {
 		return st.PutFiling(ctx, engine.Filing{PersonID: "X"})
+	}},
+	"AdjustAccount": {false, func(ctx context.Context, st store.Store) error {
+		_, err := st.AdjustAccount(ctx, store.Adjustment{RequestID: "X", PersonID: "X"})
+		return err
 	}},
 	"Filings": {false, func(ctx context.Context, st store.Store) error {
 		_, err := st.Filings(ctx, "X")

@@ -75,11 +75,28 @@ func (r Reversal) Allowed(st engine.Settlement) error {
 // settlements do not queue behind one row); the usage stored is always the
 // exact sum.
 type Store interface {
-	// PutPerson creates or replaces a person, account balance included.
+	// PutPerson creates or replaces a person. p.AccountBalance is the
+	// opening balance: it is taken when the person is new; a person
+	// already stored keeps the live balance (only settlements, reversals
+	// and AdjustAccount move it). Under the person's lock, so that it
+	// never interleaves with a settlement.
 	PutPerson(ctx context.Context, p engine.Person) error
 	// PutPersons creates or replaces many persons in one atomic step (bulk
-	// import); a later entry with the same id wins.
+	// import): a concurrent reader or settlement sees all of them or none.
+	// The entries apply in order, as PutPerson would: a later entry with
+	// the same id wins, and the balance of a person is an opening balance
+	// only (that of the first entry of a new person).
 	PutPersons(ctx context.Context, ps []engine.Person) error
+	// AdjustAccount credits or debits a person's account balance
+	// (a.Credit − a.Debit) under the person's lock, and records the
+	// adjustment with the store's time and the person it left (returned,
+	// with At and Person set), keyed by a.RequestID among adjustments
+	// alone. A retry (Adjustment.SameRequest) returns the recorded
+	// adjustment unchanged and changes nothing. Returns ErrConflict if the
+	// id was used for another adjustment, ErrNotFound if the person does
+	// not exist, ErrInsufficientBalance if the debit is above the balance;
+	// on any error nothing changes.
+	AdjustAccount(ctx context.Context, a Adjustment) (Adjustment, error)
 	// GetPerson reads a person. Returns ErrNotFound if there is none.
 	GetPerson(ctx context.Context, id string) (engine.Person, error)
 	// PutInstitution creates or replaces an institution.

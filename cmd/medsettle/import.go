@@ -38,7 +38,8 @@ const importUsage = `Usage:
 
 persons.csv columns:      ` + "person_id,name,region,scheme,employment,category,contribution_years,account_balance" + `
   scheme EMPLOYEE|RESIDENT; employment EMPLOYED|RETIRED or empty; category ORDINARY|DESTITUTE|
-  MINIMUM_LIVING|MONITORED|POVERTY_ALLEVIATED or empty; account_balance money ("1000.00") or empty
+  MINIMUM_LIVING|MONITORED|POVERTY_ALLEVIATED or empty; account_balance money ("1000.00") or empty:
+  an opening balance, taken for a new person only (re-importing a person keeps the live balance)
 institutions.csv columns: institution_id,name,region,level,budgets
   level 1-3; budgets "2026:60000;2027:65000" or empty
 members.csv column:       person_id

@@ -6,6 +6,7 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -59,6 +60,10 @@ type Store struct {
 	enrolled  map[personYear]string
 
 	locks sync.Map // person id → *sync.Mutex
+
+	// adjustments are the account adjustments by request id (accounts.go),
+	// made on first use.
+	adjustments map[string]store.Adjustment
 }
 
 type requestKey struct{ institution, requestID string }
@@ -106,23 +111,49 @@ func (s *Store) lockPerson(id string) func() {
 	return mu.Unlock
 }
 
-// PutPerson creates or replaces a person.
+// PutPerson creates or replaces a person; a person already stored keeps
+// the live account balance (p's is an opening balance).
 func (s *Store) PutPerson(_ context.Context, p engine.Person) error {
 	unlock := s.lockPerson(p.ID)
 	defer unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.persons[p.ID] = p
+	s.putPersonLocked(p)
 	return nil
 }
 
-// PutPersons creates or replaces many persons; a later entry with the
-// same id wins.
-func (s *Store) PutPersons(ctx context.Context, ps []engine.Person) error {
+// putPersonLocked stores p, keeping the balance of a person already
+// stored. The caller holds the person's lock and s.mu.
+func (s *Store) putPersonLocked(p engine.Person) {
+	if old, ok := s.persons[p.ID]; ok {
+		p.AccountBalance = old.AccountBalance
+	}
+	s.persons[p.ID] = p
+}
+
+// PutPersons creates or replaces many persons in one atomic step: it
+// takes the locks of every person of the batch (in id order, so that two
+// batches never wait for each other in a cycle), then the write lock
+// once, so that neither a reader nor a settlement sees part of a batch.
+// The entries apply in order, as PutPerson would.
+func (s *Store) PutPersons(_ context.Context, ps []engine.Person) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(ps))
 	for _, p := range ps {
-		if err := s.PutPerson(ctx, p); err != nil {
-			return err
-		}
+		ids = append(ids, p.ID)
+	}
+	sort.Strings(ids)
+	ids = slices.Compact(ids)
+	for _, id := range ids {
+		unlock := s.lockPerson(id)
+		defer unlock()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range ps {
+		s.putPersonLocked(p)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -16,11 +17,25 @@ type rowQuerier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// putPersonSQL upserts a person: the account balance is written only
+// when the person is new (an opening balance); an existing person keeps
+// the live balance.
+const putPersonSQL = `INSERT INTO {s}.persons (person_id, name, region, scheme, employment, category, contribution_years, account_balance)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	ON CONFLICT (person_id) DO UPDATE SET name = $2, region = $3, scheme = $4, employment = $5, category = $6,
+		contribution_years = $7`
+
+// putPersonQuery is putPersonSQL in the store's schema.
+func (s *Store) putPersonQuery() string {
+	return strings.ReplaceAll(putPersonSQL, "{s}", pgx.Identifier{s.schema}.Sanitize())
+}
+
 // PutPerson creates or replaces a person, under the person's row lock so
-// that it never interleaves with a settlement.
+// that it never interleaves with a settlement; an existing person keeps
+// the live account balance.
 func (s *Store) PutPerson(ctx context.Context, p engine.Person) error {
 	return s.withTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, s.q.putPerson, p.ID, p.Name, p.Region, int16(p.Scheme), int16(p.Employment),
+		_, err := tx.Exec(ctx, s.putPersonQuery(), p.ID, p.Name, p.Region, int16(p.Scheme), int16(p.Employment),
 			int16(p.Category), p.ContributionYears, p.AccountBalance)
 		return translate(err)
 	})
@@ -31,7 +46,7 @@ const putPersonsChunk = 1000
 
 // PutPersons creates or replaces many persons in one transaction, the
 // upserts pipelined in chunks of putPersonsChunk; a later entry with the
-// same id wins.
+// same id wins, and an existing person keeps the live account balance.
 func (s *Store) PutPersons(ctx context.Context, ps []engine.Person) error {
 	if len(ps) == 0 {
 		return nil
@@ -39,10 +54,11 @@ func (s *Store) PutPersons(ctx context.Context, ps []engine.Person) error {
 	return s.withTx(ctx, func(tx pgx.Tx) error {
 		// One transaction, sent in pipelined chunks so that no single
 		// round trip carries a whole import.
+		query := s.putPersonQuery()
 		for chunk := range slices.Chunk(ps, putPersonsChunk) {
 			b := &pgx.Batch{}
 			for _, p := range chunk {
-				b.Queue(s.q.putPerson, p.ID, p.Name, p.Region, int16(p.Scheme), int16(p.Employment),
+				b.Queue(query, p.ID, p.Name, p.Region, int16(p.Scheme), int16(p.Employment),
 					int16(p.Category), p.ContributionYears, p.AccountBalance)
 			}
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {

@@ -67,6 +67,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ClearingWithEngineClearers", testClearingWithEngineClearers},
 		{"Filings", testFilings},
 		{"SettleRecordsDecidedCrossRegion", testSettleRecordsDecidedCrossRegion},
+		{"OpeningBalances", testOpeningBalances}, {"AdjustAccount", testAdjustAccount}, {"AdjustAccountConcurrent", testAdjustAccountConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
@@ -95,9 +96,16 @@ func testPutPersons(t *testing.T, newStore func(t *testing.T) store.Store) {
 	if err := st.PutPersons(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
+	// The entries apply in order: the last entry of B7 wins but for the
+	// balance, B7's opening balance from its first entry; B0 was
+	// registered before and keeps its live balance.
 	for i, want := range batch[:250] {
-		if i == 7 {
+		switch i {
+		case 0:
+			want.AccountBalance = dec("1")
+		case 7:
 			want = batch[250]
+			want.AccountBalance = batch[7].AccountBalance
 		}
 		got, err := st.GetPerson(ctx, want.ID)
 		if err != nil {
@@ -592,8 +600,8 @@ func testRegistry(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Errorf("GetPerson %s after PutPerson: %v", p.ID, d)
 		}
 	}
-	// Replace: every field, balance included, is the new one; a balance
-	// with fewer decimals is the same value.
+	// Replace: every field but the balance is the new one; the balance is
+	// an opening balance, which a person already registered keeps.
 	repl := persons()[0]
 	repl.Name = "Zhang San (renamed)"
 	repl.Employment = engine.EmploymentRetired
@@ -606,11 +614,13 @@ func testRegistry(t *testing.T, newStore func(t *testing.T) store.Store) {
 	if err != nil {
 		t.Fatalf("GetPerson after replace: %v", err)
 	}
-	if d := diff(got, repl); len(d) > 0 {
+	wantRepl := repl
+	wantRepl.AccountBalance = persons()[0].AccountBalance
+	if d := diff(got, wantRepl); len(d) > 0 {
 		t.Errorf("GetPerson after replace: %v", d)
 	}
-	if !got.AccountBalance.Equal(dec("12.50")) {
-		t.Errorf("balance %s, want 12.50", got.AccountBalance)
+	if !got.AccountBalance.Equal(dec("3000.00")) {
+		t.Errorf("balance %s, want the live 3000.00", got.AccountBalance)
 	}
 	// The other persons are untouched.
 	other, err := st.GetPerson(ctx, psnRetired)

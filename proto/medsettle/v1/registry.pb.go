@@ -32,7 +32,9 @@ type Person struct {
 	Employment        Employment     `protobuf:"varint,5,opt,name=employment,proto3,enum=medsettle.v1.Employment" json:"employment,omitempty"`
 	Category          PersonCategory `protobuf:"varint,6,opt,name=category,proto3,enum=medsettle.v1.PersonCategory" json:"category,omitempty"`
 	ContributionYears int32          `protobuf:"varint,7,opt,name=contribution_years,json=contributionYears,proto3" json:"contribution_years,omitempty"`
-	// Personal account balance (个人账户), money.
+	// Personal account balance (个人账户), money. On PutPerson and
+	// ImportPersons it is the opening balance, taken when the person is
+	// first registered; a person already registered keeps the live balance.
 	AccountBalance string `protobuf:"bytes,8,opt,name=account_balance,json=accountBalance,proto3" json:"account_balance,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -1048,6 +1050,134 @@ func (x *ListCrossRegionFilingsResponse) GetFilings() []*CrossRegionFiling {
 	return nil
 }
 
+// AdjustAccountRequest credits or debits a person's personal account:
+// exactly one of credit and debit is non-zero.
+type AdjustAccountRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key among AdjustAccount calls (required, at most 64 chars).
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	PersonId  string `protobuf:"bytes,2,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	// Money added to the balance.
+	Credit string `protobuf:"bytes,3,opt,name=credit,proto3" json:"credit,omitempty"`
+	// Money taken from the balance; above the balance is FAILED_PRECONDITION.
+	Debit string `protobuf:"bytes,4,opt,name=debit,proto3" json:"debit,omitempty"`
+	// Why (required), kept with the adjustment.
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdjustAccountRequest) Reset() {
+	*x = AdjustAccountRequest{}
+	mi := &file_medsettle_v1_registry_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdjustAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdjustAccountRequest) ProtoMessage() {}
+
+func (x *AdjustAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_medsettle_v1_registry_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdjustAccountRequest.ProtoReflect.Descriptor instead.
+func (*AdjustAccountRequest) Descriptor() ([]byte, []int) {
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AdjustAccountRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AdjustAccountRequest) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *AdjustAccountRequest) GetCredit() string {
+	if x != nil {
+		return x.Credit
+	}
+	return ""
+}
+
+func (x *AdjustAccountRequest) GetDebit() string {
+	if x != nil {
+		return x.Debit
+	}
+	return ""
+}
+
+func (x *AdjustAccountRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// AdjustAccountResponse returns the person as the adjustment left them (a
+// retry returns the first answer).
+type AdjustAccountResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Person        *Person                `protobuf:"bytes,1,opt,name=person,proto3" json:"person,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdjustAccountResponse) Reset() {
+	*x = AdjustAccountResponse{}
+	mi := &file_medsettle_v1_registry_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdjustAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdjustAccountResponse) ProtoMessage() {}
+
+func (x *AdjustAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_medsettle_v1_registry_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdjustAccountResponse.ProtoReflect.Descriptor instead.
+func (*AdjustAccountResponse) Descriptor() ([]byte, []int) {
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AdjustAccountResponse) GetPerson() *Person {
+	if x != nil {
+		return x.Person
+	}
+	return nil
+}
+
 var File_medsettle_v1_registry_proto protoreflect.FileDescriptor
 
 const file_medsettle_v1_registry_proto_rawDesc = "" +
@@ -1115,7 +1245,16 @@ const file_medsettle_v1_registry_proto_rawDesc = "" +
 	"\x1dListCrossRegionFilingsRequest\x12\x1b\n" +
 	"\tperson_id\x18\x01 \x01(\tR\bpersonId\"[\n" +
 	"\x1eListCrossRegionFilingsResponse\x129\n" +
-	"\afilings\x18\x01 \x03(\v2\x1f.medsettle.v1.CrossRegionFilingR\afilings2\xa7\x05\n" +
+	"\afilings\x18\x01 \x03(\v2\x1f.medsettle.v1.CrossRegionFilingR\afilings\"\x98\x01\n" +
+	"\x14AdjustAccountRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1b\n" +
+	"\tperson_id\x18\x02 \x01(\tR\bpersonId\x12\x16\n" +
+	"\x06credit\x18\x03 \x01(\tR\x06credit\x12\x14\n" +
+	"\x05debit\x18\x04 \x01(\tR\x05debit\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"E\n" +
+	"\x15AdjustAccountResponse\x12,\n" +
+	"\x06person\x18\x01 \x01(\v2\x14.medsettle.v1.PersonR\x06person2\x81\x06\n" +
 	"\x0fRegistryService\x12L\n" +
 	"\tPutPerson\x12\x1e.medsettle.v1.PutPersonRequest\x1a\x1f.medsettle.v1.PutPersonResponse\x12L\n" +
 	"\tGetPerson\x12\x1e.medsettle.v1.GetPersonRequest\x1a\x1f.medsettle.v1.GetPersonResponse\x12Z\n" +
@@ -1123,7 +1262,8 @@ const file_medsettle_v1_registry_proto_rawDesc = "" +
 	"\x0ePutInstitution\x12#.medsettle.v1.PutInstitutionRequest\x1a$.medsettle.v1.PutInstitutionResponse\x12[\n" +
 	"\x0eGetInstitution\x12#.medsettle.v1.GetInstitutionRequest\x1a$.medsettle.v1.GetInstitutionResponse\x12m\n" +
 	"\x14PutCrossRegionFiling\x12).medsettle.v1.PutCrossRegionFilingRequest\x1a*.medsettle.v1.PutCrossRegionFilingResponse\x12s\n" +
-	"\x16ListCrossRegionFilings\x12+.medsettle.v1.ListCrossRegionFilingsRequest\x1a,.medsettle.v1.ListCrossRegionFilingsResponseB?Z=github.com/medsettle/medsettle/proto/medsettle/v1;medsettlev1b\x06proto3"
+	"\x16ListCrossRegionFilings\x12+.medsettle.v1.ListCrossRegionFilingsRequest\x1a,.medsettle.v1.ListCrossRegionFilingsResponse\x12X\n" +
+	"\rAdjustAccount\x12\".medsettle.v1.AdjustAccountRequest\x1a#.medsettle.v1.AdjustAccountResponseB?Z=github.com/medsettle/medsettle/proto/medsettle/v1;medsettlev1b\x06proto3"
 
 var (
 	file_medsettle_v1_registry_proto_rawDescOnce sync.Once
@@ -1137,7 +1277,7 @@ func file_medsettle_v1_registry_proto_rawDescGZIP() []byte {
 	return file_medsettle_v1_registry_proto_rawDescData
 }
 
-var file_medsettle_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_medsettle_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_medsettle_v1_registry_proto_goTypes = []any{
 	(*Person)(nil),                         // 0: medsettle.v1.Person
 	(*Institution)(nil),                    // 1: medsettle.v1.Institution
@@ -1158,14 +1298,16 @@ var file_medsettle_v1_registry_proto_goTypes = []any{
 	(*PutCrossRegionFilingResponse)(nil),   // 16: medsettle.v1.PutCrossRegionFilingResponse
 	(*ListCrossRegionFilingsRequest)(nil),  // 17: medsettle.v1.ListCrossRegionFilingsRequest
 	(*ListCrossRegionFilingsResponse)(nil), // 18: medsettle.v1.ListCrossRegionFilingsResponse
-	(Scheme)(0),                            // 19: medsettle.v1.Scheme
-	(Employment)(0),                        // 20: medsettle.v1.Employment
-	(PersonCategory)(0),                    // 21: medsettle.v1.PersonCategory
+	(*AdjustAccountRequest)(nil),           // 19: medsettle.v1.AdjustAccountRequest
+	(*AdjustAccountResponse)(nil),          // 20: medsettle.v1.AdjustAccountResponse
+	(Scheme)(0),                            // 21: medsettle.v1.Scheme
+	(Employment)(0),                        // 22: medsettle.v1.Employment
+	(PersonCategory)(0),                    // 23: medsettle.v1.PersonCategory
 }
 var file_medsettle_v1_registry_proto_depIdxs = []int32{
-	19, // 0: medsettle.v1.Person.scheme:type_name -> medsettle.v1.Scheme
-	20, // 1: medsettle.v1.Person.employment:type_name -> medsettle.v1.Employment
-	21, // 2: medsettle.v1.Person.category:type_name -> medsettle.v1.PersonCategory
+	21, // 0: medsettle.v1.Person.scheme:type_name -> medsettle.v1.Scheme
+	22, // 1: medsettle.v1.Person.employment:type_name -> medsettle.v1.Employment
+	23, // 2: medsettle.v1.Person.category:type_name -> medsettle.v1.PersonCategory
 	2,  // 3: medsettle.v1.Institution.budgets:type_name -> medsettle.v1.Budget
 	0,  // 4: medsettle.v1.PutPersonRequest.person:type_name -> medsettle.v1.Person
 	0,  // 5: medsettle.v1.PutPersonResponse.person:type_name -> medsettle.v1.Person
@@ -1178,25 +1320,28 @@ var file_medsettle_v1_registry_proto_depIdxs = []int32{
 	14, // 12: medsettle.v1.PutCrossRegionFilingRequest.filing:type_name -> medsettle.v1.CrossRegionFiling
 	14, // 13: medsettle.v1.PutCrossRegionFilingResponse.filing:type_name -> medsettle.v1.CrossRegionFiling
 	14, // 14: medsettle.v1.ListCrossRegionFilingsResponse.filings:type_name -> medsettle.v1.CrossRegionFiling
-	3,  // 15: medsettle.v1.RegistryService.PutPerson:input_type -> medsettle.v1.PutPersonRequest
-	5,  // 16: medsettle.v1.RegistryService.GetPerson:input_type -> medsettle.v1.GetPersonRequest
-	7,  // 17: medsettle.v1.RegistryService.ImportPersons:input_type -> medsettle.v1.ImportPersonsRequest
-	10, // 18: medsettle.v1.RegistryService.PutInstitution:input_type -> medsettle.v1.PutInstitutionRequest
-	12, // 19: medsettle.v1.RegistryService.GetInstitution:input_type -> medsettle.v1.GetInstitutionRequest
-	15, // 20: medsettle.v1.RegistryService.PutCrossRegionFiling:input_type -> medsettle.v1.PutCrossRegionFilingRequest
-	17, // 21: medsettle.v1.RegistryService.ListCrossRegionFilings:input_type -> medsettle.v1.ListCrossRegionFilingsRequest
-	4,  // 22: medsettle.v1.RegistryService.PutPerson:output_type -> medsettle.v1.PutPersonResponse
-	6,  // 23: medsettle.v1.RegistryService.GetPerson:output_type -> medsettle.v1.GetPersonResponse
-	8,  // 24: medsettle.v1.RegistryService.ImportPersons:output_type -> medsettle.v1.ImportPersonsResponse
-	11, // 25: medsettle.v1.RegistryService.PutInstitution:output_type -> medsettle.v1.PutInstitutionResponse
-	13, // 26: medsettle.v1.RegistryService.GetInstitution:output_type -> medsettle.v1.GetInstitutionResponse
-	16, // 27: medsettle.v1.RegistryService.PutCrossRegionFiling:output_type -> medsettle.v1.PutCrossRegionFilingResponse
-	18, // 28: medsettle.v1.RegistryService.ListCrossRegionFilings:output_type -> medsettle.v1.ListCrossRegionFilingsResponse
-	22, // [22:29] is the sub-list for method output_type
-	15, // [15:22] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	0,  // 15: medsettle.v1.AdjustAccountResponse.person:type_name -> medsettle.v1.Person
+	3,  // 16: medsettle.v1.RegistryService.PutPerson:input_type -> medsettle.v1.PutPersonRequest
+	5,  // 17: medsettle.v1.RegistryService.GetPerson:input_type -> medsettle.v1.GetPersonRequest
+	7,  // 18: medsettle.v1.RegistryService.ImportPersons:input_type -> medsettle.v1.ImportPersonsRequest
+	10, // 19: medsettle.v1.RegistryService.PutInstitution:input_type -> medsettle.v1.PutInstitutionRequest
+	12, // 20: medsettle.v1.RegistryService.GetInstitution:input_type -> medsettle.v1.GetInstitutionRequest
+	15, // 21: medsettle.v1.RegistryService.PutCrossRegionFiling:input_type -> medsettle.v1.PutCrossRegionFilingRequest
+	17, // 22: medsettle.v1.RegistryService.ListCrossRegionFilings:input_type -> medsettle.v1.ListCrossRegionFilingsRequest
+	19, // 23: medsettle.v1.RegistryService.AdjustAccount:input_type -> medsettle.v1.AdjustAccountRequest
+	4,  // 24: medsettle.v1.RegistryService.PutPerson:output_type -> medsettle.v1.PutPersonResponse
+	6,  // 25: medsettle.v1.RegistryService.GetPerson:output_type -> medsettle.v1.GetPersonResponse
+	8,  // 26: medsettle.v1.RegistryService.ImportPersons:output_type -> medsettle.v1.ImportPersonsResponse
+	11, // 27: medsettle.v1.RegistryService.PutInstitution:output_type -> medsettle.v1.PutInstitutionResponse
+	13, // 28: medsettle.v1.RegistryService.GetInstitution:output_type -> medsettle.v1.GetInstitutionResponse
+	16, // 29: medsettle.v1.RegistryService.PutCrossRegionFiling:output_type -> medsettle.v1.PutCrossRegionFilingResponse
+	18, // 30: medsettle.v1.RegistryService.ListCrossRegionFilings:output_type -> medsettle.v1.ListCrossRegionFilingsResponse
+	20, // 31: medsettle.v1.RegistryService.AdjustAccount:output_type -> medsettle.v1.AdjustAccountResponse
+	24, // [24:32] is the sub-list for method output_type
+	16, // [16:24] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_medsettle_v1_registry_proto_init() }
@@ -1211,7 +1356,7 @@ func file_medsettle_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_medsettle_v1_registry_proto_rawDesc), len(file_medsettle_v1_registry_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	RegistryService_GetInstitution_FullMethodName         = "/medsettle.v1.RegistryService/GetInstitution"
 	RegistryService_PutCrossRegionFiling_FullMethodName   = "/medsettle.v1.RegistryService/PutCrossRegionFiling"
 	RegistryService_ListCrossRegionFilings_FullMethodName = "/medsettle.v1.RegistryService/ListCrossRegionFilings"
+	RegistryService_AdjustAccount_FullMethodName          = "/medsettle.v1.RegistryService/AdjustAccount"
 )
 
 // RegistryServiceClient is the client API for RegistryService service.
@@ -51,6 +52,9 @@ type RegistryServiceClient interface {
 	// ListCrossRegionFilings lists a person's cross-region filings (admin,
 	// clearing, or an institution for any person).
 	ListCrossRegionFilings(ctx context.Context, in *ListCrossRegionFilingsRequest, opts ...grpc.CallOption) (*ListCrossRegionFilingsResponse, error)
+	// AdjustAccount credits or debits a person's personal account (admin),
+	// idempotently on request_id among AdjustAccount calls.
+	AdjustAccount(ctx context.Context, in *AdjustAccountRequest, opts ...grpc.CallOption) (*AdjustAccountResponse, error)
 }
 
 type registryServiceClient struct {
@@ -134,6 +138,16 @@ func (c *registryServiceClient) ListCrossRegionFilings(ctx context.Context, in *
 	return out, nil
 }
 
+func (c *registryServiceClient) AdjustAccount(ctx context.Context, in *AdjustAccountRequest, opts ...grpc.CallOption) (*AdjustAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AdjustAccountResponse)
+	err := c.cc.Invoke(ctx, RegistryService_AdjustAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RegistryServiceServer is the server API for RegistryService service.
 // All implementations must embed UnimplementedRegistryServiceServer
 // for forward compatibility.
@@ -157,6 +171,9 @@ type RegistryServiceServer interface {
 	// ListCrossRegionFilings lists a person's cross-region filings (admin,
 	// clearing, or an institution for any person).
 	ListCrossRegionFilings(context.Context, *ListCrossRegionFilingsRequest) (*ListCrossRegionFilingsResponse, error)
+	// AdjustAccount credits or debits a person's personal account (admin),
+	// idempotently on request_id among AdjustAccount calls.
+	AdjustAccount(context.Context, *AdjustAccountRequest) (*AdjustAccountResponse, error)
 	mustEmbedUnimplementedRegistryServiceServer()
 }
 
@@ -187,6 +204,9 @@ func (UnimplementedRegistryServiceServer) PutCrossRegionFiling(context.Context, 
 }
 func (UnimplementedRegistryServiceServer) ListCrossRegionFilings(context.Context, *ListCrossRegionFilingsRequest) (*ListCrossRegionFilingsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCrossRegionFilings not implemented")
+}
+func (UnimplementedRegistryServiceServer) AdjustAccount(context.Context, *AdjustAccountRequest) (*AdjustAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AdjustAccount not implemented")
 }
 func (UnimplementedRegistryServiceServer) mustEmbedUnimplementedRegistryServiceServer() {}
 func (UnimplementedRegistryServiceServer) testEmbeddedByValue()                         {}
@@ -324,6 +344,24 @@ func _RegistryService_ListCrossRegionFilings_Handler(srv interface{}, ctx contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RegistryService_AdjustAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AdjustAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).AdjustAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_AdjustAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).AdjustAccount(ctx, req.(*AdjustAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RegistryService_ServiceDesc is the grpc.ServiceDesc for RegistryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -354,6 +392,10 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCrossRegionFilings",
 			Handler:    _RegistryService_ListCrossRegionFilings_Handler,
+		},
+		{
+			MethodName: "AdjustAccount",
+			Handler:    _RegistryService_AdjustAccount_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
