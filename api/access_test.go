@@ -210,6 +210,11 @@ func TestAccess(t *testing.T) {
 			_, err = stream.CloseAndRecv()
 			return err
 		}, clearingOnly},
+
+		"/medsettle.v1.AuditService/ListEvents": {func(ctx context.Context) error {
+			_, err := pb.NewAuditServiceClient(c.conn).ListEvents(ctx, &pb.ListEventsRequest{})
+			return err
+		}, adminOnly},
 	}
 
 	names := rpcNames(t)

@@ -59,6 +59,8 @@ func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 	lim := cfg.Limits.WithDefaults()
 	// Every store operation has a server-side limit (store_timeout.go).
 	cfg.Store = withDefaultStoreTimeouts(cfg.Store)
+	// State-changing calls are recorded after authentication (audit.go).
+	audit := newAuditor(cfg.Store, log, cfg.Now)
 	opts := append([]grpc.ServerOption{
 		// Traces and rpc.server.* metrics for every call, through the
 		// global OpenTelemetry providers (no-ops until cmd sets exporters).
@@ -77,20 +79,23 @@ func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: lim.MaxConnectionIdle, Time: KeepaliveTime, Timeout: KeepaliveTimeout}),
 		// An idle connection keeps no write buffer (32 KiB each).
 		grpc.SharedWriteBuffer(true),
-		grpc.ChainUnaryInterceptor(recoverUnary(log), tokens.UnaryAuth),
-		grpc.ChainStreamInterceptor(recoverStream(log), tokens.StreamAuth),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), tokens.UnaryAuth, audit.Unary),
+		grpc.ChainStreamInterceptor(recoverStream(log), tokens.StreamAuth, audit.Stream),
 	}, cfg.ServerOptions...)
 	srv := grpc.NewServer(opts...)
-	reg := guardedRegistrar{srv: srv, g: newGuard(lim)}
+	// The audit registrar sits inside the guard: its stream handlers see
+	// the messages decoded.
+	reg := auditRegistrar{next: guardedRegistrar{srv: srv, g: newGuard(lim)}}
 	pb.RegisterSettlementServiceServer(reg, &SettlementService{store: cfg.Store, log: log, tel: newTelemetry(),
 		clock: newSettleClock(cfg.Now, cfg.MaxClockSkew)})
 	pb.RegisterRegistryServiceServer(reg, &RegistryService{store: cfg.Store, log: log})
 	pb.RegisterPolicyServiceServer(reg, &PolicyService{store: cfg.Store, log: log})
 	pb.RegisterClearingServiceServer(reg, &ClearingService{store: cfg.Store, log: log})
+	pb.RegisterAuditServiceServer(reg, &AuditService{store: cfg.Store, log: log})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(reg, hs)
 	for _, name := range []string{"", pb.SettlementService_ServiceDesc.ServiceName, pb.RegistryService_ServiceDesc.ServiceName, pb.PolicyService_ServiceDesc.ServiceName,
-		pb.ClearingService_ServiceDesc.ServiceName} {
+		pb.ClearingService_ServiceDesc.ServiceName, pb.AuditService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	reflection.Register(reg)

@@ -256,3 +256,15 @@ func (s *timedStore) Reconcile(ctx context.Context, q store.ReconcileQuery) (sto
 		return s.Store.Reconcile(ctx, q)
 	})
 }
+
+// AppendAudit is bounded by the unary limit.
+func (s *timedStore) AppendAudit(ctx context.Context, e store.AuditEvent) (int64, error) {
+	return timed(ctx, s.limits.Unary, "AppendAudit", func(ctx context.Context) (int64, error) { return s.Store.AppendAudit(ctx, e) })
+}
+
+// AuditEvents is bounded by the unary limit (one page).
+func (s *timedStore) AuditEvents(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
+	return timed(ctx, s.limits.Unary, "AuditEvents", func(ctx context.Context) ([]store.AuditEvent, error) {
+		return s.Store.AuditEvents(ctx, f)
+	})
+}

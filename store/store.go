@@ -157,4 +157,5 @@ type Store interface {
 	GetSettlement(ctx context.Context, id string) (engine.Settlement, error)
 
 	ClearingStore
+	AuditStore
 }

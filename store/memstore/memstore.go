@@ -61,6 +61,8 @@ type Store struct {
 
 	locks sync.Map // person id → *sync.Mutex
 
+	audit auditLog // the audit log (audit.go)
+
 	// adjustments are the account adjustments by request id (accounts.go),
 	// made on first use.
 	adjustments map[string]store.Adjustment

@@ -68,6 +68,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Filings", testFilings},
 		{"SettleRecordsDecidedCrossRegion", testSettleRecordsDecidedCrossRegion},
 		{"OpeningBalances", testOpeningBalances}, {"AdjustAccount", testAdjustAccount}, {"AdjustAccountConcurrent", testAdjustAccountConcurrent},
+		{"Audit", testAudit}, {"AuditLimit", testAuditLimit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
