@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -210,13 +211,24 @@ func roleName(r Role) string {
 	return "none"
 }
 
-// Unary records a state-changing unary call after its handler returns.
+// errPanicked is the outcome recorded for a handler that panicked (the
+// recover interceptor answers it INTERNAL).
+var errPanicked = status.Error(codes.Internal, "internal error")
+
+// Unary records a state-changing unary call after its handler returns
+// (or panics: recorded INTERNAL, and the panic goes on to recoverUnary).
 // It runs after authentication: a call refused for its credentials is not
 // recorded (it has no principal, and changed nothing).
 func (a *auditor) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if !auditMethod(info.FullMethod) {
 		return handler(ctx, req)
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			a.record(ctx, info.FullMethod, principalFrom(ctx), requestIDs(req), 0, nil, errPanicked)
+			panic(r)
+		}
+	}()
 	resp, err := handler(ctx, req)
 	var results []string
 	if err == nil {
@@ -227,7 +239,7 @@ func (a *auditor) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo
 }
 
 // Stream records a state-changing streaming call after its handler
-// returns: the ids common to every message the client sent (an id that
+// returns (or panics, as Unary): the ids common to every message the client sent (an id that
 // differs between messages is left out), how many it sent (client
 // streams), and the ids of the messages the server sent.
 func (a *auditor) Stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
@@ -235,6 +247,16 @@ func (a *auditor) Stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerI
 		return handler(srv, ss)
 	}
 	rec := &streamRecord{}
+	defer func() {
+		if r := recover(); r != nil {
+			ids, count, results := rec.result()
+			if !info.IsClientStream {
+				count = 0
+			}
+			a.record(ss.Context(), info.FullMethod, principalFrom(ss.Context()), ids, count, results, errPanicked)
+			panic(r)
+		}
+	}()
 	err := handler(srv, &auditStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), streamRecordKey{}, rec), rec: rec})
 	ids, count, results := rec.result()
 	if !info.IsClientStream {

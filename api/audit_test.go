@@ -171,6 +171,8 @@ func TestAuditRecordsStateChangingCalls(t *testing.T) {
 		must(t, err)
 		run, err := c.run(clearingToken, drgRun("100000"))
 		must(t, err)
+		_, err = c.registry.AdjustAccount(admin, &pb.AdjustAccountRequest{RequestId: "au-adj", PersonId: "P1", Credit: "10.00", Reason: "test"})
+		must(t, err)
 		_, err = c.policy.PutPolicy(admin, &pb.PutPolicyRequest{Policy: &pb.Policy{Region: "R7", Version: "bad"}})
 		if status.Code(err) != codes.InvalidArgument {
 			t.Fatalf("PutPolicy of a bad policy: %v", err)
@@ -189,6 +191,7 @@ func TestAuditRecordsStateChangingCalls(t *testing.T) {
 			{method: "ClearingService/EnrollMembers", role: "clearing", contractID: "K1", count: 2},
 			{method: "ClearingService/RunClearing", role: "clearing", region: clearingRegion, scheme: "SCHEME_EMPLOYEE",
 				runID: run.summary.GetRunId(), results: true},
+			{method: "RegistryService/AdjustAccount", role: "admin", requestID: "au-adj", personID: "P1"},
 			{method: "PolicyService/PutPolicy", role: "admin", code: codes.InvalidArgument, region: "R7", version: "bad"},
 		}
 		all := listEvents(t, c.conn, &pb.ListEventsRequest{})
@@ -566,3 +569,39 @@ func TestAuditLogSurvivesRestart(t *testing.T) {
 		t.Errorf("the new event: %v", after[2])
 	}
 }
+
+// TestAuditRecordsPanics: a handler that panics is recorded INTERNAL, and
+// the panic goes on to the recover interceptor.
+func TestAuditRecordsPanics(t *testing.T) {
+	st := memstore.New()
+	a := newAuditor(st, discard, testNow)
+	ctx := context.WithValue(context.Background(), principalKey{}, Principal{Role: RoleInstitution, Institution: "H1"})
+	info := &grpc.UnaryServerInfo{FullMethod: "/medsettle.v1.SettlementService/Settle"}
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v, want the handler's panic", r)
+			}
+		}()
+		_, _ = a.Unary(ctx, &pb.SettleRequest{RequestId: "pn-1"}, info, func(context.Context, any) (any, error) { panic("boom") })
+	}()
+	sinfo := &grpc.StreamServerInfo{FullMethod: "/medsettle.v1.RegistryService/ImportPersons", IsClientStream: true}
+	func() {
+		defer func() { _ = recover() }()
+		_ = a.Stream(nil, panicStream{ctx: ctx}, sinfo, func(any, grpc.ServerStream) error { panic("boom") })
+	}()
+	events, err := st.AuditEvents(context.Background(), store.AuditFilter{})
+	must(t, err)
+	if len(events) != 2 || events[0].RequestID != "pn-1" || events[0].Code != int32(codes.Internal) || events[0].CallerInstitution != "H1" ||
+		events[1].Method != sinfo.FullMethod || events[1].Code != int32(codes.Internal) {
+		t.Errorf("events %+v, want Settle pn-1 and ImportPersons, INTERNAL", events)
+	}
+}
+
+// panicStream is a server stream with a context and nothing else.
+type panicStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s panicStream) Context() context.Context { return s.ctx }
