@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/medsettle/medsettle/engine"
+	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 	"github.com/medsettle/medsettle/store"
 )
 
@@ -67,7 +68,12 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 		return boundStatus(st).Err()
 	}
 	var ve *engine.ValidationError
+	var mismatch *engine.CrossRegionMismatch
 	switch {
+	case errors.As(err, &mismatch):
+		// The caller declared a proto value: answer in proto values.
+		return statusError(codes.FailedPrecondition, fmt.Sprintf("%v: the request says %s, the records say %s: %s",
+			engine.ErrCrossRegion, pb.CrossRegion(mismatch.Declared), pb.CrossRegion(mismatch.Decided), mismatch.Reason))
 	case errors.As(err, &ve):
 		return invalidStatus(ve).Err()
 	case errors.Is(err, store.ErrNotFound):

@@ -123,11 +123,44 @@ func DecideCrossRegion(person Person, inst Institution, filings []Filing, d Date
 // CheckCrossRegion checks a claim's declared cross_region against the
 // decision: unspecified agrees with anything (it means "as the records
 // say"); any other value must equal it. Returns an error wrapping
-// ErrCrossRegion that names what the records say.
+// *CrossRegionMismatch (wrapping ErrCrossRegion) that names what the
+// records say.
 func CheckCrossRegion(declared CrossRegion, d CrossRegionDecision) error {
 	if declared == CrossRegionUnspecified || declared == d.State {
 		return nil
 	}
-	return fmt.Errorf("%w: the request says %s, the records say %s: %s",
-		ErrCrossRegion, declared, d.State, d.Reason)
+	return &CrossRegionMismatch{Declared: declared, Decided: d.State, Reason: d.Reason}
+}
+
+// CrossRegionMismatch is the error of a claim whose declared cross-region
+// state the records contradict. It wraps ErrCrossRegion; its text speaks
+// the engine's words, and callers (the API) may phrase it their own way
+// from its fields.
+type CrossRegionMismatch struct {
+	// Declared is what the claim says, Decided what the records say.
+	Declared, Decided CrossRegion
+	// Reason is why the records say so.
+	Reason string
+}
+
+// Error says what the claim declares and what the records say.
+func (e *CrossRegionMismatch) Error() string {
+	return fmt.Sprintf("%v: the claim declares %s care, the records say %s care: %s",
+		ErrCrossRegion, e.Declared.word(), e.Decided.word(), e.Reason)
+}
+
+// Unwrap returns ErrCrossRegion.
+func (e *CrossRegionMismatch) Unwrap() error { return ErrCrossRegion }
+
+// word names the cross-region state in the engine's own words.
+func (c CrossRegion) word() string {
+	switch c {
+	case CrossRegionLocal:
+		return "local"
+	case CrossRegionRegistered:
+		return "registered cross-region"
+	case CrossRegionUnregistered:
+		return "unregistered cross-region"
+	}
+	return "unspecified"
 }

@@ -101,7 +101,14 @@ func TestCrossRegionDecidedByRecords(t *testing.T) {
 				if !errors.Is(err, engine.ErrCrossRegion) {
 					t.Fatalf("declared %v: %v, want ErrCrossRegion", declared, err)
 				}
-				for _, want := range []string{"says " + declared.String(), "records say " + tc.want.String(), `institution "H1"`} {
+				var mismatch *engine.CrossRegionMismatch
+				if !errors.As(err, &mismatch) || mismatch.Declared != declared || mismatch.Decided != tc.want {
+					t.Errorf("declared %v: %#v, want a CrossRegionMismatch of %v and %v", declared, err, declared, tc.want)
+				}
+				if strings.Contains(err.Error(), "CROSS_REGION_") {
+					t.Errorf("declared %v: %q names a proto enum value", declared, err)
+				}
+				for _, want := range []string{"the records say ", `institution "H1"`} {
 					if !strings.Contains(err.Error(), want) {
 						t.Errorf("declared %v: %q does not say %q", declared, err, want)
 					}
