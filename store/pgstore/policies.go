@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -34,9 +33,9 @@ func (c *policyCache) invalidate() {
 // overlaps another version; the check and the write hold a transaction
 // advisory lock per region and scheme, so two writers cannot both pass.
 func (s *Store) PutPolicy(ctx context.Context, p *engine.Policy) error {
-	doc, err := json.Marshal(p)
+	doc, err := encodePolicy(p)
 	if err != nil {
-		return fmt.Errorf("encode policy: %w", err)
+		return err
 	}
 	err = s.withTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
@@ -50,7 +49,11 @@ func (s *Store) PutPolicy(ctx context.Context, p *engine.Policy) error {
 		if err := engine.CheckOverlap(p, all); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, s.q.putPolicy, p.Region, int16(p.Scheme), p.Version, p.EffectiveFrom.String(),
+		scheme, err := schemeCodes.code(p.Scheme)
+		if err != nil {
+			return fmt.Errorf("policy %s/%s: %w", p.Region, p.Version, err)
+		}
+		if _, err := tx.Exec(ctx, s.q.putPolicy, p.Region, int16(scheme), p.Version, p.EffectiveFrom.String(),
 			p.EffectiveTo.String(), doc, s.now()); err != nil {
 			return translate(err)
 		}
@@ -76,11 +79,11 @@ func (s *Store) loadPolicies(ctx context.Context, q interface {
 	}
 	out := make([]*engine.Policy, 0, len(docs))
 	for _, d := range docs {
-		var p engine.Policy
-		if err := json.Unmarshal(d, &p); err != nil {
-			return nil, fmt.Errorf("decode stored policy: %w", err)
+		p, err := decodePolicy(d)
+		if err != nil {
+			return nil, s.corrupt("stored policy", err)
 		}
-		out = append(out, p.Index())
+		out = append(out, p)
 	}
 	return out, nil
 }
