@@ -23,6 +23,13 @@ CREATE TABLE audit_events (
     result_ids         text[] NOT NULL
 );
 
+-- ListEvents' selective filters (a request id, a person, a time range)
+-- read an index, in id order; the other filters scan in id order, one
+-- page at a time. Each index is a write of every audited call: no more.
+CREATE INDEX audit_events_request ON audit_events (request_id, event_id);
+CREATE INDEX audit_events_person ON audit_events (person_id, event_id);
+CREATE INDEX audit_events_at ON audit_events (at);
+
 CREATE FUNCTION audit_events_append_only() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
