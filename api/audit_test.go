@@ -605,3 +605,22 @@ type panicStream struct {
 }
 
 func (s panicStream) Context() context.Context { return s.ctx }
+
+// TestAuditSkipsCallsWithoutCredentials: a state-changing call refused
+// for its credentials (none, or an unknown token) is not an event: it
+// names no principal and changed nothing (DECISIONS.md).
+func TestAuditSkipsCallsWithoutCredentials(t *testing.T) {
+	c := auditServer(t, memstore.New(), testNow, discard)
+	for _, tok := range []string{"", "not-a-token-at-all-xxxx"} {
+		ctx, cancel := as(tok)
+		_, err := c.registry.PutPerson(ctx, &pb.PutPersonRequest{Person: &pb.Person{PersonId: "P1", Name: "x", Region: "R",
+			Scheme: pb.Scheme_SCHEME_RESIDENT, AccountBalance: "0"}})
+		cancel()
+		if status.Code(err) != codes.Unauthenticated {
+			t.Fatalf("PutPerson with token %q: %v", tok, err)
+		}
+	}
+	if got := listEvents(t, c.conn, &pb.ListEventsRequest{}); len(got) != 0 {
+		t.Errorf("events: %v", got)
+	}
+}
