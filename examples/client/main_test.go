@@ -3,11 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"io/fs"
 	"log/slog"
+	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +25,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/medsettle/medsettle/api"
@@ -130,24 +142,30 @@ func TestRunSettlesTheDemoBill(t *testing.T) {
 	}
 }
 
-// flakySettlement answers Settle UNAVAILABLE twice, then OK, and records
-// the request ids it was sent.
+// flakySettlement answers Settle with fail, one code after the other, then
+// OK, and records the request ids and authorization headers it was sent.
 type flakySettlement struct {
 	pb.UnimplementedSettlementServiceServer
-	mu  sync.Mutex
-	ids []string
+	fail  []codes.Code
+	mu    sync.Mutex
+	ids   []string
+	auths []string
 }
 
+// PreSettle answers a fixed preview.
 func (f *flakySettlement) PreSettle(_ context.Context, req *pb.SettleRequest) (*pb.SettleResponse, error) {
 	return &pb.SettleResponse{Settlement: &pb.Settlement{RequestId: req.RequestId, Breakdown: &pb.Breakdown{FundTotal: "1.00", PersonalTotal: "2.00"}}}, nil
 }
 
-func (f *flakySettlement) Settle(_ context.Context, req *pb.SettleRequest) (*pb.SettleResponse, error) {
+// Settle fails with the next code of fail, then settles.
+func (f *flakySettlement) Settle(ctx context.Context, req *pb.SettleRequest) (*pb.SettleResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ids = append(f.ids, req.RequestId)
-	if len(f.ids) <= 2 {
-		return nil, status.Error(codes.Unavailable, "the database is unavailable; retry with the same request id")
+	md, _ := metadata.FromIncomingContext(ctx)
+	f.auths = append(f.auths, strings.Join(md.Get("authorization"), ","))
+	if n := len(f.ids); n <= len(f.fail) {
+		return nil, status.Error(f.fail[n-1], "try again")
 	}
 	return &pb.SettleResponse{Settlement: &pb.Settlement{
 		SettlementId: "ST-1", RequestId: req.RequestId, State: pb.SettlementState_SETTLEMENT_STATE_SETTLED,
@@ -155,29 +173,123 @@ func (f *flakySettlement) Settle(_ context.Context, req *pb.SettleRequest) (*pb.
 	}}, nil
 }
 
-func TestRunRetriesUnavailableWithTheSameRequestID(t *testing.T) {
+// fastBackoff shortens the retry schedule for the test.
+func fastBackoff(t *testing.T) {
 	old := initialBackoff
-	initialBackoff = 10 * time.Millisecond
+	initialBackoff = time.Millisecond
 	t.Cleanup(func() { initialBackoff = old })
+}
 
-	fake := &flakySettlement{}
+func TestRunRetriesUnavailableWithTheSameRequestID(t *testing.T) {
+	fastBackoff(t)
+	for _, fail := range [][]codes.Code{
+		{codes.Unavailable, codes.Unavailable},
+		{codes.DeadlineExceeded, codes.Unavailable},
+	} {
+		fake := &flakySettlement{fail: fail}
+		srv := grpc.NewServer()
+		pb.RegisterSettlementServiceServer(srv, fake)
+		addr := serveOn(t, srv)
+
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"--addr", addr, "--request-id", "HIS-RETRY-1"}, &out); err != nil {
+			t.Fatalf("%v: run: %v", fail, err)
+		}
+		fake.mu.Lock()
+		ids := strings.Join(fake.ids, ",")
+		fake.mu.Unlock()
+		if ids != "HIS-RETRY-1,HIS-RETRY-1,HIS-RETRY-1" {
+			t.Errorf("%v: Settle was sent request ids %q, want HIS-RETRY-1 three times", fail, ids)
+		}
+		if !strings.Contains(out.String(), "  hifp_pay                  42.00\n") {
+			t.Errorf("%v: output lacks the settled basic fund:\n%s", fail, out.String())
+		}
+	}
+}
+
+func TestRunGivesUpAfterMaxAttempts(t *testing.T) {
+	fastBackoff(t)
+	fake := &flakySettlement{fail: []codes.Code{codes.Unavailable, codes.Unavailable, codes.Unavailable, codes.Unavailable, codes.Unavailable, codes.Unavailable, codes.Unavailable}}
 	srv := grpc.NewServer()
 	pb.RegisterSettlementServiceServer(srv, fake)
 	addr := serveOn(t, srv)
-
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"--addr", addr, "--request-id", "HIS-RETRY-1"}, &out); err != nil {
-		t.Fatalf("run: %v", err)
+	err := run(context.Background(), []string{"--addr", addr}, io.Discard)
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "attempt 6:") {
+		t.Errorf("run returned %v, want UNAVAILABLE after attempt 6", err)
 	}
 	fake.mu.Lock()
-	ids := strings.Join(fake.ids, ",")
+	defer fake.mu.Unlock()
+	if len(fake.ids) != maxAttempts {
+		t.Errorf("Settle was called %d times, want %d", len(fake.ids), maxAttempts)
+	}
+}
+
+// TestRunTLSWithToken serves TLS with a self-signed certificate: --ca
+// trusts it and --token is sent as a bearer token.
+func TestRunTLSWithToken(t *testing.T) {
+	dir := t.TempDir()
+	certPEM, keyPEM := selfSigned(t)
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &flakySettlement{}
+	srv := grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
+	pb.RegisterSettlementServiceServer(srv, fake)
+	addr := serveOn(t, srv)
+
+	if err := run(context.Background(), []string{"--addr", addr, "--ca", caFile, "--token", "T-QZ-H3"}, io.Discard); err != nil {
+		t.Fatalf("run over TLS: %v", err)
+	}
+	fake.mu.Lock()
+	got := strings.Join(fake.auths, ";")
 	fake.mu.Unlock()
-	if ids != "HIS-RETRY-1,HIS-RETRY-1,HIS-RETRY-1" {
-		t.Errorf("Settle was sent request ids %q, want HIS-RETRY-1 three times", ids)
+	if got != "Bearer T-QZ-H3" {
+		t.Errorf("authorization sent: %q, want %q", got, "Bearer T-QZ-H3")
 	}
-	if !strings.Contains(out.String(), "  hifp_pay                  42.00\n") {
-		t.Errorf("output lacks the settled basic fund:\n%s", out.String())
+
+	bad := filepath.Join(dir, "bad.pem")
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
 	}
+	err = run(context.Background(), []string{"--addr", addr, "--ca", bad}, io.Discard)
+	if want := "--ca " + bad + ": no PEM certificate found; give the CA certificate in PEM"; err == nil || err.Error() != want {
+		t.Errorf("run with a bad --ca: %v, want %q", err, want)
+	}
+}
+
+// selfSigned returns a PEM certificate for 127.0.0.1, its own CA, and its key.
+func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "medsettle test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
 }
 
 // notRetried answers Settle with code every time.
@@ -188,10 +300,12 @@ type notRetried struct {
 	calls int
 }
 
+// PreSettle answers an empty preview.
 func (n *notRetried) PreSettle(_ context.Context, req *pb.SettleRequest) (*pb.SettleResponse, error) {
 	return &pb.SettleResponse{Settlement: &pb.Settlement{Breakdown: &pb.Breakdown{}}}, nil
 }
 
+// Settle always fails with code.
 func (n *notRetried) Settle(context.Context, *pb.SettleRequest) (*pb.SettleResponse, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -209,8 +323,10 @@ func TestRunDoesNotRetryOtherCodes(t *testing.T) {
 		if status.Code(err) != c {
 			t.Errorf("%v: run returned %v, want that code", c, err)
 		}
+		fake.mu.Lock()
 		if fake.calls != 1 {
 			t.Errorf("%v: Settle was called %d times, want 1", c, fake.calls)
 		}
+		fake.mu.Unlock()
 	}
 }
