@@ -16,10 +16,13 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/medsettle/medsettle/api"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
@@ -49,7 +52,13 @@ members.csv column:       person_id
 The import talks to a running server (any store) with an admin token
 (--token or MEDSETTLE_TOKEN; a clearing token for members). Good rows are
 stored; every rejected row is listed with its line number and reason, and
-the exit status is 1 if any was.
+the exit status is 1 if any was. An id may appear once in a file: rows
+sharing one are all rejected, with the lines that share it. The exit status
+is 2 when the import stops: a bad header, flags or file, a server that
+cannot be reached or that refuses the token.
+
+Progress goes to stderr: a bar on a terminal, a plain line every few
+seconds otherwise.
 `
 
 // connFlags are the flags every client command shares to reach a server:
@@ -80,47 +89,70 @@ func (f connFlags) connect(ctx context.Context) (*grpc.ClientConn, context.Conte
 }
 
 // runImport is `medsettle import persons|institutions|members FILE.csv`.
+// Its error is an *exitError: code 1 when rows were rejected, 2 when the
+// import stopped.
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	rejected, err := importFile(ctx, args, stdout, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return err
+	case err != nil:
+		return &exitError{code: 2, err: err}
+	case rejected != nil:
+		return &exitError{code: 1, err: rejected}
+	}
+	return nil
+}
+
+// importFile runs the import; err stops it, rejected reports rejected rows.
+func importFile(ctx context.Context, args []string, stdout, stderr io.Writer) (rejected, err error) {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprint(stdout, importUsage)
+		return nil, flag.ErrHelp
+	}
 	if len(args) < 2 || (args[0] != "persons" && args[0] != "institutions" && args[0] != "members") {
 		fmt.Fprint(stderr, importUsage)
-		return errors.New("import needs persons, institutions or members and a CSV file")
+		return nil, errors.New("import needs persons, institutions or members and a CSV file")
 	}
 	kind, path := args[0], args[1]
 	var f connFlags
 	var contract string
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, importUsage); fs.PrintDefaults() }
 	f.register(fs, "admin (members: clearing or admin)")
 	fs.StringVar(&contract, "contract", "", "members: the capitation contract to enrol them in")
 	if err := fs.Parse(args[2:]); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("import %s takes one file, then flags; unexpected %q", kind, fs.Args())
+		return nil, fmt.Errorf("import %s takes one file, then flags; unexpected %q", kind, fs.Args())
 	}
 	switch {
 	case kind == "members" && contract == "":
-		return errors.New("import members needs --contract ID: the capitation contract to enrol the persons in (PutCapitationContract creates it; `medsettle demo settle` creates SX-2026)")
+		return nil, errors.New("import members needs --contract ID: the capitation contract to enrol the persons in (PutCapitationContract creates it; `medsettle demo settle` creates SX-2026)")
 	case kind != "members" && contract != "":
-		return fmt.Errorf("--contract applies to import members only, not to %s", kind)
+		return nil, fmt.Errorf("--contract applies to import members only, not to %s", kind)
+	}
+	columns := map[string][]string{"persons": personColumns, "institutions": institutionColumns, "members": memberColumns}[kind]
+	scan, err := scanFile(path, columns)
+	if err != nil {
+		return nil, err // before any progress is drawn
 	}
 	file, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("open the CSV file: %w", err)
 	}
 	defer file.Close()
-	total, err := countLines(path)
-	if err != nil {
-		return err
-	}
 	conn, ctx, err := f.connect(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer conn.Close()
 	rd := csv.NewReader(bufio.NewReader(file))
 	rd.FieldsPerRecord = -1
-	rep := newImportReport(kind, max(total-1, 0), stderr)
+	rep := newImportReport(kind, scan.rows, stderr)
+	rep.addr, rep.duplicates, rep.idColumn = f.addr, scan.duplicates, columns[0]
 	switch kind {
 	case "persons":
 		err = importPersons(ctx, pb.NewRegistryServiceClient(conn), rd, rep, api.MaxImportPersons)
@@ -131,12 +163,136 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	rep.finish(stdout)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if n := rep.rejections(); n > 0 {
-		return fmt.Errorf("%d of %d rows rejected", n, rep.done)
+		return fmt.Errorf("%d of %d rows rejected: fix the rows listed above and import the file again (rows already stored are updated in place)", n, rep.done), nil
 	}
-	return nil
+	return nil, nil
+}
+
+// fileScan is what a first pass over a CSV file finds.
+type fileScan struct {
+	rows       int              // data rows (records after the header)
+	duplicates map[string][]int // an id on more than one line → those lines
+}
+
+// scanFile checks the header of the CSV file at path against columns,
+// counts its rows and finds the ids (first column) on more than one line.
+func scanFile(path string, columns []string) (fileScan, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return fileScan{}, fmt.Errorf("open the CSV file: %w", err)
+	}
+	defer file.Close()
+	rd := csv.NewReader(bufio.NewReader(file))
+	rd.FieldsPerRecord = -1
+	if err := readHeader(rd, columns); err != nil {
+		return fileScan{}, fmt.Errorf("%s: %w", path, err)
+	}
+	scan := fileScan{duplicates: map[string][]int{}}
+	lines := map[string][]int{}
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		scan.rows++
+		var pe *csv.ParseError
+		if err != nil && !errors.As(err, &pe) {
+			return fileScan{}, fmt.Errorf("read %s: %w", path, err)
+		}
+		if err != nil {
+			continue
+		}
+		if id := field(rec, 0); id != "" {
+			line, _ := rd.FieldPos(0)
+			lines[id] = append(lines[id], line)
+		}
+	}
+	for id, ls := range lines {
+		if len(ls) > 1 {
+			scan.duplicates[id] = ls
+		}
+	}
+	return scan, nil
+}
+
+// duplicate reports a row whose id is on other lines of the file too: all
+// of them are rejected rather than letting the last one win.
+func (r *importReport) duplicate(line int, id string) bool {
+	lines, ok := r.duplicates[id]
+	if !ok {
+		return false
+	}
+	words := make([]string, len(lines))
+	for i, l := range lines {
+		words[i] = strconv.Itoa(l)
+	}
+	r.reject(line, id, fmt.Sprintf("%s %s is on lines %s of the file: keep one row per id and import again",
+		r.idColumn, id, strings.Join(words, " and ")))
+	return true
+}
+
+// stopped says why an import stopped: the server could not be reached at
+// all, or it answered with an error. stored says what was stored before.
+func (r *importReport) stopped(err error, stored string) error {
+	st, ok := status.FromError(err)
+	if ok && unreachable(st) {
+		return &hintedError{
+			msg:  fmt.Sprintf("could not reach a medsettle server at --addr %s: %s (%s)", r.addr, st.Message(), stored),
+			err:  err,
+			hint: "check that `medsettle serve` runs there, that --addr names its host and port, and pass --tls-ca FILE for a TLS server",
+		}
+	}
+	if !ok {
+		return fmt.Errorf("import stopped: %w (%s; rerunning the import is safe)", err, stored)
+	}
+	e := explainRPC(err, "import "+r.kind, r.addr).(*hintedError)
+	e.msg = fmt.Sprintf("import stopped by the server: %s: %s (%s; rerunning the import is safe)", st.Code(), statusText(st), stored)
+	if st.Code() == codes.PermissionDenied {
+		e.hint = "import persons and institutions needs a token with the admin role, import members one with clearing or admin"
+	}
+	return e
+}
+
+// unreachable reports whether st is the client's own Unavailable: no
+// connection to a server, rather than a server answering UNAVAILABLE.
+func unreachable(st *status.Status) bool {
+	if st.Code() != codes.Unavailable {
+		return false
+	}
+	m := st.Message()
+	for _, s := range []string{"connection error", "name resolver", "produced zero addresses", "dial", "connect:", "transport:"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// statusText renders a status for a person: its BadRequest violations as
+// "field: description", else its message without the "invalid argument: "
+// prefix, so rejections read the same whichever call made them.
+func statusText(st *status.Status) string {
+	var parts []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				parts = append(parts, v.GetField()+": "+v.GetDescription())
+			}
+		}
+	}
+	if len(parts) > 0 {
+		return strings.Join(parts, "; ")
+	}
+	return reasonText(st.Message())
+}
+
+// reasonText is a rejection reason without the "invalid argument: " prefix
+// of a validation error.
+func reasonText(s string) string {
+	return strings.TrimPrefix(s, "invalid argument: ")
 }
 
 func dial(f connFlags) (*grpc.ClientConn, error) {
@@ -167,8 +323,13 @@ type importReport struct {
 	imported int
 	rejected []rejection
 	unlisted int // rows the server rejected without listing them
-	bar      *progress
-	start    time.Time
+	// addr is the server's address, for errors.
+	addr string
+	// duplicates are the ids on more than one line, idColumn their column.
+	duplicates map[string][]int
+	idColumn   string
+	bar        *progress
+	start      time.Time
 }
 
 func newImportReport(kind string, total int, stderr io.Writer) *importReport {
@@ -285,7 +446,7 @@ func importInCalls(rd *csv.Reader, rep *importReport, perCall int, open func() (
 			if call > 1 {
 				stored = fmt.Sprintf("the good rows of the first %d were stored, none after", before)
 			}
-			return fmt.Errorf("import stopped by the server: %w (%s; rerunning the import is safe)", err, stored)
+			return rep.stopped(err, stored)
 		}
 		if eof {
 			return nil
@@ -313,6 +474,9 @@ func importOneCall(rd *csv.Reader, rep *importReport, limit int, open func() (bu
 			continue
 		}
 		line, _ := rd.FieldPos(0)
+		if rep.duplicate(line, field(rec, 0)) {
+			continue
+		}
 		if err := call.add(rec); err != nil {
 			var re rowError
 			if errors.As(err, &re) {
@@ -334,7 +498,7 @@ func importOneCall(rd *csv.Reader, rep *importReport, limit int, open func() (bu
 		if r.index >= 0 && r.index < len(lines) {
 			line = lines[r.index]
 		}
-		rep.reject(line, r.id, r.reason)
+		rep.reject(line, r.id, reasonText(r.reason))
 	}
 	rep.unlisted += ans.rejected - len(ans.listed)
 	return eof, nil
@@ -382,14 +546,27 @@ func importInstitutions(ctx context.Context, client pb.RegistryServiceClient, rd
 			continue
 		}
 		line, _ := rd.FieldPos(0)
-		in, err := institutionFromCSV(rec)
-		if err == nil {
-			_, err = client.PutInstitution(ctx, &pb.PutInstitutionRequest{Institution: in})
+		if rep.duplicate(line, field(rec, 0)) {
+			continue
 		}
+		in, err := institutionFromCSV(rec)
 		if err != nil {
 			rep.reject(line, field(rec, 0), err.Error())
-		} else {
+			continue
+		}
+		_, err = client.PutInstitution(ctx, &pb.PutInstitutionRequest{Institution: in})
+		st, _ := status.FromError(err)
+		switch st.Code() {
+		case codes.OK:
 			rep.imported++
+		case codes.InvalidArgument, codes.FailedPrecondition, codes.AlreadyExists, codes.NotFound, codes.OutOfRange:
+			rep.reject(line, field(rec, 0), statusText(st))
+		default:
+			stored := "nothing was stored"
+			if rep.imported > 0 {
+				stored = fmt.Sprintf("the %d good rows before line %d were stored", rep.imported, line)
+			}
+			return rep.stopped(err, stored)
 		}
 		rep.tick(false)
 	}
@@ -467,22 +644,6 @@ func institutionFromCSV(rec []string) (*pb.Institution, error) {
 		in.Budgets = append(in.Budgets, &pb.Budget{Year: int32(year), Amount: strings.TrimSpace(amount)})
 	}
 	return in, nil
-}
-
-// countLines counts a file's lines for the progress bar.
-func countLines(path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	n := 0
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		n++
-	}
-	return n, sc.Err()
 }
 
 // csvErrLine is the line of a CSV parse error (-1 when unknown).

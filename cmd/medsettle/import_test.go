@@ -44,7 +44,7 @@ func TestImportCSV(t *testing.T) {
 	for {
 		out.Reset()
 		err = runImport(context.Background(), []string{"persons", persons, "--addr", addr, "--token", "admin-token-for-import"}, &out, &errOut)
-		if err == nil || !strings.Contains(err.Error(), "Unavailable") || time.Now().After(deadline) {
+		if err == nil || !strings.Contains(err.Error(), "could not reach") || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
