@@ -54,14 +54,18 @@ type ClearingService struct {
 // run, and nothing is stored.
 func (s *ClearingService) RunClearing(req *pb.RunClearingRequest, stream pb.ClearingService_RunClearingServer) error {
 	ctx := stream.Context()
-	run, err := s.runClearing(ctx, req, stream)
+	m := newMetrics()
+	run, err := s.runClearing(ctx, req, stream, m)
 	if err != nil {
-		return toStatus(ctx, s.log, "RunClearing", err)
+		err = toStatus(ctx, s.log, "RunClearing", err)
+		m.clearingRun(ctx, engine.ClearingKind(req.GetKind()), err)
+		return err
 	}
+	m.clearingRun(ctx, engine.ClearingKind(req.GetKind()), nil)
 	return stream.Send(&pb.RunClearingResponse{Event: &pb.RunClearingResponse_Summary{Summary: summaryToProto(run)}})
 }
 
-func (s *ClearingService) runClearing(ctx context.Context, req *pb.RunClearingRequest, stream pb.ClearingService_RunClearingServer) (engine.ClearingRun, error) {
+func (s *ClearingService) runClearing(ctx context.Context, req *pb.RunClearingRequest, stream pb.ClearingService_RunClearingServer, m *metrics) (engine.ClearingRun, error) {
 	if err := requireClearing(ctx); err != nil {
 		return engine.ClearingRun{}, err
 	}
@@ -79,7 +83,8 @@ func (s *ClearingService) runClearing(ctx context.Context, req *pb.RunClearingRe
 		},
 		cancel: cancel,
 	}
-	run, err := s.store.RunClearing(runCtx, plan.sel, plan.clearer, ps.report)
+	run, err := s.store.RunClearing(runCtx, plan.sel, plan.clearer, m.progress(ctx, plan.sel.Kind, ps.report))
+	m.storeError(ctx, "RunClearing", err)
 	if err != nil {
 		if serr := ps.failed(); serr != nil {
 			return engine.ClearingRun{}, fmt.Errorf("send progress: %w", serr)

@@ -40,6 +40,7 @@ func (s *SettlementService) Settle(ctx context.Context, req *pb.SettleRequest) (
 	st, err := s.settle(ctx, req, true)
 	err = toStatus(withRequestID(ctx, req.GetRequestId()), s.log, "Settle", err)
 	s.tel.record(ctx, "Settle", err)
+	s.tel.metrics.settlement(ctx, req.GetVisitType(), err)
 	if err != nil {
 		return nil, err
 	}
@@ -85,8 +86,12 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 	if commit {
 		sctx, end := s.tel.span(ctx, "Settle", attribute.String("medsettle.institution_id", claim.InstitutionID),
 			attribute.String("medsettle.request_id", claim.RequestID))
+		compute, computed := fresh(compute)
 		st, err := s.store.Settle(sctx, claim, compute)
 		end(err)
+		if err == nil && computed() {
+			s.tel.metrics.settled(ctx, st)
+		}
 		return st, err
 	}
 	snap, err := s.store.Snapshot(ctx, claim.PersonID, claim.InstitutionID, claim.Year())

@@ -21,16 +21,21 @@ type telemetry struct {
 	tracer   trace.Tracer
 	outcomes metric.Int64Counter
 	storeDur metric.Float64Histogram
+	// metrics are the operator's instruments (metrics.go).
+	metrics *metrics
 }
 
 func newTelemetry() *telemetry {
 	meter := otel.Meter(instrumentationName)
-	t := &telemetry{tracer: otel.Tracer(instrumentationName)}
+	t := &telemetry{tracer: otel.Tracer(instrumentationName), metrics: newMetrics()}
 	// Errors creating instruments leave no-op instruments in place.
 	t.outcomes, _ = meter.Int64Counter("medsettle.settlement.requests",
 		metric.WithDescription("Settlement calls by method and gRPC status code"), metric.WithUnit("{request}"))
 	t.storeDur, _ = meter.Float64Histogram("medsettle.store.duration",
-		metric.WithDescription("Time spent in the store per operation"), metric.WithUnit("s"))
+		metric.WithDescription("Time spent in the store per operation"), metric.WithUnit("s"),
+		// Seconds, not the SDK's default boundaries (0 to 10000, meant for
+		// milliseconds).
+		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 	return t
 }
 
@@ -47,6 +52,7 @@ func (t *telemetry) span(ctx context.Context, op string, attrs ...attribute.KeyV
 	start := nowSeconds()
 	return ctx, func(err error) {
 		t.storeDur.Record(ctx, nowSeconds()-start, metric.WithAttributes(attribute.String("op", op)))
+		t.metrics.storeError(ctx, op, err)
 		if err != nil {
 			sp.RecordError(err)
 			sp.SetStatus(codes.Error, err.Error())

@@ -36,6 +36,7 @@ type serveFlags struct {
 	maxClockSkew                 time.Duration
 	storeTimeouts                api.StoreTimeouts
 	limits                       limitFlags
+	metricsListen                string
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
@@ -61,6 +62,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 		"how long one store operation of a unary call may take before the call is answered UNAVAILABLE (retry with the same request id)")
 	fs.DurationVar(&f.storeTimeouts.Long, "long-store-timeout", api.DefaultLongStoreTimeout,
 		"the same for a clearing run, a reconciliation or a bulk import")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "address to serve Prometheus /metrics on over plain HTTP (docs/METRICS.md); empty: off")
 	addLimitFlags(fs, &f.limits)
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -94,9 +96,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	stopTelemetry, err := setupTelemetry(ctx, log)
+	stopTelemetry, _, err := setupTelemetry(ctx, log, f.metricsListen)
 	if err != nil {
-		return fmt.Errorf("OpenTelemetry (OTEL_EXPORTER_OTLP_*): %w", err)
+		return fmt.Errorf("OpenTelemetry (OTEL_EXPORTER_OTLP_*, --metrics-listen): %w", err)
 	}
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
