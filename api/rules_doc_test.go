@@ -33,7 +33,7 @@ const rulesDoc = "../docs/RULES.md"
 // rulesDocExamples are the examples the doc must keep (it may add more).
 var rulesDocExamples = []string{
 	"classify-items", "inpatient-sequence", "cap-highest-band", "chronic-annual",
-	"catastrophic-and-aid", "aid-ceiling", "account-and-cash", "cross-region",
+	"pre-self-pay-included", "catastrophic-and-aid", "aid-ceiling", "account-and-cash", "cross-region",
 	"institution-budget", "idempotency-reversal",
 	"drg-points", "budget-clearing", "capitation-surplus", "capitation-deficit",
 }
