@@ -84,7 +84,6 @@ func (s *ClearingService) runClearing(ctx context.Context, req *pb.RunClearingRe
 		cancel: cancel,
 	}
 	run, err := s.store.RunClearing(runCtx, plan.sel, plan.clearer, m.progress(ctx, plan.sel.Kind, ps.report))
-	m.storeError(ctx, "RunClearing", err)
 	if err != nil {
 		if serr := ps.failed(); serr != nil {
 			return engine.ClearingRun{}, fmt.Errorf("send progress: %w", serr)

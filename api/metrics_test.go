@@ -111,6 +111,21 @@ func TestMetricsBudgetStatesAndClearing(t *testing.T) {
 	wantPoint(t, reader, metricClearingRuns, map[string]string{"kind": "budget", "code": "InvalidArgument"}, 1)
 }
 
+// TestMetricsStoreErrorsOfEveryOperation: a failed store operation is
+// counted by its operation and kind whichever RPC made it (here a read:
+// GetCapitationContract of an unknown contract), once.
+func TestMetricsStoreErrorsOfEveryOperation(t *testing.T) {
+	reader := withMeterReader(t)
+	c := clearingServer(t, memKind)
+	ctx, cancel := as(clearingToken)
+	defer cancel()
+	for range 2 {
+		_, err := c.clearing.GetCapitationContract(ctx, &pb.GetCapitationContractRequest{ContractId: "NOPE"})
+		wantCode(t, err, codes.NotFound)
+	}
+	wantPoint(t, reader, metricStoreErrors, map[string]string{"op": "GetContract", "kind": "not_found"}, 2)
+}
+
 // TestMetricsClearingProgress: while a run reports, its kind's gauges hold
 // the last report, and the run's own progress still gets every report.
 func TestMetricsClearingProgress(t *testing.T) {

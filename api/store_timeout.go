@@ -57,7 +57,7 @@ func WithStoreTimeouts(st store.Store, limits StoreTimeouts) store.Store {
 	if ts, ok := st.(*timedStore); ok {
 		st = ts.Store
 	}
-	return &timedStore{Store: st, limits: limits.withDefaults()}
+	return &timedStore{Store: st, limits: limits.withDefaults(), metrics: newMetrics()}
 }
 
 // withDefaultStoreTimeouts is what NewServer serves: st as it is if
@@ -95,12 +95,22 @@ func (e *storeTimeoutError) Unwrap() error { return store.ErrUnavailable }
 // when store.Store gains one that is not.
 type timedStore struct {
 	store.Store
-	limits StoreTimeouts
+	limits  StoreTimeouts
+	metrics *metrics // counts failed operations (medsettle.store.errors)
 }
 
-// timed runs f with limit as a deadline of its own; a failure after the
-// deadline passed (and before the caller's) is a storeTimeoutError.
-func timed[T any](ctx context.Context, limit time.Duration, op string, f func(context.Context) (T, error)) (T, error) {
+// timed runs f with limit as a deadline of its own (timedRun) and counts
+// a failure of the store in medsettle.store.errors: every store operation
+// of the server passes here, so every one is counted, once.
+func timed[T any](ctx context.Context, m *metrics, limit time.Duration, op string, f func(context.Context) (T, error)) (T, error) {
+	v, err := timedRun(ctx, limit, op, f)
+	m.storeError(ctx, op, err)
+	return v, err
+}
+
+// timedRun runs f with limit as a deadline of its own; a failure after
+// the deadline passed (and before the caller's) is a storeTimeoutError.
+func timedRun[T any](ctx context.Context, limit time.Duration, op string, f func(context.Context) (T, error)) (T, error) {
 	if limit < 0 {
 		return f(ctx)
 	}
@@ -115,122 +125,122 @@ func timed[T any](ctx context.Context, limit time.Duration, op string, f func(co
 }
 
 // timedErr is timed for an operation without a result.
-func timedErr(ctx context.Context, limit time.Duration, op string, f func(context.Context) error) error {
-	_, err := timed(ctx, limit, op, func(ctx context.Context) (struct{}, error) { return struct{}{}, f(ctx) })
+func timedErr(ctx context.Context, m *metrics, limit time.Duration, op string, f func(context.Context) error) error {
+	_, err := timed(ctx, m, limit, op, func(ctx context.Context) (struct{}, error) { return struct{}{}, f(ctx) })
 	return err
 }
 
 // PutPerson is bounded by the unary limit.
 func (s *timedStore) PutPerson(ctx context.Context, p engine.Person) error {
-	return timedErr(ctx, s.limits.Unary, "PutPerson", func(ctx context.Context) error { return s.Store.PutPerson(ctx, p) })
+	return timedErr(ctx, s.metrics, s.limits.Unary, "PutPerson", func(ctx context.Context) error { return s.Store.PutPerson(ctx, p) })
 }
 
 // PutPersons is bounded by the long limit (a bulk import).
 func (s *timedStore) PutPersons(ctx context.Context, ps []engine.Person) error {
-	return timedErr(ctx, s.limits.Long, "PutPersons", func(ctx context.Context) error { return s.Store.PutPersons(ctx, ps) })
+	return timedErr(ctx, s.metrics, s.limits.Long, "PutPersons", func(ctx context.Context) error { return s.Store.PutPersons(ctx, ps) })
 }
 
 // GetPerson is bounded by the unary limit.
 func (s *timedStore) GetPerson(ctx context.Context, id string) (engine.Person, error) {
-	return timed(ctx, s.limits.Unary, "GetPerson", func(ctx context.Context) (engine.Person, error) { return s.Store.GetPerson(ctx, id) })
+	return timed(ctx, s.metrics, s.limits.Unary, "GetPerson", func(ctx context.Context) (engine.Person, error) { return s.Store.GetPerson(ctx, id) })
 }
 
 // PutInstitution is bounded by the unary limit.
 func (s *timedStore) PutInstitution(ctx context.Context, in engine.Institution) error {
-	return timedErr(ctx, s.limits.Unary, "PutInstitution", func(ctx context.Context) error { return s.Store.PutInstitution(ctx, in) })
+	return timedErr(ctx, s.metrics, s.limits.Unary, "PutInstitution", func(ctx context.Context) error { return s.Store.PutInstitution(ctx, in) })
 }
 
 // GetInstitution is bounded by the unary limit.
 func (s *timedStore) GetInstitution(ctx context.Context, id string) (engine.Institution, error) {
-	return timed(ctx, s.limits.Unary, "GetInstitution", func(ctx context.Context) (engine.Institution, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "GetInstitution", func(ctx context.Context) (engine.Institution, error) {
 		return s.Store.GetInstitution(ctx, id)
 	})
 }
 
 // PutFiling is bounded by the unary limit.
 func (s *timedStore) PutFiling(ctx context.Context, f engine.Filing) error {
-	return timedErr(ctx, s.limits.Unary, "PutFiling", func(ctx context.Context) error { return s.Store.PutFiling(ctx, f) })
+	return timedErr(ctx, s.metrics, s.limits.Unary, "PutFiling", func(ctx context.Context) error { return s.Store.PutFiling(ctx, f) })
 }
 
 // AdjustAccount is bounded by the unary limit.
 func (s *timedStore) AdjustAccount(ctx context.Context, a store.Adjustment) (store.Adjustment, error) {
-	return timed(ctx, s.limits.Unary, "AdjustAccount", func(ctx context.Context) (store.Adjustment, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "AdjustAccount", func(ctx context.Context) (store.Adjustment, error) {
 		return s.Store.AdjustAccount(ctx, a)
 	})
 }
 
 // Filings is bounded by the unary limit.
 func (s *timedStore) Filings(ctx context.Context, personID string) ([]engine.Filing, error) {
-	return timed(ctx, s.limits.Unary, "Filings", func(ctx context.Context) ([]engine.Filing, error) { return s.Store.Filings(ctx, personID) })
+	return timed(ctx, s.metrics, s.limits.Unary, "Filings", func(ctx context.Context) ([]engine.Filing, error) { return s.Store.Filings(ctx, personID) })
 }
 
 // PutPolicy is bounded by the unary limit.
 func (s *timedStore) PutPolicy(ctx context.Context, p *engine.Policy) error {
-	return timedErr(ctx, s.limits.Unary, "PutPolicy", func(ctx context.Context) error { return s.Store.PutPolicy(ctx, p) })
+	return timedErr(ctx, s.metrics, s.limits.Unary, "PutPolicy", func(ctx context.Context) error { return s.Store.PutPolicy(ctx, p) })
 }
 
 // Policies is bounded by the unary limit.
 func (s *timedStore) Policies(ctx context.Context, region string, scheme engine.Scheme) ([]*engine.Policy, error) {
-	return timed(ctx, s.limits.Unary, "Policies", func(ctx context.Context) ([]*engine.Policy, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "Policies", func(ctx context.Context) ([]*engine.Policy, error) {
 		return s.Store.Policies(ctx, region, scheme)
 	})
 }
 
 // Snapshot is bounded by the unary limit.
 func (s *timedStore) Snapshot(ctx context.Context, personID, institutionID string, year int) (store.PersonYear, error) {
-	return timed(ctx, s.limits.Unary, "Snapshot", func(ctx context.Context) (store.PersonYear, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "Snapshot", func(ctx context.Context) (store.PersonYear, error) {
 		return s.Store.Snapshot(ctx, personID, institutionID, year)
 	})
 }
 
 // Settle is bounded by the unary limit.
 func (s *timedStore) Settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (engine.Settlement, error) {
-	return timed(ctx, s.limits.Unary, "Settle", func(ctx context.Context) (engine.Settlement, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "Settle", func(ctx context.Context) (engine.Settlement, error) {
 		return s.Store.Settle(ctx, claim, compute)
 	})
 }
 
 // Reverse is bounded by the unary limit.
 func (s *timedStore) Reverse(ctx context.Context, r store.Reversal) (engine.Settlement, error) {
-	return timed(ctx, s.limits.Unary, "Reverse", func(ctx context.Context) (engine.Settlement, error) { return s.Store.Reverse(ctx, r) })
+	return timed(ctx, s.metrics, s.limits.Unary, "Reverse", func(ctx context.Context) (engine.Settlement, error) { return s.Store.Reverse(ctx, r) })
 }
 
 // GetSettlement is bounded by the unary limit.
 func (s *timedStore) GetSettlement(ctx context.Context, id string) (engine.Settlement, error) {
-	return timed(ctx, s.limits.Unary, "GetSettlement", func(ctx context.Context) (engine.Settlement, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "GetSettlement", func(ctx context.Context) (engine.Settlement, error) {
 		return s.Store.GetSettlement(ctx, id)
 	})
 }
 
 // RunClearing is bounded by the long limit.
 func (s *timedStore) RunClearing(ctx context.Context, sel store.Selection, c engine.Clearer, progress store.Progress) (engine.ClearingRun, error) {
-	return timed(ctx, s.limits.Long, "RunClearing", func(ctx context.Context) (engine.ClearingRun, error) {
+	return timed(ctx, s.metrics, s.limits.Long, "RunClearing", func(ctx context.Context) (engine.ClearingRun, error) {
 		return s.Store.RunClearing(ctx, sel, c, progress)
 	})
 }
 
 // GetClearingRun is bounded by the unary limit.
 func (s *timedStore) GetClearingRun(ctx context.Context, runID string) (engine.ClearingRun, error) {
-	return timed(ctx, s.limits.Unary, "GetClearingRun", func(ctx context.Context) (engine.ClearingRun, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "GetClearingRun", func(ctx context.Context) (engine.ClearingRun, error) {
 		return s.Store.GetClearingRun(ctx, runID)
 	})
 }
 
 // StatementCases is bounded by the unary limit (one page).
 func (s *timedStore) StatementCases(ctx context.Context, runID, institutionID, after string, limit int) ([]engine.CaseLine, error) {
-	return timed(ctx, s.limits.Unary, "StatementCases", func(ctx context.Context) ([]engine.CaseLine, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "StatementCases", func(ctx context.Context) ([]engine.CaseLine, error) {
 		return s.Store.StatementCases(ctx, runID, institutionID, after, limit)
 	})
 }
 
 // PutContract is bounded by the unary limit.
 func (s *timedStore) PutContract(ctx context.Context, c engine.CapitationContract) error {
-	return timedErr(ctx, s.limits.Unary, "PutContract", func(ctx context.Context) error { return s.Store.PutContract(ctx, c) })
+	return timedErr(ctx, s.metrics, s.limits.Unary, "PutContract", func(ctx context.Context) error { return s.Store.PutContract(ctx, c) })
 }
 
 // GetContract is bounded by the unary limit.
 func (s *timedStore) GetContract(ctx context.Context, id string) (engine.CapitationContract, error) {
-	return timed(ctx, s.limits.Unary, "GetContract", func(ctx context.Context) (engine.CapitationContract, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "GetContract", func(ctx context.Context) (engine.CapitationContract, error) {
 		return s.Store.GetContract(ctx, id)
 	})
 }
@@ -243,7 +253,7 @@ type enrolled struct {
 
 // EnrollMembers is bounded by the long limit (a bulk import).
 func (s *timedStore) EnrollMembers(ctx context.Context, contractID string, personIDs []string) (int64, []store.EnrollRejection, error) {
-	r, err := timed(ctx, s.limits.Long, "EnrollMembers", func(ctx context.Context) (enrolled, error) {
+	r, err := timed(ctx, s.metrics, s.limits.Long, "EnrollMembers", func(ctx context.Context) (enrolled, error) {
 		n, rejected, err := s.Store.EnrollMembers(ctx, contractID, personIDs)
 		return enrolled{n, rejected}, err
 	})
@@ -252,19 +262,19 @@ func (s *timedStore) EnrollMembers(ctx context.Context, contractID string, perso
 
 // Reconcile is bounded by the long limit (it reads a period's settlements).
 func (s *timedStore) Reconcile(ctx context.Context, q store.ReconcileQuery) (store.ReconcileResult, error) {
-	return timed(ctx, s.limits.Long, "Reconcile", func(ctx context.Context) (store.ReconcileResult, error) {
+	return timed(ctx, s.metrics, s.limits.Long, "Reconcile", func(ctx context.Context) (store.ReconcileResult, error) {
 		return s.Store.Reconcile(ctx, q)
 	})
 }
 
 // AppendAudit is bounded by the unary limit.
 func (s *timedStore) AppendAudit(ctx context.Context, e store.AuditEvent) (int64, error) {
-	return timed(ctx, s.limits.Unary, "AppendAudit", func(ctx context.Context) (int64, error) { return s.Store.AppendAudit(ctx, e) })
+	return timed(ctx, s.metrics, s.limits.Unary, "AppendAudit", func(ctx context.Context) (int64, error) { return s.Store.AppendAudit(ctx, e) })
 }
 
 // AuditEvents is bounded by the unary limit (one page).
 func (s *timedStore) AuditEvents(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
-	return timed(ctx, s.limits.Unary, "AuditEvents", func(ctx context.Context) ([]store.AuditEvent, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "AuditEvents", func(ctx context.Context) ([]store.AuditEvent, error) {
 		return s.Store.AuditEvents(ctx, f)
 	})
 }

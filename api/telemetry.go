@@ -52,7 +52,6 @@ func (t *telemetry) span(ctx context.Context, op string, attrs ...attribute.KeyV
 	start := nowSeconds()
 	return ctx, func(err error) {
 		t.storeDur.Record(ctx, nowSeconds()-start, metric.WithAttributes(attribute.String("op", op)))
-		t.metrics.storeError(ctx, op, err)
 		if err != nil {
 			sp.RecordError(err)
 			sp.SetStatus(codes.Error, err.Error())
