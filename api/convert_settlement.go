@@ -66,6 +66,16 @@ func claimFromProto(in *pb.SettleRequest) (engine.Claim, error) {
 // 1 × 1 = 1 passes the arithmetic check, so each problem is reported once.
 var placeholderOne = decimal.NewFromInt(1)
 
+// itemsToProto renders a claim's line items as they were settled.
+func itemsToProto(items []engine.LineItem) []*pb.LineItem {
+	out := make([]*pb.LineItem, len(items))
+	for i, it := range items {
+		out[i] = &pb.LineItem{Code: it.Code, Name: it.Name, Quantity: it.Quantity.String(),
+			UnitPrice: it.UnitPrice.String(), Amount: engine.FormatMoney(it.Amount)}
+	}
+	return out
+}
+
 func settlementToProto(s engine.Settlement) *pb.Settlement {
 	c, r, b := s.Claim, s.Result, s.Result.Breakdown
 	out := &pb.Settlement{

@@ -151,7 +151,9 @@ func (s *SettlementService) GetSettlement(ctx context.Context, req *pb.GetSettle
 	if err != nil {
 		return nil, toStatus(ctx, s.log, "GetSettlement", err)
 	}
-	return &pb.GetSettlementResponse{Settlement: settlementToProto(st)}, nil
+	out := settlementToProto(st)
+	out.Items = itemsToProto(st.Claim.Items)
+	return &pb.GetSettlementResponse{Settlement: out}, nil
 }
 
 func (s *SettlementService) getSettlement(ctx context.Context, req *pb.GetSettlementRequest) (engine.Settlement, error) {

@@ -229,10 +229,21 @@ func TestReceipt(t *testing.T) {
 	s := resp.GetSettlement()
 	out.Reset()
 	must(t, runReceipt(ctx, []string{"--settlement", s.GetSettlementId(), "--addr", addr}, &out, &errOut))
+	got, err := pb.NewSettlementServiceClient(conn).GetSettlement(ctx, &pb.GetSettlementRequest{SettlementId: s.GetSettlementId()})
+	must(t, err)
 	var want bytes.Buffer
-	printReceipt(&want, s)
+	printReceipt(&want, got.GetSettlement())
 	if out.String() != want.String() {
 		t.Errorf("receipt differs from the settlement's slip:\n%s\nwant\n%s", out.String(), want.String())
+	}
+	// The line items as the claim sent them, one row each.
+	if len(got.GetSettlement().GetItems()) != len(req.GetItems()) || len(req.GetItems()) == 0 {
+		t.Fatalf("GetSettlement has %d items, the claim %d", len(got.GetSettlement().GetItems()), len(req.GetItems()))
+	}
+	for _, it := range req.GetItems() {
+		if !strings.Contains(out.String(), it.GetCode()) || !strings.Contains(out.String(), it.GetAmount()) {
+			t.Errorf("receipt lacks item %s (%s):\n%s", it.GetCode(), it.GetAmount(), out.String())
+		}
 	}
 	b := s.GetBreakdown()
 	lines := []string{

@@ -17,8 +17,8 @@ const receiptUsage = `Usage:
 Prints the settlement slip (结算单) of one settlement: the claim (institution,
 person, visit type, date and the split of the bill), each fund's part with its
 bands (band, ratio, base, amount), what the person pays (account, cash), the
-cross-region decision and the institution's budget state. The server keeps
-the bill's total and split, not its line items.
+cross-region decision and the institution's budget state, with the claim's
+line items as they were settled.
 `
 
 // runReceipt is `medsettle receipt --settlement ID`.
@@ -96,7 +96,15 @@ func printReceipt(w io.Writer, s *pb.Settlement) {
 		{"policy version", dash(s.GetPolicyVersion())},
 		{"DRG group", dash(s.GetDrgCode())},
 	})
-	fmt.Fprintln(w, "\nItems (the bill's split)")
+	if items := s.GetItems(); len(items) > 0 {
+		fmt.Fprintln(w, "\nLine items")
+		rows := make([][]string, len(items))
+		for i, it := range items {
+			rows[i] = []string{it.GetCode(), it.GetName(), it.GetQuantity(), it.GetUnitPrice(), it.GetAmount()}
+		}
+		writeTable(w, []string{"code", "name", "quantity", "unit price", "amount"}, rows)
+	}
+	fmt.Fprintln(w, "\nThe bill's split")
 	writeFields(w, [][2]string{
 		{"total", dash(b.GetTotal())},
 		{"out of scope", dash(b.GetOutOfScope())},

@@ -503,8 +503,11 @@ type Settlement struct {
 	DrgCode     string      `protobuf:"bytes,13,opt,name=drg_code,json=drgCode,proto3" json:"drg_code,omitempty"`
 	// Reason given when the settlement was reversed.
 	ReversalReason string `protobuf:"bytes,14,opt,name=reversal_reason,json=reversalReason,proto3" json:"reversal_reason,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The claim's line items as settled: filled by GetSettlement (Settle and
+	// PreSettle leave it empty, as the caller sent them).
+	Items         []*LineItem `protobuf:"bytes,15,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Settlement) Reset() {
@@ -633,6 +636,13 @@ func (x *Settlement) GetReversalReason() string {
 		return x.ReversalReason
 	}
 	return ""
+}
+
+func (x *Settlement) GetItems() []*LineItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
 }
 
 // Breakdown is the split of a bill (national interface names in brackets).
@@ -1456,7 +1466,7 @@ const file_medsettle_v1_settlement_proto_rawDesc = "" +
 	"\x0eSettleResponse\x128\n" +
 	"\n" +
 	"settlement\x18\x01 \x01(\v2\x18.medsettle.v1.SettlementR\n" +
-	"settlement\"\xea\x04\n" +
+	"settlement\"\x98\x05\n" +
 	"\n" +
 	"Settlement\x12#\n" +
 	"\rsettlement_id\x18\x01 \x01(\tR\fsettlementId\x12\x1d\n" +
@@ -1476,7 +1486,8 @@ const file_medsettle_v1_settlement_proto_rawDesc = "" +
 	"\x06budget\x18\v \x01(\v2\x1a.medsettle.v1.BudgetStatusR\x06budget\x12<\n" +
 	"\fcross_region\x18\f \x01(\x0e2\x19.medsettle.v1.CrossRegionR\vcrossRegion\x12\x19\n" +
 	"\bdrg_code\x18\r \x01(\tR\adrgCode\x12'\n" +
-	"\x0freversal_reason\x18\x0e \x01(\tR\x0ereversalReason\"\xb2\x03\n" +
+	"\x0freversal_reason\x18\x0e \x01(\tR\x0ereversalReason\x12,\n" +
+	"\x05items\x18\x0f \x03(\v2\x16.medsettle.v1.LineItemR\x05items\"\xb2\x03\n" +
 	"\tBreakdown\x12\x14\n" +
 	"\x05total\x18\x01 \x01(\tR\x05total\x12 \n" +
 	"\fout_of_scope\x18\x02 \x01(\tR\n" +
@@ -1632,29 +1643,30 @@ var file_medsettle_v1_settlement_proto_depIdxs = []int32{
 	9,  // 7: medsettle.v1.Settlement.details:type_name -> medsettle.v1.FundDetail
 	10, // 8: medsettle.v1.Settlement.budget:type_name -> medsettle.v1.BudgetStatus
 	0,  // 9: medsettle.v1.Settlement.cross_region:type_name -> medsettle.v1.CrossRegion
-	2,  // 10: medsettle.v1.FundDetail.fund:type_name -> medsettle.v1.Fund
-	3,  // 11: medsettle.v1.BudgetStatus.state:type_name -> medsettle.v1.BudgetState
-	7,  // 12: medsettle.v1.ReverseSettlementResponse.settlement:type_name -> medsettle.v1.Settlement
-	7,  // 13: medsettle.v1.GetSettlementResponse.settlement:type_name -> medsettle.v1.Settlement
-	17, // 14: medsettle.v1.GetAccumulatorsResponse.accumulators:type_name -> medsettle.v1.Accumulators
-	18, // 15: medsettle.v1.Accumulators.visit_types:type_name -> medsettle.v1.VisitTypeAccumulator
-	19, // 16: medsettle.v1.Accumulators.pool_used:type_name -> medsettle.v1.Accumulators.PoolUsedEntry
-	20, // 17: medsettle.v1.VisitTypeAccumulator.visit_type:type_name -> medsettle.v1.VisitType
-	4,  // 18: medsettle.v1.SettlementService.PreSettle:input_type -> medsettle.v1.SettleRequest
-	4,  // 19: medsettle.v1.SettlementService.Settle:input_type -> medsettle.v1.SettleRequest
-	11, // 20: medsettle.v1.SettlementService.ReverseSettlement:input_type -> medsettle.v1.ReverseSettlementRequest
-	13, // 21: medsettle.v1.SettlementService.GetSettlement:input_type -> medsettle.v1.GetSettlementRequest
-	15, // 22: medsettle.v1.SettlementService.GetAccumulators:input_type -> medsettle.v1.GetAccumulatorsRequest
-	6,  // 23: medsettle.v1.SettlementService.PreSettle:output_type -> medsettle.v1.SettleResponse
-	6,  // 24: medsettle.v1.SettlementService.Settle:output_type -> medsettle.v1.SettleResponse
-	12, // 25: medsettle.v1.SettlementService.ReverseSettlement:output_type -> medsettle.v1.ReverseSettlementResponse
-	14, // 26: medsettle.v1.SettlementService.GetSettlement:output_type -> medsettle.v1.GetSettlementResponse
-	16, // 27: medsettle.v1.SettlementService.GetAccumulators:output_type -> medsettle.v1.GetAccumulatorsResponse
-	23, // [23:28] is the sub-list for method output_type
-	18, // [18:23] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	5,  // 10: medsettle.v1.Settlement.items:type_name -> medsettle.v1.LineItem
+	2,  // 11: medsettle.v1.FundDetail.fund:type_name -> medsettle.v1.Fund
+	3,  // 12: medsettle.v1.BudgetStatus.state:type_name -> medsettle.v1.BudgetState
+	7,  // 13: medsettle.v1.ReverseSettlementResponse.settlement:type_name -> medsettle.v1.Settlement
+	7,  // 14: medsettle.v1.GetSettlementResponse.settlement:type_name -> medsettle.v1.Settlement
+	17, // 15: medsettle.v1.GetAccumulatorsResponse.accumulators:type_name -> medsettle.v1.Accumulators
+	18, // 16: medsettle.v1.Accumulators.visit_types:type_name -> medsettle.v1.VisitTypeAccumulator
+	19, // 17: medsettle.v1.Accumulators.pool_used:type_name -> medsettle.v1.Accumulators.PoolUsedEntry
+	20, // 18: medsettle.v1.VisitTypeAccumulator.visit_type:type_name -> medsettle.v1.VisitType
+	4,  // 19: medsettle.v1.SettlementService.PreSettle:input_type -> medsettle.v1.SettleRequest
+	4,  // 20: medsettle.v1.SettlementService.Settle:input_type -> medsettle.v1.SettleRequest
+	11, // 21: medsettle.v1.SettlementService.ReverseSettlement:input_type -> medsettle.v1.ReverseSettlementRequest
+	13, // 22: medsettle.v1.SettlementService.GetSettlement:input_type -> medsettle.v1.GetSettlementRequest
+	15, // 23: medsettle.v1.SettlementService.GetAccumulators:input_type -> medsettle.v1.GetAccumulatorsRequest
+	6,  // 24: medsettle.v1.SettlementService.PreSettle:output_type -> medsettle.v1.SettleResponse
+	6,  // 25: medsettle.v1.SettlementService.Settle:output_type -> medsettle.v1.SettleResponse
+	12, // 26: medsettle.v1.SettlementService.ReverseSettlement:output_type -> medsettle.v1.ReverseSettlementResponse
+	14, // 27: medsettle.v1.SettlementService.GetSettlement:output_type -> medsettle.v1.GetSettlementResponse
+	16, // 28: medsettle.v1.SettlementService.GetAccumulators:output_type -> medsettle.v1.GetAccumulatorsResponse
+	24, // [24:29] is the sub-list for method output_type
+	19, // [19:24] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_medsettle_v1_settlement_proto_init() }
