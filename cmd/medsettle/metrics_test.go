@@ -87,7 +87,18 @@ func TestServeMetricsEndpoint(t *testing.T) {
 		t.Fatalf("reused request id: %v", err)
 	}
 
+	// The server records a call's duration once the call has ended, which
+	// may be just after the client has its answer: scrape until the last
+	// call is in (or 5 s have passed, and the checks below say what is not).
+	settleOK := map[string]string{"rpc_method": "medsettle.v1.SettlementService/Settle", "rpc_response_status_code": "OK"}
 	fams := scrapeFamilies(t, "http://"+maddr+"/metrics")
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); {
+		if n, ok := sample(fams, "rpc_server_call_duration_seconds", settleOK); ok && n >= 2 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+		fams = scrapeFamilies(t, "http://"+maddr+"/metrics")
+	}
 	for _, c := range []struct {
 		name   string
 		labels map[string]string
