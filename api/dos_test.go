@@ -564,13 +564,20 @@ func TestRefusedCallsDoNotLeak(t *testing.T) {
 		return m.HeapInuse
 	}
 	refuse(1000) // warm up
-	before := inUse()
+	// Goroutines of earlier tests (servers draining, pools closing) can
+	// hold memory for a moment while one measurement runs: a leak grows the
+	// heap in every round, so the test fails only when all three rounds
+	// grew it.
 	const calls = 10_000
-	refuse(calls)
-	after := inUse()
-	grown := int64(after) - int64(before)
-	t.Logf("%d refused calls with an hour's deadline: the heap grew by %d bytes (%.0f a call)", calls, grown, float64(grown)/calls)
-	if grown > 200*calls {
-		t.Errorf("the heap grew by %d bytes over %d refused calls", grown, calls)
+	var grown int64
+	for round := range 3 {
+		before := inUse()
+		refuse(calls)
+		grown = int64(inUse()) - int64(before)
+		t.Logf("round %d: %d refused calls with an hour's deadline: the heap grew by %d bytes (%.0f a call)", round, calls, grown, float64(grown)/calls)
+		if grown <= 200*calls {
+			return
+		}
 	}
+	t.Errorf("the heap grew by %d bytes over %d refused calls, in each of three rounds", grown, calls)
 }
