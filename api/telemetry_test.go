@@ -6,10 +6,12 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc/codes"
 )
 
@@ -20,10 +22,9 @@ func TestTelemetry(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	prevTP, prevMP := otel.GetTracerProvider(), otel.GetMeterProvider()
 	otel.SetTracerProvider(tp)
 	otel.SetMeterProvider(mp)
-	t.Cleanup(func() { otel.SetTracerProvider(prevTP); otel.SetMeterProvider(prevMP) })
+	t.Cleanup(resetTelemetry)
 
 	ts := demoServer(t)
 	ctx, cancel := as(institutionToken("QZ-H3"))
@@ -74,4 +75,15 @@ func TestTelemetry(t *testing.T) {
 	if counts["Settle/OK"] != 1 || counts["Settle/InvalidArgument"] != 1 {
 		t.Errorf("settlement outcome counts %v", counts)
 	}
+}
+
+// resetTelemetry leaves no-op providers as the global ones after a test
+// that installed recording ones. Setting back the providers found before
+// would not do: before any provider is set, otel's global is a delegate
+// that the first provider set stays bound to (setting the delegate itself
+// changes nothing), so a recorder would keep every later test's spans and
+// measurements in memory.
+func resetTelemetry() {
+	otel.SetTracerProvider(tracenoop.NewTracerProvider())
+	otel.SetMeterProvider(metricnoop.NewMeterProvider())
 }
