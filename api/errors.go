@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -231,11 +230,7 @@ func cutUTF8(s string, max int) string {
 		return s
 	}
 	const ellipsis = "…"
-	cut := max - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ellipsis
+	return cutString(s, max-len(ellipsis)) + ellipsis
 }
 
 // invalid builds a validation error for one field.
