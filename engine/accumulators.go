@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-
-	"github.com/shopspring/decimal"
 )
 
 // Accumulators are a person's running totals for one policy year. The same
@@ -18,19 +16,19 @@ type Accumulators struct {
 	// VisitTypes holds the cumulative in-scope cost and deductible paid per visit type.
 	VisitTypes map[VisitType]VisitAccumulator
 	// PoolUsed is the basic fund paid this year per cap pool name.
-	PoolUsed         map[string]decimal.Decimal
-	CatastrophicBase decimal.Decimal
-	CatastrophicPaid decimal.Decimal
-	AidBase          decimal.Decimal
+	PoolUsed         map[string]Money
+	CatastrophicBase Money
+	CatastrophicPaid Money
+	AidBase          Money
 	// AidPaid is the regular (capped) medical aid; ceiling payments are not in it.
-	AidPaid        decimal.Decimal
-	AidOutOfPocket decimal.Decimal
+	AidPaid        Money
+	AidOutOfPocket Money
 }
 
 // VisitAccumulator is the running in-scope cost of one visit type.
 type VisitAccumulator struct {
-	InScope        decimal.Decimal
-	DeductiblePaid decimal.Decimal
+	InScope        Money
+	DeductiblePaid Money
 }
 
 // NewAccumulators returns all-zero accumulators for a person and year.
@@ -47,20 +45,19 @@ func (a Accumulators) Visit(v VisitType) VisitAccumulator {
 }
 
 // Pool returns what a cap pool has paid this year (zero when nothing).
-func (a Accumulators) Pool(name string) decimal.Decimal {
+func (a Accumulators) Pool(name string) Money {
 	return a.PoolUsed[name]
 }
 
 // Apply returns a + sign × d, sign being +1 (settle) or -1 (reverse). The
 // receiver is not modified.
 func (a Accumulators) Apply(d Accumulators, sign int) Accumulators {
-	s := decimal.NewFromInt(int64(sign))
 	out := a.Clone()
 	out.InpatientCount += sign * d.InpatientCount
 	for v, dv := range d.VisitTypes {
 		cur := out.VisitTypes[v]
-		cur.InScope = cur.InScope.Add(dv.InScope.Mul(s))
-		cur.DeductiblePaid = cur.DeductiblePaid.Add(dv.DeductiblePaid.Mul(s))
+		cur.InScope = cur.InScope.addSigned(dv.InScope, sign)
+		cur.DeductiblePaid = cur.DeductiblePaid.addSigned(dv.DeductiblePaid, sign)
 		if out.VisitTypes == nil {
 			out.VisitTypes = map[VisitType]VisitAccumulator{}
 		}
@@ -71,18 +68,18 @@ func (a Accumulators) Apply(d Accumulators, sign int) Accumulators {
 	}
 	for name, used := range d.PoolUsed {
 		if out.PoolUsed == nil {
-			out.PoolUsed = map[string]decimal.Decimal{}
+			out.PoolUsed = map[string]Money{}
 		}
-		out.PoolUsed[name] = out.PoolUsed[name].Add(used.Mul(s))
+		out.PoolUsed[name] = out.PoolUsed[name].addSigned(used, sign)
 		if out.PoolUsed[name].IsZero() {
 			delete(out.PoolUsed, name)
 		}
 	}
-	out.CatastrophicBase = out.CatastrophicBase.Add(d.CatastrophicBase.Mul(s))
-	out.CatastrophicPaid = out.CatastrophicPaid.Add(d.CatastrophicPaid.Mul(s))
-	out.AidBase = out.AidBase.Add(d.AidBase.Mul(s))
-	out.AidPaid = out.AidPaid.Add(d.AidPaid.Mul(s))
-	out.AidOutOfPocket = out.AidOutOfPocket.Add(d.AidOutOfPocket.Mul(s))
+	out.CatastrophicBase = out.CatastrophicBase.addSigned(d.CatastrophicBase, sign)
+	out.CatastrophicPaid = out.CatastrophicPaid.addSigned(d.CatastrophicPaid, sign)
+	out.AidBase = out.AidBase.addSigned(d.AidBase, sign)
+	out.AidPaid = out.AidPaid.addSigned(d.AidPaid, sign)
+	out.AidOutOfPocket = out.AidOutOfPocket.addSigned(d.AidOutOfPocket, sign)
 	return out
 }
 
@@ -96,7 +93,7 @@ func (a Accumulators) Clone() Accumulators {
 		}
 	}
 	if a.PoolUsed != nil {
-		out.PoolUsed = make(map[string]decimal.Decimal, len(a.PoolUsed))
+		out.PoolUsed = make(map[string]Money, len(a.PoolUsed))
 		for k, v := range a.PoolUsed {
 			out.PoolUsed[k] = v
 		}
@@ -128,10 +125,10 @@ func (a Accumulators) Equal(b Accumulators) bool {
 // PoolNames returns the cap pool names in sorted order.
 func (a Accumulators) PoolNames() []string { return unionKeys(a.PoolUsed, nil) }
 
-func unionKeys(a, b map[string]decimal.Decimal) []string {
+func unionKeys(a, b map[string]Money) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, m := range []map[string]decimal.Decimal{a, b} {
+	for _, m := range []map[string]Money{a, b} {
 		for k := range m {
 			if !seen[k] {
 				seen[k] = true
@@ -149,7 +146,7 @@ func CheckAccumulators(a Accumulators) error {
 	if a.InpatientCount < 0 {
 		return fmt.Errorf("%w: accumulators of %q/%d: inpatient count %d is negative", ErrInvariant, a.PersonID, a.Year, a.InpatientCount)
 	}
-	neg := func(what string, v decimal.Decimal) error {
+	neg := func(what string, v Money) error {
 		if v.IsNegative() {
 			return fmt.Errorf("%w: accumulators of %q/%d: %s %s is negative", ErrInvariant, a.PersonID, a.Year, what, v)
 		}
@@ -168,4 +165,12 @@ func CheckAccumulators(a Accumulators) error {
 	}
 	return errors.Join(neg("catastrophic_base", a.CatastrophicBase), neg("catastrophic_paid", a.CatastrophicPaid),
 		neg("aid_base", a.AidBase), neg("aid_paid", a.AidPaid), neg("aid_out_of_pocket", a.AidOutOfPocket))
+}
+
+// addSigned is m + sign × d, sign being +1 or −1.
+func (m Money) addSigned(d Money, sign int) Money {
+	if sign < 0 {
+		return m.Sub(d)
+	}
+	return m.Add(d)
 }

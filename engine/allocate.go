@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
-
-	"github.com/shopspring/decimal"
 )
 
 // Share is one party's exact (rational) part of an amount to allocate.
@@ -20,12 +18,9 @@ type Share struct {
 // method, so that the rounded amounts add up to total exactly: every
 // share is first rounded down to the fen, and the fen left over go one
 // each to the shares with the largest remainders (ties by key). total
-// must be a whole number of fen and equal the sum of the shares; the
+// must equal the sum of the shares; the
 // result is in the order of shares. Returns ErrInvariant otherwise.
-func AllocateFen(total decimal.Decimal, shares []Share) ([]decimal.Decimal, error) {
-	if !total.Equal(Round2(total)) {
-		return nil, fmt.Errorf("%w: allocating %s, which is not a whole number of fen", ErrInvariant, total)
-	}
+func AllocateFen(total Money, shares []Share) ([]Money, error) {
 	sum := new(big.Rat)
 	for _, s := range shares {
 		sum.Add(sum, s.Exact)
@@ -43,7 +38,7 @@ func AllocateFen(total decimal.Decimal, shares []Share) ([]decimal.Decimal, erro
 		rem[i] = scaled.Sub(scaled, new(big.Rat).SetInt(fen[i]))
 		given.Add(given, fen[i])
 	}
-	left := new(big.Int).Sub(total.Mul(decimal.NewFromInt(100)).BigInt(), given)
+	left := new(big.Int).Sub(big.NewInt(total.Fen()), given)
 	order := make([]int, len(shares))
 	for i := range order {
 		order[i] = i
@@ -58,9 +53,12 @@ func AllocateFen(total decimal.Decimal, shares []Share) ([]decimal.Decimal, erro
 	for k := int64(0); k < left.Int64(); k++ {
 		fen[order[k]].Add(fen[order[k]], big.NewInt(1))
 	}
-	out := make([]decimal.Decimal, len(shares))
+	out := make([]Money, len(shares))
 	for i := range shares {
-		out[i] = decimal.NewFromBigInt(fen[i], -2)
+		if !fen[i].IsInt64() {
+			return nil, fmt.Errorf("%w: share %q of %s is out of range", ErrInvariant, shares[i].Key, total)
+		}
+		out[i] = MoneyFromFen(fen[i].Int64())
 	}
 	return out, nil
 }
@@ -72,17 +70,20 @@ func floorRat(r *big.Rat) *big.Int {
 	return new(big.Int).Div(r.Num(), r.Denom())
 }
 
-// roundRat rounds r half away from zero to places decimals, the one
+// roundRatScaled rounds r half away from zero to places decimals, the one
 // rounding rule of SETTLEMENT.md, without passing through a finite
-// precision first.
-func roundRat(r *big.Rat, places int32) decimal.Decimal {
-	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(places)), nil)
-	scaled := new(big.Rat).Mul(new(big.Rat).Abs(r), new(big.Rat).SetInt(scale))
+// precision first: the result counts 10^-places units, and ok is false
+// when it does not fit an int64.
+func roundRatScaled(r *big.Rat, places int) (int64, bool) {
+	scaled := new(big.Rat).Mul(new(big.Rat).Abs(r), new(big.Rat).SetInt64(pow10[places]))
 	// |r| × 10^places + 1/2, rounded down.
 	scaled.Add(scaled, big.NewRat(1, 2))
 	n := floorRat(scaled)
 	if r.Sign() < 0 {
 		n.Neg(n)
 	}
-	return decimal.NewFromBigInt(n, -places)
+	if !n.IsInt64() {
+		return 0, false
+	}
+	return n.Int64(), true
 }

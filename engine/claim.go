@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-
-	"github.com/shopspring/decimal"
 )
 
 // Claim is one hospital bill to settle.
@@ -26,9 +24,9 @@ type Claim struct {
 type LineItem struct {
 	Code      string
 	Name      string
-	Quantity  decimal.Decimal
-	UnitPrice decimal.Decimal
-	Amount    decimal.Decimal
+	Quantity  Quantity
+	UnitPrice Price
+	Amount    Money
 }
 
 // Year is the policy year of the claim: the calendar year of its settle date.
@@ -43,7 +41,6 @@ func (c Claim) Year() int { return c.SettleDate.Year }
 func (c Claim) Fingerprint() string {
 	h := sha256.New()
 	field := func(s string) { fmt.Fprintf(h, "%d:%s;", len(s), s) }
-	num := func(d decimal.Decimal) { field(d.String()) }
 	field(c.RequestID)
 	field(c.InstitutionID)
 	field(c.PersonID)
@@ -53,9 +50,9 @@ func (c Claim) Fingerprint() string {
 	for _, it := range c.Items {
 		field(it.Code)
 		field(it.Name)
-		num(it.Quantity)
-		num(it.UnitPrice)
-		num(it.Amount)
+		field(it.Quantity.String())
+		field(it.UnitPrice.String())
+		field(formatScaled(it.Amount.fen, 2, 0)) // the shortest form, as always
 	}
 	_, _ = io.WriteString(h, "end")
 	return hex.EncodeToString(h.Sum(nil))

@@ -3,37 +3,42 @@ package engine
 import (
 	"fmt"
 	"sort"
-
-	"github.com/shopspring/decimal"
 )
 
 // BudgetClearingResult is one institution's clearing under its budget
 // (总额预算: 结余留用, 合理超支分担).
 type BudgetClearingResult struct {
 	InstitutionID string
-	Budget        decimal.Decimal // G
-	Claimed       decimal.Decimal // C: basic fund of its settlements of the visit types
+	Budget        Money // G
+	Claimed       Money // C: basic fund of its settlements of the visit types
 	// Retained is the surplus share kept (C ≤ G and C ≥ min_utilization × G).
-	Retained decimal.Decimal
+	Retained Money
 	// Shared is the overspend the fund shares (C > G).
-	Shared decimal.Decimal
+	Shared Money
 	// Paid is what the fund pays: C + Retained, or G + Shared.
-	Paid decimal.Decimal
+	Paid Money
 }
 
 // ClearBudget clears one institution with budget g that claimed c:
 //   - c ≤ g: c + round(surplus_retention × (g − c)) when c ≥ min_utilization × g, else c;
 //   - c > g: g + round(overspend_share × min(c − g, overspend_tolerance × g)).
-func ClearBudget(bc *BudgetClearing, institutionID string, g, c decimal.Decimal) BudgetClearingResult {
+//
+// The comparisons and the minimum are exact; each amount is rounded once.
+// It panics (ErrInvariant) only for figures far beyond MaxMoney.
+func ClearBudget(bc *BudgetClearing, institutionID string, g, c Money) BudgetClearingResult {
 	r := BudgetClearingResult{InstitutionID: institutionID, Budget: g, Claimed: c}
 	if c.LessThanOrEqual(g) {
-		if c.GreaterThanOrEqual(bc.MinUtilization.Mul(g)) {
-			r.Retained = Round2(bc.SurplusRetention.Mul(g.Sub(c)))
+		if reachesShare(c, g, bc.MinUtilization) {
+			r.Retained = g.Sub(c).MulRatio(bc.SurplusRetention)
 		}
 		r.Paid = c.Add(r.Retained)
 		return r
 	}
-	r.Shared = Round2(bc.OverspendShare.Mul(minDec(c.Sub(g), bc.OverspendTolerance.Mul(g))))
+	shared, ok := mulRatioOfMin(bc.OverspendShare, c.Sub(g), bc.OverspendTolerance, g)
+	if !ok {
+		panic(fmt.Errorf("%w: institution %q's shared overspend leaves the range of money", ErrInvariant, institutionID))
+	}
+	r.Shared = shared
 	r.Paid = g.Add(r.Shared)
 	return r
 }
@@ -63,8 +68,8 @@ type budgetClearer struct {
 // budgetAcc is one institution's budget and claims so far.
 type budgetAcc struct {
 	id      string
-	g       decimal.Decimal
-	claimed exactSum // fen
+	g       Money
+	claimed sumFen
 	cases   int64
 }
 
@@ -100,7 +105,7 @@ func (c *budgetClearer) Add(k ClearingCase) (*CaseLine, error) {
 		}
 		c.last = a
 	}
-	a.claimed.add(k.BasicFund, 2)
+	a.claimed.add(k.BasicFund)
 	a.cases++
 	c.count++
 	return nil, nil
@@ -111,15 +116,27 @@ func (c *budgetClearer) Finish() (ClearingRun, error) {
 	if err := c.state.step("Finish", stateBegun, stateFinished); err != nil {
 		return ClearingRun{}, err
 	}
-	run := ClearingRun{Kind: ClearingBudget, Settlements: c.count, Budget: decimal.New(0, -2), PaidTotal: decimal.New(0, -2)}
+	run := ClearingRun{Kind: ClearingBudget, Settlements: c.count}
+	var budget, paid sumFen
 	for _, a := range c.accs {
-		r := ClearBudget(c.bc, a.id, a.g, a.claimed.value(2))
+		claimed, err := a.claimed.value(fmt.Sprintf("institution %q's claimed basic fund", a.id))
+		if err != nil {
+			return ClearingRun{}, err
+		}
+		r := ClearBudget(c.bc, a.id, a.g, claimed)
 		run.Institutions = append(run.Institutions, ClearingLine{
 			InstitutionID: a.id, Cases: a.cases,
 			Budget: r.Budget, Claimed: r.Claimed, Retained: r.Retained, Shared: r.Shared, Paid: r.Paid,
 		})
-		run.Budget = run.Budget.Add(r.Budget)
-		run.PaidTotal = run.PaidTotal.Add(r.Paid)
+		budget.add(r.Budget)
+		paid.add(r.Paid)
+	}
+	var err error
+	if run.Budget, err = budget.value("the budgets' total"); err != nil {
+		return ClearingRun{}, err
+	}
+	if run.PaidTotal, err = paid.value("the paid total"); err != nil {
+		return ClearingRun{}, err
 	}
 	sort.Slice(run.Institutions, func(i, j int) bool {
 		return run.Institutions[i].InstitutionID < run.Institutions[j].InstitutionID

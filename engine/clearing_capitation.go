@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-
-	"github.com/shopspring/decimal"
 )
 
 // CapitationContract is a capitation (按人头包干) contract (CLEARING.md):
@@ -24,8 +22,8 @@ type CapitationContract struct {
 	// Shares split a surplus among the parties (e.g. county, township,
 	// village 0.4, 0.4, 0.2); they add up to 1.
 	Shares             []CapitationShare
-	OverspendShare     decimal.Decimal
-	OverspendTolerance decimal.Decimal
+	OverspendShare     Ratio
+	OverspendTolerance Ratio
 	// Members is the number of persons enrolled (output only).
 	Members int64
 }
@@ -33,7 +31,7 @@ type CapitationContract struct {
 // CapitationComponent is one component of a capitation contract.
 type CapitationComponent struct {
 	Name       string
-	Rate       decimal.Decimal
+	Rate       Money
 	VisitTypes []VisitType
 }
 
@@ -44,7 +42,7 @@ var ErrContractInUse = errors.New("the contract has members enrolled")
 // CapitationShare is one party's share of a surplus.
 type CapitationShare struct {
 	Party string
-	Share decimal.Decimal
+	Share Ratio
 }
 
 // ClearCapitation clears a contract whose members drew actual[i] from the
@@ -55,7 +53,7 @@ type CapitationShare struct {
 // overspend_tolerance × K)), the rest borne by the contract. Returns
 // ErrInvariant when actual does not match the components or the shares do
 // not add up to 1 (ValidateContract refuses such contracts).
-func ClearCapitation(c *CapitationContract, members int64, actual []decimal.Decimal) (CapitationClearing, error) {
+func ClearCapitation(c *CapitationContract, members int64, actual []Money) (CapitationClearing, error) {
 	if len(actual) != len(c.Components) {
 		return CapitationClearing{}, fmt.Errorf("%w: %d actual figures for %d components", ErrInvariant, len(actual), len(c.Components))
 	}
@@ -63,16 +61,31 @@ func ClearCapitation(c *CapitationContract, members int64, actual []decimal.Deci
 		return CapitationClearing{}, fmt.Errorf("%w: %d members", ErrInvariant, members)
 	}
 	r := CapitationClearing{ContractID: c.ContractID, Members: members}
-	n := decimal.NewFromInt(members)
+	var budget, act sumFen
 	for i, comp := range c.Components {
-		k := Round2(comp.Rate.Mul(n))
+		k, ok := comp.Rate.MulInt(members)
+		if !ok {
+			return CapitationClearing{}, fmt.Errorf("%w: component %q: %d members × %s leaves the range of money",
+				ErrInvariant, comp.Name, members, comp.Rate)
+		}
 		r.Components = append(r.Components, ComponentClearing{Name: comp.Name, Budget: k, Actual: actual[i]})
-		r.Budget = r.Budget.Add(k)
-		r.Actual = r.Actual.Add(actual[i])
+		budget.add(k)
+		act.add(actual[i])
+	}
+	var err error
+	if r.Budget, err = budget.value("the contract's budget"); err != nil {
+		return CapitationClearing{}, err
+	}
+	if r.Actual, err = act.value("the contract's actual cost"); err != nil {
+		return CapitationClearing{}, err
 	}
 	if r.Actual.GreaterThan(r.Budget) {
 		r.Deficit = r.Actual.Sub(r.Budget)
-		r.FundCovers = Round2(c.OverspendShare.Mul(minDec(r.Deficit, c.OverspendTolerance.Mul(r.Budget))))
+		covers, ok := mulRatioOfMin(c.OverspendShare, r.Deficit, c.OverspendTolerance, r.Budget)
+		if !ok {
+			return CapitationClearing{}, fmt.Errorf("%w: the fund's cover leaves the range of money", ErrInvariant)
+		}
+		r.FundCovers = covers
 		r.ContractBears = r.Deficit.Sub(r.FundCovers)
 		return r, nil
 	}
@@ -92,7 +105,7 @@ func ClearCapitation(c *CapitationContract, members int64, actual []decimal.Deci
 }
 
 // PaidTotal is the fund's whole cost for the members: K + fund_covers.
-func (r CapitationClearing) PaidTotal() decimal.Decimal { return r.Budget.Add(r.FundCovers) }
+func (r CapitationClearing) PaidTotal() Money { return r.Budget.Add(r.FundCovers) }
 
 // ComponentOf returns the index of the component covering visit type v,
 // or -1.
@@ -147,7 +160,7 @@ func ValidateContract(c *CapitationContract) error {
 			v.Addf(path+".name", "%q appears twice", comp.Name)
 		}
 		names[comp.Name] = true
-		if comp.Rate.IsNegative() || !comp.Rate.Equal(Round2(comp.Rate)) {
+		if comp.Rate.IsNegative() {
 			v.Addf(path+".rate", "must be money ≥ 0, got %s", comp.Rate)
 		}
 		if len(comp.VisitTypes) == 0 {
@@ -172,7 +185,7 @@ func ValidateContract(c *CapitationContract) error {
 	if len(c.Shares) > MaxRows {
 		v.Addf("contract.shares", "at most %d parties, got %d", MaxRows, len(c.Shares))
 	}
-	total := decimal.Zero
+	var total Ratio
 	parties := map[string]bool{}
 	for i, s := range c.Shares {
 		path := fmt.Sprintf("contract.shares[%d]", i)
@@ -181,19 +194,19 @@ func ValidateContract(c *CapitationContract) error {
 			v.Addf(path+".party", "%q appears twice", s.Party)
 		}
 		parties[s.Party] = true
-		if s.Share.IsNegative() || s.Share.GreaterThan(one) {
+		if s.Share.IsNegative() || s.Share.GreaterThan(RatioOne) {
 			v.Addf(path+".share", "must be in [0, 1], got %s", s.Share)
 		}
 		total = total.Add(s.Share)
 	}
-	if len(c.Shares) > 0 && !total.Equal(one) {
+	if len(c.Shares) > 0 && !total.Equal(RatioOne) {
 		v.Addf("contract.shares", "add up to %s; they must add up to 1", total)
 	}
 	for _, f := range []struct {
 		field string
-		r     decimal.Decimal
+		r     Ratio
 	}{{"contract.overspend_share", c.OverspendShare}, {"contract.overspend_tolerance", c.OverspendTolerance}} {
-		if f.r.IsNegative() || f.r.GreaterThan(one) {
+		if f.r.IsNegative() || f.r.GreaterThan(RatioOne) {
 			v.Addf(f.field, "must be in [0, 1], got %s", f.r)
 		}
 	}
@@ -216,7 +229,7 @@ type capitationClearer struct {
 	state   runState
 	members int64
 	byVisit map[VisitType]int
-	actual  []exactSum // fen, by component
+	actual  []sumFen // by component
 	count   int64
 }
 
@@ -232,7 +245,7 @@ func (c *capitationClearer) Begin(in RunInputs) error {
 		return fmt.Errorf("%w: contract %q has %d members", ErrInvariant, c.c.ContractID, in.Members)
 	}
 	c.members = in.Members
-	c.actual = make([]exactSum, len(c.c.Components))
+	c.actual = make([]sumFen, len(c.c.Components))
 	c.byVisit = map[VisitType]int{}
 	for _, v := range c.c.VisitTypes() {
 		if _, dup := c.byVisit[v]; !dup {
@@ -252,7 +265,7 @@ func (c *capitationClearer) Add(k ClearingCase) (*CaseLine, error) {
 		return nil, fmt.Errorf("%w: settlement %q is a %s visit, which no component of contract %q covers",
 			ErrInvariant, k.SettlementID, k.VisitType, c.c.ContractID)
 	}
-	c.actual[i].add(k.BasicFund, 2)
+	c.actual[i].add(k.BasicFund)
 	c.count++
 	return nil, nil
 }
@@ -262,9 +275,13 @@ func (c *capitationClearer) Finish() (ClearingRun, error) {
 	if err := c.state.step("Finish", stateBegun, stateFinished); err != nil {
 		return ClearingRun{}, err
 	}
-	actual := make([]decimal.Decimal, len(c.actual))
+	actual := make([]Money, len(c.actual))
 	for i := range c.actual {
-		actual[i] = c.actual[i].value(2)
+		a, err := c.actual[i].value("capitation clearing: a component's actual cost")
+		if err != nil {
+			return ClearingRun{}, err
+		}
+		actual[i] = a
 	}
 	cc, err := ClearCapitation(c.c, c.members, actual)
 	if err != nil {

@@ -2,11 +2,9 @@ package engine
 
 import (
 	"fmt"
-	"math"
 	"math/big"
+	"math/bits"
 	"sort"
-
-	"github.com/shopspring/decimal"
 )
 
 // CostKind says how a DRG case's cost compares with its group's average.
@@ -30,39 +28,43 @@ const (
 // largest remainder so that the payments add up to B exactly. Like every
 // Clearer it is for one goroutine.
 //
-// Returns a *ValidationError for a budget that is negative or finer than
-// a fen, ErrNoClearingRules without rules, and ErrInvariant for a
-// reserve ratio outside [0, 1].
-func NewDRGClearer(d *DRG, budget decimal.Decimal) (Clearer, error) {
+// Every figure is fixed-point (money in fen, points and ratios in
+// ten-thousandths) and every product is computed on 128 bits, so scoring
+// and paying are exact integer arithmetic; a figure that would leave the
+// int64 range (a case of a trillion yuan in a group averaging a fen) is
+// an ErrInvariant error of Add or Finish, never an approximation.
+//
+// Returns a *ValidationError for a negative budget, ErrNoClearingRules
+// without rules, and ErrInvariant for a reserve ratio outside [0, 1].
+func NewDRGClearer(d *DRG, budget Money) (Clearer, error) {
 	if d == nil {
 		return nil, fmt.Errorf("DRG clearing: %w", ErrNoClearingRules)
 	}
-	if budget.IsNegative() || !budget.Equal(Round2(budget)) {
+	if budget.IsNegative() {
 		return nil, invalidf("budget", "must be money ≥ 0 with at most two decimals, got %s", budget)
 	}
-	if d.ReserveRatio.IsNegative() || d.ReserveRatio.GreaterThan(one) {
+	if d.ReserveRatio.IsNegative() || d.ReserveRatio.GreaterThan(RatioOne) {
 		return nil, fmt.Errorf("%w: DRG reserve_ratio %s is not in [0, 1]", ErrInvariant, d.ReserveRatio)
 	}
 	c := &drgClearer{
-		d:        d,
-		b:        Round2(budget.Mul(one.Sub(d.ReserveRatio))),
+		b:        budget.MulRatio(RatioOne.Sub(d.ReserveRatio)),
 		fundOnly: d.PointValueBasis == PointValueFundOnly,
 		groups:   make(map[string]*drgGroupCalc, len(d.Groups)),
-		coefs:    []drgCoef{newDRGCoef(one)},
+		coefs:    []Ratio{RatioOne},
 		byInst:   map[string]int32{},
 		byLevel:  map[int]int32{},
 		accs:     map[string]*drgAcc{},
-		ratios:   newDecTable(-4),
-		points:   &decCache{exp: -4},
+		lowOn:    d.LowRatio.IsPositive(),
+		low:      d.LowRatio,
 	}
-	c.lowOn = d.LowRatio.IsPositive()
-	c.l4 = floorScaled4(d.LowRatio)
 	for _, g := range d.Groups {
 		if g.Code == "" {
 			continue // "no code" is ungrouped whatever the rules say
 		}
 		if _, dup := c.groups[g.Code]; !dup {
-			c.groups[g.Code] = newDRGGroupCalc(d, g)
+			gc := &drgGroupCalc{g: g}
+			gc.high, gc.hasHigh = d.highThreshold(g.BasePoints)
+			c.groups[g.Code] = gc
 		}
 	}
 	// The coefficient of an institution: the first row naming it, else
@@ -73,12 +75,12 @@ func NewDRGClearer(d *DRG, budget decimal.Decimal) (Clearer, error) {
 		case k.InstitutionID != "":
 			if _, ok := c.byInst[k.InstitutionID]; !ok {
 				c.byInst[k.InstitutionID] = int32(len(c.coefs))
-				c.coefs = append(c.coefs, newDRGCoef(k.Coefficient))
+				c.coefs = append(c.coefs, k.Coefficient)
 			}
 		default:
 			if _, ok := c.byLevel[k.Level]; !ok {
 				c.byLevel[k.Level] = int32(len(c.coefs))
-				c.coefs = append(c.coefs, newDRGCoef(k.Coefficient))
+				c.coefs = append(c.coefs, k.Coefficient)
 			}
 		}
 	}
@@ -86,17 +88,14 @@ func NewDRGClearer(d *DRG, budget decimal.Decimal) (Clearer, error) {
 }
 
 // drgClearer is the DRG Clearer. Money is summed in fen and points in
-// 1/10000 in int64s (exactSum); a case is scored with integer arithmetic
-// on 128 bits (score) and, when its figures do not fit, with decimals and
-// big.Rat (scoreExact): both are exact, the first is fast.
+// ten-thousandths, checked for overflow.
 type drgClearer struct {
-	d        *DRG
-	b        decimal.Decimal // B
+	b        Money // B
 	fundOnly bool
 	lowOn    bool  // L > 0: unset (0) means no case is low-cost
-	l4       int64 // floor(L × 10^4): r ≤ L ⇔ r4 ≤ l4
+	low      Ratio // L
 	groups   map[string]*drgGroupCalc
-	coefs    []drgCoef // [0] is 1
+	coefs    []Ratio // [0] is 1
 	byInst   map[string]int32
 	byLevel  map[int]int32
 
@@ -104,96 +103,15 @@ type drgClearer struct {
 	accs          map[string]*drgAcc
 	last          *drgAcc
 	ungrouped     int64
-	ungroupedFund exactSum
-	slow          int64 // cases scored by scoreExact
+	ungroupedFund sumFen
 	slab          []CaseLine
-	ratios        *decTable
-	points        *decCache
 }
 
-// drgGroupCalc is a group with what scoring its cases needs, precomputed.
+// drgGroupCalc is a group with its high-cost threshold.
 type drgGroupCalc struct {
-	g    DRGGroup
-	high *decimal.Decimal // H; nil: no case of the group is high-cost
-
-	// fast is false when the group's figures do not fit the integer path.
-	fast bool
-	// r × 10^4 = c_fen × rMul / rDiv.
-	rMul, rDiv uint64
-	// b = bCoef × 10^bExp; H = hCoef × 10^hExp; h4 = floor(H × 10^4).
-	bCoef uint64
-	bExp  int32
-	hCoef uint64
-	hExp  int32
-	h4    int64
-	// normal[i] is the points of a normal case under coefficient i, made
-	// on the group's first such case.
-	normal []cachedPoints
-}
-
-// cachedPoints is a normal case's points; ok says it is filled.
-type cachedPoints struct {
-	pts4 int64
-	d    decimal.Decimal
-	ok   bool
-}
-
-// drgCoef is a difference coefficient k = coef × 10^exp.
-type drgCoef struct {
-	k    decimal.Decimal
-	coef uint64
-	exp  int32
-	fast bool
-}
-
-func newDRGCoef(k decimal.Decimal) drgCoef {
-	coef, exp, ok := decParts(k)
-	return drgCoef{k: k, coef: coef, exp: exp, fast: ok && exp >= -18 && exp <= 18}
-}
-
-// floorScaled4 is floor(r × 10^4), saturated to the int64 range.
-func floorScaled4(r decimal.Decimal) int64 {
-	f := r.Shift(4).Floor()
-	switch {
-	case f.GreaterThan(decimal.NewFromInt(math.MaxInt64)):
-		return math.MaxInt64
-	case f.LessThan(decimal.NewFromInt(math.MinInt64)):
-		return math.MinInt64
-	}
-	return f.IntPart()
-}
-
-func newDRGGroupCalc(d *DRG, g DRGGroup) *drgGroupCalc {
-	gc := &drgGroupCalc{g: g, high: d.highThreshold(g.BasePoints)}
-	aCoef, aExp, okA := decParts(g.AverageCost)
-	bCoef, bExp, okB := decParts(g.BasePoints)
-	if !okA || !okB || aExp < -17 || aExp > 20 || bExp < -18 || bExp > 18 {
-		return gc
-	}
-	// r × 10^4 = (c_fen / 100) / (aCoef × 10^aExp) × 10^4
-	//          = c_fen × 10^(2 − aExp) / aCoef.
-	if e := 2 - aExp; e >= 0 {
-		gc.rMul, gc.rDiv = pow10u[e], aCoef
-	} else {
-		div, ok := mulPow10(aCoef, -e)
-		if !ok {
-			return gc
-		}
-		gc.rMul, gc.rDiv = 1, div
-	}
-	if k := new(big.Int).GCD(nil, nil, new(big.Int).SetUint64(gc.rMul), new(big.Int).SetUint64(gc.rDiv)).Uint64(); k > 1 {
-		gc.rMul, gc.rDiv = gc.rMul/k, gc.rDiv/k
-	}
-	gc.bCoef, gc.bExp = bCoef, bExp
-	if gc.high != nil {
-		hCoef, hExp, ok := decParts(*gc.high)
-		if !ok || hExp < -18 || hExp > 18 {
-			return gc
-		}
-		gc.hCoef, gc.hExp, gc.h4 = hCoef, hExp, floorScaled4(*gc.high)
-	}
-	gc.fast = true
-	return gc
+	g       DRGGroup
+	high    Ratio // H, when hasHigh; else no case of the group is high-cost
+	hasHigh bool
 }
 
 // drgAcc is one institution's aggregates.
@@ -204,9 +122,9 @@ type drgAcc struct {
 	levelK   int32
 	hasLevel bool
 	cases    int64
-	points   exactSum // 1/10000
-	personal exactSum // fen, P_h as used (0 under FUND_ONLY)
-	basic    exactSum // fen
+	points   int64  // ten-thousandths
+	personal sumFen // P_h as used (0 under FUND_ONLY)
+	basic    sumFen
 }
 
 // acc is the aggregates of an institution, made on its first case.
@@ -226,11 +144,10 @@ func (c *drgClearer) acc(id string) *drgAcc {
 	return a
 }
 
-// coef is the index in c.coefs of the coefficient of a case of the
-// institution at a level.
-func (c *drgClearer) coef(a *drgAcc, level int) int32 {
+// coef is the coefficient of a case of the institution at a level.
+func (c *drgClearer) coef(a *drgAcc, level int) Ratio {
 	if a.byID >= 0 {
-		return a.byID
+		return c.coefs[a.byID]
 	}
 	if !a.hasLevel || a.level != level {
 		k, ok := c.byLevel[level]
@@ -239,7 +156,7 @@ func (c *drgClearer) coef(a *drgAcc, level int) int32 {
 		}
 		a.level, a.levelK, a.hasLevel = level, k, true
 	}
-	return a.levelK
+	return c.coefs[a.levelK]
 }
 
 // Begin implements Clearer. A DRG run needs no other inputs: the level
@@ -260,13 +177,19 @@ func (c *drgClearer) Add(k ClearingCase) (*CaseLine, error) {
 	}
 	if g == nil {
 		c.ungrouped++
-		c.ungroupedFund.add(k.BasicFund, 2)
+		c.ungroupedFund.add(k.BasicFund)
 		return nil, nil
 	}
 	a := c.acc(k.InstitutionID)
-	ki := c.coef(a, k.Level)
-	kc := &c.coefs[ki]
-
+	ratio, kind, points, err := c.score(g, c.coef(a, k.Level), k.Total)
+	if err != nil {
+		return nil, fmt.Errorf("settlement %q: %w", k.SettlementID, err)
+	}
+	sum, ok := addChecked(a.points, points.v)
+	if !ok {
+		return nil, fmt.Errorf("%w: institution %q's DRG points leave the range of points", ErrInvariant, a.id)
+	}
+	a.points = sum
 	if len(c.slab) == 0 {
 		c.slab = make([]CaseLine, 256)
 	}
@@ -275,94 +198,56 @@ func (c *drgClearer) Add(k ClearingCase) (*CaseLine, error) {
 	*line = CaseLine{
 		SettlementID: k.SettlementID, RequestID: k.RequestID, InstitutionID: k.InstitutionID,
 		SettleDate: k.SettleDate, DRGCode: k.DRGCode, Total: k.Total,
+		Ratio: ratio, Kind: kind, Points: points,
 		PersonalTotal: k.PersonalTotal, BasicFund: k.BasicFund,
 	}
-	if r4, kind, pts4, ok := c.score(g, ki, k.Total); ok && a.points.addInt(pts4) {
-		line.Ratio, line.Kind = c.ratios.get(r4), kind
-		if kind == CostNormal {
-			line.Points = g.normal[ki].d
-		} else {
-			line.Points = c.points.get(pts4)
-		}
-	} else {
-		c.slow++
-		line.Ratio, line.Kind, line.Points = c.scoreExact(g, kc.k, k.Total)
-		a.points.add(line.Points, 4)
-	}
 	a.cases++
-	a.basic.add(k.BasicFund, 2)
+	a.basic.add(k.BasicFund)
 	if !c.fundOnly {
-		a.personal.add(k.PersonalTotal, 2)
+		a.personal.add(k.PersonalTotal)
 	}
 	return line, nil
 }
 
-// score scores a case of cost total in integers: r4 = r × 10^4 and pts4
-// = points × 10^4. ok is false when a figure does not fit, and the case
-// must be scored by scoreExact.
-func (c *drgClearer) score(g *drgGroupCalc, ki int32, total decimal.Decimal) (r4 int64, kind CostKind, pts4 int64, ok bool) {
-	k := &c.coefs[ki]
-	if !g.fast || !k.fast {
-		return 0, 0, 0, false
+// score scores a case of cost total under coefficient k (CLEARING.md):
+// r = round(c / a, 4), and its points rounded to 4 decimals, each in one
+// exact 128-bit division rounded half away from zero.
+func (c *drgClearer) score(g *drgGroupCalc, k Ratio, total Money) (Ratio, CostKind, Points, error) {
+	a := g.g.AverageCost.fen
+	if a <= 0 {
+		return Ratio{}, 0, Points{}, fmt.Errorf("%w: DRG group %q has average cost %s", ErrInvariant, g.g.Code, g.g.AverageCost)
 	}
-	fen, ok := scaledInt(total, 2)
-	if !ok || fen < 0 {
-		return 0, 0, 0, false
-	}
-	// r = round(c / a, 4), half away from zero, in one exact division.
-	r, ok := mulDivRound(uint64(fen), g.rMul, g.rDiv)
+	// r × 10^4 = c_fen × 10^4 / a_fen.
+	r, ok := mulDivRound(total.fen, ratioUnit, a)
 	if !ok {
-		return 0, 0, 0, false
+		return Ratio{}, 0, Points{}, fmt.Errorf("%w: the cost ratio of a case of %s in group %q (average %s) leaves the range of ratios",
+			ErrInvariant, total, g.g.Code, g.g.AverageCost)
 	}
-	var p uint64
+	b := g.g.BasePoints.v
+	var factor int64 // k + r − H, r or k, in ten-thousandths
+	kind := CostNormal
 	switch {
-	case g.high != nil && int64(r) > g.h4: // r4 > floor(H × 10^4) ⇔ r > H
-		// points = b × (k + r − H): k + r − H = z × 10^−s.
-		s := max(int32(4), -k.exp, -g.hExp)
-		kz, ok1 := mulPow10(k.coef, k.exp+s)
-		rz, ok2 := mulPow10(r, s-4)
-		hz, ok3 := mulPow10(g.hCoef, g.hExp+s)
-		z := kz + rz
-		if !ok1 || !ok2 || !ok3 || z < kz || z > math.MaxInt64 || z <= hz {
-			return 0, 0, 0, false
-		}
-		p, ok = mulPow10Round(g.bCoef, z-hz, g.bExp+4-s)
+	case g.hasHigh && r > g.high.v:
+		// points = b × k + b × (r − H) = b × (k + r − H), rounded once.
+		f, ok1 := addChecked(k.v, r)
+		factor, ok = addChecked(f, -g.high.v)
+		ok = ok && ok1
 		kind = CostHigh
-	case c.lowOn && int64(r) <= c.l4: // r ≤ L
-		p, ok = mulPow10Round(g.bCoef, r, g.bExp) // b × r × 10^4
-		kind = CostLow
+	case c.lowOn && r <= c.low.v:
+		factor, ok, kind = r, true, CostLow
 	default:
-		// b × k × 10^4, once per group and coefficient.
-		if g.normal == nil {
-			g.normal = make([]cachedPoints, len(c.coefs))
-		}
-		n := &g.normal[ki]
-		if !n.ok {
-			p, ok := mulPow10Round(g.bCoef, k.coef, g.bExp+k.exp+4)
-			if !ok {
-				return 0, 0, 0, false
-			}
-			n.pts4, n.d, n.ok = int64(p), decimal.New(int64(p), -4), true
-		}
-		return int64(r), CostNormal, n.pts4, true
+		factor, ok = k.v, true
 	}
-	return int64(r), kind, int64(p), ok
-}
-
-// scoreExact scores a case with decimals and big.Rat: the rules as
-// CLEARING.md writes them, for figures score cannot hold.
-func (c *drgClearer) scoreExact(g *drgGroupCalc, k, total decimal.Decimal) (ratio decimal.Decimal, kind CostKind, points decimal.Decimal) {
-	ratio = roundRat(new(big.Rat).Quo(total.Rat(), g.g.AverageCost.Rat()), 4)
-	b := g.g.BasePoints
-	switch {
-	case g.high != nil && ratio.GreaterThan(*g.high):
-		kind, points = CostHigh, b.Mul(k).Add(b.Mul(ratio.Sub(*g.high)))
-	case c.lowOn && ratio.LessThanOrEqual(c.d.LowRatio):
-		kind, points = CostLow, b.Mul(ratio)
-	default:
-		kind, points = CostNormal, b.Mul(k)
+	var pts int64
+	if ok {
+		// b × factor is in 10^-8 points; points keep 10^-4.
+		pts, ok = mulDivRound(b, factor, pointsUnit)
 	}
-	return ratio, kind, points.Round(4)
+	if !ok {
+		return Ratio{}, 0, Points{}, fmt.Errorf("%w: the points of a case of %s in group %q leave the range of points",
+			ErrInvariant, total, g.g.Code)
+	}
+	return Ratio{r}, kind, Points{pts}, nil
 }
 
 // Finish implements Clearer: the summary (B, P, T, V, paid total,
@@ -379,64 +264,146 @@ func (c *drgClearer) Finish() (ClearingRun, error) {
 		grouped += a.cases
 	}
 	sort.Slice(accs, func(i, j int) bool { return accs[i].id < accs[j].id })
+	ungroupedFund, err := c.ungroupedFund.value("the ungrouped cases' basic fund")
+	if err != nil {
+		return ClearingRun{}, err
+	}
 	run := ClearingRun{
 		Kind:               ClearingDRG,
 		Settlements:        grouped + c.ungrouped,
 		Ungrouped:          c.ungrouped,
-		UngroupedBasicFund: c.ungroupedFund.value(2),
+		UngroupedBasicFund: ungroupedFund,
 		Budget:             c.b,
-		PointValue:         decimal.Zero,
-		PaidTotal:          decimal.Zero,
 	}
 	lines := make([]ClearingLine, len(accs))
-	total, personal := decimal.New(0, -4), decimal.New(0, -2)
+	var total int64
+	var personal sumFen
 	for i, a := range accs {
-		lines[i] = ClearingLine{
-			InstitutionID: a.id, Cases: a.cases,
-			Points: a.points.value(4), PersonalTotal: a.personal.value(2), BasicFund: a.basic.value(2),
+		l := ClearingLine{InstitutionID: a.id, Cases: a.cases, Points: Points{a.points}}
+		if l.PersonalTotal, err = a.personal.value(fmt.Sprintf("institution %q's personal total", a.id)); err != nil {
+			return ClearingRun{}, err
 		}
-		total = total.Add(lines[i].Points)
-		personal = personal.Add(lines[i].PersonalTotal)
+		if l.BasicFund, err = a.basic.value(fmt.Sprintf("institution %q's basic fund", a.id)); err != nil {
+			return ClearingRun{}, err
+		}
+		var ok bool
+		if total, ok = addChecked(total, a.points); !ok {
+			return ClearingRun{}, fmt.Errorf("%w: the run's DRG points leave the range of points", ErrInvariant)
+		}
+		personal.add(l.PersonalTotal)
+		lines[i] = l
 	}
-	run.TotalPoints, run.PersonalTotal = total, personal
-	switch total.Sign() {
-	case 0:
+	if run.PersonalTotal, err = personal.value("the run's personal total"); err != nil {
+		return ClearingRun{}, err
+	}
+	run.TotalPoints = Points{total}
+	switch {
+	case total == 0:
 		// No grouped case (or none with points): nothing is paid by points.
 		return run, nil
-	case -1:
-		return ClearingRun{}, fmt.Errorf("%w: DRG total points %s < 0", ErrInvariant, total)
+	case total < 0:
+		return ClearingRun{}, fmt.Errorf("%w: DRG total points %s < 0", ErrInvariant, run.TotalPoints)
 	}
-	// V = (B + P) / T exactly; the exact payments p_h × V − P_h add up to
-	// V × T − P = B.
-	v := new(big.Rat).Quo(c.b.Add(personal).Rat(), total.Rat())
-	run.PointValue = roundRat(v, 6)
+	// V = (B + P) / T exactly: in yuan per point, (B + P)_fen × 100 / T_4.
+	bp, ok := addChecked(c.b.fen, run.PersonalTotal.fen)
+	if !ok {
+		return ClearingRun{}, fmt.Errorf("%w: B + P leaves the range of money", ErrInvariant)
+	}
+	// Reported rounded to 6 decimals: V × 10^6 = (B + P)_fen × 10^8 / T_4.
+	v6, ok := mulDivRound(bp, 100_000_000, total)
+	if !ok {
+		return ClearingRun{}, fmt.Errorf("%w: the point value (B + P = %s over %s points) leaves the range of point values",
+			ErrInvariant, Money{bp}, run.TotalPoints)
+	}
+	run.PointValue = PointValue{v6}
+	// The exact payments p_h × V − P_h add up to V × T − P = B.
+	pay, err := drgPayments(c.b, bp, total, lines)
+	if err != nil {
+		return ClearingRun{}, fmt.Errorf("DRG payments: %w", err)
+	}
+	var paid sumFen
+	for i := range lines {
+		lines[i].Payment = pay[i]
+		lines[i].Difference = pay[i].Sub(lines[i].BasicFund)
+		paid.add(pay[i])
+	}
+	if run.PaidTotal, err = paid.value("the DRG payments"); err != nil {
+		return ClearingRun{}, err
+	}
+	if !run.PaidTotal.Equal(c.b) {
+		return ClearingRun{}, fmt.Errorf("%w: DRG payments add up to %s, not B = %s", ErrInvariant, run.PaidTotal, c.b)
+	}
+	run.Institutions = lines
+	return run, nil
+}
+
+// drgPayments rounds the exact payments p_h × V − P_h, V = bp / T, to the
+// fen by largest remainder so that they add up to b (CLEARING.md). In fen,
+// p_h × V = p4_h × bp_fen / T_4: a 128-bit product over one denominator,
+// so the floors and the remainders (ordered as integers over T_4) are
+// exact. Points are never negative; should one be, the exact rationals of
+// AllocateFen decide.
+func drgPayments(b Money, bp, total int64, lines []ClearingLine) ([]Money, error) {
+	if bp < 0 || total <= 0 {
+		return drgPaymentsRat(b, bp, total, lines)
+	}
+	for _, l := range lines {
+		if l.Points.v < 0 || l.Points.v > total {
+			return drgPaymentsRat(b, bp, total, lines)
+		}
+	}
+	pay := make([]Money, len(lines))
+	rem := make([]uint64, len(lines))
+	var given int64
+	for i, l := range lines {
+		// p4_h ≤ T_4 and bp < 2^63: the high word is below T_4.
+		hi, lo := bits.Mul64(uint64(l.Points.v), uint64(bp))
+		q, r := bits.Div64(hi, lo, uint64(total))
+		f, ok := addChecked(int64(q), -l.PersonalTotal.fen) // q ≤ bp fits
+		if !ok {
+			return nil, fmt.Errorf("%w: institution %q's payment leaves the range of money", ErrInvariant, l.InstitutionID)
+		}
+		pay[i], rem[i] = Money{f}, r
+		if given, ok = addChecked(given, f); !ok {
+			return nil, fmt.Errorf("%w: the DRG payments leave the range of money", ErrInvariant)
+		}
+	}
+	left, ok := addChecked(b.fen, -given)
+	if !ok || left < 0 || left > int64(len(lines)) {
+		return nil, fmt.Errorf("%w: %s fen left over after flooring %d payments", ErrInvariant, Money{left}, len(lines))
+	}
+	order := make([]int, len(lines))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(x, y int) bool {
+		if rem[order[x]] != rem[order[y]] {
+			return rem[order[x]] > rem[order[y]]
+		}
+		return lines[order[x]].InstitutionID < lines[order[y]].InstitutionID
+	})
+	for k := int64(0); k < left; k++ {
+		pay[order[k]].fen++
+	}
+	return pay, nil
+}
+
+// drgPaymentsRat is drgPayments on exact rationals, through AllocateFen.
+func drgPaymentsRat(b Money, bp, total int64, lines []ClearingLine) ([]Money, error) {
+	v := new(big.Rat).Quo(Money{bp}.Rat(), Points{total}.Rat())
 	shares := make([]Share, len(lines))
 	for i, l := range lines {
 		exact := new(big.Rat).Mul(l.Points.Rat(), v)
 		shares[i] = Share{Key: l.InstitutionID, Exact: exact.Sub(exact, l.PersonalTotal.Rat())}
 	}
-	pay, err := AllocateFen(c.b, shares)
-	if err != nil {
-		return ClearingRun{}, fmt.Errorf("DRG payments: %w", err)
-	}
-	paid := decimal.New(0, -2)
-	for i := range lines {
-		lines[i].Payment = pay[i]
-		lines[i].Difference = pay[i].Sub(lines[i].BasicFund)
-		paid = paid.Add(pay[i])
-	}
-	if !paid.Equal(c.b) {
-		return ClearingRun{}, fmt.Errorf("%w: DRG payments add up to %s, not B = %s", ErrInvariant, paid, c.b)
-	}
-	run.PaidTotal, run.Institutions = paid, lines
-	return run, nil
+	return AllocateFen(b, shares)
 }
 
 // ClearDRG clears cases in one call through the DRG Clearer (Begin, Add
 // for each case, Finish): the run's figures and the case lines of the
 // grouped cases, in the order of cases. Errors are NewDRGClearer's and
 // the Clearer's.
-func ClearDRG(d *DRG, budget decimal.Decimal, cases []ClearingCase) (ClearingRun, []CaseLine, error) {
+func ClearDRG(d *DRG, budget Money, cases []ClearingCase) (ClearingRun, []CaseLine, error) {
 	cl, err := NewDRGClearer(d, budget)
 	if err != nil {
 		return ClearingRun{}, nil, err
@@ -462,13 +429,12 @@ func ClearDRG(d *DRG, budget decimal.Decimal, cases []ClearingCase) (ClearingRun
 }
 
 // highThreshold is H for a group's base points: the first row whose
-// up_to_points ≥ base points, the last row unbounded; nil without rows.
-func (d *DRG) highThreshold(basePoints decimal.Decimal) *decimal.Decimal {
+// up_to_points ≥ base points, the last row unbounded; false without rows.
+func (d *DRG) highThreshold(basePoints Points) (Ratio, bool) {
 	for _, h := range d.HighThresholds {
 		if h.UpToPoints == nil || h.UpToPoints.GreaterThanOrEqual(basePoints) {
-			r := h.Ratio
-			return &r
+			return h.Ratio, true
 		}
 	}
-	return nil
+	return Ratio{}, false
 }

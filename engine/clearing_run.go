@@ -3,8 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-
-	"github.com/shopspring/decimal"
 )
 
 // ClearingKind is the payment method a clearing run applies (CLEARING.md).
@@ -43,10 +41,10 @@ type ClearingCase struct {
 	VisitType  VisitType
 	SettleDate Date
 	DRGCode    string
-	Total      decimal.Decimal // medfee_sumamt
+	Total      Money // medfee_sumamt
 	// PersonalTotal is psn_part_amt, BasicFund hifp_pay.
-	PersonalTotal decimal.Decimal
-	BasicFund     decimal.Decimal
+	PersonalTotal Money
+	BasicFund     Money
 }
 
 // CaseLine is one case behind a DRG institution line, stored with the run
@@ -57,12 +55,12 @@ type CaseLine struct {
 	InstitutionID string
 	SettleDate    Date
 	DRGCode       string
-	Total         decimal.Decimal
-	Ratio         decimal.Decimal // r = round(c / a, 4)
+	Total         Money
+	Ratio         Ratio // r = round(c / a, 4)
 	Kind          CostKind
-	Points        decimal.Decimal // 4 decimals
-	PersonalTotal decimal.Decimal
-	BasicFund     decimal.Decimal
+	Points        Points
+	PersonalTotal Money
+	BasicFund     Money
 }
 
 // ClearingLine is one institution's line of a run. DRG runs fill Cases to
@@ -73,47 +71,47 @@ type ClearingLine struct {
 	Cases         int64
 	// DRG: points, P_h as used, item-by-item basic fund, payment and
 	// difference = payment − basic fund.
-	Points        decimal.Decimal
-	PersonalTotal decimal.Decimal
-	BasicFund     decimal.Decimal
-	Payment       decimal.Decimal
-	Difference    decimal.Decimal
+	Points        Points
+	PersonalTotal Money
+	BasicFund     Money
+	Payment       Money
+	Difference    Money
 	// BUDGET: G, C, surplus kept, overspend shared, paid.
-	Budget   decimal.Decimal
-	Claimed  decimal.Decimal
-	Retained decimal.Decimal
-	Shared   decimal.Decimal
-	Paid     decimal.Decimal
+	Budget   Money
+	Claimed  Money
+	Retained Money
+	Shared   Money
+	Paid     Money
 }
 
 // ComponentClearing is one capitation component's budget K_c and actual A_c.
 type ComponentClearing struct {
 	Name   string
-	Budget decimal.Decimal
-	Actual decimal.Decimal
+	Budget Money
+	Actual Money
 }
 
 // PartyAmount is one party's amount of a capitation surplus.
 type PartyAmount struct {
 	Party  string
-	Amount decimal.Decimal
+	Amount Money
 }
 
 // CapitationClearing is the clearing of one capitation contract.
 type CapitationClearing struct {
 	ContractID string
 	Members    int64
-	Budget     decimal.Decimal // K = members × Σ component rates
-	Actual     decimal.Decimal // A
+	Budget     Money // K = members × Σ component rates
+	Actual     Money // A
 	// Surplus = K − A when A ≤ K, split into Shares (to the fen, adding
 	// up exactly); Shares is empty on a deficit.
-	Surplus decimal.Decimal
+	Surplus Money
 	Shares  []PartyAmount
 	// Deficit = A − K when A > K: FundCovers = round(overspend_share ×
 	// min(D, overspend_tolerance × K)), ContractBears the rest.
-	Deficit       decimal.Decimal
-	FundCovers    decimal.Decimal
-	ContractBears decimal.Decimal
+	Deficit       Money
+	FundCovers    Money
+	ContractBears Money
 	Components    []ComponentClearing
 }
 
@@ -134,15 +132,15 @@ type ClearingRun struct {
 	// and ungrouped).
 	Settlements        int64
 	Ungrouped          int64
-	UngroupedBasicFund decimal.Decimal
+	UngroupedBasicFund Money
 	// Budget is B (DRG), Σ G (BUDGET) or K (CAPITATION).
-	Budget        decimal.Decimal
-	PersonalTotal decimal.Decimal // DRG: P
-	TotalPoints   decimal.Decimal // DRG: T, 4 decimals
-	PointValue    decimal.Decimal // DRG: V, 6 decimals
+	Budget        Money
+	PersonalTotal Money      // DRG: P
+	TotalPoints   Points     // DRG: T
+	PointValue    PointValue // DRG: V, rounded
 	// PaidTotal is Σ payments = B (DRG), Σ paid (BUDGET), K + fund_covers
 	// (CAPITATION).
-	PaidTotal    decimal.Decimal
+	PaidTotal    Money
 	Institutions []ClearingLine
 	Capitation   *CapitationClearing
 }

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 )
 
@@ -17,7 +15,7 @@ func day(y int, m time.Month, d int) engine.Date { return engine.Date{Year: y, M
 // fuzzPolicy (a 10-point cut for unregistered care) at a level-2
 // institution of region instRegion on 2024-03-01.
 func crossInput(instRegion string, filings ...engine.Filing) engine.Input {
-	a := decimal.RequireFromString("10000.00")
+	a := engine.MustMoney("10000.00")
 	return engine.Input{
 		Policy: fuzzPolicy(),
 		Person: engine.Person{ID: "P1", Region: "R1", Scheme: engine.SchemeEmployee, Employment: engine.EmploymentEmployed,
@@ -25,7 +23,7 @@ func crossInput(instRegion string, filings ...engine.Filing) engine.Input {
 		Institution: engine.Institution{ID: "H1", Region: instRegion, Level: 2},
 		Claim: engine.Claim{RequestID: "R1", InstitutionID: "H1", PersonID: "P1", VisitType: engine.VisitInpatient,
 			SettleDate: day(2024, time.March, 1),
-			Items:      []engine.LineItem{{Code: "A1", Quantity: decimal.NewFromInt(1), UnitPrice: a, Amount: a}}},
+			Items:      []engine.LineItem{{Code: "A1", Quantity: engine.QuantityOf(1), UnitPrice: engine.MustPrice("10000"), Amount: a}}},
 		Accumulators: engine.NewAccumulators("P1", 2024),
 		Filings:      filings,
 	}
@@ -85,9 +83,9 @@ func TestCrossRegionDecidedByRecords(t *testing.T) {
 				if err != nil {
 					t.Fatalf("declared %v: %v", declared, err)
 				}
-				if res.CrossRegion != tc.want || res.Breakdown.BasicFund.StringFixed(2) != tc.basic {
+				if res.CrossRegion != tc.want || res.Breakdown.BasicFund.String() != tc.basic {
 					t.Errorf("declared %v: cross_region %v, basic fund %s; want %v, %s", declared, res.CrossRegion,
-						res.Breakdown.BasicFund.StringFixed(2), tc.want, tc.basic)
+						res.Breakdown.BasicFund.String(), tc.want, tc.basic)
 				}
 			}
 			// Every other declaration is refused, naming what the records say.

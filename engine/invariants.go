@@ -1,13 +1,9 @@
 package engine
 
-import (
-	"fmt"
-
-	"github.com/shopspring/decimal"
-)
+import "fmt"
 
 // CheckResult asserts the identities of SETTLEMENT.md on a result: no
-// figure is negative or finer than a fen, the scope split adds up to the
+// figure is negative (Money is never finer than a fen), the scope split adds up to the
 // total, the funds add up to fund_total, the person's part to
 // personal_total, and each fund's detail lines to what that fund paid.
 // Returns an error wrapping ErrInvariant when one fails.
@@ -16,7 +12,7 @@ func CheckResult(r Result) error {
 		return err
 	}
 	b := r.Breakdown
-	sums := map[Fund]decimal.Decimal{}
+	var sums [FundAidCeiling + 1]Money
 	for _, d := range r.Details {
 		if d.Amount.IsNegative() || d.Base.IsNegative() || d.Amount.GreaterThan(d.Base) {
 			return fmt.Errorf("%w: detail line %+v pays less than 0 or more than its base", ErrInvariant, d)
@@ -24,6 +20,9 @@ func CheckResult(r Result) error {
 		f := d.Fund
 		if f == FundAidCeiling {
 			f = FundMedicalAid
+		}
+		if f < 0 || int(f) >= len(sums) {
+			return fmt.Errorf("%w: detail line %+v names no fund", ErrInvariant, d)
 		}
 		sums[f] = sums[f].Add(d.Amount)
 	}
@@ -35,15 +34,14 @@ func CheckResult(r Result) error {
 }
 
 // CheckBreakdown asserts the identities of SETTLEMENT.md on a breakdown
-// alone (CheckResult without the detail lines): no figure is negative or
-// finer than a fen, the scope split adds up to the total, the funds to
+// alone (CheckResult without the detail lines): no figure is negative, the scope split adds up to the total, the funds to
 // fund_total, the person's part to personal_total and cash to the personal
 // part less the account. Returns an error wrapping ErrInvariant when one
 // fails.
 func CheckBreakdown(b Breakdown) error {
-	figures := []struct {
+	figures := [...]struct {
 		name string
-		v    decimal.Decimal
+		v    Money
 	}{
 		{"total", b.Total}, {"out_of_scope", b.OutOfScope}, {"over_limit", b.OverLimit},
 		{"pre_self_pay", b.PreSelfPay}, {"in_scope", b.InScope}, {"deductible", b.Deductible},
@@ -52,7 +50,7 @@ func CheckBreakdown(b Breakdown) error {
 		{"account", b.Account}, {"cash", b.Cash},
 	}
 	for _, f := range figures {
-		if f.v.IsNegative() || !f.v.Equal(Round2(f.v)) {
+		if f.v.IsNegative() {
 			return fmt.Errorf("%w: %s is %s", ErrInvariant, f.name, f.v)
 		}
 	}

@@ -1,7 +1,5 @@
 package engine
 
-import "github.com/shopspring/decimal"
-
 // Changes is the one plan of what a settlement or a reversal changes in
 // state: a store applies it and decides nothing. A new accumulator is added
 // to Accumulators (and to Accumulators.Apply), and every store follows.
@@ -14,9 +12,9 @@ type Changes struct {
 	Accumulators Accumulators
 	// Account is added to the person's account balance (negative when the
 	// settlement pays from the account).
-	Account decimal.Decimal
+	Account Money
 	// Budget is added to the institution's budget usage for Year.
-	Budget decimal.Decimal
+	Budget Money
 	// State is the settlement's state after the change.
 	State SettlementState
 }
@@ -60,11 +58,11 @@ func (ch Changes) ApplyAccumulators(acc Accumulators) Accumulators {
 }
 
 // ApplyAccount returns an account balance with the changes added.
-func (ch Changes) ApplyAccount(balance decimal.Decimal) decimal.Decimal {
+func (ch Changes) ApplyAccount(balance Money) Money {
 	return balance.Add(ch.Account)
 }
 
 // ApplyBudget returns a budget usage with the changes added.
-func (ch Changes) ApplyBudget(used decimal.Decimal) decimal.Decimal {
+func (ch Changes) ApplyBudget(used Money) Money {
 	return used.Add(ch.Budget)
 }

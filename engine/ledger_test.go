@@ -1,21 +1,17 @@
 package engine
 
-import (
-	"testing"
-
-	"github.com/shopspring/decimal"
-)
+import "testing"
 
 // TestChangesReverseUndoesSettle: a settlement's changes followed by its
 // reversal's leave accumulators, account and budget as they were, and each
 // figure moves the way SETTLEMENT.md says.
 func TestChangesReverseUndoesSettle(t *testing.T) {
-	d := func(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+	d := MustMoney
 	claim := Claim{PersonID: "P1", InstitutionID: "H1", SettleDate: Date{Year: 2026, Month: 3, Day: 1}}
 	delta := NewAccumulators("P1", 2026)
 	delta.InpatientCount = 1
 	delta.VisitTypes = map[VisitType]VisitAccumulator{VisitInpatient: {InScope: d("100"), DeductiblePaid: d("10")}}
-	delta.PoolUsed = map[string]decimal.Decimal{"main": d("60")}
+	delta.PoolUsed = map[string]Money{"main": d("60")}
 	delta.CatastrophicBase, delta.CatastrophicPaid = d("5"), d("2")
 	delta.AidBase, delta.AidPaid, delta.AidOutOfPocket = d("3"), d("1"), d("2")
 	res := Result{Delta: delta, Breakdown: Breakdown{Account: d("7.50"), BasicFund: d("60")}}

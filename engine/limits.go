@@ -21,7 +21,7 @@ const (
 	// quantity, unit_price and price_cap.
 	MaxQuantityPlaces = 4
 	// MaxPricePlaces is the number of decimals accepted for prices.
-	MaxPricePlaces = 4
+	MaxPricePlaces = 6
 	// MinYear and MaxYear bound every year and date (dates have four-digit
 	// years).
 	MinYear = 1900

@@ -1,7 +1,5 @@
 package engine
 
-import "github.com/shopspring/decimal"
-
 // Policy is one version of a region's benefit rules for one scheme.
 type Policy struct {
 	Region                  string
@@ -13,12 +11,12 @@ type Policy struct {
 	Catalog                 []CatalogEntry
 	Benefits                []Benefit
 	CapPools                []CapPool
-	UnregisteredRatioCut    decimal.Decimal
+	UnregisteredRatioCut    Ratio
 	Catastrophic            *Catastrophic
 	MedicalAid              []AidRule
 	AccountCoversOutOfScope bool
 	// BudgetWarnRatio is nil when unset (0.9 applies).
-	BudgetWarnRatio *decimal.Decimal
+	BudgetWarnRatio *Ratio
 	DRG             *DRG
 	BudgetClearing  *BudgetClearing
 
@@ -29,23 +27,23 @@ type Policy struct {
 type CatalogEntry struct {
 	Code         string
 	Category     ItemCategory
-	SelfPayRatio decimal.Decimal
+	SelfPayRatio Ratio
 	// PriceCap is nil when the item has no price cap.
-	PriceCap *decimal.Decimal
+	PriceCap *Price
 }
 
 // Band is one band of a schedule: [previous UpTo, UpTo) paid at Ratio.
 type Band struct {
 	// UpTo is nil on the last band.
-	UpTo  *decimal.Decimal
-	Ratio decimal.Decimal
+	UpTo  *Money
+	Ratio Ratio
 }
 
 // Schedule is an ordered list of bands with an optional annual cap.
 type Schedule struct {
 	Bands []Band
 	// AnnualCap is nil for no cap.
-	AnnualCap *decimal.Decimal
+	AnnualCap *Money
 }
 
 // Benefit is the basic fund's benefit for one visit type.
@@ -60,7 +58,7 @@ type Benefit struct {
 // DeductibleRow is the deductible of one institution level by visit sequence.
 type DeductibleRow struct {
 	Level   int
-	Amounts []decimal.Decimal
+	Amounts []Money
 }
 
 // RateRow is the schedule of one institution level and employment status.
@@ -79,7 +77,7 @@ type CapPool struct {
 // CapPoolRow is the cap for persons with at least MinYears of contributions.
 type CapPoolRow struct {
 	MinYears int
-	Amount   decimal.Decimal
+	Amount   Money
 }
 
 // Catastrophic is the catastrophic insurance layer (大病保险).
@@ -98,7 +96,7 @@ type AidRule struct {
 	Schedule          Schedule
 	IncludePreSelfPay bool
 	// OOPCeiling is nil when there is no out-of-pocket ceiling.
-	OOPCeiling *decimal.Decimal
+	OOPCeiling *Money
 }
 
 // DRG is the DRG point method configuration used by clearing.
@@ -106,45 +104,45 @@ type DRG struct {
 	Groups          []DRGGroup
 	Coefficients    []DRGCoefficient
 	HighThresholds  []DRGHighThreshold
-	LowRatio        decimal.Decimal
-	ReserveRatio    decimal.Decimal
+	LowRatio        Ratio
+	ReserveRatio    Ratio
 	PointValueBasis PointValueBasis
 }
 
 // DRGGroup is one DRG group.
 type DRGGroup struct {
 	Code        string
-	BasePoints  decimal.Decimal
-	AverageCost decimal.Decimal
+	BasePoints  Points
+	AverageCost Money
 }
 
 // DRGCoefficient is an institution's or a level's difference coefficient.
 type DRGCoefficient struct {
 	InstitutionID string
 	Level         int
-	Coefficient   decimal.Decimal
+	Coefficient   Ratio
 }
 
 // DRGHighThreshold is a high-cost threshold row; UpToPoints is nil on the last.
 type DRGHighThreshold struct {
-	UpToPoints *decimal.Decimal
-	Ratio      decimal.Decimal
+	UpToPoints *Points
+	Ratio      Ratio
 }
 
 // BudgetClearing configures institution budget clearing.
 type BudgetClearing struct {
 	VisitTypes         []VisitType
-	SurplusRetention   decimal.Decimal
-	MinUtilization     decimal.Decimal
-	OverspendShare     decimal.Decimal
-	OverspendTolerance decimal.Decimal
+	SurplusRetention   Ratio
+	MinUtilization     Ratio
+	OverspendShare     Ratio
+	OverspendTolerance Ratio
 }
 
 // defaultWarnRatio is the budget warning ratio when a policy sets none.
-var defaultWarnRatio = decimal.RequireFromString("0.9")
+var defaultWarnRatio = MustRatio("0.9")
 
 // WarnRatio is the share of a budget at which its state turns WARNING.
-func (p *Policy) WarnRatio() decimal.Decimal {
+func (p *Policy) WarnRatio() Ratio {
 	if p.BudgetWarnRatio == nil {
 		return defaultWarnRatio
 	}

@@ -73,32 +73,50 @@ func pow10(k int) int64 {
 	}
 	return v
 }
-func dptr(d decimal.Decimal) *decimal.Decimal { return &d }
+func dptr[T any](d T) *T { return &d }
+
+// The reference model computes every product and every rounding with
+// shopspring/decimal, an oracle apart from the engine's fixed-point
+// arithmetic; these convert between the two.
+
+// decM, decR, decQ and decP are a Money, Ratio, Quantity and Price as decimals.
+func decM(m engine.Money) decimal.Decimal    { return decimal.New(m.Fen(), -2) }
+func decR(r engine.Ratio) decimal.Decimal    { return decimal.New(r.Scaled(), -4) }
+func decQ(q engine.Quantity) decimal.Decimal { return decimal.New(q.Scaled(), -4) }
+func decP(p engine.Price) decimal.Decimal    { return decimal.New(p.Scaled(), -6) }
+
+// moneyOf is a decimal that is a whole number of fen as Money.
+func moneyOf(d decimal.Decimal) engine.Money {
+	if !d.Equal(d.Round(2)) || !d.Shift(2).BigInt().IsInt64() {
+		panic(fmt.Sprintf("moneyOf(%s): not a whole number of fen in range", d))
+	}
+	return engine.MoneyFromFen(d.Shift(2).IntPart())
+}
 
 // money is an amount with two decimals, spread log-uniformly below
 // 10^digits fen.
-func (g *gen) money(digits int) decimal.Decimal {
+func (g *gen) money(digits int) engine.Money {
 	k := 1 + g.intn(digits)
-	return decimal.New(g.r.Int64N(pow10(k)), -2)
+	return engine.MoneyFromFen(g.r.Int64N(pow10(k)))
 }
 
 // positiveMoney is money of at least one fen.
-func (g *gen) positiveMoney(digits int) decimal.Decimal {
+func (g *gen) positiveMoney(digits int) engine.Money {
 	k := 1 + g.intn(digits)
-	return decimal.New(1+g.r.Int64N(pow10(k)), -2)
+	return engine.MoneyFromFen(1 + g.r.Int64N(pow10(k)))
 }
 
 // ratio is a ratio in [0, 1] with at most four decimals, often a round one.
-func (g *gen) ratio() decimal.Decimal {
+func (g *gen) ratio() engine.Ratio {
 	switch g.intn(6) {
 	case 0:
-		return decimal.Zero
+		return engine.Ratio{}
 	case 1:
-		return decimal.NewFromInt(1)
+		return engine.RatioOne
 	case 2:
-		return decimal.New(int64(g.intn(21))*5, -2)
+		return engine.RatioFromScaled(int64(g.intn(21)) * 500)
 	default:
-		return decimal.New(int64(g.intn(10001)), -4)
+		return engine.RatioFromScaled(int64(g.intn(10001)))
 	}
 }
 
@@ -107,11 +125,11 @@ func (g *gen) ratio() decimal.Decimal {
 func (g *gen) schedule(digits int, threshold, withCap bool) engine.Schedule {
 	n := 1 + g.intn(4)
 	var s engine.Schedule
-	bound := decimal.Zero
+	var bound engine.Money
 	for i := 0; i < n; i++ {
 		b := engine.Band{Ratio: g.ratio()}
 		if i == 0 && threshold {
-			b.Ratio = decimal.Zero
+			b.Ratio = engine.Ratio{}
 		}
 		if i < n-1 {
 			bound = bound.Add(g.positiveMoney(digits))
@@ -150,7 +168,8 @@ func (g *gen) policy() *engine.Policy {
 			e.SelfPayRatio = g.ratio()
 		}
 		if g.chance(0.4) {
-			e.PriceCap = dptr(decimal.New(g.r.Int64N(pow10(1+g.intn(8))), -int32(g.intn(5))))
+			// up to six decimals, as API.md allows for price_cap
+			e.PriceCap = dptr(engine.PriceFromScaled(g.r.Int64N(pow10(1+g.intn(8))) * pow10(g.intn(7))))
 		}
 		p.Catalog = append(p.Catalog, e)
 	}
@@ -268,17 +287,22 @@ func (g *gen) institution() engine.Institution {
 }
 
 // quantity is > 0, at most 10^6, with up to four decimals.
-func (g *gen) quantity() decimal.Decimal {
+func (g *gen) quantity() engine.Quantity {
 	if g.chance(0.5) {
-		return decimal.NewFromInt(int64(1 + g.intn(10)))
+		return engine.QuantityOf(int64(1 + g.intn(10)))
 	}
 	places := g.intn(5)
-	return decimal.New(1+g.r.Int64N(pow10(1+g.intn(6))), -int32(places))
+	return engine.QuantityFromScaled((1 + g.r.Int64N(pow10(1+g.intn(6)))) * pow10(4-places))
 }
 
-// price is ≥ 0 with up to four decimals.
-func (g *gen) price() decimal.Decimal {
-	return decimal.New(g.r.Int64N(pow10(1+g.intn(9))), -int32(g.intn(5)))
+// price is ≥ 0 with up to six decimals.
+func (g *gen) price() engine.Price {
+	return engine.PriceFromScaled(g.r.Int64N(pow10(1+g.intn(9))) * pow10(g.intn(7)))
+}
+
+// amountOf is round(quantity × unit_price) to the fen, by the oracle.
+func amountOf(q engine.Quantity, p engine.Price) engine.Money {
+	return moneyOf(decQ(q).Mul(decP(p)).Round(2))
 }
 
 func (g *gen) item(p *engine.Policy, i int) engine.LineItem {
@@ -288,21 +312,22 @@ func (g *gen) item(p *engine.Policy, i int) engine.LineItem {
 		it.Code = e.Code
 		if e.PriceCap != nil && g.chance(0.4) {
 			// near the cap, on either side
-			it.UnitPrice = decimal.Max(decimal.Zero, e.PriceCap.Add(decimal.New(int64(g.intn(2001)-1000), -4)))
+			step := []int64{100, 1}[g.intn(2)] // ±0.1 yuan in 10^-4 or 10^-6 steps
+			it.UnitPrice = engine.PriceFromScaled(max(0, e.PriceCap.Scaled()+int64(g.intn(2001)-1000)*step))
 		}
 	}
-	it.Amount = it.Quantity.Mul(it.UnitPrice).Round(2)
+	it.Amount = amountOf(it.Quantity, it.UnitPrice)
 	if it.Amount.GreaterThan(maxItemAmount) {
 		// A line of at most 10^9 yuan keeps a year of claims, and every
 		// sum of claims the properties settle at once, below MaxTotal.
-		it.Quantity, it.UnitPrice = decimal.NewFromInt(1), it.UnitPrice.Mod(maxItemAmount)
-		it.Amount = it.UnitPrice.Round(2)
+		it.Quantity, it.UnitPrice = engine.QuantityOf(1), engine.PriceFromScaled(it.UnitPrice.Scaled()%(maxItemAmount.Fen()*10_000))
+		it.Amount = amountOf(it.Quantity, it.UnitPrice)
 	}
 	return it
 }
 
 // maxItemAmount bounds the generator's line amounts (see item).
-var maxItemAmount = decimal.NewFromInt(1_000_000_000)
+var maxItemAmount = engine.Yuan(1_000_000_000)
 
 // filings are 0 to 3 cross-region filings of person P1 for R2, R3 (where
 // institutions may be) or R4 (where none is), each valid for a random
@@ -382,7 +407,7 @@ func (g *gen) accumulators(p *engine.Policy) engine.Accumulators {
 	for _, cp := range p.CapPools {
 		if g.chance(0.7) {
 			if a.PoolUsed == nil {
-				a.PoolUsed = map[string]decimal.Decimal{}
+				a.PoolUsed = map[string]engine.Money{}
 			}
 			a.PoolUsed[cp.Name] = g.money(8)
 		}
@@ -456,13 +481,13 @@ func modelG(bands []engine.Band, cut, floor, x decimal.Decimal) []decimal.Decima
 		lo := decimal.Max(lower, floor)
 		hi := x
 		if b.UpTo != nil {
-			hi = decimal.Min(hi, *b.UpTo)
+			hi = decimal.Min(hi, decM(*b.UpTo))
 		}
 		l := decimal.Max(decimal.Zero, hi.Sub(lo))
-		r := decimal.Max(decimal.Zero, b.Ratio.Sub(cut))
+		r := decimal.Max(decimal.Zero, decR(b.Ratio).Sub(cut))
 		out[i] = r.Mul(l).Round(2)
 		if b.UpTo != nil {
-			lower = *b.UpTo
+			lower = decM(*b.UpTo)
 		}
 	}
 	return out
@@ -471,7 +496,13 @@ func modelG(bands []engine.Band, cut, floor, x decimal.Decimal) []decimal.Decima
 // modelSpan returns the per-band detail lines of a running amount moving
 // from c0 to c1, capped at limit (nil: no cap) from the highest band down,
 // and what they pay in total before and after the cap.
-func modelSpan(fund engine.Fund, bands []engine.Band, cut, floor, c0, c1 decimal.Decimal, limit *decimal.Decimal) (lines []engine.Detail, raw, paid decimal.Decimal) {
+func modelSpan(fund engine.Fund, bands []engine.Band, cutR engine.Ratio, floorM, c0M, c1M engine.Money, limitM *engine.Money) (lines []engine.Detail, rawM, paidM engine.Money) {
+	cut, floor, c0, c1 := decR(cutR), decM(floorM), decM(c0M), decM(c1M)
+	var limit *decimal.Decimal
+	if limitM != nil {
+		limit = dptr(decM(*limitM))
+	}
+	var raw, paid decimal.Decimal
 	g0, g1 := modelG(bands, cut, floor, c0), modelG(bands, cut, floor, c1)
 	lower := decimal.Zero
 	for i, b := range bands {
@@ -479,15 +510,17 @@ func modelSpan(fund engine.Fund, bands []engine.Band, cut, floor, c0, c1 decimal
 		length := func(x decimal.Decimal) decimal.Decimal {
 			hi := x
 			if b.UpTo != nil {
-				hi = decimal.Min(hi, *b.UpTo)
+				hi = decimal.Min(hi, decM(*b.UpTo))
 			}
 			return decimal.Max(decimal.Zero, hi.Sub(lo))
 		}
 		amt := g1[i].Sub(g0[i])
-		lines = append(lines, engine.Detail{Fund: fund, Band: i, Ratio: decimal.Max(decimal.Zero, b.Ratio.Sub(cut)), Base: length(c1).Sub(length(c0)), Amount: amt})
+		ratio := decimal.Max(decimal.Zero, decR(b.Ratio).Sub(cut))
+		lines = append(lines, engine.Detail{Fund: fund, Band: i, Ratio: engine.RatioFromScaled(ratio.Shift(4).IntPart()),
+			Base: moneyOf(length(c1).Sub(length(c0))), Amount: moneyOf(amt)})
 		raw = raw.Add(amt)
 		if b.UpTo != nil {
-			lower = *b.UpTo
+			lower = decM(*b.UpTo)
 		}
 	}
 	paid = raw
@@ -497,13 +530,13 @@ func modelSpan(fund engine.Fund, bands []engine.Band, cut, floor, c0, c1 decimal
 			paid = room
 			excess := raw.Sub(room)
 			for i := len(lines) - 1; i >= 0 && excess.IsPositive(); i-- {
-				cut := decimal.Min(lines[i].Amount, excess)
-				lines[i].Amount = lines[i].Amount.Sub(cut)
+				cut := decimal.Min(decM(lines[i].Amount), excess)
+				lines[i].Amount = moneyOf(decM(lines[i].Amount).Sub(cut))
 				excess = excess.Sub(cut)
 			}
 		}
 	}
-	return lines, raw, paid
+	return lines, moneyOf(raw), moneyOf(paid)
 }
 
 type modelResult struct {
@@ -531,12 +564,12 @@ func model(in engine.Input) modelResult {
 		}
 		rest := it.Amount
 		if e.PriceCap != nil && it.UnitPrice.GreaterThan(*e.PriceCap) {
-			over := it.UnitPrice.Sub(*e.PriceCap).Mul(it.Quantity).Round(2)
+			over := moneyOf(decP(it.UnitPrice).Sub(decP(*e.PriceCap)).Mul(decQ(it.Quantity)).Round(2))
 			b.OverLimit = b.OverLimit.Add(over)
 			rest = rest.Sub(over)
 		}
 		if e.Category == engine.ItemB {
-			pre := rest.Mul(e.SelfPayRatio).Round(2)
+			pre := moneyOf(decM(rest).Mul(decR(e.SelfPayRatio)).Round(2))
 			b.PreSelfPay = b.PreSelfPay.Add(pre)
 			rest = rest.Sub(pre)
 		}
@@ -555,9 +588,9 @@ func model(in engine.Input) modelResult {
 	if c.VisitType == engine.VisitInpatient {
 		m.delta.InpatientCount = 1
 	}
-	ded := decimal.Zero
+	var ded engine.Money
 	if ben := p.Benefit(c.VisitType); ben != nil {
-		d := decimal.Zero
+		var d engine.Money
 		for _, row := range ben.Deductibles {
 			if row.Level == in.Institution.Level {
 				n := 0
@@ -579,16 +612,16 @@ func model(in engine.Input) modelResult {
 				sched = r.Schedule
 			}
 		}
-		c0 := decimal.Zero
+		var c0 engine.Money
 		if ben.Accumulation == engine.AccumulationAnnual {
 			c0 = acc.Visit(c.VisitType).InScope
 		}
 		c1 := c0.Add(b.InScope)
-		cut := decimal.Zero
+		var cut engine.Ratio
 		if modelCross(in) == engine.CrossRegionUnregistered {
 			cut = p.UnregisteredRatioCut
 		}
-		var limit *decimal.Decimal
+		var limit *engine.Money
 		if ben.CapPool != "" {
 			for _, cp := range p.CapPools {
 				if cp.Name == ben.CapPool {
@@ -605,9 +638,9 @@ func model(in engine.Input) modelResult {
 		lines, raw, paid := modelSpan(engine.FundBasic, sched.Bands, cut, d, c0, c1, limit)
 		keep(lines)
 		b.BasicFund, b.OverCap = paid, raw.Sub(paid)
-		ded = decimal.Min(c1, d).Sub(decimal.Min(c0, d))
+		ded = c1.Min(d).Sub(c0.Min(d))
 		if ben.CapPool != "" {
-			m.delta.PoolUsed = map[string]decimal.Decimal{ben.CapPool: paid}
+			m.delta.PoolUsed = map[string]engine.Money{ben.CapPool: paid}
 		}
 	}
 	b.Deductible = ded
@@ -627,11 +660,11 @@ func model(in engine.Input) modelResult {
 				}
 			}
 		}
-		var limit *decimal.Decimal
+		var limit *engine.Money
 		if sched.AnnualCap != nil {
 			limit = dptr(sched.AnnualCap.Sub(acc.CatastrophicPaid))
 		}
-		lines, _, paid := modelSpan(engine.FundCatastrophic, sched.Bands, decimal.Zero, decimal.Zero, acc.CatastrophicBase, acc.CatastrophicBase.Add(base), limit)
+		lines, _, paid := modelSpan(engine.FundCatastrophic, sched.Bands, engine.Ratio{}, engine.Money{}, acc.CatastrophicBase, acc.CatastrophicBase.Add(base), limit)
 		keep(lines)
 		b.Catastrophic = paid
 		m.delta.CatastrophicBase, m.delta.CatastrophicPaid = base, paid
@@ -648,20 +681,20 @@ func model(in engine.Input) modelResult {
 		}
 		// A negative base (catastrophic insurance paid more than the
 		// in-scope remainder because it counted pre_self_pay) counts as 0.
-		base = decimal.Max(decimal.Zero, base)
-		var limit *decimal.Decimal
+		base = base.Max(engine.Money{})
+		var limit *engine.Money
 		if rule.Schedule.AnnualCap != nil {
 			limit = dptr(rule.Schedule.AnnualCap.Sub(acc.AidPaid))
 		}
-		lines, _, regular := modelSpan(engine.FundMedicalAid, rule.Schedule.Bands, decimal.Zero, decimal.Zero, acc.AidBase, acc.AidBase.Add(base), limit)
+		lines, _, regular := modelSpan(engine.FundMedicalAid, rule.Schedule.Bands, engine.Ratio{}, engine.Money{}, acc.AidBase, acc.AidBase.Add(base), limit)
 		keep(lines)
 		oop := base.Sub(regular)
-		extra := decimal.Zero
+		var extra engine.Money
 		if rule.OOPCeiling != nil {
 			c0, c1 := acc.AidOutOfPocket, acc.AidOutOfPocket.Add(oop)
-			extra = decimal.Max(decimal.Zero, c1.Sub(*rule.OOPCeiling)).Sub(decimal.Max(decimal.Zero, c0.Sub(*rule.OOPCeiling)))
+			extra = c1.Sub(*rule.OOPCeiling).Max(engine.Money{}).Sub(c0.Sub(*rule.OOPCeiling).Max(engine.Money{}))
 			if extra.IsPositive() {
-				m.details = append(m.details, engine.Detail{Fund: engine.FundAidCeiling, Band: 0, Ratio: decimal.NewFromInt(1), Base: extra, Amount: extra})
+				m.details = append(m.details, engine.Detail{Fund: engine.FundAidCeiling, Band: 0, Ratio: engine.RatioOne, Base: extra, Amount: extra})
 			}
 		}
 		b.MedicalAid = regular.Add(extra)
@@ -676,7 +709,7 @@ func model(in engine.Input) modelResult {
 		if !p.AccountCoversOutOfScope {
 			payable = payable.Sub(b.OutOfScope).Sub(b.OverLimit)
 		}
-		b.Account = decimal.Min(decimal.Max(decimal.Zero, per.AccountBalance), decimal.Max(decimal.Zero, payable))
+		b.Account = per.AccountBalance.Max(engine.Money{}).Min(payable.Max(engine.Money{}))
 	}
 	b.Cash = b.PersonalTotal.Sub(b.Account)
 	return m
@@ -694,11 +727,9 @@ func containsVT(list []engine.VisitType, v engine.VisitType) bool {
 // ---------------------------------------------------------------------------
 // Independent checks of one result.
 
-func isFen(d decimal.Decimal) bool { return d.Equal(d.Round(2)) }
-
 type figure struct {
 	name string
-	v    decimal.Decimal
+	v    engine.Money
 }
 
 func figures(b engine.Breakdown) []figure {
@@ -727,11 +758,8 @@ func (g *gen) checkResult(in engine.Input, res engine.Result) {
 		if f.v.IsNegative() {
 			fail("%s = %s is negative", f.name, f.v)
 		}
-		if !isFen(f.v) {
-			fail("%s = %s is not a whole number of fen", f.name, f.v)
-		}
 	}
-	eq := func(what string, got, want decimal.Decimal) {
+	eq := func(what string, got, want engine.Money) {
 		g.t.Helper()
 		if !got.Equal(want) {
 			fail("%s: got %s, want %s", what, got, want)
@@ -741,29 +769,29 @@ func (g *gen) checkResult(in engine.Input, res engine.Result) {
 	eq("fund_total = basic + catastrophic + aid", b.FundTotal, b.BasicFund.Add(b.Catastrophic).Add(b.MedicalAid))
 	eq("personal_total = total - fund_total", b.PersonalTotal, b.Total.Sub(b.FundTotal))
 	eq("cash = personal_total - account", b.Cash, b.PersonalTotal.Sub(b.Account))
-	itemSum := decimal.Zero
+	var itemSum engine.Money
 	for _, it := range in.Claim.Items {
 		itemSum = itemSum.Add(it.Amount)
 	}
 	eq("total = sum of item amounts", b.Total, itemSum)
 
-	sums := map[engine.Fund]decimal.Decimal{}
+	sums := map[engine.Fund]engine.Money{}
 	for _, d := range res.Details {
 		switch d.Fund {
 		case engine.FundBasic, engine.FundCatastrophic, engine.FundMedicalAid:
 			sums[d.Fund] = sums[d.Fund].Add(d.Amount)
 		case engine.FundAidCeiling:
 			sums[engine.FundMedicalAid] = sums[engine.FundMedicalAid].Add(d.Amount)
-			if d.Band != 0 || !d.Ratio.Equal(decimal.NewFromInt(1)) || !d.Base.Equal(d.Amount) {
+			if d.Band != 0 || !d.Ratio.Equal(engine.RatioOne) || !d.Base.Equal(d.Amount) {
 				fail("aid ceiling line %+v is not band 0, ratio 1, base = amount", d)
 			}
 		default:
 			fail("detail line %+v has no fund", d)
 		}
-		if d.Amount.IsNegative() || d.Base.IsNegative() || !isFen(d.Amount) || !isFen(d.Base) || d.Amount.GreaterThan(d.Base) {
+		if d.Amount.IsNegative() || d.Base.IsNegative() || d.Amount.GreaterThan(d.Base) {
 			fail("detail line %+v: amount and base must be fen, >= 0, amount <= base", d)
 		}
-		if d.Ratio.IsNegative() || d.Ratio.GreaterThan(decimal.NewFromInt(1)) {
+		if d.Ratio.IsNegative() || d.Ratio.GreaterThan(engine.RatioOne) {
 			fail("detail line %+v: ratio outside [0, 1]", d)
 		}
 	}
@@ -777,7 +805,7 @@ func (g *gen) checkResult(in engine.Input, res engine.Result) {
 	if b.Account.IsPositive() && (in.Person.Scheme != engine.SchemeEmployee || !in.Claim.UsePersonalAccount) {
 		fail("account paid %s for a claim that may not use it", b.Account)
 	}
-	if b.Account.GreaterThan(decimal.Max(decimal.Zero, in.Person.AccountBalance)) {
+	if b.Account.GreaterThan(in.Person.AccountBalance.Max(engine.Money{})) {
 		fail("account paid %s, more than the balance %s", b.Account, in.Person.AccountBalance)
 	}
 
@@ -792,7 +820,7 @@ func (g *gen) checkResult(in engine.Input, res engine.Result) {
 		switch used := res.Budget.Used; {
 		case used.GreaterThan(limit):
 			want = engine.BudgetExceeded
-		case used.GreaterThanOrEqual(in.Policy.WarnRatio().Mul(limit)):
+		case decM(used).GreaterThanOrEqual(decR(in.Policy.WarnRatio()).Mul(decM(limit))):
 			want = engine.BudgetWarning
 		}
 		if res.Budget.State != want {
@@ -940,7 +968,7 @@ func TestPropertySequenceEqualsSum(t *testing.T) {
 		}
 		n := 2 + g.intn(7)
 		seq := base
-		var basic, cat, aid, ded decimal.Decimal
+		var basic, cat, aid, ded engine.Money
 		var all []engine.LineItem
 		for k := 0; k < n; k++ {
 			seq.Claim = g.claim(p, k, vt)
@@ -984,19 +1012,18 @@ func TestAidBaseClampNotAdditive(t *testing.T) {
 		Region: "R1", Scheme: engine.SchemeResident, Version: "v1", EffectiveFrom: validFrom, EffectiveTo: validTo,
 		Catalog: []engine.CatalogEntry{
 			{Code: "A", Category: engine.ItemA},
-			{Code: "B", Category: engine.ItemB, SelfPayRatio: decimal.RequireFromString("0.9")},
+			{Code: "B", Category: engine.ItemB, SelfPayRatio: engine.MustRatio("0.9")},
 		},
 		Catastrophic: &engine.Catastrophic{VisitTypes: []engine.VisitType{engine.VisitInpatient}, IncludePreSelfPay: true,
-			Normal: engine.Schedule{Bands: []engine.Band{{Ratio: decimal.RequireFromString("0.6")}}}},
+			Normal: engine.Schedule{Bands: []engine.Band{{Ratio: engine.MustRatio("0.6")}}}},
 		MedicalAid: []engine.AidRule{{Category: engine.CategoryDestitute,
-			Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: decimal.RequireFromString("0.5")}}}}},
+			Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: engine.MustRatio("0.5")}}}}},
 	}
 	if err := engine.ValidatePolicy(p); err != nil {
 		t.Fatal(err)
 	}
 	item := func(code, amount string) engine.LineItem {
-		a := decimal.RequireFromString(amount)
-		return engine.LineItem{Code: code, Quantity: decimal.NewFromInt(1), UnitPrice: a, Amount: a}
+		return engine.LineItem{Code: code, Quantity: engine.QuantityOf(1), UnitPrice: engine.MustPrice(amount), Amount: engine.MustMoney(amount)}
 	}
 	in := engine.Input{Policy: p, Person: engine.Person{ID: "P1", Region: "R1", Scheme: engine.SchemeResident, Category: engine.CategoryDestitute},
 		Institution: engine.Institution{ID: "H1", Level: 1}, Accumulators: engine.NewAccumulators("P1", testYear)}
@@ -1025,7 +1052,7 @@ func TestAidBaseClampNotAdditive(t *testing.T) {
 	// Claim 1: in_scope 100, pre 900, catastrophic 0.6 × 1000 = 600, aid base max(0, 100 − 600) = 0.
 	// Claim 2: in_scope 1000, catastrophic 600, aid base 400, aid 200.
 	// Together: in_scope 1100, catastrophic 1200, aid base max(0, −100) = 0, aid 0.
-	got := []string{r1.Breakdown.MedicalAid.StringFixed(2), r2.Breakdown.MedicalAid.StringFixed(2), all.Breakdown.MedicalAid.StringFixed(2)}
+	got := []string{r1.Breakdown.MedicalAid.String(), r2.Breakdown.MedicalAid.String(), all.Breakdown.MedicalAid.String()}
 	want := []string{"0.00", "200.00", "0.00"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("aid one by one %v, together %v; want %v", got[:2], got[2], want)
@@ -1138,7 +1165,7 @@ func TestPropertyDeterminism(t *testing.T) {
 // fails with an error wrapping ErrInvalid that names the bad field.
 func TestPropertyInvalidClaims(t *testing.T) {
 	g := newGen(t)
-	fen := decimal.New(1, -2)
+	fen := engine.MoneyFromFen(1)
 	type mutation struct {
 		name  string
 		field string // a field path the ValidationError must name
@@ -1149,18 +1176,18 @@ func TestPropertyInvalidClaims(t *testing.T) {
 		{"negative quantity", "quantity", func(in *engine.Input) {
 			i := item(in)
 			it := &in.Claim.Items[i]
-			it.Quantity = it.Quantity.Neg()
+			it.Quantity = engine.QuantityFromScaled(-it.Quantity.Scaled())
 			if g.chance(0.5) {
-				it.Amount = it.Quantity.Mul(it.UnitPrice).Round(2)
+				it.Amount = amountOf(it.Quantity, it.UnitPrice)
 			}
 		}},
 		{"zero quantity", "quantity", func(in *engine.Input) {
 			it := &in.Claim.Items[item(in)]
-			it.Quantity, it.Amount = decimal.Zero, decimal.Zero
+			it.Quantity, it.Amount = engine.Quantity{}, engine.Money{}
 		}},
 		{"negative unit price", "unit_price", func(in *engine.Input) {
 			it := &in.Claim.Items[item(in)]
-			it.UnitPrice = it.UnitPrice.Neg().Sub(decimal.New(1, -4))
+			it.UnitPrice = engine.PriceFromScaled(-it.UnitPrice.Scaled() - 100)
 		}},
 		{"amount plus one fen", "amount", func(in *engine.Input) {
 			it := &in.Claim.Items[item(in)]
@@ -1170,9 +1197,16 @@ func TestPropertyInvalidClaims(t *testing.T) {
 			it := &in.Claim.Items[item(in)]
 			it.Amount = it.Amount.Sub(fen)
 		}},
-		{"amount with a third decimal", "amount", func(in *engine.Input) {
+		{"amount above a line's limit", "amount", func(in *engine.Input) {
 			it := &in.Claim.Items[item(in)]
-			it.Amount = it.Amount.Add(decimal.New(1, -3))
+			it.Amount = engine.MustMoney(engine.MaxMoney).Add(fen)
+		}},
+		{"unit price half a fen off", "amount", func(in *engine.Input) {
+			// 1 × p rounds to p's fen only when p is on the fen.
+			it := &in.Claim.Items[item(in)]
+			it.Quantity = engine.QuantityOf(1)
+			it.Amount = amountOf(it.Quantity, it.UnitPrice)
+			it.UnitPrice = engine.PriceFromScaled(it.Amount.Fen()*10_000 + 5_000)
 		}},
 		{"empty items", "items", func(in *engine.Input) { in.Claim.Items = nil }},
 		{"too many items", "items", func(in *engine.Input) {
@@ -1246,7 +1280,7 @@ func TestPropertyInvalidClaims(t *testing.T) {
 			ben := &in.Policy.Benefits[g.intn(len(in.Policy.Benefits))]
 			in.Claim.VisitType = ben.VisitType
 			other := in.Institution.Level%3 + 1
-			ben.Deductibles = []engine.DeductibleRow{{Level: other, Amounts: []decimal.Decimal{decimal.NewFromInt(100)}}}
+			ben.Deductibles = []engine.DeductibleRow{{Level: other, Amounts: []engine.Money{engine.Yuan(100)}}}
 		}},
 		{"an institution level the policy does not know", engine.ErrNotCovered, func(in *engine.Input) {
 			ben := &in.Policy.Benefits[g.intn(len(in.Policy.Benefits))]
@@ -1256,7 +1290,7 @@ func TestPropertyInvalidClaims(t *testing.T) {
 		{"no cap pool row", engine.ErrNotCovered, func(in *engine.Input) {
 			ben := &in.Policy.Benefits[g.intn(len(in.Policy.Benefits))]
 			in.Claim.VisitType = ben.VisitType
-			in.Policy.CapPools = append(in.Policy.CapPools, engine.CapPool{Name: "late", Rows: []engine.CapPoolRow{{MinYears: 50, Amount: decimal.NewFromInt(1)}}})
+			in.Policy.CapPools = append(in.Policy.CapPools, engine.CapPool{Name: "late", Rows: []engine.CapPoolRow{{MinYears: 50, Amount: engine.Yuan(1)}}})
 			ben.CapPool = "late"
 		}},
 	}
@@ -1276,7 +1310,7 @@ func TestPropertyInvalidClaims(t *testing.T) {
 	// balances and budget usage never make Settle panic.
 	for iter := 0; iter < 200; iter++ {
 		in := g.input()
-		neg := func(d decimal.Decimal) decimal.Decimal {
+		neg := func(d engine.Money) engine.Money {
 			if g.chance(0.5) {
 				return d.Neg()
 			}

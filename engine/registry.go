@@ -1,7 +1,5 @@
 package engine
 
-import "github.com/shopspring/decimal"
-
 // Person is an insured person.
 type Person struct {
 	ID                string
@@ -11,7 +9,7 @@ type Person struct {
 	Employment        Employment
 	Category          Category
 	ContributionYears int
-	AccountBalance    decimal.Decimal
+	AccountBalance    Money
 }
 
 // Institution is a medical institution.
@@ -26,15 +24,15 @@ type Institution struct {
 // Budget is an institution's annual budget of basic-fund payments.
 type Budget struct {
 	Year   int
-	Amount decimal.Decimal
+	Amount Money
 }
 
 // Budget returns the budget of a year, if the institution has one.
-func (in Institution) Budget(year int) (decimal.Decimal, bool) {
+func (in Institution) Budget(year int) (Money, bool) {
 	for _, b := range in.Budgets {
 		if b.Year == year {
 			return b.Amount, true
 		}
 	}
-	return zero, false
+	return Money{}, false
 }

@@ -1,29 +1,19 @@
 package engine
 
-import "github.com/shopspring/decimal"
-
 // span applies the schedule primitive of SETTLEMENT.md: what a running
 // amount moving from c0 to c1 is paid, band by band. Every band is clipped
 // below at floor (a deductible carved off the bottom) and its ratio is
 // lowered by cut (floor 0). It returns one line per band, zero lines
 // included, and their sum. Rounding is per band: amount_b =
 // round(r_b × len_b(c1)) − round(r_b × len_b(c0)).
-func span(bands []Band, cut, floor, c0, c1 decimal.Decimal, fund Fund) ([]Detail, decimal.Decimal) {
+func span(bands []Band, cut Ratio, floor, c0, c1 Money, fund Fund) ([]Detail, Money) {
 	lines := make([]Detail, 0, len(bands))
-	total := zero
-	lower := zero
+	var total, lower Money
 	for i, b := range bands {
-		lo := maxDec(lower, floor)
-		length := func(x decimal.Decimal) decimal.Decimal {
-			hi := x
-			if b.UpTo != nil {
-				hi = minDec(*b.UpTo, x)
-			}
-			return maxDec(zero, hi.Sub(lo))
-		}
-		l0, l1 := length(c0), length(c1)
-		ratio := maxDec(zero, b.Ratio.Sub(cut))
-		amount := Round2(ratio.Mul(l1)).Sub(Round2(ratio.Mul(l0)))
+		lo := lower.Max(floor)
+		l0, l1 := bandLength(b, lo, c0), bandLength(b, lo, c1)
+		ratio := b.Ratio.Sub(cut).Max(Ratio{})
+		amount := l1.MulRatio(ratio).Sub(l0.MulRatio(ratio))
 		lines = append(lines, Detail{Fund: fund, Band: i, Ratio: ratio, Base: l1.Sub(l0), Amount: amount})
 		total = total.Add(amount)
 		if b.UpTo != nil {
@@ -33,17 +23,27 @@ func span(bands []Band, cut, floor, c0, c1 decimal.Decimal, fund Fund) ([]Detail
 	return lines, total
 }
 
+// bandLength is how much of the running amount x lies in band b, whose
+// lower bound is lo: min(up_to, x) − lo, at least 0.
+func bandLength(b Band, lo, x Money) Money {
+	hi := x
+	if b.UpTo != nil {
+		hi = b.UpTo.Min(x)
+	}
+	return hi.Sub(lo).Max(Money{})
+}
+
 // capLines limits what lines pay to at most limit, cutting from the highest
 // band first so that the lines still add up to what is paid. It returns the
 // amount paid.
-func capLines(lines []Detail, raw, limit decimal.Decimal) decimal.Decimal {
-	limit = maxDec(zero, limit)
+func capLines(lines []Detail, raw, limit Money) Money {
+	limit = limit.Max(Money{})
 	if raw.LessThanOrEqual(limit) {
 		return raw
 	}
 	excess := raw.Sub(limit)
 	for i := len(lines) - 1; i >= 0 && excess.IsPositive(); i-- {
-		c := minDec(lines[i].Amount, excess)
+		c := lines[i].Amount.Min(excess)
 		lines[i].Amount = lines[i].Amount.Sub(c)
 		excess = excess.Sub(c)
 	}

@@ -3,8 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
-
-	"github.com/shopspring/decimal"
+	"math"
 )
 
 // ErrInvariant means the engine computed a result that breaks an identity
@@ -23,7 +22,7 @@ type Input struct {
 	Institution  Institution
 	Claim        Claim
 	Accumulators Accumulators
-	BudgetUsed   decimal.Decimal
+	BudgetUsed   Money
 	Filings      []Filing
 	// ClaimValidated says Claim has passed ValidateClaim with no error
 	// (the api's request parsing, claimFromProto, does, and lists every
@@ -93,7 +92,7 @@ func Settle(in Input) (Result, error) {
 		if !p.AccountCoversOutOfScope {
 			payable = payable.Sub(b.OutOfScope).Sub(b.OverLimit)
 		}
-		b.Account = minDec(maxDec(zero, in.Person.AccountBalance), maxDec(zero, payable))
+		b.Account = in.Person.AccountBalance.Max(Money{}).Min(payable.Max(Money{}))
 	}
 	b.Cash = b.PersonalTotal.Sub(b.Account)
 	res.Breakdown = b
@@ -148,12 +147,12 @@ func classify(p *Policy, c Claim, b *Breakdown) {
 		}
 		rest := it.Amount
 		if e.PriceCap != nil && it.UnitPrice.GreaterThan(*e.PriceCap) {
-			over := minDec(rest, Round2(it.UnitPrice.Sub(*e.PriceCap).Mul(it.Quantity)))
+			over := rest.Min(overLimit(it.UnitPrice.Sub(*e.PriceCap), it.Quantity))
 			b.OverLimit = b.OverLimit.Add(over)
 			rest = rest.Sub(over)
 		}
 		if e.Category == ItemB {
-			pre := Round2(rest.Mul(e.SelfPayRatio))
+			pre := rest.MulRatio(e.SelfPayRatio)
 			b.PreSelfPay = b.PreSelfPay.Add(pre)
 			rest = rest.Sub(pre)
 		}
@@ -161,21 +160,31 @@ func classify(p *Policy, c Claim, b *Breakdown) {
 	}
 }
 
+// overLimit is what a line pays over its price cap: round(excess × quantity)
+// to the fen. A product beyond the int64 range is far above any line's
+// amount, which bounds what is charged over the limit: it saturates.
+func overLimit(excess Price, q Quantity) Money {
+	if m, ok := excess.MulQuantity(q); ok {
+		return m
+	}
+	return MoneyFromFen(math.MaxInt64)
+}
+
 type basicResult struct {
-	deductible, paid, overCap decimal.Decimal
+	deductible, paid, overCap Money
 	lines                     []Detail
 }
 
 // basicLayer computes the basic pooled fund (hifp_pay) and records what it
 // adds to the accumulators in delta.
-func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c Claim, acc Accumulators, s decimal.Decimal, delta *Accumulators) (basicResult, error) {
+func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c Claim, acc Accumulators, s Money, delta *Accumulators) (basicResult, error) {
 	vt := c.VisitType
 	if vt == VisitInpatient {
 		delta.InpatientCount = 1
 	}
 	ben := p.Benefit(vt)
 	if ben == nil {
-		delta.VisitTypes = map[VisitType]VisitAccumulator{vt: {InScope: s, DeductiblePaid: zero}}
+		delta.VisitTypes = map[VisitType]VisitAccumulator{vt: {InScope: s}}
 		return basicResult{}, nil
 	}
 	d, err := deductibleFor(p, ben, inst.Level, vt, acc)
@@ -186,12 +195,12 @@ func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c
 	if err != nil {
 		return basicResult{}, err
 	}
-	c0 := zero
+	var c0 Money
 	if ben.Accumulation == AccumulationAnnual {
 		c0 = acc.Visit(vt).InScope
 	}
 	c1 := c0.Add(s)
-	cut := zero
+	var cut Ratio
 	if cross == CrossRegionUnregistered {
 		cut = p.UnregisteredRatioCut
 	}
@@ -203,18 +212,18 @@ func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c
 			return basicResult{}, err
 		}
 		paid = capLines(lines, raw, limit.Sub(acc.Pool(ben.CapPool)))
-		delta.PoolUsed = map[string]decimal.Decimal{ben.CapPool: paid}
+		delta.PoolUsed = map[string]Money{ben.CapPool: paid}
 	}
-	ded := minDec(c1, d).Sub(minDec(c0, d))
+	ded := c1.Min(d).Sub(c0.Min(d))
 	delta.VisitTypes = map[VisitType]VisitAccumulator{vt: {InScope: s, DeductiblePaid: ded}}
 	return basicResult{deductible: ded, paid: paid, overCap: raw.Sub(paid), lines: lines}, nil
 }
 
 // deductibleFor is the deductible that applies: by admission sequence for
 // per-visit inpatient care, the first entry otherwise.
-func deductibleFor(p *Policy, ben *Benefit, level int, vt VisitType, acc Accumulators) (decimal.Decimal, error) {
+func deductibleFor(p *Policy, ben *Benefit, level int, vt VisitType, acc Accumulators) (Money, error) {
 	if len(ben.Deductibles) == 0 {
-		return zero, nil
+		return Money{}, nil
 	}
 	for _, row := range ben.Deductibles {
 		if row.Level != level || len(row.Amounts) == 0 {
@@ -229,7 +238,7 @@ func deductibleFor(p *Policy, ben *Benefit, level int, vt VisitType, acc Accumul
 		}
 		return row.Amounts[i], nil
 	}
-	return zero, fmt.Errorf("%w: policy %s %s has no %s deductible for institution level %d",
+	return Money{}, fmt.Errorf("%w: policy %s %s has no %s deductible for institution level %d",
 		ErrNotCovered, p.Region, p.Version, vt, level)
 }
 
@@ -258,7 +267,7 @@ func ratesFor(p *Policy, ben *Benefit, level int, emp Employment) (Schedule, err
 
 // capFor is a cap pool's amount for a person: the row with the largest
 // min_years not above the contribution years.
-func capFor(p *Policy, pool string, years int) (decimal.Decimal, error) {
+func capFor(p *Policy, pool string, years int) (Money, error) {
 	for _, cp := range p.CapPools {
 		if cp.Name != pool {
 			continue
@@ -272,28 +281,28 @@ func capFor(p *Policy, pool string, years int) (decimal.Decimal, error) {
 		if best >= 0 {
 			return cp.Rows[best].Amount, nil
 		}
-		return zero, fmt.Errorf("%w: cap pool %q of policy %s %s has no row for %d contribution years",
+		return Money{}, fmt.Errorf("%w: cap pool %q of policy %s %s has no row for %d contribution years",
 			ErrNotCovered, pool, p.Region, p.Version, years)
 	}
-	return zero, fmt.Errorf("%w: policy %s %s has no cap pool %q", ErrNotCovered, p.Region, p.Version, pool)
+	return Money{}, fmt.Errorf("%w: policy %s %s has no cap pool %q", ErrNotCovered, p.Region, p.Version, pool)
 }
 
 // catastrophicLayer computes catastrophic insurance (hifmi_pay).
-func catastrophicLayer(p *Policy, person Person, c Claim, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail) decimal.Decimal {
+func catastrophicLayer(p *Policy, person Person, c Claim, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail) Money {
 	cat := p.Catastrophic
 	if cat == nil || !containsVisit(cat.VisitTypes, c.VisitType) {
-		return zero
+		return Money{}
 	}
 	base := b.InScope.Sub(b.BasicFund)
 	if cat.IncludePreSelfPay {
 		base = base.Add(b.PreSelfPay)
 	}
-	base = maxDec(zero, base)
+	base = base.Max(Money{})
 	sched := cat.Normal
 	if cat.Special != nil && containsCategory(cat.SpecialCategories, person.Category.Normal()) {
 		sched = *cat.Special
 	}
-	lines, raw := span(sched.Bands, zero, zero, acc.CatastrophicBase, acc.CatastrophicBase.Add(base), FundCatastrophic)
+	lines, raw := span(sched.Bands, Ratio{}, Money{}, acc.CatastrophicBase, acc.CatastrophicBase.Add(base), FundCatastrophic)
 	paid := raw
 	if sched.AnnualCap != nil {
 		paid = capLines(lines, raw, sched.AnnualCap.Sub(acc.CatastrophicPaid))
@@ -306,7 +315,7 @@ func catastrophicLayer(p *Policy, person Person, c Claim, acc Accumulators, b Br
 
 // aidLayer computes medical aid (maf_pay), including the out-of-pocket
 // ceiling payment.
-func aidLayer(p *Policy, person Person, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail) decimal.Decimal {
+func aidLayer(p *Policy, person Person, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail) Money {
 	var rule *AidRule
 	for i := range p.MedicalAid {
 		if p.MedicalAid[i].Category == person.Category.Normal() {
@@ -315,26 +324,26 @@ func aidLayer(p *Policy, person Person, acc Accumulators, b Breakdown, delta *Ac
 		}
 	}
 	if rule == nil {
-		return zero
+		return Money{}
 	}
 	base := b.InScope.Sub(b.BasicFund).Sub(b.Catastrophic)
 	if rule.IncludePreSelfPay {
 		base = base.Add(b.PreSelfPay)
 	}
-	base = maxDec(zero, base)
-	lines, raw := span(rule.Schedule.Bands, zero, zero, acc.AidBase, acc.AidBase.Add(base), FundMedicalAid)
+	base = base.Max(Money{})
+	lines, raw := span(rule.Schedule.Bands, Ratio{}, Money{}, acc.AidBase, acc.AidBase.Add(base), FundMedicalAid)
 	regular := raw
 	if rule.Schedule.AnnualCap != nil {
 		regular = capLines(lines, raw, rule.Schedule.AnnualCap.Sub(acc.AidPaid))
 	}
 	*details = nonZero(*details, lines)
 	oop := base.Sub(regular)
-	extra := zero
+	var extra Money
 	if rule.OOPCeiling != nil {
 		c0, c1 := acc.AidOutOfPocket, acc.AidOutOfPocket.Add(oop)
-		extra = maxDec(zero, c1.Sub(*rule.OOPCeiling)).Sub(maxDec(zero, c0.Sub(*rule.OOPCeiling)))
+		extra = c1.Sub(*rule.OOPCeiling).Max(Money{}).Sub(c0.Sub(*rule.OOPCeiling).Max(Money{}))
 		if extra.IsPositive() {
-			*details = append(*details, Detail{Fund: FundAidCeiling, Band: 0, Ratio: one, Base: extra, Amount: extra})
+			*details = append(*details, Detail{Fund: FundAidCeiling, Band: 0, Ratio: RatioOne, Base: extra, Amount: extra})
 		}
 	}
 	delta.AidBase = base

@@ -1,50 +1,48 @@
 package engine
 
-import "github.com/shopspring/decimal"
-
 // Breakdown is the split of a bill (national interface names in comments).
 type Breakdown struct {
-	Total         decimal.Decimal // medfee_sumamt
-	OutOfScope    decimal.Decimal // fulamt_ownpay_amt
-	OverLimit     decimal.Decimal // overlmt_selfpay
-	PreSelfPay    decimal.Decimal // preselfpay_amt
-	InScope       decimal.Decimal // inscp_scp_amt
-	Deductible    decimal.Decimal // act_pay_dedc
-	BasicFund     decimal.Decimal // hifp_pay
-	OverCap       decimal.Decimal
-	Catastrophic  decimal.Decimal // hifmi_pay
-	MedicalAid    decimal.Decimal // maf_pay
-	FundTotal     decimal.Decimal // fund_pay_sumamt
-	PersonalTotal decimal.Decimal // psn_part_amt
-	Account       decimal.Decimal // acct_pay
-	Cash          decimal.Decimal // psn_cash_pay
+	Total         Money // medfee_sumamt
+	OutOfScope    Money // fulamt_ownpay_amt
+	OverLimit     Money // overlmt_selfpay
+	PreSelfPay    Money // preselfpay_amt
+	InScope       Money // inscp_scp_amt
+	Deductible    Money // act_pay_dedc
+	BasicFund     Money // hifp_pay
+	OverCap       Money
+	Catastrophic  Money // hifmi_pay
+	MedicalAid    Money // maf_pay
+	FundTotal     Money // fund_pay_sumamt
+	PersonalTotal Money // psn_part_amt
+	Account       Money // acct_pay
+	Cash          Money // psn_cash_pay
 }
 
 // Detail is one band of one fund (结算明细).
 type Detail struct {
 	Fund   Fund
 	Band   int
-	Ratio  decimal.Decimal
-	Base   decimal.Decimal
-	Amount decimal.Decimal
+	Ratio  Ratio
+	Base   Money
+	Amount Money
 }
 
 // BudgetStatus is an institution's budget usage after a settlement.
 type BudgetStatus struct {
 	Year  int
-	Limit decimal.Decimal
-	Used  decimal.Decimal
+	Limit Money
+	Used  Money
 	State BudgetState
 }
 
 // NewBudgetStatus classifies budget usage: EXCEEDED above the limit, WARNING
 // at or above warn × limit, else WITHIN.
-func NewBudgetStatus(year int, limit, used, warn decimal.Decimal) BudgetStatus {
+func NewBudgetStatus(year int, limit, used Money, warn Ratio) BudgetStatus {
 	st := BudgetWithin
 	switch {
 	case used.GreaterThan(limit):
 		st = BudgetExceeded
-	case used.GreaterThanOrEqual(warn.Mul(limit)):
+	case reachesShare(used, limit, warn):
 		st = BudgetWarning
 	}
 	return BudgetStatus{Year: year, Limit: limit, Used: used, State: st}
@@ -75,8 +73,8 @@ type Result struct {
 	Budget *BudgetStatus
 	// BudgetLimit and WarnRatio let a store recompute Budget from the usage
 	// it commits (nil limit: no budget).
-	BudgetLimit *decimal.Decimal
-	WarnRatio   decimal.Decimal
+	BudgetLimit *Money
+	WarnRatio   Ratio
 }
 
 // Settlement is a recorded (or previewed) settlement.
@@ -103,4 +101,4 @@ func (s Settlement) AsFirstAnswered() Settlement {
 }
 
 // AccountDelta is what the settlement took from the personal account.
-func (s Settlement) AccountDelta() decimal.Decimal { return s.Result.Breakdown.Account }
+func (s Settlement) AccountDelta() Money { return s.Result.Breakdown.Account }

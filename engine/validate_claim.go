@@ -5,80 +5,105 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/shopspring/decimal"
 )
-
-var maxQuantity = decimal.NewFromInt(1_000_000)
 
 // CheckID records a violation when an identifier is empty, not UTF-8,
 // longer than MaxIDLen characters or carries a control character.
-func CheckID(v *Violations, field, s string) {
+func CheckID(v *Violations, field, s string) { CheckIDAt(v, Path(field), s) }
+
+// CheckIDAt is CheckID for a field named by a FieldPath, whose text is
+// built only when there is a violation to record.
+func CheckIDAt(v *Violations, p FieldPath, s string) {
 	if s == "" {
-		v.Addf(field, "is required")
+		v.AddAtf(p, "is required")
 		return
 	}
-	checkChars(v, field, s, MaxIDLen, func(r rune) bool { return unicode.IsControl(r) })
+	checkChars(v, p, s, MaxIDLen, unicode.IsControl)
 }
 
 // CheckText records a violation when a free text is not UTF-8, longer
 // than max characters or carries a NUL (which no store can keep).
-func CheckText(v *Violations, field, s string, max int) {
-	checkChars(v, field, s, max, func(r rune) bool { return r == 0 })
+func CheckText(v *Violations, field, s string, max int) { CheckTextAt(v, Path(field), s, max) }
+
+// CheckTextAt is CheckText for a field named by a FieldPath.
+func CheckTextAt(v *Violations, p FieldPath, s string, max int) {
+	checkChars(v, p, s, max, isNUL)
 }
+
+func isNUL(r rune) bool { return r == 0 }
 
 // checkChars records the first problem of s: not UTF-8, more than max
 // characters (counted as runes, so 64 Chinese characters fit an id of 64),
 // or a character bad reports.
-func checkChars(v *Violations, field, s string, max int, bad func(rune) bool) {
+func checkChars(v *Violations, p FieldPath, s string, max int, bad func(rune) bool) {
 	switch {
 	case len(s) > max*utf8.UTFMax: // longer than any max-character string
-		v.Addf(field, "is %d bytes long; at most %d characters are allowed", len(s), max)
+		v.AddAtf(p, "is %d bytes long; at most %d characters are allowed", len(s), max)
 	case !utf8.ValidString(s):
-		v.Addf(field, "is not valid UTF-8")
+		v.AddAtf(p, "is not valid UTF-8")
 	case utf8.RuneCountInString(s) > max:
-		v.Addf(field, "is %d characters long; at most %d are allowed", utf8.RuneCountInString(s), max)
+		v.AddAtf(p, "is %d characters long; at most %d are allowed", utf8.RuneCountInString(s), max)
 	default:
 		if i := strings.IndexFunc(s, bad); i >= 0 {
 			r, _ := utf8.DecodeRuneInString(s[i:])
-			v.Addf(field, "contains the control character %U at byte %d", r, i)
+			v.AddAtf(p, "contains the control character %U at byte %d", r, i)
 		}
 	}
 }
 
 // CheckQuantity records a violation unless 0 < quantity ≤ 1,000,000.
-func CheckQuantity(v *Violations, field string, q decimal.Decimal) {
+func CheckQuantity(v *Violations, field string, q Quantity) { CheckQuantityAt(v, Path(field), q) }
+
+// CheckQuantityAt is CheckQuantity for a field named by a FieldPath.
+func CheckQuantityAt(v *Violations, p FieldPath, q Quantity) {
 	if !q.IsPositive() {
-		v.Addf(field, "must be greater than 0, got %s", q)
+		v.AddAtf(p, "must be greater than 0, got %s", q)
 	} else if q.GreaterThan(maxQuantity) {
-		v.Addf(field, "must be at most %s, got %s", maxQuantity, q)
+		v.AddAtf(p, "must be at most %s, got %s", maxQuantity, q)
 	}
 }
 
 // CheckUnitPrice records a violation unless 0 ≤ price ≤ MaxMoney.
-func CheckUnitPrice(v *Violations, field string, p decimal.Decimal) {
+func CheckUnitPrice(v *Violations, field string, p Price) { CheckUnitPriceAt(v, Path(field), p) }
+
+// CheckUnitPriceAt is CheckUnitPrice for a field named by a FieldPath.
+func CheckUnitPriceAt(v *Violations, path FieldPath, p Price) {
 	if p.IsNegative() {
-		v.Addf(field, "must not be negative, got %s", p)
-	} else if p.GreaterThan(maxMoney) {
-		v.Addf(field, "must be at most %s, got %s", MaxMoney, p)
+		v.AddAtf(path, "must not be negative, got %s", p)
+	} else if p.Scaled() > maxPriceScaled {
+		v.AddAtf(path, "must be at most %s, got %s", MaxMoney, p)
 	}
 }
 
 // CheckItemNumbers checks the arithmetic of one parsed line item: quantity
 // > 0, unit_price ≥ 0, amount = round(quantity × unit_price).
 func CheckItemNumbers(v *Violations, path string, it LineItem) {
-	CheckQuantity(v, path+".quantity", it.Quantity)
-	CheckUnitPrice(v, path+".unit_price", it.UnitPrice)
+	CheckItemNumbersAt(v, Path(path), it)
+}
+
+// CheckItemNumbersAt is CheckItemNumbers for the item at path item (e.g.
+// IndexPath("items", i, "")): the paths of its fields are built only for
+// a violation.
+func CheckItemNumbersAt(v *Violations, item FieldPath, it LineItem) {
+	CheckQuantityAt(v, item.With("quantity"), it.Quantity)
+	CheckUnitPriceAt(v, item.With("unit_price"), it.UnitPrice)
+	amount := item.With("amount")
 	if it.Amount.IsNegative() {
-		v.Addf(path+".amount", "must not be negative, got %s", FormatMoney(it.Amount))
+		v.AddAtf(amount, "must not be negative, got %s", FormatMoney(it.Amount))
 		return
 	}
-	if it.Amount.GreaterThan(maxMoney) {
-		v.Addf(path+".amount", "is %s; a line's amount may be at most %s yuan", FormatMoney(it.Amount), MaxMoney)
+	if it.Amount.Fen() > maxMoneyFen {
+		v.AddAtf(amount, "is %s; a line's amount may be at most %s yuan", FormatMoney(it.Amount), MaxMoney)
 		return
 	}
-	if want := Round2(it.Quantity.Mul(it.UnitPrice)); !want.Equal(it.Amount) {
-		v.Addf(path+".amount", "is %s but round(quantity %s × unit_price %s) is %s",
+	want, ok := it.UnitPrice.MulQuantity(it.Quantity)
+	if !ok {
+		v.AddAtf(amount, "is %s but round(quantity %s × unit_price %s) is above %s yuan",
+			FormatMoney(it.Amount), it.Quantity, it.UnitPrice, MaxMoney)
+		return
+	}
+	if !want.Equal(it.Amount) {
+		v.AddAtf(amount, "is %s but round(quantity %s × unit_price %s) is %s",
 			FormatMoney(it.Amount), it.Quantity, it.UnitPrice, FormatMoney(want))
 	}
 }
@@ -108,15 +133,19 @@ func ValidateClaim(c Claim) error {
 	case len(c.Items) > MaxItems:
 		v.Addf("items", "has %d line items; at most %d are allowed", len(c.Items), MaxItems)
 	default:
-		total := zero
+		var total Money
+		overflow := false
 		for i, it := range c.Items {
-			path := fmt.Sprintf("items[%d]", i)
-			CheckID(&v, path+".code", it.Code)
-			CheckText(&v, path+".name", it.Name, MaxNameLen)
-			CheckItemNumbers(&v, path, it)
-			total = total.Add(it.Amount)
+			CheckIDAt(&v, IndexPath("items", i, "code"), it.Code)
+			CheckTextAt(&v, IndexPath("items", i, "name"), it.Name, MaxNameLen)
+			CheckItemNumbersAt(&v, IndexPath("items", i, ""), it)
+			if t, ok := total.AddChecked(it.Amount); ok {
+				total = t
+			} else {
+				overflow = true
+			}
 		}
-		if total.GreaterThan(maxTotal) {
+		if overflow || total.Fen() > maxTotalFen {
 			v.Addf("items", "the line amounts add up to %s; a claim's total may be at most %s yuan",
 				FormatMoney(total), MaxTotal)
 		}
@@ -124,7 +153,8 @@ func ValidateClaim(c Claim) error {
 	return v.Err()
 }
 
-var maxTotal = decimal.RequireFromString(MaxTotal)
+// maxTotalFen is MaxTotal in fen.
+const maxTotalFen = maxMoneyFen
 
 // CheckBounds refuses a settlement that would carry a figure above
 // MaxTotal: its breakdown and detail lines (each at most the claim's
@@ -133,9 +163,12 @@ var maxTotal = decimal.RequireFromString(MaxTotal)
 // *ValidationError naming "items" (the bill that would carry the figure
 // over) and the figure, or nil.
 func CheckBounds(in Input, res Result) error {
+	if withinBounds(in, res) {
+		return nil
+	}
 	var v Violations
-	over := func(what string, d decimal.Decimal) {
-		if d.GreaterThan(maxTotal) {
+	over := func(what string, d Money) {
+		if d.Fen() > maxTotalFen {
 			v.Addf("items", "settling this claim would bring %s to %s; every figure is kept at most %s yuan",
 				what, FormatMoney(d), MaxTotal)
 		}
@@ -143,7 +176,7 @@ func CheckBounds(in Input, res Result) error {
 	b := res.Breakdown
 	for _, f := range []struct {
 		name string
-		v    decimal.Decimal
+		v    Money
 	}{
 		{"total", b.Total}, {"in_scope", b.InScope}, {"basic_fund", b.BasicFund}, {"over_cap", b.OverCap},
 		{"fund_total", b.FundTotal}, {"personal_total", b.PersonalTotal},
@@ -169,4 +202,42 @@ func CheckBounds(in Input, res Result) error {
 	over(who+" medical aid paid", after.AidPaid)
 	over(who+" out-of-pocket cost under medical aid", after.AidOutOfPocket)
 	return v.Err()
+}
+
+// withinBounds reports, without allocating, that every figure CheckBounds
+// checks is at most MaxTotal; when it is false, CheckBounds looks again
+// and names the figures.
+func withinBounds(in Input, res Result) bool {
+	b := res.Breakdown
+	for _, m := range [...]Money{b.Total, b.InScope, b.BasicFund, b.OverCap, b.FundTotal, b.PersonalTotal} {
+		if m.fen > maxTotalFen {
+			return false
+		}
+	}
+	if res.Budget != nil && res.Budget.Used.fen > maxTotalFen {
+		return false
+	}
+	acc, d := in.Accumulators, res.Delta
+	within := func(a, b Money) bool {
+		s, ok := a.AddChecked(b)
+		return ok && s.fen <= maxTotalFen
+	}
+	for _, vt := range VisitTypes {
+		x, y := acc.Visit(vt), d.Visit(vt)
+		if !within(x.InScope, y.InScope) || !within(x.DeductiblePaid, y.DeductiblePaid) {
+			return false
+		}
+	}
+	for name, used := range acc.PoolUsed {
+		if !within(used, d.PoolUsed[name]) {
+			return false
+		}
+	}
+	for name, used := range d.PoolUsed {
+		if !within(acc.PoolUsed[name], used) {
+			return false
+		}
+	}
+	return within(acc.CatastrophicBase, d.CatastrophicBase) && within(acc.CatastrophicPaid, d.CatastrophicPaid) &&
+		within(acc.AidBase, d.AidBase) && within(acc.AidPaid, d.AidPaid) && within(acc.AidOutOfPocket, d.AidOutOfPocket)
 }

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 )
 
@@ -61,10 +59,9 @@ func TestCheckIDCountsCharacters(t *testing.T) {
 // institution's budget usage or a running total of the person's year. Each
 // is INVALID_ARGUMENT (a *ValidationError) naming "items" with the figure.
 func TestTotalsBounded(t *testing.T) {
-	d := decimal.RequireFromString
+	d := engine.MustMoney
 	line := func(amount string) engine.LineItem {
-		a := d(amount)
-		return engine.LineItem{Code: "A1", Quantity: decimal.NewFromInt(1), UnitPrice: a, Amount: a}
+		return engine.LineItem{Code: "A1", Quantity: engine.QuantityOf(1), UnitPrice: engine.MustPrice(amount), Amount: d(amount)}
 	}
 	refused := func(t *testing.T, err error, field string, says ...string) {
 		t.Helper()
@@ -98,7 +95,7 @@ func TestTotalsBounded(t *testing.T) {
 
 	// One line above 10^12 names the line's amount (the API's money parser
 	// refuses it first; the engine on its own refuses it too).
-	in.Claim.Items = []engine.LineItem{{Code: "A1", Quantity: d("1000"), UnitPrice: d("1000000000000"), Amount: d("1000000000000000")}}
+	in.Claim.Items = []engine.LineItem{{Code: "A1", Quantity: engine.MustQuantity("1000"), UnitPrice: engine.MustPrice("1000000000000"), Amount: d("1000000000000000")}}
 	_, err = engine.Settle(in)
 	refused(t, err, "items[0].amount", "at most 1000000000000 yuan")
 

@@ -1,10 +1,6 @@
 package engine
 
-import (
-	"fmt"
-
-	"github.com/shopspring/decimal"
-)
+import "fmt"
 
 // ValidatePolicy checks a whole policy document and returns a
 // *ValidationError listing every problem, with field paths under "policy".
@@ -196,7 +192,7 @@ func validateSchedule(v *Violations, path string, s Schedule) {
 		v.Addf(path+".bands", "has %d bands; at most %d are allowed", len(s.Bands), MaxBands)
 		return
 	}
-	prev := zero
+	var prev Money
 	for i, b := range s.Bands {
 		bp := fmt.Sprintf("%s.bands[%d]", path, i)
 		last := i == len(s.Bands)-1
@@ -209,7 +205,7 @@ func validateSchedule(v *Violations, path string, s Schedule) {
 			v.Addf(bp+".up_to", "%s must be above the previous bound %s", b.UpTo, prev)
 		}
 		if b.UpTo != nil {
-			prev = maxDec(prev, *b.UpTo)
+			prev = prev.Max(*b.UpTo)
 		}
 	}
 }
@@ -264,7 +260,7 @@ func validateDRG(v *Violations, d *DRG) {
 			v.Addf(cp+".coefficient", "must be greater than 0")
 		}
 	}
-	prev := decimal.Zero
+	var prev Points
 	for i, h := range d.HighThresholds {
 		hp := fmt.Sprintf("%s.high_thresholds[%d]", path, i)
 		last := i == len(d.HighThresholds)-1
