@@ -5,8 +5,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 )
 
@@ -19,27 +17,27 @@ func benchDRG() *engine.DRG {
 	r := rand.New(rand.NewPCG(1, 2))
 	d := &engine.DRG{
 		HighThresholds: []engine.DRGHighThreshold{
-			{UpToPoints: ptr(decimal.NewFromInt(100)), Ratio: decimal.NewFromInt(3)},
-			{UpToPoints: ptr(decimal.NewFromInt(300)), Ratio: decimal.NewFromInt(2)},
-			{Ratio: decimal.RequireFromString("1.5")},
+			{UpToPoints: ptr(engine.MustPoints("100")), Ratio: engine.MustRatio("3")},
+			{UpToPoints: ptr(engine.MustPoints("300")), Ratio: engine.MustRatio("2")},
+			{Ratio: engine.MustRatio("1.5")},
 		},
-		LowRatio:     decimal.RequireFromString("0.4"),
-		ReserveRatio: decimal.RequireFromString("0.05"),
+		LowRatio:     engine.MustRatio("0.4"),
+		ReserveRatio: engine.MustRatio("0.05"),
 	}
 	for i := range 600 {
 		avg := 200_000 + r.Int64N(20_000_000) // 2,000.00 to 202,000.00
 		d.Groups = append(d.Groups, engine.DRGGroup{
 			Code:        fmt.Sprintf("DRG%03d", i),
-			BasePoints:  decimal.New(avg/100, -2), // average ÷ all-group average (10,000) × 100
-			AverageCost: decimal.New(avg, -2),
+			BasePoints:  engine.PointsFromScaled(avg / 100 * 100), // average ÷ all-group average (10,000) × 100, 2 decimals
+			AverageCost: engine.MoneyFromFen(avg),
 		})
 	}
 	for lvl, k := range []string{"0.85", "0.95", "1.08"} {
-		d.Coefficients = append(d.Coefficients, engine.DRGCoefficient{Level: lvl + 1, Coefficient: decimal.RequireFromString(k)})
+		d.Coefficients = append(d.Coefficients, engine.DRGCoefficient{Level: lvl + 1, Coefficient: engine.MustRatio(k)})
 	}
 	for i := range 30 {
 		d.Coefficients = append(d.Coefficients, engine.DRGCoefficient{
-			InstitutionID: benchInst(i * 10), Coefficient: decimal.New(8500+r.Int64N(3000), -4)})
+			InstitutionID: benchInst(i * 10), Coefficient: engine.RatioFromScaled(8500 + r.Int64N(3000))})
 	}
 	return d
 }
@@ -74,8 +72,8 @@ func benchCases(d *engine.DRG, n int) []engine.ClearingCase {
 				ratio += r.Int64N(4001) - 2000
 			}
 		}
-		total := g.AverageCost.Mul(decimal.New(ratio, -4)).Round(2)
-		personal := total.Mul(decimal.New(2, -1)).Round(2)
+		total := g.AverageCost.MulRatio(engine.RatioFromScaled(ratio))
+		personal := total.MulRatio(engine.MustRatio("0.2"))
 		cases[i] = engine.ClearingCase{
 			SettlementID: fmt.Sprintf("S%07d", i), RequestID: fmt.Sprintf("R%07d", i),
 			InstitutionID: benchInst(inst), Level: 1 + inst%3, VisitType: engine.VisitInpatient,
@@ -88,7 +86,7 @@ func benchCases(d *engine.DRG, n int) []engine.ClearingCase {
 
 func newBenchClearer(b *testing.B, d *engine.DRG) engine.Clearer {
 	b.Helper()
-	c, err := engine.NewDRGClearer(d, decimal.RequireFromString("3000000000.00"))
+	c, err := engine.NewDRGClearer(d, engine.MustMoney("3000000000.00"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
 )
@@ -94,15 +92,15 @@ func (d ClearingDataset) DRG() *engine.DRG {
 		sum += avgs[i]
 	}
 	all := float64(sum) / float64(d.Groups)
-	upTo100, upTo300 := decimal.NewFromInt(100), decimal.NewFromInt(300)
+	upTo100, upTo300 := engine.MustPoints("100"), engine.MustPoints("300")
 	out := &engine.DRG{
 		HighThresholds: []engine.DRGHighThreshold{
-			{UpToPoints: &upTo100, Ratio: decimal.NewFromInt(3)},
-			{UpToPoints: &upTo300, Ratio: decimal.NewFromInt(2)},
-			{Ratio: decimal.RequireFromString("1.5")},
+			{UpToPoints: &upTo100, Ratio: engine.MustRatio("3")},
+			{UpToPoints: &upTo300, Ratio: engine.MustRatio("2")},
+			{Ratio: engine.MustRatio("1.5")},
 		},
-		LowRatio:        decimal.RequireFromString("0.4"),
-		ReserveRatio:    decimal.RequireFromString("0.05"),
+		LowRatio:        engine.MustRatio("0.4"),
+		ReserveRatio:    engine.MustRatio("0.05"),
 		PointValueBasis: engine.PointValueFundPlusPersonal,
 	}
 	for i, a := range avgs {
@@ -110,14 +108,14 @@ func (d ClearingDataset) DRG() *engine.DRG {
 		if bp < 1 {
 			bp = 1
 		}
-		out.Groups = append(out.Groups, engine.DRGGroup{Code: d.groupCode(i), BasePoints: decimal.New(bp, -2), AverageCost: decimal.New(a, -2)})
+		out.Groups = append(out.Groups, engine.DRGGroup{Code: d.groupCode(i), BasePoints: engine.PointsFromScaled(bp * 100), AverageCost: engine.MoneyFromFen(a)})
 	}
 	for lvl, k := range []string{"0.85", "0.95", "1.08"} {
-		out.Coefficients = append(out.Coefficients, engine.DRGCoefficient{Level: lvl + 1, Coefficient: decimal.RequireFromString(k)})
+		out.Coefficients = append(out.Coefficients, engine.DRGCoefficient{Level: lvl + 1, Coefficient: engine.MustRatio(k)})
 	}
 	for i := 0; i < d.Institutions; i += 10 {
 		out.Coefficients = append(out.Coefficients, engine.DRGCoefficient{InstitutionID: d.InstitutionID(i),
-			Coefficient: decimal.New(8500+r.Int64N(3000), -4)})
+			Coefficient: engine.RatioFromScaled(8500 + r.Int64N(3000))})
 	}
 	return out
 }
@@ -129,13 +127,13 @@ func (d ClearingDataset) groupCode(i int) string { return fmt.Sprintf("JD%03d", 
 // 60 % of an overspend shared up to 10 % of the budget.
 func (d ClearingDataset) BudgetRules() *engine.BudgetClearing {
 	return &engine.BudgetClearing{VisitTypes: []engine.VisitType{engine.VisitInpatient},
-		SurplusRetention: decimal.RequireFromString("0.5"), MinUtilization: decimal.RequireFromString("0.85"),
-		OverspendShare: decimal.RequireFromString("0.6"), OverspendTolerance: decimal.RequireFromString("0.1")}
+		SurplusRetention: engine.MustRatio("0.5"), MinUtilization: engine.MustRatio("0.85"),
+		OverspendShare: engine.MustRatio("0.6"), OverspendTolerance: engine.MustRatio("0.1")}
 }
 
 // DRGBudget is the regional fund budget of the DRG runs.
-func (d ClearingDataset) DRGBudget() decimal.Decimal {
-	return decimal.New(int64(d.Settlements)*15_000, 0)
+func (d ClearingDataset) DRGBudget() engine.Money {
+	return engine.Yuan(int64(d.Settlements) * 15_000)
 }
 
 // Policy is the region's policy for the year: one inpatient benefit (the
@@ -146,9 +144,9 @@ func (d ClearingDataset) Policy() *engine.Policy {
 		Region: d.Region, Scheme: d.Scheme, Version: fmt.Sprintf("%d.bench", d.Year),
 		EffectiveFrom: d.From(), EffectiveTo: d.To(),
 		Benefits: []engine.Benefit{{VisitType: engine.VisitInpatient, Accumulation: engine.AccumulationPerVisit,
-			Rates: []engine.RateRow{{Level: 1, Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: decimal.RequireFromString("0.85")}}}},
-				{Level: 2, Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: decimal.RequireFromString("0.8")}}}},
-				{Level: 3, Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: decimal.RequireFromString("0.75")}}}}}}},
+			Rates: []engine.RateRow{{Level: 1, Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: engine.MustRatio("0.85")}}}},
+				{Level: 2, Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: engine.MustRatio("0.8")}}}},
+				{Level: 3, Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: engine.MustRatio("0.75")}}}}}}},
 		DRG:            d.DRG(),
 		BudgetClearing: d.BudgetRules(),
 	}
@@ -163,13 +161,13 @@ func (d ClearingDataset) Contract() engine.CapitationContract {
 		ContractID: fmt.Sprintf("CAP-%s-%d", d.Region, d.Year), InstitutionID: d.InstitutionID(0),
 		Region: d.Region, Scheme: d.Scheme, Year: d.Year,
 		Components: []engine.CapitationComponent{
-			{Name: "inpatient and chronic care", Rate: decimal.RequireFromString("3700.00"),
+			{Name: "inpatient and chronic care", Rate: engine.MustMoney("3700.00"),
 				VisitTypes: []engine.VisitType{engine.VisitInpatient, engine.VisitChronicOutpatient}},
-			{Name: "outpatient quota", Rate: decimal.RequireFromString("240.00"), VisitTypes: []engine.VisitType{engine.VisitOutpatient}},
+			{Name: "outpatient quota", Rate: engine.MustMoney("240.00"), VisitTypes: []engine.VisitType{engine.VisitOutpatient}},
 		},
-		Shares: []engine.CapitationShare{{Party: "county", Share: decimal.RequireFromString("0.4")},
-			{Party: "township", Share: decimal.RequireFromString("0.4")}, {Party: "village", Share: decimal.RequireFromString("0.2")}},
-		OverspendShare: decimal.RequireFromString("0.5"), OverspendTolerance: decimal.RequireFromString("0.1"),
+		Shares: []engine.CapitationShare{{Party: "county", Share: engine.MustRatio("0.4")},
+			{Party: "township", Share: engine.MustRatio("0.4")}, {Party: "village", Share: engine.MustRatio("0.2")}},
+		OverspendShare: engine.MustRatio("0.5"), OverspendTolerance: engine.MustRatio("0.1"),
 	}
 }
 
@@ -264,7 +262,7 @@ func (d ClearingDataset) institutions(claimed []int64) []engine.Institution {
 		out[i] = engine.Institution{ID: d.InstitutionID(i), Name: fmt.Sprintf("Hospital %d", i), Region: d.Region, Level: d.level(i)}
 		f := 85 + r.Int64N(31) // percent
 		if claimed != nil {
-			out[i].Budgets = []engine.Budget{{Year: d.Year, Amount: decimal.New(claimed[i]*f/100, -2)}}
+			out[i].Budgets = []engine.Budget{{Year: d.Year, Amount: engine.MoneyFromFen(claimed[i] * f / 100)}}
 		}
 	}
 	return out
@@ -346,7 +344,7 @@ func (g *generator) one(claimed []int64) engine.Settlement {
 			ratio += r.Int64N(4001) - 2000
 		}
 	}
-	avg := grp.AverageCost.Shift(2).IntPart() // fen
+	avg := grp.AverageCost.Fen()
 	total := avg * ratio / 10000
 	if total < 100 {
 		total = 100
@@ -364,7 +362,7 @@ func (g *generator) one(claimed []int64) engine.Settlement {
 
 	day := time.Date(g.d.Year, time.January, 1+r.IntN(g.days), 0, 0, 0, 0, time.UTC)
 	person := g.d.PersonID(r.IntN(g.d.Persons))
-	fen := func(v int64) decimal.Decimal { return decimal.New(v, -2) }
+	fen := engine.MoneyFromFen
 	claim := engine.Claim{
 		RequestID: fmt.Sprintf("CLR-%07d", i), InstitutionID: g.d.InstitutionID(inst), PersonID: person,
 		VisitType: engine.VisitInpatient, SettleDate: engine.Date{Year: day.Year(), Month: day.Month(), Day: day.Day()},
@@ -386,8 +384,9 @@ func (g *generator) one(claimed []int64) engine.Settlement {
 			amt = left
 		}
 		left -= amt
-		claim.Items = append(claim.Items, engine.LineItem{Code: codes[j], Name: codes[j], Quantity: decimal.NewFromInt(1),
-			UnitPrice: fen(amt), Amount: fen(amt)})
+		// One unit at the line's amount: the price in millionths is the fen × 10^4.
+		claim.Items = append(claim.Items, engine.LineItem{Code: codes[j], Name: codes[j], Quantity: engine.QuantityOf(1),
+			UnitPrice: engine.PriceFromScaled(amt * 10_000), Amount: fen(amt)})
 	}
 	inScope := total - outOfScope
 	res := engine.Result{
@@ -395,13 +394,13 @@ func (g *generator) one(claimed []int64) engine.Settlement {
 		Breakdown: engine.Breakdown{Total: fen(total), OutOfScope: fen(outOfScope), InScope: fen(inScope), Deductible: fen(deductible),
 			BasicFund: fen(basic), Catastrophic: fen(catastrophic), FundTotal: fen(basic + catastrophic),
 			PersonalTotal: fen(personal), Account: fen(account), Cash: fen(personal - account)},
-		Details: []engine.Detail{{Fund: engine.FundBasic, Band: 0, Ratio: decimal.RequireFromString("0.8"), Base: fen(inScope - deductible), Amount: fen(basic)}},
+		Details: []engine.Detail{{Fund: engine.FundBasic, Band: 0, Ratio: engine.MustRatio("0.8"), Base: fen(inScope - deductible), Amount: fen(basic)}},
 		Delta: engine.Accumulators{PersonID: person, Year: g.d.Year, InpatientCount: 1,
 			VisitTypes: map[engine.VisitType]engine.VisitAccumulator{engine.VisitInpatient: {InScope: fen(inScope), DeductiblePaid: fen(deductible)}},
-			PoolUsed:   map[string]decimal.Decimal{"inpatient": fen(basic)}},
+			PoolUsed:   map[string]engine.Money{"inpatient": fen(basic)}},
 	}
 	if catastrophic > 0 {
-		res.Details = append(res.Details, engine.Detail{Fund: engine.FundCatastrophic, Band: 0, Ratio: decimal.RequireFromString("0.6"),
+		res.Details = append(res.Details, engine.Detail{Fund: engine.FundCatastrophic, Band: 0, Ratio: engine.MustRatio("0.6"),
 			Base: fen(catastrophic * 10 / 6), Amount: fen(catastrophic)})
 		res.Delta.CatastrophicBase, res.Delta.CatastrophicPaid = fen(catastrophic*10/6), fen(catastrophic)
 	}

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/shopspring/decimal"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -39,10 +38,10 @@ func typicalClaim(reqID string) *pb.SettleRequest {
 		{"B-STENT", "1", "7600"}, {"A-DRUG", "60", "9.9900"}, {"B-DRUG", "14", "3.3300"}, {"A-BED", "1", "80"},
 	}
 	for i, l := range lines {
-		q, p := decimal.RequireFromString(l.qty), decimal.RequireFromString(l.price)
+		amount, _ := engine.MustPrice(l.price).MulQuantity(engine.MustQuantity(l.qty))
 		req.Items = append(req.Items, &pb.LineItem{
 			Code: l.code, Name: fmt.Sprintf("line %d", i+1), Quantity: l.qty, UnitPrice: l.price,
-			Amount: q.Mul(p).Round(2).StringFixed(2),
+			Amount: amount.String(),
 		})
 	}
 	return req
@@ -73,28 +72,28 @@ func engineInput(b *testing.B) engine.Input {
 	for _, it := range typicalClaim("bench").GetItems() {
 		claim.Items = append(claim.Items, engine.LineItem{
 			Code: it.GetCode(), Name: it.GetName(),
-			Quantity:  decimal.RequireFromString(it.GetQuantity()),
-			UnitPrice: decimal.RequireFromString(it.GetUnitPrice()),
-			Amount:    decimal.RequireFromString(it.GetAmount()),
+			Quantity:  engine.MustQuantity(it.GetQuantity()),
+			UnitPrice: engine.MustPrice(it.GetUnitPrice()),
+			Amount:    engine.MustMoney(it.GetAmount()),
 		})
 	}
 	acc := engine.NewAccumulators("L1", 2026)
 	acc.InpatientCount = 1
-	acc.VisitTypes = map[engine.VisitType]engine.VisitAccumulator{engine.VisitInpatient: {InScope: decimal.NewFromInt(20000), DeductiblePaid: decimal.NewFromInt(800)}}
-	acc.PoolUsed = map[string]decimal.Decimal{"inpatient": decimal.NewFromInt(12480)}
-	acc.CatastrophicBase = decimal.NewFromInt(7520)
-	acc.CatastrophicPaid = decimal.RequireFromString("1638")
-	acc.AidBase = decimal.NewFromInt(5882)
-	acc.AidPaid = decimal.RequireFromString("3417.40")
-	acc.AidOutOfPocket = decimal.RequireFromString("2464.60")
+	acc.VisitTypes = map[engine.VisitType]engine.VisitAccumulator{engine.VisitInpatient: {InScope: engine.Yuan(20000), DeductiblePaid: engine.Yuan(800)}}
+	acc.PoolUsed = map[string]engine.Money{"inpatient": engine.Yuan(12480)}
+	acc.CatastrophicBase = engine.Yuan(7520)
+	acc.CatastrophicPaid = engine.MustMoney("1638")
+	acc.AidBase = engine.Yuan(5882)
+	acc.AidPaid = engine.MustMoney("3417.40")
+	acc.AidOutOfPocket = engine.MustMoney("2464.60")
 	return engine.Input{
 		Policy: pol,
 		Person: engine.Person{ID: "L1", Region: "610300", Scheme: engine.SchemeResident, Category: engine.CategoryMinimumLiving, ContributionYears: 5},
 		Institution: engine.Institution{ID: "BJ-H3", Region: "610300", Level: 3,
-			Budgets: []engine.Budget{{Year: 2026, Amount: decimal.NewFromInt(500000)}}},
+			Budgets: []engine.Budget{{Year: 2026, Amount: engine.Yuan(500000)}}},
 		Claim:        claim,
 		Accumulators: acc,
-		BudgetUsed:   decimal.NewFromInt(120000),
+		BudgetUsed:   engine.Yuan(120000),
 	}
 }
 
@@ -129,7 +128,7 @@ func grpcClient(b *testing.B, st store.Store) pb.SettlementServiceClient {
 		b.Fatal(err)
 	}
 	if err := st.PutInstitution(ctx, engine.Institution{ID: "BJ-H3", Region: "610300", Level: 3,
-		Budgets: []engine.Budget{{Year: 2026, Amount: decimal.NewFromInt(1_000_000_000)}}}); err != nil {
+		Budgets: []engine.Budget{{Year: 2026, Amount: engine.Yuan(1_000_000_000)}}}); err != nil {
 		b.Fatal(err)
 	}
 	for i := range 64 {

@@ -12,11 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shopspring/decimal"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/medsettle/medsettle/api"
+	"github.com/medsettle/medsettle/engine"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 )
 
@@ -160,8 +160,8 @@ func parseClearFlags(args []string, stderr io.Writer) (clearOptions, error) {
 		*d.dst = d.value
 	}
 	if set["budget"] {
-		b, err := decimal.NewFromString(strings.TrimSpace(budget))
-		if err != nil || !b.IsPositive() || b.Exponent() < -2 {
+		b, err := engine.ParseMoney(strings.TrimSpace(budget))
+		if err != nil || !b.IsPositive() {
 			problems = append(problems, fmt.Sprintf("--budget %q must be money above 0 with at most two decimals, e.g. 500000 or 1234.50", budget))
 		}
 		o.req.Budget = strings.TrimSpace(budget)
@@ -616,8 +616,9 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// isZeroMoney reports whether a money string is zero.
+// isZeroMoney reports whether a money string of the API is zero ("0.00",
+// "-0"); false when it is not money at all.
 func isZeroMoney(s string) bool {
-	d, err := decimal.NewFromString(s)
-	return err == nil && d.IsZero()
+	var m engine.Money
+	return m.UnmarshalText([]byte(s)) == nil && m.IsZero()
 }

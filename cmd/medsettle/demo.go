@@ -13,11 +13,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/shopspring/decimal"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/examples"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 )
@@ -185,7 +185,7 @@ type demoTally struct {
 	region                    string
 	inpatient, drg, ungrouped int
 	other                     int
-	total, basicFund          decimal.Decimal
+	total, basicFund          engine.Money
 }
 
 // demoSettle sends the demo data and prints what it did.
@@ -243,8 +243,14 @@ func demoSettle(ctx context.Context, c demoClients, set *demoSet, addr string, s
 			t.inpatient++
 			t.ungrouped++
 		}
-		t.total = t.total.Add(decimal.RequireFromString(st.GetBreakdown().GetTotal()))
-		t.basicFund = t.basicFund.Add(decimal.RequireFromString(st.GetBreakdown().GetBasicFund()))
+		total, err1 := engine.ParseMoney(st.GetBreakdown().GetTotal())
+		basic, err2 := engine.ParseMoney(st.GetBreakdown().GetBasicFund())
+		if err := errors.Join(err1, err2); err != nil {
+			bar.end()
+			return fmt.Errorf("Settle %s answered a breakdown that is not money: %w", req.GetRequestId(), err)
+		}
+		t.total = t.total.Add(total)
+		t.basicFund = t.basicFund.Add(basic)
 		bar.update(false, "settling", int64(i+1), int64(len(set.settlements)), "claims", "")
 	}
 	bar.update(true, "settling", int64(len(set.settlements)), int64(len(set.settlements)), "claims", "")
@@ -254,7 +260,7 @@ func demoSettle(ctx context.Context, c demoClients, set *demoSet, addr string, s
 	for _, id := range sortedKeys(tally) {
 		t := tally[id]
 		rows = append(rows, []string{id, strconv.Itoa(t.inpatient), strconv.Itoa(t.drg), strconv.Itoa(t.ungrouped), strconv.Itoa(t.other),
-			t.total.StringFixed(2), t.basicFund.StringFixed(2)})
+			t.total.String(), t.basicFund.String()})
 	}
 	writeTable(stdout, []string{"institution", "inpatient", "with DRG code", "ungrouped", "outpatient", "total", "basic fund"}, rows)
 

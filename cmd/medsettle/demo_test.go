@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -150,7 +151,7 @@ func TestDemoSettleThenClear(t *testing.T) {
 	}
 }
 
-func itoa(n int) string { return decimal.NewFromInt(int64(n)).String() }
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // TestDemoNeedsTheDemoServer says what to do when the server lacks the
 // demo policies and hospitals.
