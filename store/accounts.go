@@ -4,8 +4,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 )
 
@@ -21,7 +19,7 @@ type Adjustment struct {
 	PersonID  string
 	// Credit and Debit are the amounts added and taken: exactly one is
 	// non-zero, both ≥ 0 with at most two decimals (the API checks).
-	Credit, Debit decimal.Decimal
+	Credit, Debit engine.Money
 	Reason        string
 	// By is who asked (the principal as a tokens file names it).
 	By string
@@ -37,7 +35,7 @@ type Adjustment struct {
 }
 
 // Delta is what the adjustment adds to the balance: credit − debit.
-func (a Adjustment) Delta() decimal.Decimal { return a.Credit.Sub(a.Debit) }
+func (a Adjustment) Delta() engine.Money { return a.Credit.Sub(a.Debit) }
 
 // SameRequest reports whether b asks for what a asked: the same person,
 // amounts and reason (who asked and when are not compared).

@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 )
 
@@ -46,12 +44,12 @@ type ReconcileQuery struct {
 // ReconcileTotals are the four figures reconciliation compares.
 type ReconcileTotals struct {
 	Count     int64
-	Total     decimal.Decimal
-	FundTotal decimal.Decimal
-	Account   decimal.Decimal
+	Total     engine.Money
+	FundTotal engine.Money
+	Account   engine.Money
 }
 
-// Equal reports whether all four figures agree (decimals by value).
+// Equal reports whether all four figures agree.
 func (t ReconcileTotals) Equal(o ReconcileTotals) bool {
 	return t.Count == o.Count && t.Total.Equal(o.Total) && t.FundTotal.Equal(o.FundTotal) && t.Account.Equal(o.Account)
 }
@@ -62,9 +60,9 @@ type ReconcileSettlement struct {
 	SettlementID string
 	RequestID    string
 	SettleDate   engine.Date
-	Total        decimal.Decimal
-	FundTotal    decimal.Decimal
-	Account      decimal.Decimal
+	Total        engine.Money
+	FundTotal    engine.Money
+	Account      engine.Money
 }
 
 // ReconcileResult is the server's side of a reconciliation.

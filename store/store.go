@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 )
 
@@ -33,7 +31,7 @@ var (
 type PersonYear struct {
 	Person       engine.Person
 	Accumulators engine.Accumulators
-	BudgetUsed   decimal.Decimal
+	BudgetUsed   engine.Money
 	// Filings are all the person's cross-region filings, ordered as
 	// Filings lists them.
 	Filings []engine.Filing

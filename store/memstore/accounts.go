@@ -29,7 +29,7 @@ func (s *Store) AdjustAccount(_ context.Context, a store.Adjustment) (store.Adju
 	balance := p.AccountBalance.Add(a.Delta())
 	if balance.IsNegative() {
 		return store.Adjustment{}, fmt.Errorf("person %q: debit %s, balance %s: %w",
-			a.PersonID, a.Debit.StringFixed(2), p.AccountBalance.StringFixed(2), store.ErrInsufficientBalance)
+			a.PersonID, a.Debit, p.AccountBalance, store.ErrInsufficientBalance)
 	}
 	p.AccountBalance = balance
 	s.persons[p.ID] = p

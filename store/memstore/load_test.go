@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
 	"github.com/medsettle/medsettle/store/memstore"
@@ -44,11 +42,11 @@ func loadFixture(t *testing.T) (*memstore.Store, context.Context) {
 	t.Helper()
 	ctx := context.Background()
 	s := memstore.New()
-	if err := s.PutPerson(ctx, engine.Person{ID: "P1", Region: "R1", Scheme: engine.SchemeEmployee, AccountBalance: decimal.RequireFromString("100.00")}); err != nil {
+	if err := s.PutPerson(ctx, engine.Person{ID: "P1", Region: "R1", Scheme: engine.SchemeEmployee, AccountBalance: engine.MustMoney("100.00")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.PutInstitution(ctx, engine.Institution{ID: "H1", Region: "R1", Level: 3,
-		Budgets: []engine.Budget{{Year: 2024, Amount: decimal.RequireFromString("1000.00")}}}); err != nil {
+		Budgets: []engine.Budget{{Year: 2024, Amount: engine.MustMoney("1000.00")}}}); err != nil {
 		t.Fatal(err)
 	}
 	return s, ctx
@@ -60,9 +58,9 @@ func loaded(i int) engine.Settlement {
 		Claim: engine.Claim{RequestID: fmt.Sprintf("L%06d", i), InstitutionID: "H1", PersonID: "P1",
 			VisitType: engine.VisitInpatient, SettleDate: day, DRGCode: "G1"},
 		Result: engine.Result{PolicyRegion: "R1", PolicyScheme: engine.SchemeEmployee, Breakdown: engine.Breakdown{
-			Total: decimal.RequireFromString("100.00"), BasicFund: decimal.RequireFromString("60.00"),
-			FundTotal: decimal.RequireFromString("60.00"), PersonalTotal: decimal.RequireFromString("40.00"),
-			Account: decimal.RequireFromString("10.00"), Cash: decimal.RequireFromString("30.00")}},
+			Total: engine.MustMoney("100.00"), BasicFund: engine.MustMoney("60.00"),
+			FundTotal: engine.MustMoney("60.00"), PersonalTotal: engine.MustMoney("40.00"),
+			Account: engine.MustMoney("10.00"), Cash: engine.MustMoney("30.00")}},
 	}
 }
 
@@ -80,7 +78,7 @@ func TestLoadSettlements(t *testing.T) {
 	}
 	// Nothing else changed.
 	py, err := s.Snapshot(ctx, "P1", "H1", 2024)
-	if err != nil || !py.BudgetUsed.IsZero() || !py.Person.AccountBalance.Equal(decimal.RequireFromString("100")) ||
+	if err != nil || !py.BudgetUsed.IsZero() || !py.Person.AccountBalance.Equal(engine.MustMoney("100")) ||
 		!py.Accumulators.Equal(engine.NewAccumulators("P1", 2024)) {
 		t.Errorf("LoadSettlements changed the state: %+v, %v", py, err)
 	}

@@ -10,8 +10,6 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
 )
@@ -35,7 +33,7 @@ type Store struct {
 	settlements  map[string]*engine.Settlement
 	keys         map[requestKey]keyEntry
 	accums       map[personYear]engine.Accumulators
-	budgetUsed   map[institutionYear]decimal.Decimal
+	budgetUsed   map[institutionYear]engine.Money
 
 	// Cross-region filings by person and filing id, and the person each
 	// filing id is for.
@@ -93,7 +91,7 @@ func New() *Store {
 		settlements:  map[string]*engine.Settlement{},
 		keys:         map[requestKey]keyEntry{},
 		accums:       map[personYear]engine.Accumulators{},
-		budgetUsed:   map[institutionYear]decimal.Decimal{},
+		budgetUsed:   map[institutionYear]engine.Money{},
 		filings:      map[string]map[string]engine.Filing{},
 		filingOwner:  map[string]string{},
 

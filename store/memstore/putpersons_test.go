@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 )
 
@@ -15,7 +13,7 @@ func batchOf(n int, name string) []engine.Person {
 	ps := make([]engine.Person, n)
 	for i := range ps {
 		ps[i] = engine.Person{ID: fmt.Sprintf("P%02d", i), Name: name, Region: "R1", Scheme: engine.SchemeResident,
-			AccountBalance: decimal.NewFromInt(int64(i))}
+			AccountBalance: engine.Yuan(int64(i))}
 	}
 	return ps
 }

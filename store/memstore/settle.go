@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
 )
@@ -157,7 +155,7 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 // engine.ReverseChanges) to the accumulators, the account balance and the
 // budget usage, and returns the usage after it. s.mu must be held for
 // writing.
-func (s *Store) applyLocked(ch engine.Changes) decimal.Decimal {
+func (s *Store) applyLocked(ch engine.Changes) engine.Money {
 	py := personYear{ch.PersonID, ch.Year}
 	acc, ok := s.accums[py]
 	if !ok {

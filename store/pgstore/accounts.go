@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -40,7 +39,7 @@ func (s *Store) AdjustAccount(ctx context.Context, a store.Adjustment) (store.Ad
 		balance := p.AccountBalance.Add(a.Delta())
 		if balance.IsNegative() {
 			return fmt.Errorf("person %q: debit %s, balance %s: %w",
-				a.PersonID, a.Debit.StringFixed(2), p.AccountBalance.StringFixed(2), store.ErrInsufficientBalance)
+				a.PersonID, a.Debit, p.AccountBalance, store.ErrInsufficientBalance)
 		}
 		if _, err := tx.Exec(ctx, s.q.setBalance, a.PersonID, a.Delta()); err != nil {
 			return translate(err)
@@ -71,15 +70,13 @@ func (s *Store) AdjustAccount(ctx context.Context, a store.Adjustment) (store.Ad
 // readAdjustment reads a recorded adjustment; store.ErrNotFound if none.
 func readAdjustment(ctx context.Context, q rowQuerier, schema, requestID string) (store.Adjustment, error) {
 	var a store.Adjustment
-	var credit, debit decimal.Decimal
 	var doc []byte
 	err := q.QueryRow(ctx, `SELECT request_id, person_id, credit, debit, reason, adjusted_by, adjusted_at, person
 		FROM `+schema+`.account_adjustments WHERE request_id = $1`, requestID).
-		Scan(&a.RequestID, &a.PersonID, &credit, &debit, &a.Reason, &a.By, &a.At, &doc)
+		Scan(&a.RequestID, &a.PersonID, &a.Credit, &a.Debit, &a.Reason, &a.By, &a.At, &doc)
 	if err != nil {
 		return store.Adjustment{}, translate(err)
 	}
-	a.Credit, a.Debit = credit, debit
 	a.At = a.At.UTC()
 	var p engine.Person
 	if err := json.Unmarshal(doc, &p); err != nil {

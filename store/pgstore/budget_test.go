@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -31,16 +30,15 @@ func TestBudgetShardsNeverWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	claim := func(person, req string) engine.Claim {
-		one := decimal.NewFromInt(1)
 		return engine.Claim{RequestID: req, InstitutionID: "H", PersonID: person, VisitType: engine.VisitInpatient,
 			SettleDate: engine.Date{Year: year, Month: time.March, Day: 1},
-			Items:      []engine.LineItem{{Code: "A", Quantity: one, UnitPrice: one, Amount: one}}}
+			Items:      []engine.LineItem{{Code: "A", Quantity: engine.QuantityOf(1), UnitPrice: engine.MustPrice("1"), Amount: engine.Yuan(1)}}}
 	}
 	pays := func(basicFund string) store.ComputeFunc {
 		return func(py store.PersonYear) (engine.Result, error) {
 			// A breakdown that adds up: the store refuses to read back one
 			// that does not.
-			b := decimal.RequireFromString(basicFund)
+			b := engine.MustMoney(basicFund)
 			return engine.Result{
 				Breakdown: engine.Breakdown{Total: b, InScope: b, BasicFund: b, FundTotal: b},
 				Delta:     engine.NewAccumulators(py.Person.ID, year),
@@ -63,7 +61,7 @@ func TestBudgetShardsNeverWait(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return py.BudgetUsed.StringFixed(2)
+		return py.BudgetUsed.String()
 	}
 	// PB has settled here before: a design that gives each person a shard
 	// of their own would have made PB's shard by now, to be held below.
@@ -114,8 +112,8 @@ func TestBudgetShardsNeverWait(t *testing.T) {
 		}
 	}
 	holders = nil
-	want := decimal.RequireFromString("321").Add(decimal.New(int64(held), -2))
-	if got := usage(); got != want.StringFixed(2) {
-		t.Errorf("usage after the holders committed = %s, want %s (holders held %d shards)", got, want.StringFixed(2), held)
+	want := engine.Yuan(321).Add(engine.MoneyFromFen(int64(held)))
+	if got := usage(); got != want.String() {
+		t.Errorf("usage after the holders committed = %s, want %s (holders held %d shards)", got, want, held)
 	}
 }

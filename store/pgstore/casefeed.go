@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 )
 
@@ -133,17 +131,17 @@ func appendCaseLine(b []byte, runID string, l *engine.CaseLine) []byte {
 	b = append(b, '\t')
 	b = appendCopyText(b, l.DRGCode)
 	b = append(b, '\t')
-	b = appendDecimal(b, l.Total)
+	b = appendFigure(b, moneyCodec, l.Total)
 	b = append(b, '\t')
-	b = appendDecimal(b, l.Ratio)
+	b = appendFigure(b, ratioCodec, l.Ratio)
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, int64(l.Kind), 10)
 	b = append(b, '\t')
-	b = appendDecimal(b, l.Points)
+	b = appendFigure(b, pointsCodec, l.Points)
 	b = append(b, '\t')
-	b = appendDecimal(b, l.PersonalTotal)
+	b = appendFigure(b, moneyCodec, l.PersonalTotal)
 	b = append(b, '\t')
-	b = appendDecimal(b, l.BasicFund)
+	b = appendFigure(b, moneyCodec, l.BasicFund)
 	return append(b, '\n')
 }
 
@@ -184,21 +182,22 @@ func appendPadded(b []byte, v, width int) []byte {
 	return append(b, s...)
 }
 
-// appendDecimal appends a decimal exactly, without allocating when its
-// coefficient has at most 18 digits.
-func appendDecimal(b []byte, d decimal.Decimal) []byte {
-	exp := d.Exponent()
-	if d.NumDigits() > 18 || exp > 0 || exp < -18 {
-		return append(b, d.String()...)
-	}
-	c := d.CoefficientInt64()
-	if c < 0 {
+// appendFigure appends an engine figure exactly, with its type's number
+// of decimals ("1234.50", "1.2000"), without allocating.
+func appendFigure[T any](b []byte, c figureCodec[T], v T) []byte {
+	return appendScaled(b, c.units(v), int(c.scale))
+}
+
+// appendScaled appends units × 10^-scale exactly, with scale decimals,
+// without allocating.
+func appendScaled(b []byte, units int64, scale int) []byte {
+	u := uint64(units)
+	if units < 0 {
 		b = append(b, '-')
-		c = -c
+		u = -u // two's complement: exact for math.MinInt64 too
 	}
 	var tmp [24]byte
-	digits := strconv.AppendInt(tmp[:0], c, 10)
-	scale := int(-exp)
+	digits := strconv.AppendUint(tmp[:0], u, 10)
 	if scale == 0 {
 		return append(b, digits...)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -325,7 +324,7 @@ func (s *Store) regionInstitutions(ctx context.Context, q pgx.Tx, region string)
 		var id, name string
 		var level int
 		var year *int
-		var amount decimal.NullDecimal
+		var amount *engine.Money // NULL: no budget row
 		if err := rows.Scan(&id, &name, &level, &year, &amount); err != nil {
 			return nil, translate(err)
 		}
@@ -334,7 +333,7 @@ func (s *Store) regionInstitutions(ctx context.Context, q pgx.Tx, region string)
 		}
 		if year != nil {
 			in := &out[len(out)-1]
-			in.Budgets = append(in.Budgets, engine.Budget{Year: *year, Amount: amount.Decimal})
+			in.Budgets = append(in.Budgets, engine.Budget{Year: *year, Amount: orZero(amount)})
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -375,7 +374,7 @@ func (s *Store) readCases(ctx context.Context, cancel context.CancelFunc, tx pgx
 		cs := engine.ClearingCase{
 			SettlementID: sid, RequestID: reqID, InstitutionID: instID, Level: int(level),
 			VisitType: engine.VisitType(visit), SettleDate: engine.Date{Year: date.Year(), Month: date.Month(), Day: date.Day()},
-			DRGCode: drg, Total: decimal.New(total, -2), PersonalTotal: decimal.New(personal, -2), BasicFund: decimal.New(basic, -2),
+			DRGCode: drg, Total: engine.MoneyFromFen(total), PersonalTotal: engine.MoneyFromFen(personal), BasicFund: engine.MoneyFromFen(basic),
 		}
 		if rd.levels != nil {
 			l, ok := rd.levels[instID]
@@ -497,7 +496,7 @@ func (s *Store) GetClearingRun(ctx context.Context, runID string) (engine.Cleari
 		var from, to time.Time
 		var members *int64
 		var capContract *string
-		var capBudget, capActual, capSurplus, capDeficit, capCovers, capBears decimal.NullDecimal
+		var capBudget, capActual, capSurplus, capDeficit, capCovers, capBears *engine.Money // NULL: not a capitation run
 		err := tx.QueryRow(ctx, s.sql(`SELECT run_id, kind, region, scheme, contract_id, year, period_from, period_to, final,
 				settlements, ungrouped, ungrouped_basic_fund, budget, personal_total, total_points, point_value, paid_total,
 				cap_contract_id, cap_members, cap_budget, cap_actual, cap_surplus, cap_deficit, cap_fund_covers, cap_contract_bears
@@ -528,9 +527,9 @@ func (s *Store) GetClearingRun(ctx context.Context, runID string) (engine.Cleari
 		if members == nil {
 			return nil
 		}
-		cp := &engine.CapitationClearing{ContractID: *capContract, Members: *members, Budget: capBudget.Decimal,
-			Actual: capActual.Decimal, Surplus: capSurplus.Decimal, Deficit: capDeficit.Decimal,
-			FundCovers: capCovers.Decimal, ContractBears: capBears.Decimal}
+		cp := &engine.CapitationClearing{ContractID: *capContract, Members: *members, Budget: orZero(capBudget),
+			Actual: orZero(capActual), Surplus: orZero(capSurplus), Deficit: orZero(capDeficit),
+			FundCovers: orZero(capCovers), ContractBears: orZero(capBears)}
 		rows, err = tx.Query(ctx, s.sql(`SELECT name, budget, actual FROM {s}.clearing_run_components
 			WHERE run_id = $1 ORDER BY position`), runID)
 		if err != nil {
@@ -594,7 +593,10 @@ func (s *Store) StatementCases(ctx context.Context, runID, institutionID, after 
 		var date *time.Time
 		var kind *int16
 		var l engine.CaseLine
-		var total, ratio, points, personal, basic decimal.NullDecimal
+		// NULL when the run has no (more) cases for the institution.
+		var total, personal, basic *engine.Money
+		var ratio *engine.Ratio
+		var points *engine.Points
 		if err := rows.Scan(&sid, &reqID, &date, &drg, &total, &ratio, &kind, &points, &personal, &basic); err != nil {
 			return nil, translate(err)
 		}
@@ -602,8 +604,8 @@ func (s *Store) StatementCases(ctx context.Context, runID, institutionID, after 
 			continue // the run, with no (more) cases for the institution
 		}
 		l.SettlementID, l.RequestID, l.InstitutionID, l.SettleDate, l.DRGCode = *sid, *reqID, institutionID, dateOf(*date), *drg
-		l.Total, l.Ratio, l.Kind, l.Points, l.PersonalTotal, l.BasicFund = total.Decimal, ratio.Decimal, engine.CostKind(*kind),
-			points.Decimal, personal.Decimal, basic.Decimal
+		l.Total, l.Ratio, l.Kind, l.Points, l.PersonalTotal, l.BasicFund = orZero(total), orZero(ratio), engine.CostKind(*kind),
+			orZero(points), orZero(personal), orZero(basic)
 		out = append(out, l)
 	}
 	if err := rows.Err(); err != nil {
@@ -613,6 +615,15 @@ func (s *Store) StatementCases(ctx context.Context, runID, institutionID, after 
 		return nil, fmt.Errorf("clearing run %q: %w", runID, store.ErrNotFound)
 	}
 	return out, nil
+}
+
+// orZero is *p, or the zero value when p is nil (a NULL column).
+func orZero[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
 }
 
 // dateOf is the civil date of a date column.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -38,8 +37,8 @@ func (c *lineClearer) Add(cs engine.ClearingCase) (*engine.CaseLine, error) {
 		}
 	}
 	return &engine.CaseLine{SettlementID: cs.SettlementID, RequestID: cs.RequestID, InstitutionID: cs.InstitutionID,
-		SettleDate: cs.SettleDate, DRGCode: cs.DRGCode, Total: cs.Total, Ratio: decimal.RequireFromString("1.0000"),
-		Kind: engine.CostNormal, Points: decimal.NewFromInt(100), PersonalTotal: cs.PersonalTotal, BasicFund: cs.BasicFund}, nil
+		SettleDate: cs.SettleDate, DRGCode: cs.DRGCode, Total: cs.Total, Ratio: engine.RatioOne,
+		Kind: engine.CostNormal, Points: engine.MustPoints("100"), PersonalTotal: cs.PersonalTotal, BasicFund: cs.BasicFund}, nil
 }
 
 func (c *lineClearer) Finish() (engine.ClearingRun, error) {
@@ -100,14 +99,13 @@ func clearingFixture(t *testing.T, st *pgstore.Store, n int) []engine.Settlement
 // loadedSettlement is the i-th settlement of a fixture: inpatient, with
 // a DRG code, settled under the employee policy of clrRegion.
 func loadedSettlement(i int, inst, person string, day engine.Date) engine.Settlement {
-	d := decimal.RequireFromString
-	total := decimal.New(int64(100_000+i*37), -2)
-	personal := total.Mul(d("0.3")).Round(2)
+	total := engine.MoneyFromFen(int64(100_000 + i*37))
+	personal := total.MulRatio(engine.MustRatio("0.3"))
 	return engine.Settlement{
 		ID: fmt.Sprintf("ST9%011d", i),
 		Claim: engine.Claim{RequestID: fmt.Sprintf("load-%d", i), InstitutionID: inst, PersonID: person,
 			VisitType: engine.VisitInpatient, SettleDate: day, DRGCode: fmt.Sprintf("G%d", i%7),
-			Items: []engine.LineItem{{Code: "A", Quantity: d("1"), UnitPrice: total, Amount: total}}},
+			Items: []engine.LineItem{{Code: "A", Quantity: engine.QuantityOf(1), UnitPrice: engine.PriceFromScaled(total.Fen() * 10_000), Amount: total}}},
 		State: engine.StateSettled,
 		Result: engine.Result{PolicyVersion: "v1", PolicyRegion: clrRegion, PolicyScheme: engine.SchemeEmployee,
 			Breakdown: engine.Breakdown{Total: total, InScope: total, BasicFund: total.Sub(personal), FundTotal: total.Sub(personal),
@@ -226,7 +224,7 @@ func TestMigrationBackfillsClearingColumns(t *testing.T) {
 		PolicyVersion string
 		Breakdown     engine.Breakdown
 	}
-	d := decimal.RequireFromString
+	d := engine.MustMoney
 	rows := []struct {
 		id, person string
 		claim      engine.Claim

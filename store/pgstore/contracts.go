@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -110,9 +109,7 @@ func (s *Store) GetContract(ctx context.Context, id string) (engine.CapitationCo
 		}
 		c.Shares, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.CapitationShare, error) {
 			var sh engine.CapitationShare
-			var share decimal.Decimal
-			err := r.Scan(&sh.Party, &share)
-			sh.Share = share
+			err := r.Scan(&sh.Party, &sh.Share)
 			return sh, err
 		})
 		return translate(err)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -34,10 +33,10 @@ func TestCorruptRowsAreInternal(t *testing.T) {
 	if err := st.PutInstitution(ctx, engine.Institution{ID: "H", Name: "H", Region: "R", Level: 1}); err != nil {
 		t.Fatal(err)
 	}
-	one := decimal.NewFromInt(1)
+	one := engine.Yuan(1)
 	claim := engine.Claim{RequestID: "R1", InstitutionID: "H", PersonID: "P", VisitType: engine.VisitInpatient,
 		SettleDate: engine.Date{Year: 2026, Month: time.March, Day: 1},
-		Items:      []engine.LineItem{{Code: "A", Quantity: one, UnitPrice: one, Amount: one}}}
+		Items:      []engine.LineItem{{Code: "A", Quantity: engine.QuantityOf(1), UnitPrice: engine.MustPrice("1"), Amount: one}}}
 	rec, err := st.Settle(ctx, claim, func(py store.PersonYear) (engine.Result, error) {
 		delta := engine.NewAccumulators("P", 2026)
 		delta.AidPaid = one

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 )
 
@@ -27,33 +25,33 @@ type storedPolicy struct {
 	Catalog                 []storedCatalogEntry  `json:"Catalog"`
 	Benefits                []storedBenefit       `json:"Benefits"`
 	CapPools                []storedCapPool       `json:"CapPools"`
-	UnregisteredRatioCut    decimal.Decimal       `json:"UnregisteredRatioCut"`
+	UnregisteredRatioCut    engine.Ratio          `json:"UnregisteredRatioCut"`
 	Catastrophic            *storedCatastrophic   `json:"Catastrophic"`
 	MedicalAid              []storedAidRule       `json:"MedicalAid"`
 	AccountCoversOutOfScope bool                  `json:"AccountCoversOutOfScope"`
-	BudgetWarnRatio         *decimal.Decimal      `json:"BudgetWarnRatio"`
+	BudgetWarnRatio         *engine.Ratio         `json:"BudgetWarnRatio"`
 	DRG                     *storedDRG            `json:"DRG"`
 	BudgetClearing          *storedBudgetClearing `json:"BudgetClearing"`
 }
 
 // storedCatalogEntry is one catalog item of a stored policy.
 type storedCatalogEntry struct {
-	Code         string           `json:"Code"`
-	Category     int              `json:"Category"`
-	SelfPayRatio decimal.Decimal  `json:"SelfPayRatio"`
-	PriceCap     *decimal.Decimal `json:"PriceCap"`
+	Code         string        `json:"Code"`
+	Category     int           `json:"Category"`
+	SelfPayRatio engine.Ratio  `json:"SelfPayRatio"`
+	PriceCap     *engine.Price `json:"PriceCap"`
 }
 
 // storedBand is one band of a stored schedule.
 type storedBand struct {
-	UpTo  *decimal.Decimal `json:"UpTo"`
-	Ratio decimal.Decimal  `json:"Ratio"`
+	UpTo  *engine.Money `json:"UpTo"`
+	Ratio engine.Ratio  `json:"Ratio"`
 }
 
 // storedSchedule is a stored schedule of bands.
 type storedSchedule struct {
-	Bands     []storedBand     `json:"Bands"`
-	AnnualCap *decimal.Decimal `json:"AnnualCap"`
+	Bands     []storedBand  `json:"Bands"`
+	AnnualCap *engine.Money `json:"AnnualCap"`
 }
 
 // storedBenefit is the benefit of one visit type.
@@ -67,8 +65,8 @@ type storedBenefit struct {
 
 // storedDeductibles is the deductible row of one institution level.
 type storedDeductibles struct {
-	Level   int               `json:"Level"`
-	Amounts []decimal.Decimal `json:"Amounts"`
+	Level   int            `json:"Level"`
+	Amounts []engine.Money `json:"Amounts"`
 }
 
 // storedRateRow is the schedule of one level and employment status.
@@ -86,8 +84,8 @@ type storedCapPool struct {
 
 // storedCapPoolRow is one row of a cap pool.
 type storedCapPoolRow struct {
-	MinYears int             `json:"MinYears"`
-	Amount   decimal.Decimal `json:"Amount"`
+	MinYears int          `json:"MinYears"`
+	Amount   engine.Money `json:"Amount"`
 }
 
 // storedCatastrophic is the catastrophic insurance of a stored policy.
@@ -101,10 +99,10 @@ type storedCatastrophic struct {
 
 // storedAidRule is the medical aid of one person category.
 type storedAidRule struct {
-	Category          int              `json:"Category"`
-	Schedule          storedSchedule   `json:"Schedule"`
-	IncludePreSelfPay bool             `json:"IncludePreSelfPay"`
-	OOPCeiling        *decimal.Decimal `json:"OOPCeiling"`
+	Category          int            `json:"Category"`
+	Schedule          storedSchedule `json:"Schedule"`
+	IncludePreSelfPay bool           `json:"IncludePreSelfPay"`
+	OOPCeiling        *engine.Money  `json:"OOPCeiling"`
 }
 
 // storedDRG is the DRG clearing section of a stored policy.
@@ -112,38 +110,38 @@ type storedDRG struct {
 	Groups          []storedDRGGroup         `json:"Groups"`
 	Coefficients    []storedDRGCoefficient   `json:"Coefficients"`
 	HighThresholds  []storedDRGHighThreshold `json:"HighThresholds"`
-	LowRatio        decimal.Decimal          `json:"LowRatio"`
-	ReserveRatio    decimal.Decimal          `json:"ReserveRatio"`
+	LowRatio        engine.Ratio             `json:"LowRatio"`
+	ReserveRatio    engine.Ratio             `json:"ReserveRatio"`
 	PointValueBasis int                      `json:"PointValueBasis"`
 }
 
 // storedDRGGroup is one DRG group.
 type storedDRGGroup struct {
-	Code        string          `json:"Code"`
-	BasePoints  decimal.Decimal `json:"BasePoints"`
-	AverageCost decimal.Decimal `json:"AverageCost"`
+	Code        string        `json:"Code"`
+	BasePoints  engine.Points `json:"BasePoints"`
+	AverageCost engine.Money  `json:"AverageCost"`
 }
 
 // storedDRGCoefficient is an institution's (or a level's) coefficient.
 type storedDRGCoefficient struct {
-	InstitutionID string          `json:"InstitutionID"`
-	Level         int             `json:"Level"`
-	Coefficient   decimal.Decimal `json:"Coefficient"`
+	InstitutionID string       `json:"InstitutionID"`
+	Level         int          `json:"Level"`
+	Coefficient   engine.Ratio `json:"Coefficient"`
 }
 
 // storedDRGHighThreshold is one band of the high-cost threshold.
 type storedDRGHighThreshold struct {
-	UpToPoints *decimal.Decimal `json:"UpToPoints"`
-	Ratio      decimal.Decimal  `json:"Ratio"`
+	UpToPoints *engine.Points `json:"UpToPoints"`
+	Ratio      engine.Ratio   `json:"Ratio"`
 }
 
 // storedBudgetClearing is the budget clearing section of a stored policy.
 type storedBudgetClearing struct {
-	VisitTypes         []int           `json:"VisitTypes"`
-	SurplusRetention   decimal.Decimal `json:"SurplusRetention"`
-	MinUtilization     decimal.Decimal `json:"MinUtilization"`
-	OverspendShare     decimal.Decimal `json:"OverspendShare"`
-	OverspendTolerance decimal.Decimal `json:"OverspendTolerance"`
+	VisitTypes         []int        `json:"VisitTypes"`
+	SurplusRetention   engine.Ratio `json:"SurplusRetention"`
+	MinUtilization     engine.Ratio `json:"MinUtilization"`
+	OverspendShare     engine.Ratio `json:"OverspendShare"`
+	OverspendTolerance engine.Ratio `json:"OverspendTolerance"`
 }
 
 // The stored numbers of the enums only policies carry.

@@ -5,46 +5,47 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 )
 
 // goldenPolicy is the policy the policy golden files hold: every section
 // present, every enum away from zero.
 func goldenPolicy() *engine.Policy {
-	p := func(s string) *decimal.Decimal { d := dec(s); return &d }
-	sched := engine.Schedule{Bands: []engine.Band{{UpTo: p("10000"), Ratio: dec("0.8")}, {Ratio: dec("0.9")}}, AnnualCap: p("300000")}
+	m := func(s string) *engine.Money { d := engine.MustMoney(s); return &d }
+	sched := engine.Schedule{Bands: []engine.Band{{UpTo: m("10000"), Ratio: engine.MustRatio("0.8")}, {Ratio: engine.MustRatio("0.9")}}, AnnualCap: m("300000")}
 	return &engine.Policy{Region: "110000", Scheme: engine.SchemeEmployee, Version: "2026.1",
 		EffectiveFrom: engine.Date{Year: 2026, Month: 1, Day: 1}, EffectiveTo: engine.Date{Year: 2026, Month: 12, Day: 31},
 		UnknownItem: engine.UnknownItemReject,
 		Catalog: []engine.CatalogEntry{
-			{Code: "X001", Category: engine.ItemA, SelfPayRatio: dec("0")},
-			{Code: "X002", Category: engine.ItemB, SelfPayRatio: dec("0.1"), PriceCap: p("150")},
-			{Code: "X003", Category: engine.ItemC, SelfPayRatio: dec("1")},
+			{Code: "X001", Category: engine.ItemA, SelfPayRatio: engine.MustRatio("0")},
+			{Code: "X002", Category: engine.ItemB, SelfPayRatio: engine.MustRatio("0.1"), PriceCap: ptr(engine.MustPrice("150"))},
+			{Code: "X003", Category: engine.ItemC, SelfPayRatio: engine.MustRatio("1")},
 		},
 		Benefits: []engine.Benefit{{VisitType: engine.VisitInpatient, Accumulation: engine.AccumulationPerVisit,
-			Deductibles: []engine.DeductibleRow{{Level: 3, Amounts: []decimal.Decimal{dec("1300"), dec("650")}}},
+			Deductibles: []engine.DeductibleRow{{Level: 3, Amounts: []engine.Money{engine.MustMoney("1300"), engine.MustMoney("650")}}},
 			Rates:       []engine.RateRow{{Level: 3, Employment: engine.EmploymentRetired, Schedule: sched}}, CapPool: "main"},
 			{VisitType: engine.VisitChronicOutpatient, Accumulation: engine.AccumulationAnnual,
-				Rates: []engine.RateRow{{Level: 1, Employment: engine.EmploymentEmployed, Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: dec("0.7")}}}}}}},
-		CapPools:             []engine.CapPool{{Name: "main", Rows: []engine.CapPoolRow{{MinYears: 0, Amount: dec("300000")}, {MinYears: 15, Amount: dec("400000")}}}},
-		UnregisteredRatioCut: dec("0.1"),
+				Rates: []engine.RateRow{{Level: 1, Employment: engine.EmploymentEmployed, Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: engine.MustRatio("0.7")}}}}}}},
+		CapPools:             []engine.CapPool{{Name: "main", Rows: []engine.CapPoolRow{{MinYears: 0, Amount: engine.MustMoney("300000")}, {MinYears: 15, Amount: engine.MustMoney("400000")}}}},
+		UnregisteredRatioCut: engine.MustRatio("0.1"),
 		Catastrophic: &engine.Catastrophic{VisitTypes: []engine.VisitType{engine.VisitInpatient, engine.VisitChronicOutpatient},
 			IncludePreSelfPay: true, SpecialCategories: []engine.Category{engine.CategoryDestitute, engine.CategoryMonitored},
-			Normal: sched, Special: &engine.Schedule{Bands: []engine.Band{{Ratio: dec("0.65")}}}},
-		MedicalAid: []engine.AidRule{{Category: engine.CategoryPovertyAlleviated, Schedule: sched, IncludePreSelfPay: true, OOPCeiling: p("5000")},
-			{Category: engine.CategoryMinimumLiving, Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: dec("0.7")}}}}},
+			Normal: sched, Special: &engine.Schedule{Bands: []engine.Band{{Ratio: engine.MustRatio("0.65")}}}},
+		MedicalAid: []engine.AidRule{{Category: engine.CategoryPovertyAlleviated, Schedule: sched, IncludePreSelfPay: true, OOPCeiling: m("5000")},
+			{Category: engine.CategoryMinimumLiving, Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: engine.MustRatio("0.7")}}}}},
 		AccountCoversOutOfScope: true,
-		BudgetWarnRatio:         p("0.85"),
-		DRG: &engine.DRG{Groups: []engine.DRGGroup{{Code: "GB11", BasePoints: dec("120.5"), AverageCost: dec("23000")}},
-			Coefficients:   []engine.DRGCoefficient{{InstitutionID: "H1", Level: 3, Coefficient: dec("1.05")}},
-			HighThresholds: []engine.DRGHighThreshold{{UpToPoints: p("100"), Ratio: dec("3")}, {Ratio: dec("2")}},
-			LowRatio:       dec("0.4"), ReserveRatio: dec("0.05"), PointValueBasis: engine.PointValueFundOnly},
-		BudgetClearing: &engine.BudgetClearing{VisitTypes: []engine.VisitType{engine.VisitOutpatient}, SurplusRetention: dec("0.5"),
-			MinUtilization: dec("0.85"), OverspendShare: dec("0.6"), OverspendTolerance: dec("0.1")},
+		BudgetWarnRatio:         ptr(engine.MustRatio("0.85")),
+		DRG: &engine.DRG{Groups: []engine.DRGGroup{{Code: "GB11", BasePoints: engine.MustPoints("120.5"), AverageCost: engine.MustMoney("23000")}},
+			Coefficients:   []engine.DRGCoefficient{{InstitutionID: "H1", Level: 3, Coefficient: engine.MustRatio("1.05")}},
+			HighThresholds: []engine.DRGHighThreshold{{UpToPoints: ptr(engine.MustPoints("100")), Ratio: engine.MustRatio("3")}, {Ratio: engine.MustRatio("2")}},
+			LowRatio:       engine.MustRatio("0.4"), ReserveRatio: engine.MustRatio("0.05"), PointValueBasis: engine.PointValueFundOnly},
+		BudgetClearing: &engine.BudgetClearing{VisitTypes: []engine.VisitType{engine.VisitOutpatient}, SurplusRetention: engine.MustRatio("0.5"),
+			MinUtilization: engine.MustRatio("0.85"), OverspendShare: engine.MustRatio("0.6"), OverspendTolerance: engine.MustRatio("0.1")},
 	}
 }
+
+// ptr is a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }
 
 // TestGoldenPolicy: the stored policy documents of every format decode to
 // the exact policy, and the current format is written byte for byte.

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -44,13 +45,16 @@ func decodeDoc(kind string, doc []byte, out any) error {
 	return nil
 }
 
-var unmarshalerType = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+var (
+	unmarshalerType     = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+	textUnmarshalerType = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
+)
 
 // checkRequired reports the first required field missing from raw, read as
 // a document of type t, at any depth.
 func checkRequired(raw json.RawMessage, t reflect.Type, path string) error {
-	if reflect.PointerTo(t).Implements(unmarshalerType) {
-		return nil // a leaf with its own encoding (a decimal)
+	if pt := reflect.PointerTo(t); pt.Implements(unmarshalerType) || pt.Implements(textUnmarshalerType) {
+		return nil // a leaf with its own encoding (an engine figure: a string)
 	}
 	isNull := bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 	switch t.Kind() {

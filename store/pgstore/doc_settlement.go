@@ -6,16 +6,16 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 )
 
 // The stored documents of a settlement (settlements.claim and .result) and
 // of a person's year (the accumulators). Field names are the Go field
 // names the untagged engine structs were written with, so every row
-// already stored reads back; decimals are strings; enums are the numbers of
-// the enumCodes mappings. Adding a field: give it a new name, tag it
+// already stored reads back; figures are quoted strings in their
+// shortest exact form ("700", "12.5": the engine types' text, as
+// shopspring/decimal wrote it before); enums are the numbers of the
+// enumCodes mappings. Adding a field: give it a new name, tag it
 // doc:"optional" if rows without it exist, and keep the old ones.
 
 // storedClaim is the stored document of a settled claim.
@@ -43,9 +43,9 @@ type storedDate struct {
 type storedLineItem struct {
 	Code      string          `json:"Code"`
 	Name      string          `json:"Name"`
-	Quantity  decimal.Decimal `json:"Quantity"`
-	UnitPrice decimal.Decimal `json:"UnitPrice"`
-	Amount    decimal.Decimal `json:"Amount"`
+	Quantity  engine.Quantity `json:"Quantity"`
+	UnitPrice engine.Price    `json:"UnitPrice"`
+	Amount    engine.Money    `json:"Amount"`
 }
 
 // storedResult is the stored document of a settlement's result. The policy
@@ -61,66 +61,66 @@ type storedResult struct {
 	Details       []storedDetail      `json:"Details"`
 	Delta         storedAccumulators  `json:"Delta"`
 	Budget        *storedBudgetStatus `json:"Budget"`
-	BudgetLimit   *decimal.Decimal    `json:"BudgetLimit"`
-	WarnRatio     decimal.Decimal     `json:"WarnRatio"`
+	BudgetLimit   *engine.Money       `json:"BudgetLimit"`
+	WarnRatio     engine.Ratio        `json:"WarnRatio"`
 }
 
 // storedBreakdown is the split of a stored settlement's bill.
 type storedBreakdown struct {
-	Total         decimal.Decimal `json:"Total"`
-	OutOfScope    decimal.Decimal `json:"OutOfScope"`
-	OverLimit     decimal.Decimal `json:"OverLimit"`
-	PreSelfPay    decimal.Decimal `json:"PreSelfPay"`
-	InScope       decimal.Decimal `json:"InScope"`
-	Deductible    decimal.Decimal `json:"Deductible"`
-	BasicFund     decimal.Decimal `json:"BasicFund"`
-	OverCap       decimal.Decimal `json:"OverCap"`
-	Catastrophic  decimal.Decimal `json:"Catastrophic"`
-	MedicalAid    decimal.Decimal `json:"MedicalAid"`
-	FundTotal     decimal.Decimal `json:"FundTotal"`
-	PersonalTotal decimal.Decimal `json:"PersonalTotal"`
-	Account       decimal.Decimal `json:"Account"`
-	Cash          decimal.Decimal `json:"Cash"`
+	Total         engine.Money `json:"Total"`
+	OutOfScope    engine.Money `json:"OutOfScope"`
+	OverLimit     engine.Money `json:"OverLimit"`
+	PreSelfPay    engine.Money `json:"PreSelfPay"`
+	InScope       engine.Money `json:"InScope"`
+	Deductible    engine.Money `json:"Deductible"`
+	BasicFund     engine.Money `json:"BasicFund"`
+	OverCap       engine.Money `json:"OverCap"`
+	Catastrophic  engine.Money `json:"Catastrophic"`
+	MedicalAid    engine.Money `json:"MedicalAid"`
+	FundTotal     engine.Money `json:"FundTotal"`
+	PersonalTotal engine.Money `json:"PersonalTotal"`
+	Account       engine.Money `json:"Account"`
+	Cash          engine.Money `json:"Cash"`
 }
 
 // storedDetail is one detail line of a stored result.
 type storedDetail struct {
-	Fund   int             `json:"Fund"`
-	Band   int             `json:"Band"`
-	Ratio  decimal.Decimal `json:"Ratio"`
-	Base   decimal.Decimal `json:"Base"`
-	Amount decimal.Decimal `json:"Amount"`
+	Fund   int          `json:"Fund"`
+	Band   int          `json:"Band"`
+	Ratio  engine.Ratio `json:"Ratio"`
+	Base   engine.Money `json:"Base"`
+	Amount engine.Money `json:"Amount"`
 }
 
 // storedBudgetStatus is the budget status a stored result answered.
 type storedBudgetStatus struct {
-	Year  int             `json:"Year"`
-	Limit decimal.Decimal `json:"Limit"`
-	Used  decimal.Decimal `json:"Used"`
-	State int             `json:"State"`
+	Year  int          `json:"Year"`
+	Limit engine.Money `json:"Limit"`
+	Used  engine.Money `json:"Used"`
+	State int          `json:"State"`
 }
 
 // storedAccumulators is the stored document of a person's running totals
 // for a year (person_years.accumulators), and of a result's delta. Visit
 // types are keyed by their stored number.
 type storedAccumulators struct {
-	V                int                        `json:"v,omitempty" doc:"optional"`
-	PersonID         string                     `json:"PersonID"`
-	Year             int                        `json:"Year"`
-	InpatientCount   int                        `json:"InpatientCount"`
-	VisitTypes       map[int]storedVisit        `json:"VisitTypes"`
-	PoolUsed         map[string]decimal.Decimal `json:"PoolUsed"`
-	CatastrophicBase decimal.Decimal            `json:"CatastrophicBase"`
-	CatastrophicPaid decimal.Decimal            `json:"CatastrophicPaid"`
-	AidBase          decimal.Decimal            `json:"AidBase"`
-	AidPaid          decimal.Decimal            `json:"AidPaid"`
-	AidOutOfPocket   decimal.Decimal            `json:"AidOutOfPocket"`
+	V                int                     `json:"v,omitempty" doc:"optional"`
+	PersonID         string                  `json:"PersonID"`
+	Year             int                     `json:"Year"`
+	InpatientCount   int                     `json:"InpatientCount"`
+	VisitTypes       map[int]storedVisit     `json:"VisitTypes"`
+	PoolUsed         map[string]engine.Money `json:"PoolUsed"`
+	CatastrophicBase engine.Money            `json:"CatastrophicBase"`
+	CatastrophicPaid engine.Money            `json:"CatastrophicPaid"`
+	AidBase          engine.Money            `json:"AidBase"`
+	AidPaid          engine.Money            `json:"AidPaid"`
+	AidOutOfPocket   engine.Money            `json:"AidOutOfPocket"`
 }
 
 // storedVisit is the running in-scope cost of one visit type.
 type storedVisit struct {
-	InScope        decimal.Decimal `json:"InScope"`
-	DeductiblePaid decimal.Decimal `json:"DeductiblePaid"`
+	InScope        engine.Money `json:"InScope"`
+	DeductiblePaid engine.Money `json:"DeductiblePaid"`
 }
 
 // encodeClaim is the stored document of a claim.

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 )
 
@@ -20,42 +18,40 @@ import (
 // written only when missing: they are the bytes rows already stored carry.
 var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden")
 
-func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
-
 // goldenClaim, goldenResult and goldenAccumulators are the values the
 // golden files hold.
 func goldenClaim() engine.Claim {
 	return engine.Claim{RequestID: "R1", InstitutionID: "H1", PersonID: "P1", VisitType: engine.VisitInpatient,
 		SettleDate: engine.Date{Year: 2026, Month: 3, Day: 15}, CrossRegion: engine.CrossRegionLocal, DRGCode: "GB11",
 		UsePersonalAccount: true, Items: []engine.LineItem{
-			{Code: "X001", Name: "青霉素", Quantity: dec("2"), UnitPrice: dec("50.00"), Amount: dec("100.00")},
-			{Code: "X002", Name: "CT", Quantity: dec("1"), UnitPrice: dec("200.50"), Amount: dec("200.50")},
+			{Code: "X001", Name: "青霉素", Quantity: engine.MustQuantity("2"), UnitPrice: engine.MustPrice("50.00"), Amount: engine.MustMoney("100.00")},
+			{Code: "X002", Name: "CT", Quantity: engine.MustQuantity("1"), UnitPrice: engine.MustPrice("200.50"), Amount: engine.MustMoney("200.50")},
 		}}
 }
 
 func goldenResult() engine.Result {
 	delta := engine.NewAccumulators("P1", 2026)
 	delta.InpatientCount = 1
-	delta.VisitTypes = map[engine.VisitType]engine.VisitAccumulator{engine.VisitInpatient: {InScope: dec("255.00"), DeductiblePaid: dec("50.00")}}
-	delta.PoolUsed = map[string]decimal.Decimal{"main": dec("140.00")}
-	delta.CatastrophicBase, delta.CatastrophicPaid = dec("20.00"), dec("10.00")
-	delta.AidBase, delta.AidPaid, delta.AidOutOfPocket = dec("10.00"), dec("5.00"), dec("5.00")
-	limit := dec("1000000")
+	delta.VisitTypes = map[engine.VisitType]engine.VisitAccumulator{engine.VisitInpatient: {InScope: engine.MustMoney("255.00"), DeductiblePaid: engine.MustMoney("50.00")}}
+	delta.PoolUsed = map[string]engine.Money{"main": engine.MustMoney("140.00")}
+	delta.CatastrophicBase, delta.CatastrophicPaid = engine.MustMoney("20.00"), engine.MustMoney("10.00")
+	delta.AidBase, delta.AidPaid, delta.AidOutOfPocket = engine.MustMoney("10.00"), engine.MustMoney("5.00"), engine.MustMoney("5.00")
+	limit := engine.MustMoney("1000000")
 	return engine.Result{PolicyVersion: "2026.1", PolicyRegion: "110000", PolicyScheme: engine.SchemeEmployee,
 		CrossRegion: engine.CrossRegionLocal,
-		Breakdown: engine.Breakdown{Total: dec("300.50"), OutOfScope: dec("20.50"), OverLimit: dec("10.00"), PreSelfPay: dec("15.00"),
-			InScope: dec("255.00"), Deductible: dec("50.00"), BasicFund: dec("140.00"), OverCap: dec("0"), Catastrophic: dec("10.00"),
-			MedicalAid: dec("6.00"), FundTotal: dec("156.00"), PersonalTotal: dec("144.50"), Account: dec("44.50"), Cash: dec("100.00")},
+		Breakdown: engine.Breakdown{Total: engine.MustMoney("300.50"), OutOfScope: engine.MustMoney("20.50"), OverLimit: engine.MustMoney("10.00"), PreSelfPay: engine.MustMoney("15.00"),
+			InScope: engine.MustMoney("255.00"), Deductible: engine.MustMoney("50.00"), BasicFund: engine.MustMoney("140.00"), OverCap: engine.MustMoney("0"), Catastrophic: engine.MustMoney("10.00"),
+			MedicalAid: engine.MustMoney("6.00"), FundTotal: engine.MustMoney("156.00"), PersonalTotal: engine.MustMoney("144.50"), Account: engine.MustMoney("44.50"), Cash: engine.MustMoney("100.00")},
 		Details: []engine.Detail{
-			{Fund: engine.FundBasic, Band: 1, Ratio: dec("0.5"), Base: dec("100.00"), Amount: dec("50.00")},
-			{Fund: engine.FundBasic, Band: 2, Ratio: dec("0.9"), Base: dec("100.00"), Amount: dec("90.00")},
-			{Fund: engine.FundCatastrophic, Band: 1, Ratio: dec("0.5"), Base: dec("20.00"), Amount: dec("10.00")},
-			{Fund: engine.FundMedicalAid, Band: 1, Ratio: dec("0.5"), Base: dec("10.00"), Amount: dec("5.00")},
-			{Fund: engine.FundAidCeiling, Band: 1, Ratio: dec("1"), Base: dec("1.00"), Amount: dec("1.00")},
+			{Fund: engine.FundBasic, Band: 1, Ratio: engine.MustRatio("0.5"), Base: engine.MustMoney("100.00"), Amount: engine.MustMoney("50.00")},
+			{Fund: engine.FundBasic, Band: 2, Ratio: engine.MustRatio("0.9"), Base: engine.MustMoney("100.00"), Amount: engine.MustMoney("90.00")},
+			{Fund: engine.FundCatastrophic, Band: 1, Ratio: engine.MustRatio("0.5"), Base: engine.MustMoney("20.00"), Amount: engine.MustMoney("10.00")},
+			{Fund: engine.FundMedicalAid, Band: 1, Ratio: engine.MustRatio("0.5"), Base: engine.MustMoney("10.00"), Amount: engine.MustMoney("5.00")},
+			{Fund: engine.FundAidCeiling, Band: 1, Ratio: engine.MustRatio("1"), Base: engine.MustMoney("1.00"), Amount: engine.MustMoney("1.00")},
 		},
 		Delta:       delta,
-		Budget:      &engine.BudgetStatus{Year: 2026, Limit: limit, Used: dec("140.00"), State: engine.BudgetWithin},
-		BudgetLimit: &limit, WarnRatio: dec("0.9")}
+		Budget:      &engine.BudgetStatus{Year: 2026, Limit: limit, Used: engine.MustMoney("140.00"), State: engine.BudgetWithin},
+		BudgetLimit: &limit, WarnRatio: engine.MustRatio("0.9")}
 }
 
 // goldenEarlyResult is goldenResult as recorded before results named their
@@ -70,12 +66,12 @@ func goldenAccumulators() engine.Accumulators {
 	a := engine.NewAccumulators("P1", 2026)
 	a.InpatientCount = 2
 	a.VisitTypes = map[engine.VisitType]engine.VisitAccumulator{
-		engine.VisitInpatient:  {InScope: dec("500.00"), DeductiblePaid: dec("100.00")},
-		engine.VisitOutpatient: {InScope: dec("30.50"), DeductiblePaid: dec("0")},
+		engine.VisitInpatient:  {InScope: engine.MustMoney("500.00"), DeductiblePaid: engine.MustMoney("100.00")},
+		engine.VisitOutpatient: {InScope: engine.MustMoney("30.50"), DeductiblePaid: engine.MustMoney("0")},
 	}
-	a.PoolUsed = map[string]decimal.Decimal{"main": dec("300.00"), "chronic": dec("12.34")}
-	a.CatastrophicBase, a.CatastrophicPaid = dec("40.00"), dec("20.00")
-	a.AidBase, a.AidPaid, a.AidOutOfPocket = dec("20.00"), dec("12.00"), dec("8.00")
+	a.PoolUsed = map[string]engine.Money{"main": engine.MustMoney("300.00"), "chronic": engine.MustMoney("12.34")}
+	a.CatastrophicBase, a.CatastrophicPaid = engine.MustMoney("40.00"), engine.MustMoney("20.00")
+	a.AidBase, a.AidPaid, a.AidOutOfPocket = engine.MustMoney("20.00"), engine.MustMoney("12.00"), engine.MustMoney("8.00")
 	return a
 }
 
@@ -261,6 +257,18 @@ func TestStoredDocumentRefused(t *testing.T) {
 			m["VisitTypes"].(map[string]any)["9"] = map[string]any{"InScope": "1", "DeductiblePaid": "0"}
 		})},
 		{"accumulators not JSON", decodeAccumulatorsErr, []byte("{")},
+		{"result with an amount of three decimals", decodeResultErr, edit(t, "result_v1.json", func(m map[string]any) {
+			m["Breakdown"].(map[string]any)["Cash"] = "100.001"
+		})},
+		{"claim with a price of seven decimals", decodeClaimErr, edit(t, "claim_v1.json", func(m map[string]any) {
+			m["Items"].([]any)[0].(map[string]any)["UnitPrice"] = "50.0000001"
+		})},
+		{"claim with a quantity that is not a string", decodeClaimErr, edit(t, "claim_v1.json", func(m map[string]any) {
+			m["Items"].([]any)[0].(map[string]any)["Quantity"] = 2
+		})},
+		{"accumulators with an amount in an exponent", decodeAccumulatorsErr, edit(t, "accumulators_v1.json", func(m map[string]any) {
+			m["AidBase"] = "2e1"
+		})},
 	}
 	for _, c := range cases {
 		if err := c.decode(c.doc); !errors.Is(err, engine.ErrInvariant) {
@@ -272,3 +280,29 @@ func TestStoredDocumentRefused(t *testing.T) {
 func decodeResultErr(b []byte) error       { _, err := decodeResult(b); return err }
 func decodeClaimErr(b []byte) error        { _, err := decodeClaim(b); return err }
 func decodeAccumulatorsErr(b []byte) error { _, err := decodeAccumulators(b); return err }
+
+// TestStoredFiguresByValue: a stored figure is read by value, whatever
+// trailing zeros it was written with ("300.500", "100.00", a quantity
+// "2.0000"), and a null amount reads as zero, as shopspring/decimal read
+// them.
+func TestStoredFiguresByValue(t *testing.T) {
+	res := edit(t, "result_v1.json", func(m map[string]any) {
+		b := m["Breakdown"].(map[string]any)
+		b["Total"], b["Cash"], b["OverCap"] = "300.500", "100.00", nil
+		m["WarnRatio"] = "0.9000"
+	})
+	got, err := decodeResult(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "result with trailing zeros", got, goldenResult())
+	claim := edit(t, "claim_v1.json", func(m map[string]any) {
+		it := m["Items"].([]any)[0].(map[string]any)
+		it["Quantity"], it["UnitPrice"], it["Amount"] = "2.0000", "50.000000", "100.00"
+	})
+	gotClaim, err := decodeClaim(claim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "claim with trailing zeros", gotClaim, goldenClaim())
+}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store/pgstore"
@@ -103,7 +102,7 @@ func TestPolicyCacheFollowsOtherServers(t *testing.T) {
 		Region: "999999", Scheme: engine.SchemeResident, Version: "v1",
 		EffectiveFrom: engine.Date{Year: 2026, Month: 1, Day: 1}, EffectiveTo: engine.Date{Year: 2026, Month: 12, Day: 31},
 		Benefits: []engine.Benefit{{VisitType: engine.VisitInpatient, Accumulation: engine.AccumulationPerVisit,
-			Rates: []engine.RateRow{{Level: 1, Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: decimal.RequireFromString("0.5")}}}}}}},
+			Rates: []engine.RateRow{{Level: 1, Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: engine.MustRatio("0.5")}}}}}}},
 	}
 	if err := engine.ValidatePolicy(p); err != nil {
 		t.Fatal(err)
@@ -117,7 +116,7 @@ func TestPolicyCacheFollowsOtherServers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) == 1 && got[0].Version == "v1" && got[0].Benefits[0].Rates[0].Schedule.Bands[0].Ratio.Equal(decimal.RequireFromString("0.5")) {
+		if len(got) == 1 && got[0].Version == "v1" && got[0].Benefits[0].Rates[0].Schedule.Bands[0].Ratio.Equal(engine.MustRatio("0.5")) {
 			return
 		}
 		if time.Now().After(deadline) {

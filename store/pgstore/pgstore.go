@@ -57,7 +57,8 @@ type Store struct {
 
 // Open connects to PostgreSQL, applies the embedded migrations and starts
 // following policy changes. Every connection runs with an empty
-// search_path: each query names its schema, so one that forgets fails.
+// search_path: each query names its schema, so one that forgets fails;
+// and it knows the engine's figures as NUMERIC (registerFigures).
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -73,6 +74,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		registerFigures(c.TypeMap())
 		_, err := c.Exec(ctx, "SELECT pg_catalog.set_config('search_path', '', false)")
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/medsettle/medsettle/engine"
 )
@@ -126,9 +125,7 @@ func (s *Store) GetInstitution(ctx context.Context, id string) (engine.Instituti
 	}
 	in.Budgets, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.Budget, error) {
 		var b engine.Budget
-		var amount decimal.Decimal
-		err := r.Scan(&b.Year, &amount)
-		b.Amount = amount
+		err := r.Scan(&b.Year, &b.Amount)
 		return b, err
 	})
 	return in, translate(err)

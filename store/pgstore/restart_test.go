@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
 	"github.com/medsettle/medsettle/store/pgstore"
@@ -23,14 +21,14 @@ func TestEverythingSurvivesReopening(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := decimal.RequireFromString
+	d := engine.MustMoney
 	pol := &engine.Policy{
 		Region: "R", Scheme: engine.SchemeEmployee, Version: "v1",
 		EffectiveFrom: engine.Date{Year: 2026, Month: 1, Day: 1}, EffectiveTo: engine.Date{Year: 2026, Month: 12, Day: 31},
 		Catalog: []engine.CatalogEntry{{Code: "A", Category: engine.ItemA}},
 		Benefits: []engine.Benefit{{VisitType: engine.VisitInpatient, Accumulation: engine.AccumulationPerVisit,
-			Deductibles: []engine.DeductibleRow{{Level: 2, Amounts: []decimal.Decimal{d("500"), d("0")}}},
-			Rates:       []engine.RateRow{{Level: 2, Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: d("0.9")}}}}},
+			Deductibles: []engine.DeductibleRow{{Level: 2, Amounts: []engine.Money{d("500"), d("0")}}},
+			Rates:       []engine.RateRow{{Level: 2, Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: engine.MustRatio("0.9")}}}}},
 			CapPool:     "p"}},
 		CapPools: []engine.CapPool{{Name: "p", Rows: []engine.CapPoolRow{{MinYears: 0, Amount: d("30000")}}}},
 	}
@@ -47,7 +45,7 @@ func TestEverythingSurvivesReopening(t *testing.T) {
 	}
 	claim := engine.Claim{RequestID: "r1", InstitutionID: "H", PersonID: "P", VisitType: engine.VisitInpatient,
 		SettleDate: engine.Date{Year: 2026, Month: 3, Day: 1}, UsePersonalAccount: true,
-		Items: []engine.LineItem{{Code: "A", Quantity: d("1"), UnitPrice: d("2500"), Amount: d("2500.00")}}}
+		Items: []engine.LineItem{{Code: "A", Quantity: engine.QuantityOf(1), UnitPrice: engine.MustPrice("2500"), Amount: d("2500.00")}}}
 	settled, err := first.Settle(ctx, claim, func(st store.PersonYear) (engine.Result, error) {
 		return engine.Settle(engine.Input{Policy: pol, Person: st.Person, Institution: inst, Claim: claim,
 			Accumulators: st.Accumulators, BudgetUsed: st.BudgetUsed})

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -212,7 +211,7 @@ func (s *Store) commitSettlement(ctx context.Context, tx pgx.Tx, claim engine.Cl
 	if err := s.queueChanges(batch, state.Accumulators, engine.SettleChanges(claim, res)); err != nil {
 		return engine.Settlement{}, err
 	}
-	var used decimal.Decimal
+	var used engine.Money
 	if res.BudgetLimit != nil {
 		// The usage with this settlement and every one committed so far.
 		batch.Queue(s.q.budgetUsed, claim.InstitutionID, year).QueryRow(func(row pgx.Row) error { return row.Scan(&used) })

@@ -35,7 +35,7 @@ func testOpeningBalances(t *testing.T, newStore func(t *testing.T) store.Store) 
 	if err := e.st.PutPersons(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	for id, want := range map[string]string{psnEmployed: live.StringFixed(2), "OB-NEW": "42.00", psnRetired: "800.00"} {
+	for id, want := range map[string]string{psnEmployed: live.String(), "OB-NEW": "42.00", psnRetired: "800.00"} {
 		got, err := e.st.GetPerson(ctx, id)
 		if err != nil {
 			t.Fatalf("GetPerson %s: %v", id, err)
@@ -67,14 +67,14 @@ func testAdjustAccount(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return p.AccountBalance.StringFixed(2)
+		return p.AccountBalance.String()
 	}
 	credit := store.Adjustment{RequestID: "ADJ-1", PersonID: psnPoor, Credit: dec("50.5"), Reason: "correction", By: "admin"}
 	first, err := e.st.AdjustAccount(ctx, credit)
 	if err != nil {
 		t.Fatalf("credit: %v", err)
 	}
-	if got := first.Person.AccountBalance.StringFixed(2); got != "200.50" {
+	if got := first.Person.AccountBalance.String(); got != "200.50" {
 		t.Errorf("credit answered balance %s, want 200.50", got)
 	}
 	if first.At.IsZero() || first.By != "admin" || first.RequestID != "ADJ-1" || !first.Credit.Equal(dec("50.50")) || !first.Debit.IsZero() {

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
 )
@@ -96,9 +94,9 @@ type caseSpec struct {
 // basic fund.
 func figures(n int, account bool) engine.Breakdown {
 	total := dec(fmt.Sprintf("%d.%02d", 1000+37*n, (n*13)%100))
-	personal := engine.Round2(total.Mul(dec("0.3")))
+	personal := total.MulRatio(ratio("0.3"))
 	fund := total.Sub(personal)
-	acct := decimal.Zero
+	var acct engine.Money
 	if account {
 		acct = dec("1.00")
 	}
@@ -226,7 +224,7 @@ func (r *recorder) Add(c engine.ClearingCase) (*engine.CaseLine, error) {
 	l := engine.CaseLine{
 		SettlementID: c.SettlementID, RequestID: c.RequestID, InstitutionID: c.InstitutionID,
 		SettleDate: c.SettleDate, DRGCode: c.DRGCode, Total: c.Total,
-		Ratio: dec("1.2345"), Kind: engine.CostNormal, Points: decimal.NewFromInt(int64(100 + i)),
+		Ratio: ratio("1.2345"), Kind: engine.CostNormal, Points: engine.PointsFromScaled(int64(100+i) * 10_000),
 		PersonalTotal: c.PersonalTotal, BasicFund: c.BasicFund,
 	}
 	r.mu.Lock()
@@ -555,9 +553,9 @@ func chronicContract(id string, year int) engine.CapitationContract {
 		ContractID: id, InstitutionID: hospBudget, Region: region, Scheme: engine.SchemeEmployee, Year: year,
 		Components: []engine.CapitationComponent{{Name: "chronic care", Rate: dec("3700.00"),
 			VisitTypes: []engine.VisitType{engine.VisitInpatient, engine.VisitChronicOutpatient}}},
-		Shares: []engine.CapitationShare{{Party: "county", Share: dec("0.4")}, {Party: "township", Share: dec("0.4")},
-			{Party: "village", Share: dec("0.2")}},
-		OverspendShare: dec("0.5"), OverspendTolerance: dec("0.1"),
+		Shares: []engine.CapitationShare{{Party: "county", Share: ratio("0.4")}, {Party: "township", Share: ratio("0.4")},
+			{Party: "village", Share: ratio("0.2")}},
+		OverspendShare: ratio("0.5"), OverspendTolerance: ratio("0.1"),
 	}
 }
 
@@ -710,9 +708,9 @@ func testClearingStoresRun(t *testing.T, newStore func(t *testing.T) store.Store
 	if err != nil {
 		t.Fatal(err)
 	}
-	again.Institutions[0].Points = dec("-7")
+	again.Institutions[0].Points = engine.MustPoints("-7")
 	ls := lines(hospBudget, "", 100)
-	ls[0].Points = dec("-1")
+	ls[0].Points = engine.MustPoints("-1")
 	if d := diff(mustGetRun(t, ce, got.RunID), stored); len(d) > 0 {
 		t.Errorf("changing returned runs changed the stored run: %v", d)
 	}
@@ -1071,7 +1069,7 @@ func testContracts(t *testing.T, newStore func(t *testing.T) store.Store) {
 	con.Shares[0].Party = "changed"
 	got := ce.contract("CC1")
 	got.Components[1].VisitTypes[0] = engine.VisitInpatient
-	got.Shares[1].Share = dec("0.9")
+	got.Shares[1].Share = ratio("0.9")
 	if d := diff(ce.contract("CC1"), want); len(d) > 0 {
 		t.Errorf("changing what was put or got changed the stored contract: %v", d)
 	}
@@ -1277,8 +1275,12 @@ func testReconcile(t *testing.T, newStore func(t *testing.T) store.Store) {
 	q := query(engine.SchemeUnspecified)
 	q.Claimed = all
 	check("matched", q, ordered, 0, false)
-	// Equal by value: more decimals are the same figures.
-	q.Claimed.Total = dec(all.Total.StringFixed(4))
+	// Equal by value: the same figure read from a text with more decimals.
+	var total4 engine.Money
+	if err := total4.UnmarshalText([]byte(all.Total.String() + "00")); err != nil {
+		t.Fatal(err)
+	}
+	q.Claimed.Total = total4
 	check("matched, 4 decimals", q, ordered, 0, false)
 
 	for _, tc := range []struct {
@@ -1288,7 +1290,7 @@ func testReconcile(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"count differs", func(c *store.ReconcileTotals) { c.Count++ }},
 		{"total differs", func(c *store.ReconcileTotals) { c.Total = c.Total.Add(dec("0.01")) }},
 		{"fund total differs", func(c *store.ReconcileTotals) { c.FundTotal = c.FundTotal.Sub(dec("0.01")) }},
-		{"account differs", func(c *store.ReconcileTotals) { c.Account = decimal.Zero }},
+		{"account differs", func(c *store.ReconcileTotals) { c.Account = engine.Money{} }},
 	} {
 		q := query(engine.SchemeUnspecified)
 		q.Claimed = all
@@ -1345,15 +1347,15 @@ func testClearingWithEngineClearers(t *testing.T, newStore func(t *testing.T) st
 	ungrouped := ce.settleCase(caseSpec{label: "ungrouped at H1", inst: hospBudget, person: psnEmployed, day: date(2024, time.March, 10), drg: "X9"})
 	h2 := ce.settleCase(caseSpec{label: "G1 at H2", inst: hospNoBudget, person: psnPoor, day: date(2024, time.March, 11), drg: "G1"})
 	chronic := ce.settleCase(caseSpec{label: "chronic at H1", inst: hospBudget, person: psnRetired, visit: engine.VisitChronicOutpatient, day: date(2024, time.May, 10)})
-	basic := func(sts ...engine.Settlement) decimal.Decimal {
-		sum := decimal.Zero
+	basic := func(sts ...engine.Settlement) engine.Money {
+		var sum engine.Money
 		for _, st := range sts {
 			sum = sum.Add(st.Result.Breakdown.BasicFund)
 		}
 		return sum
 	}
-	personal := func(sts ...engine.Settlement) decimal.Decimal {
-		sum := decimal.Zero
+	personal := func(sts ...engine.Settlement) engine.Money {
+		var sum engine.Money
 		for _, st := range sts {
 			sum = sum.Add(st.Result.Breakdown.PersonalTotal)
 		}
@@ -1362,8 +1364,8 @@ func testClearingWithEngineClearers(t *testing.T, newStore func(t *testing.T) st
 
 	// DRG: coefficient 1, no high or low cases, no reserve.
 	drg := &engine.DRG{Groups: []engine.DRGGroup{
-		{Code: "G1", BasePoints: dec("100"), AverageCost: dec("10000")},
-		{Code: "G2", BasePoints: dec("200"), AverageCost: dec("20000")},
+		{Code: "G1", BasePoints: engine.MustPoints("100"), AverageCost: dec("10000")},
+		{Code: "G2", BasePoints: engine.MustPoints("200"), AverageCost: dec("20000")},
 	}}
 	c, err := engine.NewDRGClearer(drg, dec("10000.00"))
 	if err != nil {
@@ -1375,7 +1377,7 @@ func testClearingWithEngineClearers(t *testing.T, newStore func(t *testing.T) st
 		t.Fatalf("DRG run: %v", err)
 	}
 	if run.Kind != engine.ClearingDRG || run.Settlements != 4 || run.Ungrouped != 1 ||
-		!run.UngroupedBasicFund.Equal(basic(ungrouped)) || !run.TotalPoints.Equal(dec("400")) ||
+		!run.UngroupedBasicFund.Equal(basic(ungrouped)) || !run.TotalPoints.Equal(engine.MustPoints("400")) ||
 		!run.PersonalTotal.Equal(personal(g1, g2, h2)) || !run.PaidTotal.Equal(dec("10000")) {
 		t.Errorf("DRG run: %+v", run)
 	}
@@ -1383,12 +1385,12 @@ func testClearingWithEngineClearers(t *testing.T, newStore func(t *testing.T) st
 		t.Fatalf("DRG run lines: %+v", run.Institutions)
 	}
 	paid := run.Institutions[0].Payment.Add(run.Institutions[1].Payment)
-	if l := run.Institutions[0]; l.Cases != 2 || !l.Points.Equal(dec("300")) || !l.BasicFund.Equal(basic(g1, g2)) || !paid.Equal(dec("10000")) {
+	if l := run.Institutions[0]; l.Cases != 2 || !l.Points.Equal(engine.MustPoints("300")) || !l.BasicFund.Equal(basic(g1, g2)) || !paid.Equal(dec("10000")) {
 		t.Errorf("DRG line of H1: %+v (payments add up to %s)", l, paid)
 	}
 	lines, err := ce.st.StatementCases(ce.ctx, run.RunID, hospBudget, "", 10)
 	if err != nil || len(lines) != 2 || lines[0].SettlementID != g1.ID || lines[1].SettlementID != g2.ID ||
-		!lines[0].Points.Equal(dec("100")) || !lines[1].Points.Equal(dec("200")) || lines[0].Kind != engine.CostNormal ||
+		!lines[0].Points.Equal(engine.MustPoints("100")) || !lines[1].Points.Equal(engine.MustPoints("200")) || lines[0].Kind != engine.CostNormal ||
 		lines[0].RequestID != g1.Claim.RequestID || !lines[1].BasicFund.Equal(basic(g2)) {
 		t.Errorf("DRG statement of H1: %+v, %v", lines, err)
 	}
@@ -1396,7 +1398,7 @@ func testClearingWithEngineClearers(t *testing.T, newStore func(t *testing.T) st
 	// BUDGET: H1's 2024 budget of 10,000 against its inpatient and
 	// chronic basic fund.
 	bc := &engine.BudgetClearing{VisitTypes: []engine.VisitType{engine.VisitInpatient, engine.VisitChronicOutpatient},
-		SurplusRetention: dec("0.5"), OverspendShare: dec("0.5"), OverspendTolerance: dec("0.1")}
+		SurplusRetention: ratio("0.5"), OverspendShare: ratio("0.5"), OverspendTolerance: ratio("0.1")}
 	bsel := store.Selection{Kind: engine.ClearingBudget, Region: region, Scheme: engine.SchemeEmployee, Year: 2024,
 		From: jan1st2024, To: dec31st24, VisitTypes: bc.VisitTypes}
 	run, err = ce.st.RunClearing(ce.ctx, bsel, engine.NewBudgetClearer(bc, 2024), nil)

@@ -25,8 +25,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
 )
@@ -141,15 +139,20 @@ var (
 	day2025    = engine.Date{Year: 2025, Month: time.June, Day: 2}
 )
 
-func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+// dec is an amount of money written as a literal ("700", "12.50").
+func dec(s string) engine.Money { return engine.MustMoney(s) }
 
-func decp(s string) *decimal.Decimal {
+// decp is a pointer to an amount of money.
+func decp(s string) *engine.Money {
 	d := dec(s)
 	return &d
 }
 
-func band(upTo, ratio string) engine.Band {
-	b := engine.Band{Ratio: dec(ratio)}
+// ratio is a ratio written as a literal ("0.9").
+func ratio(s string) engine.Ratio { return engine.MustRatio(s) }
+
+func band(upTo, r string) engine.Band {
+	b := engine.Band{Ratio: ratio(r)}
 	if upTo != "" {
 		b.UpTo = decp(upTo)
 	}
@@ -176,15 +179,15 @@ func employeePolicy(version string, from, to engine.Date) *engine.Policy {
 		UnknownItem:   engine.UnknownItemSelfPay,
 		Catalog: []engine.CatalogEntry{
 			{Code: "DRUG-A", Category: engine.ItemA},
-			{Code: "DRUG-B", Category: engine.ItemB, SelfPayRatio: dec("0.1")},
-			{Code: "MAT-CAP", Category: engine.ItemA, PriceCap: decp("50")},
+			{Code: "DRUG-B", Category: engine.ItemB, SelfPayRatio: ratio("0.1")},
+			{Code: "MAT-CAP", Category: engine.ItemA, PriceCap: ptr(engine.MustPrice("50"))},
 			{Code: "SVC-C", Category: engine.ItemC},
 		},
 		Benefits: []engine.Benefit{
 			{
 				VisitType:    engine.VisitInpatient,
 				Accumulation: engine.AccumulationPerVisit,
-				Deductibles:  []engine.DeductibleRow{{Level: 3, Amounts: []decimal.Decimal{dec("700"), dec("500"), dec("0")}}},
+				Deductibles:  []engine.DeductibleRow{{Level: 3, Amounts: []engine.Money{dec("700"), dec("500"), dec("0")}}},
 				Rates: []engine.RateRow{{Level: 3, Schedule: engine.Schedule{Bands: []engine.Band{
 					band("5000", "0.87"), band("10000", "0.90"), band("", "0.95"),
 				}}}},
@@ -193,7 +196,7 @@ func employeePolicy(version string, from, to engine.Date) *engine.Policy {
 			{
 				VisitType:    engine.VisitChronicOutpatient,
 				Accumulation: engine.AccumulationAnnual,
-				Deductibles:  []engine.DeductibleRow{{Level: 3, Amounts: []decimal.Decimal{dec("500")}}},
+				Deductibles:  []engine.DeductibleRow{{Level: 3, Amounts: []engine.Money{dec("500")}}},
 				Rates:        []engine.RateRow{{Level: 3, Schedule: engine.Schedule{Bands: []engine.Band{band("", "0.80")}}}},
 				CapPool:      "basic",
 			},
@@ -226,7 +229,7 @@ func residentPolicy(reg, version string, from, to engine.Date) *engine.Policy {
 		Benefits: []engine.Benefit{{
 			VisitType:    engine.VisitInpatient,
 			Accumulation: engine.AccumulationPerVisit,
-			Deductibles:  []engine.DeductibleRow{{Level: 3, Amounts: []decimal.Decimal{dec("1000")}}},
+			Deductibles:  []engine.DeductibleRow{{Level: 3, Amounts: []engine.Money{dec("1000")}}},
 			Rates:        []engine.RateRow{{Level: 3, Schedule: engine.Schedule{Bands: []engine.Band{band("", "0.60")}}}},
 		}},
 	}
@@ -262,10 +265,17 @@ func institutions() []engine.Institution {
 	}
 }
 
+// ptr is a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }
+
 // item is a line item with amount = round(quantity × unit price).
 func item(code, quantity, unitPrice string) engine.LineItem {
-	q, p := dec(quantity), dec(unitPrice)
-	return engine.LineItem{Code: code, Name: "item " + code, Quantity: q, UnitPrice: p, Amount: engine.Round2(q.Mul(p))}
+	q, p := engine.MustQuantity(quantity), engine.MustPrice(unitPrice)
+	amount, ok := p.MulQuantity(q)
+	if !ok {
+		panic("item " + code + ": amount out of range")
+	}
+	return engine.LineItem{Code: code, Name: "item " + code, Quantity: q, UnitPrice: p, Amount: amount}
 }
 
 // inpatient is an inpatient claim of in-scope cost inScope (category A)
@@ -413,19 +423,33 @@ func (e *env) unchanged(what string, before world) {
 // ---------------------------------------------------------------------------
 // Comparison by value
 
-var (
-	decimalType      = reflect.TypeOf(decimal.Decimal{})
-	accumulatorsType = reflect.TypeOf(engine.Accumulators{})
-)
+var accumulatorsType = reflect.TypeOf(engine.Accumulators{})
 
 // diff compares two values of the same type field by field and lists the
-// differences: decimals by value, accumulators with Accumulators.Equal, nil
-// and empty slices and maps alike, absent map entries as zero values.
-// Unexported fields (caches) are ignored.
+// differences: engine figures (Money, Ratio, … : structs without an
+// exported field) whole, accumulators with Accumulators.Equal, nil and
+// empty slices and maps alike, absent map entries as zero values.
+// Unexported fields of other structs (caches) are ignored.
 func diff(a, b any) []string {
 	var out []string
 	diffValue("", reflect.ValueOf(a), reflect.ValueOf(b), &out)
 	return out
+}
+
+// isFigure reports whether t is a comparable struct with no exported
+// field: an engine figure (Money, Ratio, Quantity, Price, Points,
+// PointValue), compared whole; skipping its unexported field would make
+// every figure equal.
+func isFigure(t reflect.Type) bool {
+	if t.Kind() != reflect.Struct || t.NumField() == 0 || !t.Comparable() {
+		return false
+	}
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).IsExported() {
+			return false
+		}
+	}
+	return true
 }
 
 func diffValue(path string, a, b reflect.Value, out *[]string) {
@@ -435,13 +459,13 @@ func diffValue(path string, a, b reflect.Value, out *[]string) {
 	add := func(format string, args ...any) {
 		*out = append(*out, fmt.Sprintf("%s: ", pathOr(path))+fmt.Sprintf(format, args...))
 	}
-	switch a.Type() {
-	case decimalType:
-		x, y := a.Interface().(decimal.Decimal), b.Interface().(decimal.Decimal)
-		if !x.Equal(y) {
-			add("%s != %s", x, y)
+	if isFigure(a.Type()) {
+		if a.Interface() != b.Interface() {
+			add("%v != %v", a.Interface(), b.Interface())
 		}
 		return
+	}
+	switch a.Type() {
 	case accumulatorsType:
 		x, y := a.Interface().(engine.Accumulators), b.Interface().(engine.Accumulators)
 		if !x.Equal(y) {
@@ -670,7 +694,7 @@ func sortBudgets(b []engine.Budget) {
 
 // policyKey names a policy for comparisons of listings.
 func policyKey(p *engine.Policy) string {
-	return fmt.Sprintf("%s/%s/%s[%s,%s]cut=%s", p.Region, p.Scheme, p.Version, p.EffectiveFrom, p.EffectiveTo, p.UnregisteredRatioCut.StringFixed(4))
+	return fmt.Sprintf("%s/%s/%s[%s,%s]cut=%s", p.Region, p.Scheme, p.Version, p.EffectiveFrom, p.EffectiveTo, p.UnregisteredRatioCut)
 }
 
 func listPolicies(t *testing.T, st store.Store, reg string, scheme engine.Scheme) []string {
@@ -727,7 +751,7 @@ func testPolicies(t *testing.T, newStore func(t *testing.T) store.Store) {
 	if err != nil || len(ps) != 2 {
 		t.Fatalf("Policies: %d policies, %v", len(ps), err)
 	}
-	if e, ok := ps[0].Item("MAT-CAP"); !ok || e.PriceCap == nil || !e.PriceCap.Equal(dec("50")) {
+	if e, ok := ps[0].Item("MAT-CAP"); !ok || e.PriceCap == nil || !e.PriceCap.Equal(engine.MustPrice("50")) {
 		t.Errorf("a listed policy does not find its catalog item MAT-CAP: %+v %v", e, ok)
 	}
 	if b := ps[1].Benefit(engine.VisitInpatient); b == nil || b.CapPool != "basic" || len(b.Rates) != 1 || len(b.Rates[0].Schedule.Bands) != 3 {
@@ -739,7 +763,7 @@ func testPolicies(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 	// Replacing the same region, scheme and version.
 	repl := validPolicy(t, employeePolicy("2024", jan1st2024, dec31st24))
-	repl.UnregisteredRatioCut = dec("0.2")
+	repl.UnregisteredRatioCut = ratio("0.2")
 	if err := st.PutPolicy(ctx, repl); err != nil {
 		t.Fatalf("PutPolicy replacing version 2024: %v", err)
 	}
@@ -930,7 +954,7 @@ func testSettleIdempotent(t *testing.T, newStore func(t *testing.T) store.Store)
 	}
 	// The same request with decimals written differently is the same request.
 	same := inpatient("req-1", hospBudget, psnEmployed, day2024, "6000.00")
-	same.Items[1].Quantity = dec("2.000")
+	same.Items[1].Quantity = engine.MustQuantity("2.000")
 	again2, err := e.st.Settle(e.ctx, same, countingCompute(e.compute(same), &calls))
 	if err != nil {
 		t.Fatalf("retry with 6000.00: %v", err)
@@ -1250,7 +1274,7 @@ func testBudgetStatus(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if st.Result.Budget == nil {
 			t.Fatalf("step %d: no budget status", i)
 		}
-		want := engine.NewBudgetStatus(2024, limit, used, dec("0.9"))
+		want := engine.NewBudgetStatus(2024, limit, used, ratio("0.9"))
 		if d := diff(*st.Result.Budget, want); len(d) > 0 {
 			t.Errorf("step %d: budget status: %v", i, d)
 		}
@@ -1526,7 +1550,7 @@ func randomClaim(rng *rand.Rand, j int) engine.Claim {
 		day = day2025
 	}
 	money := func(minFen, maxFen int) string {
-		return decimal.New(int64(minFen+rng.Intn(maxFen-minFen+1)), -2).String()
+		return engine.MoneyFromFen(int64(minFen + rng.Intn(maxFen-minFen+1))).String()
 	}
 	c := engine.Claim{
 		RequestID:          fmt.Sprintf("c-%04d", j/2),
@@ -1759,7 +1783,7 @@ func testConcurrent(t *testing.T, newStore func(t *testing.T) store.Store) {
 		case ok != (b != nil):
 			t.Errorf("settlement %s at %s: budget status %+v, budget %t", st.ID, st.Claim.InstitutionID, b, ok)
 		case ok:
-			if d := diff(*b, engine.NewBudgetStatus(st.Claim.Year(), limit, b.Used, dec("0.9"))); len(d) > 0 {
+			if d := diff(*b, engine.NewBudgetStatus(st.Claim.Year(), limit, b.Used, ratio("0.9"))); len(d) > 0 {
 				t.Errorf("settlement %s: budget status %v", st.ID, d)
 			}
 		}
@@ -1903,8 +1927,8 @@ func (e *env) checkTotals(settled []engine.Settlement, reversed []bool) {
 		year int
 	}
 	acc := map[string]engine.Accumulators{}
-	used := map[iy]decimal.Decimal{}
-	account := map[string]decimal.Decimal{}
+	used := map[iy]engine.Money{}
+	account := map[string]engine.Money{}
 	inpatients := map[string]int{}
 	for j, st := range settled {
 		if reversed[j] {
@@ -1967,7 +1991,7 @@ func checkDeductibleSequence(t *testing.T, settled []engine.Settlement) {
 			continue
 		}
 		k := fmt.Sprintf("%s/%d", c.PersonID, c.Year())
-		seq[k] = append(seq[k], st.Result.Breakdown.Deductible.StringFixed(2))
+		seq[k] = append(seq[k], st.Result.Breakdown.Deductible.String())
 	}
 	for k, ds := range seq {
 		sort.Sort(sort.Reverse(sort.StringSlice(ds)))
@@ -2002,7 +2026,7 @@ func checkDeductibleSequence(t *testing.T, settled []engine.Settlement) {
 func (e *env) checkBudgetReports(settled []engine.Settlement) {
 	t := e.t
 	t.Helper()
-	finals := map[string]decimal.Decimal{}
+	finals := map[string]engine.Money{}
 	for _, st := range settled {
 		c := st.Claim
 		limit, ok := e.insts[c.InstitutionID].Budget(c.Year())
@@ -2027,7 +2051,7 @@ func (e *env) checkBudgetReports(settled []engine.Settlement) {
 			t.Errorf("%s/%d: settlement %s reports usage %s; want at least its own basic fund %s and at most the final usage %s",
 				c.InstitutionID, c.Year(), st.ID, b.Used, st.Result.Breakdown.BasicFund, final)
 		}
-		if d := diff(*b, engine.NewBudgetStatus(c.Year(), limit, b.Used, dec("0.9"))); len(d) > 0 {
+		if d := diff(*b, engine.NewBudgetStatus(c.Year(), limit, b.Used, ratio("0.9"))); len(d) > 0 {
 			t.Errorf("settlement %s: budget status %v", st.ID, d)
 		}
 	}
