@@ -18,8 +18,8 @@ type Share struct {
 // method, so that the rounded amounts add up to total exactly: every
 // share is first rounded down to the fen, and the fen left over go one
 // each to the shares with the largest remainders (ties by key). total
-// must equal the sum of the shares; the
-// result is in the order of shares. Returns ErrInvariant otherwise.
+// must equal the sum of the shares; the result is in the order of
+// shares. Returns ErrInvariant otherwise.
 func AllocateFen(total Money, shares []Share) ([]Money, error) {
 	sum := new(big.Rat)
 	for _, s := range shares {

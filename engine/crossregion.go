@@ -104,20 +104,35 @@ type CrossRegionDecision struct {
 // given is named); UNREGISTERED otherwise. Filings of other persons are
 // ignored.
 func DecideCrossRegion(person Person, inst Institution, filings []Filing, d Date) CrossRegionDecision {
-	if inst.Region == person.Region {
+	state, fi := decideCrossRegion(person, inst, filings, d)
+	switch state {
+	case CrossRegionLocal:
 		return CrossRegionDecision{State: CrossRegionLocal,
 			Reason: fmt.Sprintf("institution %q is in person %q's insured region %s", inst.ID, person.ID, person.Region)}
-	}
-	for _, f := range filings {
-		if f.PersonID == person.ID && f.Holds(inst.Region, d) {
-			return CrossRegionDecision{State: CrossRegionRegistered, Filing: f.ID,
-				Reason: fmt.Sprintf("institution %q is in region %s, outside person %q's insured region %s, and filing %q for %s holds from %s to %s",
-					inst.ID, inst.Region, person.ID, person.Region, f.ID, f.Region, f.ValidFrom, f.ValidTo)}
-		}
+	case CrossRegionRegistered:
+		f := filings[fi]
+		return CrossRegionDecision{State: CrossRegionRegistered, Filing: f.ID,
+			Reason: fmt.Sprintf("institution %q is in region %s, outside person %q's insured region %s, and filing %q for %s holds from %s to %s",
+				inst.ID, inst.Region, person.ID, person.Region, f.ID, f.Region, f.ValidFrom, f.ValidTo)}
 	}
 	return CrossRegionDecision{State: CrossRegionUnregistered,
 		Reason: fmt.Sprintf("institution %q is in region %s, outside person %q's insured region %s, and no filing of the person for %s holds on %s",
 			inst.ID, inst.Region, person.ID, person.Region, inst.Region, d)}
+}
+
+// decideCrossRegion is DecideCrossRegion's state, and the index of the
+// filing that registers the care (REGISTERED), without the words: Settle
+// needs the words only when a claim disagrees.
+func decideCrossRegion(person Person, inst Institution, filings []Filing, d Date) (CrossRegion, int) {
+	if inst.Region == person.Region {
+		return CrossRegionLocal, -1
+	}
+	for i, f := range filings {
+		if f.PersonID == person.ID && f.Holds(inst.Region, d) {
+			return CrossRegionRegistered, i
+		}
+	}
+	return CrossRegionUnregistered, -1
 }
 
 // CheckCrossRegion checks a claim's declared cross_region against the

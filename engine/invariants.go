@@ -3,9 +3,10 @@ package engine
 import "fmt"
 
 // CheckResult asserts the identities of SETTLEMENT.md on a result: no
-// figure is negative (Money is never finer than a fen), the scope split adds up to the
-// total, the funds add up to fund_total, the person's part to
-// personal_total, and each fund's detail lines to what that fund paid.
+// figure is negative (none can be finer than a fen: Money counts fen),
+// the scope split adds up to the total, the funds add up to fund_total,
+// the person's part to personal_total, and each fund's detail lines to
+// what that fund paid.
 // Returns an error wrapping ErrInvariant when one fails.
 func CheckResult(r Result) error {
 	if err := CheckBreakdown(r.Breakdown); err != nil {
@@ -34,9 +35,10 @@ func CheckResult(r Result) error {
 }
 
 // CheckBreakdown asserts the identities of SETTLEMENT.md on a breakdown
-// alone (CheckResult without the detail lines): no figure is negative, the scope split adds up to the total, the funds to
-// fund_total, the person's part to personal_total and cash to the personal
-// part less the account. Returns an error wrapping ErrInvariant when one
+// alone (CheckResult without the detail lines): no figure is negative,
+// the scope split adds up to the total, the funds to fund_total, the
+// person's part to personal_total and cash to the personal part less the
+// account. Returns an error wrapping ErrInvariant when one
 // fails.
 func CheckBreakdown(b Breakdown) error {
 	figures := [...]struct {

@@ -3,11 +3,10 @@ package engine
 // span applies the schedule primitive of SETTLEMENT.md: what a running
 // amount moving from c0 to c1 is paid, band by band. Every band is clipped
 // below at floor (a deductible carved off the bottom) and its ratio is
-// lowered by cut (floor 0). It returns one line per band, zero lines
-// included, and their sum. Rounding is per band: amount_b =
-// round(r_b × len_b(c1)) − round(r_b × len_b(c0)).
-func span(bands []Band, cut Ratio, floor, c0, c1 Money, fund Fund) ([]Detail, Money) {
-	lines := make([]Detail, 0, len(bands))
+// lowered by cut (floor 0). It appends one line per band to lines, zero
+// lines included, and returns them and their sum. Rounding is per band:
+// amount_b = round(r_b × len_b(c1)) − round(r_b × len_b(c0)).
+func span(lines []Detail, bands []Band, cut Ratio, floor, c0, c1 Money, fund Fund) ([]Detail, Money) {
 	var total, lower Money
 	for i, b := range bands {
 		lo := lower.Max(floor)
@@ -50,12 +49,14 @@ func capLines(lines []Detail, raw, limit Money) Money {
 	return limit
 }
 
-// nonZero keeps the lines that pay something.
-func nonZero(dst, lines []Detail) []Detail {
-	for _, l := range lines {
+// dropZero keeps, of the lines from start on, those that pay something,
+// in order.
+func dropZero(lines []Detail, start int) []Detail {
+	out := lines[:start]
+	for _, l := range lines[start:] {
 		if !l.Amount.IsZero() {
-			dst = append(dst, l)
+			out = append(out, l)
 		}
 	}
-	return dst
+	return out
 }

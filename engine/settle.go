@@ -64,23 +64,25 @@ func Settle(in Input) (Result, error) {
 	if err := CheckCodes(p, c); err != nil {
 		return Result{}, err
 	}
-	cross := DecideCrossRegion(in.Person, in.Institution, in.Filings, c.SettleDate)
-	if err := CheckCrossRegion(c.CrossRegion, cross); err != nil {
-		return Result{}, err
+	cross, _ := decideCrossRegion(in.Person, in.Institution, in.Filings, c.SettleDate)
+	if c.CrossRegion != CrossRegionUnspecified && c.CrossRegion != cross {
+		return Result{}, CheckCrossRegion(c.CrossRegion, DecideCrossRegion(in.Person, in.Institution, in.Filings, c.SettleDate))
 	}
 	var b Breakdown
 	classify(p, c, &b)
 	acc := in.Accumulators
 	delta := NewAccumulators(c.PersonID, c.Year())
 	res := Result{PolicyVersion: p.Version, PolicyRegion: p.Region, PolicyScheme: p.Scheme, WarnRatio: p.WarnRatio(),
-		CrossRegion: cross.State}
+		CrossRegion: cross}
 
-	basic, err := basicLayer(p, in.Person, in.Institution, cross.State, c, acc, b.InScope, &delta)
+	// One allocation for every detail line: each layer's span appends
+	// its bands here, and the lines that pay nothing are dropped.
+	res.Details = make([]Detail, 0, detailCapacity(p, in.Person, c.VisitType, in.Institution.Level))
+	basic, err := basicLayer(p, in.Person, in.Institution, cross, c, acc, b.InScope, &delta, &res.Details)
 	if err != nil {
 		return Result{}, err
 	}
 	b.Deductible, b.BasicFund, b.OverCap = basic.deductible, basic.paid, basic.overCap
-	res.Details = nonZero(res.Details, basic.lines)
 
 	b.Catastrophic = catastrophicLayer(p, in.Person, c, acc, b, &delta, &res.Details)
 	b.MedicalAid = aidLayer(p, in.Person, acc, b, &delta, &res.Details)
@@ -95,13 +97,19 @@ func Settle(in Input) (Result, error) {
 		b.Account = in.Person.AccountBalance.Max(Money{}).Min(payable.Max(Money{}))
 	}
 	b.Cash = b.PersonalTotal.Sub(b.Account)
+	if len(res.Details) == 0 {
+		res.Details = nil // as a result without detail lines always was
+	}
 	res.Breakdown = b
 	res.Delta = delta
 
 	if limit, ok := in.Institution.Budget(c.Year()); ok {
-		res.BudgetLimit = &limit
-		st := NewBudgetStatus(c.Year(), limit, in.BudgetUsed.Add(b.BasicFund), res.WarnRatio)
-		res.Budget = &st
+		// One allocation for both pointers.
+		bo := &struct {
+			limit Money
+			st    BudgetStatus
+		}{limit, NewBudgetStatus(c.Year(), limit, in.BudgetUsed.Add(b.BasicFund), res.WarnRatio)}
+		res.BudgetLimit, res.Budget = &bo.limit, &bo.st
 	}
 	if err := CheckResult(res); err != nil {
 		return Result{}, err
@@ -172,12 +180,39 @@ func overLimit(excess Price, q Quantity) Money {
 
 type basicResult struct {
 	deductible, paid, overCap Money
-	lines                     []Detail
+}
+
+// detailCapacity is the most detail lines a settlement can have: the
+// bands of every schedule it may use, and the aid ceiling line.
+func detailCapacity(p *Policy, person Person, vt VisitType, level int) int {
+	n := 1
+	if ben := p.Benefit(vt); ben != nil {
+		most := 0
+		for i := range ben.Rates {
+			if ben.Rates[i].Level == level {
+				most = max(most, len(ben.Rates[i].Schedule.Bands))
+			}
+		}
+		n += most
+	}
+	if cat := p.Catastrophic; cat != nil {
+		n += len(cat.Normal.Bands)
+		if cat.Special != nil {
+			n = n - len(cat.Normal.Bands) + max(len(cat.Normal.Bands), len(cat.Special.Bands))
+		}
+	}
+	most := 0
+	for i := range p.MedicalAid {
+		if p.MedicalAid[i].Category == person.Category.Normal() {
+			most = max(most, len(p.MedicalAid[i].Schedule.Bands))
+		}
+	}
+	return n + most
 }
 
 // basicLayer computes the basic pooled fund (hifp_pay) and records what it
 // adds to the accumulators in delta.
-func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c Claim, acc Accumulators, s Money, delta *Accumulators) (basicResult, error) {
+func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c Claim, acc Accumulators, s Money, delta *Accumulators, details *[]Detail) (basicResult, error) {
 	vt := c.VisitType
 	if vt == VisitInpatient {
 		delta.InpatientCount = 1
@@ -204,19 +239,22 @@ func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c
 	if cross == CrossRegionUnregistered {
 		cut = p.UnregisteredRatioCut
 	}
-	lines, raw := span(sched.Bands, cut, d, c0, c1, FundBasic)
+	start := len(*details)
+	var raw Money
+	*details, raw = span(*details, sched.Bands, cut, d, c0, c1, FundBasic)
 	paid := raw
 	if ben.CapPool != "" {
 		limit, err := capFor(p, ben.CapPool, person.ContributionYears)
 		if err != nil {
 			return basicResult{}, err
 		}
-		paid = capLines(lines, raw, limit.Sub(acc.Pool(ben.CapPool)))
+		paid = capLines((*details)[start:], raw, limit.Sub(acc.Pool(ben.CapPool)))
 		delta.PoolUsed = map[string]Money{ben.CapPool: paid}
 	}
+	*details = dropZero(*details, start)
 	ded := c1.Min(d).Sub(c0.Min(d))
 	delta.VisitTypes = map[VisitType]VisitAccumulator{vt: {InScope: s, DeductiblePaid: ded}}
-	return basicResult{deductible: ded, paid: paid, overCap: raw.Sub(paid), lines: lines}, nil
+	return basicResult{deductible: ded, paid: paid, overCap: raw.Sub(paid)}, nil
 }
 
 // deductibleFor is the deductible that applies: by admission sequence for
@@ -302,12 +340,14 @@ func catastrophicLayer(p *Policy, person Person, c Claim, acc Accumulators, b Br
 	if cat.Special != nil && containsCategory(cat.SpecialCategories, person.Category.Normal()) {
 		sched = *cat.Special
 	}
-	lines, raw := span(sched.Bands, Ratio{}, Money{}, acc.CatastrophicBase, acc.CatastrophicBase.Add(base), FundCatastrophic)
+	start := len(*details)
+	var raw Money
+	*details, raw = span(*details, sched.Bands, Ratio{}, Money{}, acc.CatastrophicBase, acc.CatastrophicBase.Add(base), FundCatastrophic)
 	paid := raw
 	if sched.AnnualCap != nil {
-		paid = capLines(lines, raw, sched.AnnualCap.Sub(acc.CatastrophicPaid))
+		paid = capLines((*details)[start:], raw, sched.AnnualCap.Sub(acc.CatastrophicPaid))
 	}
-	*details = nonZero(*details, lines)
+	*details = dropZero(*details, start)
 	delta.CatastrophicBase = base
 	delta.CatastrophicPaid = paid
 	return paid
@@ -331,12 +371,14 @@ func aidLayer(p *Policy, person Person, acc Accumulators, b Breakdown, delta *Ac
 		base = base.Add(b.PreSelfPay)
 	}
 	base = base.Max(Money{})
-	lines, raw := span(rule.Schedule.Bands, Ratio{}, Money{}, acc.AidBase, acc.AidBase.Add(base), FundMedicalAid)
+	start := len(*details)
+	var raw Money
+	*details, raw = span(*details, rule.Schedule.Bands, Ratio{}, Money{}, acc.AidBase, acc.AidBase.Add(base), FundMedicalAid)
 	regular := raw
 	if rule.Schedule.AnnualCap != nil {
-		regular = capLines(lines, raw, rule.Schedule.AnnualCap.Sub(acc.AidPaid))
+		regular = capLines((*details)[start:], raw, rule.Schedule.AnnualCap.Sub(acc.AidPaid))
 	}
-	*details = nonZero(*details, lines)
+	*details = dropZero(*details, start)
 	oop := base.Sub(regular)
 	var extra Money
 	if rule.OOPCeiling != nil {

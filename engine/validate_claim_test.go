@@ -123,3 +123,46 @@ func TestTotalsBounded(t *testing.T) {
 		t.Errorf("budget usage brought to exactly the bound: %v, %v", res.Budget, err)
 	}
 }
+
+// TestValidClaimAllocatesNothing: validating a valid claim builds no
+// field path (FieldPath turns into text only for a violation), and the
+// paths of violations read as before: "items[2].amount".
+func TestValidClaimAllocatesNothing(t *testing.T) {
+	g := newGen(t)
+	for range 20 {
+		c := g.input().Claim
+		if err := engine.ValidateClaim(c); err != nil {
+			g.fatalf("a generated claim is invalid: %v", err)
+		}
+		if n := testing.AllocsPerRun(20, func() { _ = engine.ValidateClaim(c) }); n != 0 {
+			g.fatalf("ValidateClaim of a valid %d-line claim allocates %v times", len(c.Items), n)
+		}
+	}
+	c := g.input().Claim
+	for len(c.Items) < 3 {
+		c.Items = append(c.Items, c.Items[0])
+	}
+	c.Items[2].Amount = c.Items[2].Amount.Add(engine.MoneyFromFen(1))
+	c.Items[1].Code = ""
+	c.Items[0].Quantity = engine.Quantity{}
+	err := engine.ValidateClaim(c)
+	var ve *engine.ValidationError
+	if !errors.As(err, &ve) || !ve.Has("items[2].amount") || !ve.Has("items[1].code") || !ve.Has("items[0].quantity") {
+		t.Fatalf("violations %v, want items[2].amount, items[1].code and items[0].quantity", err)
+	}
+	for _, tc := range []struct {
+		p    engine.FieldPath
+		want string
+	}{
+		{engine.Path("request_id"), "request_id"},
+		{engine.IndexPath("items", 12, "unit_price"), "items[12].unit_price"},
+		{engine.IndexPath("items", 3, ""), "items[3]"},
+		{engine.IndexPath("items", 3, "").With("amount"), "items[3].amount"},
+		{engine.Path("filing").With("region"), "filing.region"},
+		{engine.IndexPath("policy.catalog", 0, "price_cap").With("x"), "policy.catalog[0].price_cap.x"},
+	} {
+		if got := tc.p.String(); got != tc.want {
+			t.Errorf("%+v renders %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
