@@ -25,7 +25,21 @@ func ParseDate(s string) (Date, error) {
 }
 
 // String renders the date as "YYYY-MM-DD".
-func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day) }
+func (d Date) String() string {
+	var buf [10]byte
+	return string(d.appendTo(buf[:0]))
+}
+
+// appendTo appends the date as String renders it ("%04d-%02d-%02d").
+func (d Date) appendTo(b []byte) []byte {
+	m := int(d.Month)
+	if d.Year < 0 || d.Year > 9999 || m < 0 || m > 99 || d.Day < 0 || d.Day > 99 {
+		return fmt.Appendf(b, "%04d-%02d-%02d", d.Year, m, d.Day)
+	}
+	y := d.Year
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d.Day/10), byte('0'+d.Day%10))
+}
 
 // IsZero reports whether the date was never set.
 func (d Date) IsZero() bool { return d == Date{} }

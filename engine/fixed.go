@@ -155,7 +155,11 @@ func parseScaled(s string, scale, maxPlaces, maxLen int, signed, strict bool) (i
 // them when none is left ("12.5", "7", "700.00").
 func formatScaled(v int64, scale, minPlaces int) string {
 	var buf [32]byte
-	b := buf[:0]
+	return string(appendScaled(buf[:0], v, scale, minPlaces))
+}
+
+// appendScaled appends v as formatScaled renders it.
+func appendScaled(b []byte, v int64, scale, minPlaces int) []byte {
 	if v < 0 {
 		b = append(b, '-')
 	}
@@ -170,13 +174,14 @@ func formatScaled(v int64, scale, minPlaces int) string {
 	}
 	if places > 0 {
 		b = append(b, '.')
-		digits := strconv.AppendUint(nil, frac, 10)
+		var dbuf [20]byte
+		digits := strconv.AppendUint(dbuf[:0], frac, 10)
 		for i := len(digits); i < places; i++ {
 			b = append(b, '0')
 		}
 		b = append(b, digits...)
 	}
-	return string(b)
+	return b
 }
 
 // ratScaled is v × 10^-scale as an exact rational.

@@ -18,6 +18,9 @@ func CheckIDAt(v *Violations, p FieldPath, s string) {
 		v.AddAtf(p, "is required")
 		return
 	}
+	if asciiClean(s, MaxIDLen, true) {
+		return
+	}
 	checkChars(v, p, s, MaxIDLen, unicode.IsControl)
 }
 
@@ -27,7 +30,26 @@ func CheckText(v *Violations, field, s string, max int) { CheckTextAt(v, Path(fi
 
 // CheckTextAt is CheckText for a field named by a FieldPath.
 func CheckTextAt(v *Violations, p FieldPath, s string, max int) {
+	if asciiClean(s, max, false) {
+		return
+	}
 	checkChars(v, p, s, max, isNUL)
+}
+
+// asciiClean reports, in one pass, that s is ASCII of at most max
+// characters with no NUL (no control character at all when controls):
+// then checkChars has nothing to say. Other strings take its full checks.
+func asciiClean(s string, max int, controls bool) bool {
+	if len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x7f || c == 0 || (controls && c < 0x20) {
+			return false
+		}
+	}
+	return true
 }
 
 func isNUL(r rune) bool { return r == 0 }
