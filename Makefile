@@ -8,6 +8,14 @@ BUF       ?= $(GOBIN)/buf
 FUZZTIME  ?= 30000x
 BENCHTIME ?= 2s
 BENCHCOUNT ?= 6
+# make loadtest: benchmarks/README.md, "Load test".
+LOADTEST_STORES       ?= memstore,pgstore
+LOADTEST_DURATION     ?= 15s
+LOADTEST_WARMUP       ?= 3s
+LOADTEST_CONNECTIONS  ?= 8
+LOADTEST_DATABASE_URL ?=
+LOADTEST_OUT          ?=
+LOADTEST_SERVE_ARGS   ?=
 
 BUF_VERSION              := v1.75.0
 PROTOC_GEN_GO_VERSION    := v1.36.12
@@ -18,7 +26,7 @@ PGPORT       ?= 54329
 DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PGPORT)/postgres?sslmode=disable
 
 .DEFAULT_GOAL := help
-.PHONY: help tools generate check-generated lint build serve demo-report postgres postgres-stop serve-pg test test-unit fuzz bench probe
+.PHONY: help tools generate check-generated lint build serve demo-report postgres postgres-stop serve-pg test test-unit fuzz bench probe loadtest bench-allocs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -83,3 +91,10 @@ bench: ## run the Go benchmarks (BENCHCOUNT runs each, for benchstat)
 
 probe: ## denial-of-service probes at full size against the real binary: 19,900 idle connections, 15 s floods of oversized calls
 	MEDSETTLE_PROBE=full $(GO) test -count=1 -v -timeout 20m -run 'Probe' ./cmd/medsettle/
+
+loadtest: ## ghz at 64 calls on each store (LOADTEST_STORES, _DURATION, _WARMUP, _CONNECTIONS, _DATABASE_URL, _OUT): one table of req/s, p50, p99, errors, ratio to the empty RPC
+	$(GO) run ./benchmarks/loadtest -stores '$(LOADTEST_STORES)' -duration $(LOADTEST_DURATION) -warmup $(LOADTEST_WARMUP) \
+	  -connections $(LOADTEST_CONNECTIONS) -database-url '$(LOADTEST_DATABASE_URL)' -out '$(LOADTEST_OUT)' -serve-args '$(LOADTEST_SERVE_ARGS)'
+
+bench-allocs: ## fail when a benchmark allocates more per op than benchmarks/allocs-ceiling.txt allows
+	$(GO) run ./benchmarks/allocscheck -ceilings benchmarks/allocs-ceiling.txt

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// call is one row's load: the gRPC method, its request template (ghz's
+// template syntax) and issue 9's target for it.
+type call struct {
+	// id tags the row's request ids; label names it in the table.
+	id     string
+	label  string
+	method string
+	// data builds the request for a phase ("warmup" or "run") of a run
+	// whose request ids start with prefix; every request of every phase
+	// has its own id.
+	data   func(prefix string) map[string]any
+	empty  bool
+	target target
+}
+
+// claimItems is the 6-line inpatient claim of benchmarks/ghz/settle-demo.json:
+// beds, surgery, capped A and B drugs, a stent over its price cap and a
+// self-pay ward, for an employee of 350500 at QZ-H3 (level 3).
+var claimItems = []map[string]string{
+	{"code": "A-BED", "name": "bed", "quantity": "12", "unitPrice": "80", "amount": "960.00"},
+	{"code": "A-SURG", "name": "surgery", "quantity": "1", "unitPrice": "18500", "amount": "18500.00"},
+	{"code": "A-DRUG", "name": "drug", "quantity": "40", "unitPrice": "15.0000", "amount": "600.00"},
+	{"code": "B-DRUG", "name": "drug", "quantity": "33.3333", "unitPrice": "7.5000", "amount": "250.00"},
+	{"code": "B-STENT", "name": "stent", "quantity": "1", "unitPrice": "9800", "amount": "9800.00"},
+	{"code": "C-VIP", "name": "ward", "quantity": "5", "unitPrice": "200", "amount": "1000.00"},
+}
+
+// claim is the claim for person (a ghz template), request ids prefix-N.
+func claim(prefix, person string) map[string]any {
+	return map[string]any{
+		"requestId":     prefix + "-{{.RequestNumber}}",
+		"institutionId": "QZ-H3",
+		"personId":      person,
+		"visitType":     "VISIT_TYPE_INPATIENT",
+		"settleDate":    "2026-06-15",
+		"items":         claimItems,
+	}
+}
+
+// callsFor lists a store's rows: the empty RPC first (the others' ratios
+// need it), then PreSettle and Settle over every imported person, and on
+// PostgreSQL Settle for the five demo persons B0–B4 (the busy ward: each
+// person's settlements run one at a time).
+func callsFor(store string, persons int) []call {
+	spread := fmt.Sprintf("%s{{randomInt 0 %d}}", personPrefix, persons)
+	crowd := thousands(float64(persons)) + " persons"
+	calls := []call{
+		{id: "health", label: "Health/Check", method: "grpc.health.v1.Health.Check", empty: true,
+			data: func(string) map[string]any { return map[string]any{} }},
+		{id: "presettle", label: "PreSettle (" + crowd + ")", method: "medsettle.v1.SettlementService.PreSettle",
+			data:   func(prefix string) map[string]any { return claim(prefix, spread) },
+			target: targets[store+"/PreSettle"]},
+		{id: "settle", label: "Settle (" + crowd + ")", method: "medsettle.v1.SettlementService.Settle",
+			data:   func(prefix string) map[string]any { return claim(prefix, spread) },
+			target: targets[store+"/Settle"]},
+	}
+	if store == "pgstore" {
+		calls = append(calls, call{id: "settle5", label: "Settle (5 persons, busy ward)", method: "medsettle.v1.SettlementService.Settle",
+			data:   func(prefix string) map[string]any { return claim(prefix, "B{{randomInt 0 5}}") },
+			target: targets[store+"/SettleBusy"]})
+	}
+	return calls
+}
+
+// requestJSON is the -d argument of ghz for c in one phase of the run
+// tagged runID.
+func (c call) requestJSON(runID, phase string) (string, error) {
+	b, err := json.Marshal(c.data(fmt.Sprintf("lt-%s-%s-%s", runID, c.id, phase)))
+	if err != nil {
+		return "", fmt.Errorf("request of %s: %w", c.label, err)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ghzSample is a ghz v0.121.0 JSON report, its details cut to one.
+const ghzSample = `{"date":"2026-11-27T08:49:12Z","options":{"call":"medsettle.v1.SettlementService.Settle","insecure":true,"concurrency":64,"connections":8,"duration":3000000000},
+"count":30000,"total":3000000000,"average":6000000,"fastest":300000,"slowest":90000000,"rps":10000.4,
+"errorDistribution":{"rpc error: code = Unavailable desc = settlement service busy":12},
+"statusCodeDistribution":{"OK":29988,"Unavailable":12},
+"latencyDistribution":[{"percentage":10,"latency":1000000},{"percentage":50,"latency":5400000},{"percentage":99,"latency":21000000}],
+"histogram":[{"mark":0.0003,"count":1,"frequency":0.0001}],
+"details":[{"timestamp":"2026-11-27T08:49:12Z","latency":5400000,"error":"","status":"OK"}]}`
+
+func TestParseReport(t *testing.T) {
+	rep, err := parseReport([]byte(ghzSample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Count != 30000 || rep.Rps != 10000.4 || rep.Total != 3*time.Second || rep.StatusCodeDist["Unavailable"] != 12 ||
+		len(rep.Details) != 1 || rep.Details[0].Latency != 5400*time.Microsecond || rep.Details[0].Error != "" {
+		t.Fatalf("parseReport = %+v", rep)
+	}
+	if _, err := parseReport([]byte(`{"count":0}`)); err == nil || err.Error() != "ghz made no call" {
+		t.Fatalf("a report without calls: %v", err)
+	}
+	if _, err := parseReport([]byte(`not json`)); err == nil {
+		t.Fatal("a report that is not JSON was accepted")
+	}
+}
+
+func TestAggregate(t *testing.T) {
+	round := func(total time.Duration, lat []time.Duration, failed int) report {
+		r := report{Count: uint64(len(lat) + failed), Total: total, StatusCodeDist: map[string]int{"OK": len(lat)}, ErrorDist: map[string]int{}}
+		for _, l := range lat {
+			r.Details = append(r.Details, callDetail{Latency: l})
+		}
+		if failed > 0 {
+			r.StatusCodeDist["Unavailable"] = failed
+			r.ErrorDist["busy"] = failed
+			for i := 0; i < failed; i++ {
+				r.Details = append(r.Details, callDetail{Latency: time.Hour, Error: "busy"})
+			}
+		}
+		return r
+	}
+	var a, b []time.Duration
+	for i := 1; i <= 100; i++ {
+		a = append(a, time.Duration(i)*time.Millisecond)     // 1..100 ms
+		b = append(b, time.Duration(100+i)*time.Millisecond) // 101..200 ms
+	}
+	f := aggregate([]report{round(2*time.Second, a, 0), round(2*time.Second, b, 2)})
+	// 202 calls in 4 s; the percentiles of the 200 OK ones (ranks 100
+	// and 198), the failed calls' hour left out.
+	if f.count != 202 || f.rps != 50.5 || f.p50 != 100*time.Millisecond || f.p99 != 198*time.Millisecond ||
+		f.errors != 2 || f.errDist["busy"] != 2 {
+		t.Fatalf("aggregate = %+v", f)
+	}
+	if got := aggregate(nil); got.rps != 0 || got.p99 != 0 {
+		t.Fatalf("aggregate(nil) = %+v", got)
+	}
+	if p := percentile([]time.Duration{7}, 99); p != 7 {
+		t.Fatalf("percentile of one = %v", p)
+	}
+}
+
+func TestJudge(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		t    target
+		r    row
+		want verdict
+	}{
+		{"no target", target{}, row{rps: 100}, noTarget},
+		{"no target, errors", target{}, row{rps: 100, errors: 1}, fail},
+		{"ratio met", targets["memstore/Settle"], row{ratio: 0.5}, pass},
+		{"ratio missed", targets["memstore/Settle"], row{ratio: 0.49}, fail},
+		{"rate and p99 met", targets["pgstore/Settle"], row{rps: 5000, p99: 50 * time.Millisecond}, pass},
+		{"p99 missed", targets["pgstore/Settle"], row{rps: 9000, p99: 51 * time.Millisecond}, fail},
+		{"rate missed", targets["pgstore/Settle"], row{rps: 4999, p99: time.Millisecond}, fail},
+		{"busy ward met", targets["pgstore/SettleBusy"], row{rps: 1500, p99: time.Second}, pass},
+		{"met but errors", targets["pgstore/SettleBusy"], row{rps: 1500, errors: 3}, fail},
+	} {
+		if got := tc.t.judge(tc.r); got != tc.want {
+			t.Errorf("%s: judge = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestCallsFor(t *testing.T) {
+	mem, pg := callsFor("memstore", 2000), callsFor("pgstore", 2000)
+	if len(mem) != 3 || len(pg) != 4 || !mem[0].empty || !pg[0].empty || pg[3].label != "Settle (5 persons, busy ward)" {
+		t.Fatalf("callsFor: %d memstore rows, %d pgstore rows", len(mem), len(pg))
+	}
+	if mem[2].label != "Settle (2,000 persons)" || mem[2].target != targets["memstore/Settle"] || pg[1].target != (target{}) {
+		t.Fatalf("rows: %+v", mem[2])
+	}
+	// No two rows or phases share request ids: the ids of one run's
+	// Settle rows and of their warm-ups all differ.
+	seen := map[string]string{}
+	for _, c := range pg {
+		for _, phase := range []string{"warmup", "run"} {
+			raw, err := c.requestJSON("abcd1234", phase)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var req map[string]any
+			if err := json.Unmarshal([]byte(raw), &req); err != nil {
+				t.Fatalf("%s: %v", raw, err)
+			}
+			if c.empty {
+				if len(req) != 0 {
+					t.Fatalf("Health/Check request %s", raw)
+				}
+				continue
+			}
+			id, _ := req["requestId"].(string)
+			if !strings.HasPrefix(id, "lt-abcd1234-") || !strings.HasSuffix(id, "-{{.RequestNumber}}") || seen[id] != "" {
+				t.Fatalf("request id %q (%s) repeats %s or lacks the run and request number", id, c.label, seen[id])
+			}
+			seen[id] = c.label
+		}
+	}
+	raw, _ := pg[2].requestJSON("r", "run")
+	if !strings.Contains(raw, `"personId":"LT{{randomInt 0 2000}}"`) || !strings.Contains(raw, `"institutionId":"QZ-H3"`) {
+		t.Fatalf("Settle request %s", raw)
+	}
+	raw, _ = pg[3].requestJSON("r", "run")
+	if !strings.Contains(raw, `"personId":"B{{randomInt 0 5}}"`) {
+		t.Fatalf("busy-ward request %s", raw)
+	}
+}
+
+func TestRenderTable(t *testing.T) {
+	rows := []row{
+		{store: "memstore", label: "Health/Check", rps: 50712.4, p50: 1200 * time.Microsecond, p99: 4 * time.Millisecond, empty: true},
+		{store: "memstore", label: "Settle (2,000 persons)", rps: 25400, p50: 2 * time.Millisecond, p99: 21 * time.Millisecond,
+			ratio: 0.5009, target: targets["memstore/Settle"], verdict: pass},
+		{store: "pgstore", label: "Settle (5 persons, busy ward)", rps: 1234.5, p50: 48 * time.Millisecond, p99: 133 * time.Millisecond,
+			errors: 2, errDist: map[string]int{"rpc error: code = Unavailable desc = busy": 2}, ratio: 0.031, target: targets["pgstore/SettleBusy"], verdict: fail},
+	}
+	want := `| store      | call                          |  req/s |     p50 |     p99 | errors | ratio to empty | target         | result |
+|------------|-------------------------------|-------:|--------:|--------:|-------:|----------------|----------------|--------|
+| embedded   | Health/Check                  | 50,712 | 1.20 ms | 4.00 ms |      0 | 1 (empty RPC)  | —              | —      |
+| embedded   | Settle (2,000 persons)        | 25,400 | 2.00 ms | 21.0 ms |      0 | 0.50           | ≥ 0.5 of empty | PASS   |
+| PostgreSQL | Settle (5 persons, busy ward) |  1,235 | 48.0 ms |  133 ms |      2 | 0.03           | ≥ 1,500/s      | FAIL   |
+
+Errors:
+- PostgreSQL Settle (5 persons, busy ward): 2 × rpc error: code = Unavailable desc = busy
+`
+	if got := renderTable(rows); got != want {
+		t.Fatalf("renderTable:\n%s\nwant:\n%s", got, want)
+	}
+	if met, missed := targetCounts(rows); met != 1 || missed != 1 {
+		t.Fatalf("targetCounts = %d, %d", met, missed)
+	}
+	if s := targets["pgstore/Settle"].String(); s != "≥ 5,000/s, p99 ≤ 50 ms" {
+		t.Fatalf("target = %q", s)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	o, err := parseFlags([]string{"-stores", "pgstore, memstore", "-duration", "20s", "-serve-args", "--max-in-flight 128"}, &strings.Builder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(o.stores, ",") != "pgstore,memstore" || o.duration != 20*time.Second || o.warmup != 3*time.Second ||
+		o.concurrency != 64 || o.connections != 8 || o.persons != 2000 || strings.Join(o.serveArgs, "|") != "--max-in-flight|128" {
+		t.Fatalf("parseFlags = %+v", o)
+	}
+	for _, bad := range [][]string{{"-stores", "sqlite"}, {"-stores", ","}, {"-duration", "10ms"}, {"-connections", "65"}, {"-persons", "4"}, {"extra"}} {
+		if _, err := parseFlags(bad, &strings.Builder{}); err == nil || exitCode(err) != 2 {
+			t.Errorf("parseFlags(%q) = %v", bad, err)
+		}
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 999.4: "999", 999.5: "1,000", 12345.6: "12,346", 1234567: "1,234,567"} {
+		if got := thousands(v); got != want {
+			t.Errorf("thousands(%v) = %q, want %q", v, got, want)
+		}
+	}
+}

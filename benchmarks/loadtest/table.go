@@ -1,0 +1,166 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+)
+
+// row is one line of the table: a call measured on a store.
+type row struct {
+	store   string
+	label   string
+	rps     float64
+	p50     time.Duration
+	p99     time.Duration
+	count   uint64
+	errors  int
+	errDist map[string]int
+	ratio   float64
+	empty   bool
+	target  target
+	verdict verdict
+}
+
+// newRow is a call's row from its figures.
+func newRow(store string, c call, f figures) row {
+	return row{store: store, label: c.label, rps: f.rps, p50: f.p50, p99: f.p99,
+		count: f.count, errors: f.errors, errDist: f.errDist, empty: c.empty, target: c.target}
+}
+
+// storeNames are the stores' names in the table.
+var storeNames = map[string]string{"memstore": "embedded", "pgstore": "PostgreSQL"}
+
+// renderTable is the markdown table of the rows, with the errors of any
+// row that had some listed below it.
+func renderTable(rows []row) string {
+	header := []string{"store", "call", "req/s", "p50", "p99", "errors", "ratio to empty", "target", "result"}
+	cells := [][]string{header}
+	for _, r := range rows {
+		rat := fmt.Sprintf("%.2f", r.ratio)
+		if r.empty {
+			rat = "1 (empty RPC)"
+		}
+		result := map[verdict]string{noTarget: "—", pass: "PASS", fail: "FAIL"}[r.verdict]
+		target := r.target.String()
+		if target == "" {
+			target = "—"
+		}
+		cells = append(cells, []string{storeNames[r.store], r.label, thousands(r.rps), ms(r.p50), ms(r.p99),
+			thousands(float64(r.errors)), rat, target, result})
+	}
+	width := make([]int, len(header))
+	for _, line := range cells {
+		for i, c := range line {
+			width[i] = max(width[i], len([]rune(c)))
+		}
+	}
+	var b strings.Builder
+	for n, line := range cells {
+		b.WriteString("|")
+		for i, c := range line {
+			pad := strings.Repeat(" ", width[i]-len([]rune(c)))
+			if i >= 2 && i <= 5 {
+				c = pad + c // figures right-aligned
+			} else {
+				c += pad
+			}
+			b.WriteString(" " + c + " |")
+		}
+		b.WriteString("\n")
+		if n == 0 {
+			b.WriteString("|")
+			for i := range line {
+				dashes := strings.Repeat("-", width[i]+2)
+				if i >= 2 && i <= 5 {
+					dashes = strings.Repeat("-", width[i]+1) + ":"
+				}
+				b.WriteString(dashes + "|")
+			}
+			b.WriteString("\n")
+		}
+	}
+	var errs []string
+	for _, r := range rows {
+		for msg, n := range r.errDist {
+			errs = append(errs, fmt.Sprintf("- %s %s: %s × %s\n", storeNames[r.store], r.label, thousands(float64(n)), msg))
+		}
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		b.WriteString("\nErrors:\n" + strings.Join(errs, ""))
+	}
+	return b.String()
+}
+
+// method says how the table was made, for the reader of the figures.
+type method struct {
+	opts       options
+	ghz        string
+	ghzVersion string
+	stores     []string
+	started    time.Time
+	elapsed    time.Duration
+	loadBefore string
+	loadAfter  string
+}
+
+func (m method) render() string {
+	o := m.opts
+	var b strings.Builder
+	fmt.Fprintf(&b, "- Machine: %s, %d CPUs, %s, ghz %s (%s) and the server sharing the machine.\n",
+		m.started.UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), runtime.Version(), m.ghzVersion, m.ghz)
+	fmt.Fprintf(&b, "- Each call: %s warm-up (not counted), then %s measured in %d rounds of %s, the calls of a store taking turns; %d concurrent calls over %d connections; calls in flight at the end of a round left out (--duration-stop ignore).\n",
+		o.warmup, o.duration, o.rounds, o.duration/time.Duration(o.rounds), o.concurrency, o.connections)
+	fmt.Fprintf(&b, "- Server: medsettle serve --demo%s; %s persons imported (employees of 350500); PreSettle and Settle: the 6-line inpatient claim of benchmarks/ghz/settle-demo.json at QZ-H3, each call a new request id.\n",
+		strings.TrimRight(" "+strings.Join(o.serveArgs, " "), " "), thousands(float64(o.persons)))
+	for _, s := range m.stores {
+		fmt.Fprintf(&b, "- Database: %s.\n", s)
+	}
+	fmt.Fprintf(&b, "- Load average (1, 5, 15 min) before: %s; after: %s; the run took %s.\n", m.loadBefore, m.loadAfter, m.elapsed.Round(time.Second))
+	return b.String()
+}
+
+// loadAverage is the first three fields of /proc/loadavg ("?" elsewhere).
+func loadAverage() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(raw))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// ms formats a latency in milliseconds with two significant decimals.
+func ms(d time.Duration) string {
+	v := float64(d) / float64(time.Millisecond)
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f ms", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f ms", v)
+	default:
+		return fmt.Sprintf("%.2f ms", v)
+	}
+}
+
+// thousands formats a non-negative figure rounded to a whole number with
+// thousands separators: 12345.6 → "12,346".
+func thousands(v float64) string {
+	s := fmt.Sprintf("%d", int64(math.Round(v)))
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

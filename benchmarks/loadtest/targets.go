@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// target is issue 9's goal for one row; the zero target has none.
+type target struct {
+	// minRatio is the least rate as a share of the empty RPC's.
+	minRatio float64
+	// minRPS is the least rate in calls per second.
+	minRPS float64
+	// maxP99 is the greatest 99th percentile latency.
+	maxP99 time.Duration
+}
+
+// targets are issue 9's, by store and call (same machine, server and ghz
+// sharing it, 64 concurrent calls).
+var targets = map[string]target{
+	"memstore/PreSettle": {minRatio: 0.5},
+	"memstore/Settle":    {minRatio: 0.5},
+	"pgstore/Settle":     {minRPS: 5000, maxP99: 50 * time.Millisecond},
+	"pgstore/SettleBusy": {minRPS: 1500},
+}
+
+// String says the target in the table's words ("" for none).
+func (t target) String() string {
+	var parts []string
+	if t.minRatio > 0 {
+		parts = append(parts, fmt.Sprintf("≥ %.2g of empty", t.minRatio))
+	}
+	if t.minRPS > 0 {
+		parts = append(parts, "≥ "+thousands(t.minRPS)+"/s")
+	}
+	if t.maxP99 > 0 {
+		parts = append(parts, fmt.Sprintf("p99 ≤ %g ms", float64(t.maxP99)/float64(time.Millisecond)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// verdict is a row's outcome against its target.
+type verdict int
+
+const (
+	// noTarget: the row has no target and answered every call.
+	noTarget verdict = iota
+	// pass: the row meets its target and answered every call.
+	pass
+	// fail: the row misses its target or some calls failed.
+	fail
+)
+
+// judge compares a row with the target; a row with errors always fails.
+func (t target) judge(r row) verdict {
+	if r.errors > 0 {
+		return fail
+	}
+	if t == (target{}) {
+		return noTarget
+	}
+	if (t.minRatio > 0 && r.ratio < t.minRatio) || (t.minRPS > 0 && r.rps < t.minRPS) || (t.maxP99 > 0 && r.p99 > t.maxP99) {
+		return fail
+	}
+	return pass
+}
+
+// targetCounts counts the rows that meet and miss their targets.
+func targetCounts(rows []row) (met, missed int) {
+	for _, r := range rows {
+		switch r.verdict {
+		case pass:
+			met++
+		case fail:
+			missed++
+		}
+	}
+	return met, missed
+}
