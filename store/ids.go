@@ -1,7 +1,7 @@
 package store
 
 import (
-	"strings"
+	"encoding/hex"
 
 	"github.com/google/uuid"
 )
@@ -26,5 +26,9 @@ const SettlementIDPrefix = "ST"
 // and later), and google/uuid reads nothing else unless told to
 // (uuid.SetRand, uuid.EnableRandPool), which medsettle never does.
 func NewSettlementID() string {
-	return SettlementIDPrefix + strings.ReplaceAll(uuid.Must(uuid.NewV7()).String(), "-", "")
+	u := uuid.Must(uuid.NewV7())
+	var b [len(SettlementIDPrefix) + 2*len(u)]byte
+	copy(b[:], SettlementIDPrefix)
+	hex.Encode(b[len(SettlementIDPrefix):], u[:])
+	return string(b[:])
 }

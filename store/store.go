@@ -38,9 +38,10 @@ type PersonYear struct {
 }
 
 // ComputeFunc computes a settlement from the state read under the person's
-// lock. It must be pure and must not call the store (the store may be
-// holding the connection it would need): the store may call it and then
-// discard the result.
+// lock. It must be pure: it must not modify the PersonYear it is given (its
+// accumulators' maps may be the store's own) and must not call the store
+// (the store may be holding the connection it would need). The store may
+// call it and then discard the result.
 type ComputeFunc func(PersonYear) (engine.Result, error)
 
 // Reversal asks to undo a settlement.

@@ -12,8 +12,8 @@ import (
 // person's lock and records the adjustment, keyed by request id among
 // adjustments alone. A retry returns the recorded adjustment.
 func (s *Store) AdjustAccount(_ context.Context, a store.Adjustment) (store.Adjustment, error) {
-	unlock := s.lockPerson(a.PersonID)
-	defer unlock()
+	mu := s.lockPerson(a.PersonID)
+	defer mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if first, ok := s.adjustments[a.RequestID]; ok {

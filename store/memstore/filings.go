@@ -16,8 +16,8 @@ func (s *Store) PutFiling(ctx context.Context, f engine.Filing) error {
 	if _, err := s.GetPerson(ctx, f.PersonID); err != nil {
 		return err
 	}
-	unlock := s.lockPerson(f.PersonID)
-	defer unlock()
+	mu := s.lockPerson(f.PersonID)
+	defer mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	person := s.persons[f.PersonID]

@@ -104,18 +104,23 @@ func New() *Store {
 	}
 }
 
-func (s *Store) lockPerson(id string) func() {
-	m, _ := s.locks.LoadOrStore(id, &sync.Mutex{})
+// lockPerson takes the person's lock and returns it, to be unlocked.
+// Loading first, a person's lock is made once, not on every call.
+func (s *Store) lockPerson(id string) *sync.Mutex {
+	m, ok := s.locks.Load(id)
+	if !ok {
+		m, _ = s.locks.LoadOrStore(id, &sync.Mutex{})
+	}
 	mu := m.(*sync.Mutex)
 	mu.Lock()
-	return mu.Unlock
+	return mu
 }
 
 // PutPerson creates or replaces a person; a person already stored keeps
 // the live account balance (p's is an opening balance).
 func (s *Store) PutPerson(_ context.Context, p engine.Person) error {
-	unlock := s.lockPerson(p.ID)
-	defer unlock()
+	mu := s.lockPerson(p.ID)
+	defer mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.putPersonLocked(p)
@@ -147,8 +152,8 @@ func (s *Store) PutPersons(_ context.Context, ps []engine.Person) error {
 	sort.Strings(ids)
 	ids = slices.Compact(ids)
 	for _, id := range ids {
-		unlock := s.lockPerson(id)
-		defer unlock()
+		mu := s.lockPerson(id)
+		defer mu.Unlock()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -38,14 +38,14 @@ func (s *Store) visible(ps []engine.Person) int {
 func TestPutPersonsWaitsForSettlements(t *testing.T) {
 	s := New()
 	ps := batchOf(20, "batch")
-	unlock := s.lockPerson("P10") // a settlement of P10 in progress
+	p10 := s.lockPerson("P10") // a settlement of P10 in progress
 	done := make(chan error, 1)
 	go func() { done <- s.PutPersons(context.Background(), ps) }()
 	time.Sleep(50 * time.Millisecond)
 	if n := s.visible(ps); n != 0 {
 		t.Errorf("while P10's settlement runs, %d of %d persons of the batch are stored, want none", n, len(ps))
 	}
-	unlock()
+	p10.Unlock()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

@@ -11,11 +11,18 @@ import (
 // Snapshot reads the state a settlement would read, changing nothing.
 func (s *Store) Snapshot(_ context.Context, personID, institutionID string, year int) (store.PersonYear, error) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.readLocked(personID, institutionID, year)
+	py, err := s.readLocked(personID, institutionID, year)
+	s.mu.RUnlock()
+	// The caller's to keep and change: a copy of the stored maps.
+	py.Accumulators = py.Accumulators.Clone()
+	return py, err
 }
 
-// readLocked reads a person-year; s.mu must be held.
+// readLocked reads a person-year; s.mu must be held. The accumulators'
+// maps are the stored ones, to be read only (Snapshot copies them; Settle
+// hands them to compute, which must not modify them): the store never
+// changes stored accumulators in place, it stores new ones
+// (applyLocked), so they may be read after s.mu is released.
 func (s *Store) readLocked(personID, institutionID string, year int) (store.PersonYear, error) {
 	p, ok := s.persons[personID]
 	if !ok {
@@ -27,7 +34,7 @@ func (s *Store) readLocked(personID, institutionID string, year int) (store.Pers
 	}
 	return store.PersonYear{
 		Person:       p,
-		Accumulators: acc.Clone(),
+		Accumulators: acc,
 		BudgetUsed:   s.budgetUsed[institutionYear{institutionID, year}],
 		Filings:      s.filingsLocked(personID),
 	}, nil
@@ -66,8 +73,8 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	if _, err := s.GetPerson(ctx, claim.PersonID); err != nil {
 		return engine.Settlement{}, err
 	}
-	unlock := s.lockPerson(claim.PersonID)
-	defer unlock()
+	mu := s.lockPerson(claim.PersonID)
+	defer mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return engine.Settlement{}, err
 	}
@@ -85,6 +92,10 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	if err != nil {
 		return engine.Settlement{}, err
 	}
+	// Recorded as settled: with the cross_region decided. Hashed before
+	// the store's mutex is taken, which every settlement needs.
+	claim = claim.Decided(res.CrossRegion)
+	fp := claim.Fingerprint()
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -93,26 +104,25 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	if st, done, err := s.replayLocked(key, same); done {
 		return st, err
 	}
-	// Recorded as settled: with the cross_region decided.
-	claim = claim.Decided(res.CrossRegion)
-	fp := claim.Fingerprint()
 	used := s.applyLocked(engine.SettleChanges(claim, res))
 	if res.BudgetLimit != nil {
 		b := engine.NewBudgetStatus(claim.Year(), *res.BudgetLimit, used, res.WarnRatio)
 		res.Budget = &b
 	}
-	// The record shares nothing with the caller's claim, compute's result
-	// or what is returned.
-	rec := cloneSettlement(engine.Settlement{
+	out := engine.Settlement{
 		ID:          s.nextSettlementIDLocked(),
 		Claim:       claim,
 		Fingerprint: fp,
 		State:       engine.StateSettled,
 		Result:      res,
-	})
+	}
+	// The record is a copy: it shares nothing with the caller's claim or
+	// compute's result, which the settlement returned is made of (they
+	// are the caller's).
+	rec := cloneSettlement(out)
 	s.addSettlementLocked(&rec)
 	s.keys[key] = keyEntry{fingerprint: fp, settlementID: rec.ID}
-	return cloneSettlement(rec), nil
+	return out, nil
 }
 
 // Reverse undoes a settlement; see store.Store.
@@ -124,8 +134,8 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 	if err := r.Allowed(rec); err != nil {
 		return engine.Settlement{}, err
 	}
-	unlock := s.lockPerson(rec.Claim.PersonID)
-	defer unlock()
+	mu := s.lockPerson(rec.Claim.PersonID)
+	defer mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return engine.Settlement{}, err
 	}

@@ -185,7 +185,7 @@ func appendPadded(b []byte, v, width int) []byte {
 // appendFigure appends an engine figure exactly, with its type's number
 // of decimals ("1234.50", "1.2000"), without allocating.
 func appendFigure[T any](b []byte, c figureCodec[T], v T) []byte {
-	return appendScaled(b, c.units(v), int(c.scale))
+	return appendScaled(b, c.units(v), c.scale)
 }
 
 // appendScaled appends units × 10^-scale exactly, with scale decimals,

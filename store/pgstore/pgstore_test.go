@@ -14,7 +14,7 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // open returns a store in a fresh schema of the test database.
-func open(t *testing.T) *pgstore.Store {
+func open(t testing.TB) *pgstore.Store {
 	t.Helper()
 	url := pgtest.URL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
