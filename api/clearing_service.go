@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 	"github.com/medsettle/medsettle/store"
@@ -111,7 +109,7 @@ func (s *ClearingService) planRun(ctx context.Context, req *pb.RunClearingReques
 	var p parser
 	kind := engine.ClearingKind(req.GetKind())
 	sel := store.Selection{Kind: kind, Final: req.GetFinal()}
-	var budget decimal.Decimal
+	var budget engine.Money
 	yearKnown := false
 	var contract *engine.CapitationContract
 	var contractErr error // the contract's NOT_FOUND, answered when the request is otherwise well formed
@@ -510,10 +508,10 @@ func (s *ClearingService) reconcile(ctx context.Context, req *pb.ReconcileReques
 }
 
 // requiredMoney reads money that must be given ("0.00" for none).
-func (p *parser) requiredMoney(field, s string) decimal.Decimal {
+func (p *parser) requiredMoney(field, s string) engine.Money {
 	if s == "" {
 		p.v.Addf(field, "is required: money with at most two decimals, \"0.00\" for none")
-		return decimal.Zero
+		return engine.Money{}
 	}
 	return p.money(field, s)
 }

@@ -2,20 +2,24 @@ package api
 
 import (
 	"fmt"
-
-	"github.com/shopspring/decimal"
+	"strings"
 
 	"github.com/medsettle/medsettle/engine"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 	"github.com/medsettle/medsettle/store"
 )
 
-// Decimal places of the figures of a run that are not money.
-const (
-	pointsPlaces     = 4 // total_points, points of lines and cases
-	pointValuePlaces = 6 // point_value
-	ratioPlaces      = 4 // a DRG case's r = round(c / a, 4)
-)
+// ratioFixed renders a DRG case's cost ratio r = round(c / a, 4) with
+// exactly four decimals ("1.2000"), as points (engine.Points.StringFixed)
+// and the point value (six) are reported.
+func ratioFixed(r engine.Ratio) string {
+	s := r.String()
+	dot := strings.IndexByte(s, '.')
+	if dot < 0 {
+		return s + ".0000"
+	}
+	return s + "0000"[:4-(len(s)-dot-1)]
+}
 
 // Which fields of a summary and of its institution lines apply to a kind
 // of run is decided here and only here (CLEARING.md: what does not apply is
@@ -76,8 +80,8 @@ func drgSummary(out *pb.ClearingSummary, r engine.ClearingRun) {
 	out.Budget = engine.FormatMoney(r.Budget)
 	out.PersonalTotal = engine.FormatMoney(r.PersonalTotal)
 	// T = 0 (no grouped case) reads "0.0000" and "0.000000".
-	out.TotalPoints = r.TotalPoints.StringFixed(pointsPlaces)
-	out.PointValue = r.PointValue.StringFixed(pointValuePlaces)
+	out.TotalPoints = r.TotalPoints.StringFixed()
+	out.PointValue = r.PointValue.StringFixed()
 	out.PaidTotal = engine.FormatMoney(r.PaidTotal)
 }
 
@@ -85,7 +89,7 @@ func drgLine(l engine.ClearingLine) *pb.InstitutionClearing {
 	return &pb.InstitutionClearing{
 		InstitutionId: l.InstitutionID,
 		Cases:         l.Cases,
-		Points:        l.Points.StringFixed(pointsPlaces),
+		Points:        l.Points.StringFixed(),
 		PersonalTotal: engine.FormatMoney(l.PersonalTotal),
 		BasicFund:     engine.FormatMoney(l.BasicFund),
 		Payment:       engine.FormatMoney(l.Payment),
@@ -149,9 +153,9 @@ func caseLineToProto(c engine.CaseLine) *pb.StatementCase {
 		SettleDate:    c.SettleDate.String(),
 		DrgCode:       c.DRGCode,
 		Total:         engine.FormatMoney(c.Total),
-		Ratio:         c.Ratio.StringFixed(ratioPlaces),
+		Ratio:         ratioFixed(c.Ratio),
 		CostKind:      pb.CostKind(c.Kind),
-		Points:        c.Points.StringFixed(pointsPlaces),
+		Points:        c.Points.StringFixed(),
 		PersonalTotal: engine.FormatMoney(c.PersonalTotal),
 		BasicFund:     engine.FormatMoney(c.BasicFund),
 	}
@@ -263,10 +267,10 @@ func (p *parser) optDate(field, s string) engine.Date {
 }
 
 // positiveMoney reads money > 0 (at most two decimals).
-func (p *parser) positiveMoney(field, s string) decimal.Decimal {
+func (p *parser) positiveMoney(field, s string) engine.Money {
 	if s == "" {
 		p.v.Addf(field, "is required: money > 0 with at most two decimals, like \"1000000.00\"")
-		return decimal.Zero
+		return engine.Money{}
 	}
 	before := p.v.Len()
 	d := p.money(field, s)

@@ -3,8 +3,6 @@ package api
 import (
 	"fmt"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 )
@@ -52,8 +50,11 @@ func (p *parser) policy(path string, in *pb.Policy) *engine.Policy {
 	}
 	if len(in.GetCatalog()) <= engine.MaxCatalog {
 		out.Catalog = make([]engine.CatalogEntry, 0, len(in.GetCatalog()))
+		// Up to MaxCatalog entries: their paths are built only for a
+		// violation (engine.FieldPath).
+		catalog := path + ".catalog"
 		for i, e := range in.GetCatalog() {
-			out.Catalog = append(out.Catalog, p.catalogEntry(fmt.Sprintf("%s.catalog[%d]", path, i), e))
+			out.Catalog = append(out.Catalog, p.catalogEntry(engine.IndexPath(catalog, i, ""), e))
 		}
 	} else {
 		p.v.Addf(path+".catalog", "has %d entries; at most %d are allowed", len(in.GetCatalog()), engine.MaxCatalog)
@@ -133,17 +134,19 @@ func limitRows[T any](p *parser, field string, rows []T) []T {
 	return rows
 }
 
-func (p *parser) catalogEntry(path string, e *pb.CatalogEntry) engine.CatalogEntry {
-	p.enum(path+".category", int32(e.GetCategory()), pb.ItemCategory_name)
+// catalogEntry reads the catalog entry at path (an element of the
+// catalog, IndexPath(…, i, "")).
+func (p *parser) catalogEntry(path engine.FieldPath, e *pb.CatalogEntry) engine.CatalogEntry {
+	p.enumAt(path.With("category"), int32(e.GetCategory()), pb.ItemCategory_name)
 	out := engine.CatalogEntry{Code: e.GetCode(), Category: engine.ItemCategory(e.GetCategory())}
 	switch {
 	case e.GetCategory() == pb.ItemCategory_ITEM_CATEGORY_B && e.GetSelfPayRatio() == "":
-		p.v.Addf(path+".self_pay_ratio", "is required for a category B item")
+		p.v.AddAtf(path.With("self_pay_ratio"), "is required for a category B item")
 	case e.GetSelfPayRatio() != "":
-		out.SelfPayRatio = p.ratio(path+".self_pay_ratio", e.GetSelfPayRatio())
+		out.SelfPayRatio = p.ratioAt(path.With("self_pay_ratio"), e.GetSelfPayRatio())
 	}
 	if e.GetPriceCap() != "" {
-		if c, ok := p.price(path+".price_cap", e.GetPriceCap()); ok {
+		if c, ok := p.priceAt(path.With("price_cap"), e.GetPriceCap()); ok {
 			out.PriceCap = &c
 		}
 	}
@@ -208,12 +211,14 @@ func (p *parser) drg(path string, d *pb.Drg) *engine.DRG {
 	if len(d.GetGroups()) > engine.MaxCatalog {
 		p.v.Addf(path+".groups", "has %d groups; at most %d are allowed", len(d.GetGroups()), engine.MaxCatalog)
 	} else {
+		// Up to MaxCatalog groups: their paths are built only for a
+		// violation.
+		groups := path + ".groups"
 		for i, g := range d.GetGroups() {
-			gp := fmt.Sprintf("%s.groups[%d]", path, i)
 			out.Groups = append(out.Groups, engine.DRGGroup{
 				Code:        g.GetCode(),
-				BasePoints:  p.positive(gp+".base_points", g.GetBasePoints(), 4),
-				AverageCost: p.money(gp+".average_cost", g.GetAverageCost()),
+				BasePoints:  p.positivePointsAt(engine.IndexPath(groups, i, "base_points"), g.GetBasePoints()),
+				AverageCost: p.moneyAt(engine.IndexPath(groups, i, "average_cost"), g.GetAverageCost()),
 			})
 		}
 	}
@@ -221,14 +226,14 @@ func (p *parser) drg(path string, d *pb.Drg) *engine.DRG {
 		out.Coefficients = append(out.Coefficients, engine.DRGCoefficient{
 			InstitutionID: c.GetInstitutionId(),
 			Level:         int(c.GetLevel()),
-			Coefficient:   p.positive(fmt.Sprintf("%s.coefficients[%d].coefficient", path, i), c.GetCoefficient(), 4),
+			Coefficient:   p.positiveFactor(fmt.Sprintf("%s.coefficients[%d].coefficient", path, i), c.GetCoefficient()),
 		})
 	}
 	for i, h := range limitRows(p, path+".high_thresholds", d.GetHighThresholds()) {
 		hp := fmt.Sprintf("%s.high_thresholds[%d]", path, i)
-		row := engine.DRGHighThreshold{Ratio: p.positive(hp+".ratio", h.GetRatio(), 4)}
+		row := engine.DRGHighThreshold{Ratio: p.positiveFactor(hp+".ratio", h.GetRatio())}
 		if h.GetUpToPoints() != "" {
-			v := p.positive(hp+".up_to_points", h.GetUpToPoints(), 4)
+			v := p.positivePointsAt(engine.Path(hp+".up_to_points"), h.GetUpToPoints())
 			row.UpToPoints = &v
 		}
 		out.HighThresholds = append(out.HighThresholds, row)
@@ -329,14 +334,17 @@ func scheduleToProto(s engine.Schedule) *pb.Schedule {
 	return out
 }
 
-func optString(d *decimal.Decimal) string {
+// optString renders an optional price or number of points in its
+// shortest form, "" when unset.
+func optString[T fmt.Stringer](d *T) string {
 	if d == nil {
 		return ""
 	}
-	return d.String()
+	return (*d).String()
 }
 
-func optMoneyString(d *decimal.Decimal) string {
+// optMoneyString renders optional money with two decimals, "" when unset.
+func optMoneyString(d *engine.Money) string {
 	if d == nil {
 		return ""
 	}

@@ -1,10 +1,7 @@
 package api
 
 import (
-	"fmt"
 	"sort"
-
-	"github.com/shopspring/decimal"
 
 	"github.com/medsettle/medsettle/engine"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
@@ -34,37 +31,36 @@ func claimFromProto(in *pb.SettleRequest) (engine.Claim, error) {
 		p.v.Addf("items", "has %d line items; at most %d are allowed", len(items), engine.MaxItems)
 		items = nil
 	}
+	if len(items) > 0 {
+		c.Items = make([]engine.LineItem, 0, len(items))
+	}
 	for i, it := range items {
-		path := fmt.Sprintf("items[%d]", i)
+		// The paths' text is built only for a violation (engine.FieldPath).
+		q, qOK := p.quantityAt(engine.IndexPath("items", i, "quantity"), it.GetQuantity())
+		price, priceOK := p.priceAt(engine.IndexPath("items", i, "unit_price"), it.GetUnitPrice())
 		before := p.v.Len()
-		q, err := engine.ParseDecimal(it.GetQuantity(), engine.MaxQuantityPlaces)
-		if err != nil {
-			p.v.Addf(path+".quantity", "%v", err)
-		} else {
-			engine.CheckQuantity(&p.v, path+".quantity", q)
-		}
-		price, err := engine.ParseDecimal(it.GetUnitPrice(), engine.MaxPricePlaces)
-		if err != nil {
-			p.v.Addf(path+".unit_price", "%v", err)
-		} else {
-			engine.CheckUnitPrice(&p.v, path+".unit_price", price)
-		}
-		amount := p.money(path+".amount", it.GetAmount())
+		amount := p.moneyAt(engine.IndexPath("items", i, "amount"), it.GetAmount())
 		li := engine.LineItem{Code: it.GetCode(), Name: it.GetName(), Quantity: q, UnitPrice: price, Amount: amount}
-		if p.v.Len() > before {
+		if !qOK || !priceOK || p.v.Len() > before {
 			// A number is unreadable or out of range: the arithmetic is
 			// not checked, and ValidateClaim must not report the item again.
-			li.Quantity, li.UnitPrice, li.Amount = placeholderOne, placeholderOne, placeholderOne
+			li.Quantity, li.UnitPrice, li.Amount = placeholderQuantity, placeholderPrice, placeholderAmount
 		}
 		c.Items = append(c.Items, li)
 	}
-	p.v.MergeNew(engine.ValidateClaim(c))
+	if err := engine.ValidateClaim(c); err != nil {
+		p.v.MergeNew(err)
+	}
 	return c, p.v.Err()
 }
 
-// placeholderOne stands in for the numbers of an item that did not parse:
+// The placeholders stand in for the numbers of an item that did not parse:
 // 1 × 1 = 1 passes the arithmetic check, so each problem is reported once.
-var placeholderOne = decimal.NewFromInt(1)
+var (
+	placeholderQuantity = engine.QuantityOf(1)
+	placeholderPrice    = engine.MustPrice("1")
+	placeholderAmount   = engine.Yuan(1)
+)
 
 // itemsToProto renders a claim's line items as they were settled.
 func itemsToProto(items []engine.LineItem) []*pb.LineItem {

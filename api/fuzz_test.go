@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -30,6 +31,10 @@ func plain(s string, places int) (decimal.Decimal, bool) {
 }
 
 var fuzzMaxMoney = decimal.RequireFromString(engine.MaxMoney)
+
+// oracle is an engine figure as a shopspring decimal, to compare with the
+// independent reading of the test.
+func oracle(v fmt.Stringer) decimal.Decimal { return decimal.RequireFromString(v.String()) }
 
 func goodMoney(s string) (decimal.Decimal, bool) {
 	d, ok := plain(s, 2)
@@ -107,7 +112,10 @@ func FuzzClaimFromProto(f *testing.F) {
 	f.Add("REQ\x001", "H\t1", "P\u00851", "2024-03-01", int32(1), "1", "10", "10.00")
 	f.Add("REQ-1", "H1", "P1", "2024-3-1", int32(4), "-1", "-10", "10.00")
 	f.Add("REQ-1", "H1", "P1", "2024-03-01", int32(-1), "1e3", "+10", " 10")
-	f.Add("REQ-1", "H1", "P1", "2024-03-01", int32(1), "1.00001", "10.00001", "10.001")
+	f.Add("REQ-1", "H1", "P1", "2024-03-01", int32(1), "1.00001", "10.0000001", "10.001")
+	// Six decimals are the most a unit price takes.
+	f.Add("REQ-1", "H1", "P1", "2024-03-01", int32(1), "3", "0.333333", "1.00")
+	f.Add("REQ-1", "H1", "P1", "2024-03-01", int32(1), "3", "0.3333333", "1.00")
 	f.Add("REQ-1", "H1", "P1", "2024-03-01", int32(1), "1000001", "1", "1000001.00")
 	f.Add("REQ-1", "H1", "P1", "2024-03-01", int32(1), "1", "1000000000001", "1000000000001.00")
 	f.Add("REQ-\xff", "H1", "P\xfe", "2024-03-01\xff", int32(1), "1\xff", "1", "1.00")
@@ -181,7 +189,7 @@ func FuzzClaimFromProto(f *testing.F) {
 			t.Fatalf("visit type %v, want %d", c.VisitType, visitType)
 		case c.SettleDate != (engine.Date{Year: d.Year(), Month: d.Month(), Day: d.Day()}):
 			t.Fatalf("settle date %s, want %s", c.SettleDate, settleDate)
-		case len(c.Items) != 2 || !c.Items[0].Quantity.Equal(q) || !c.Items[0].UnitPrice.Equal(p) || !c.Items[0].Amount.Equal(a):
+		case len(c.Items) != 2 || !oracle(c.Items[0].Quantity).Equal(q) || !oracle(c.Items[0].UnitPrice).Equal(p) || !oracle(c.Items[0].Amount).Equal(a):
 			t.Fatalf("items not carried over: %+v", c.Items)
 		}
 	})
@@ -227,6 +235,8 @@ func FuzzPolicyFromProto(f *testing.F) {
 	f.Add("1", "0.01", "0", "2000-01-01", "2999-12-31", "1", "0", "")
 	f.Add("0.12345", "1000.001", "-1", "2024-13-01", "2023-12-31", "", "-1", "-5")
 	f.Add("1.0001", "10000.00", "1e3", "2024-02-29", "2024-02-28", "-0.1", "1.23456", "5000.001")
+	f.Add("0.5", "10000.00", "0.9", "2024-01-01", "2024-12-31", "0.1", "1.234567", "5000")
+	f.Add("0.5", "10000.00", "0.9", "2024-01-01", "2024-12-31", "0.1", "1.2345678", "5000")
 	f.Add("", "", "", "", "", "", "", "")
 	f.Add("+0.5", " 1", "1,000", "2024/01/01", "24-01-01", "0.5 ", "0x10", "NaN")
 	f.Add("0.5", "99999.99", "1000000000000.00", "0001-01-01", "9999-12-31", "0.0001", "1000000000000.0000", "0")
@@ -288,10 +298,11 @@ func FuzzPolicyFromProto(f *testing.F) {
 			SettleDate: pol.EffectiveFrom, UsePersonalAccount: true}
 		for _, it := range []struct{ code, q, p string }{{"A1", "3", "1234.5678"}, {"B1", "2", "88.8888"}, {"C1", "1", "10"}, {"B1", "0.5", "99999"}} {
 			q, p := decimal.RequireFromString(it.q), decimal.RequireFromString(it.p)
-			claim.Items = append(claim.Items, engine.LineItem{Code: it.code, Quantity: q, UnitPrice: p, Amount: q.Mul(p).Round(2)})
+			claim.Items = append(claim.Items, engine.LineItem{Code: it.code, Quantity: engine.MustQuantity(it.q), UnitPrice: engine.MustPrice(it.p),
+				Amount: engine.MustMoney(q.Mul(p).Round(2).String())})
 		}
 		person := engine.Person{ID: "P1", Region: "R1", Scheme: engine.SchemeEmployee, Employment: engine.EmploymentEmployed,
-			Category: engine.CategoryDestitute, AccountBalance: decimal.NewFromInt(500)}
+			Category: engine.CategoryDestitute, AccountBalance: engine.Yuan(500)}
 		var results []engine.Result
 		for _, p := range []*engine.Policy{pol, again} {
 			in := engine.Input{Policy: p, Person: person, Institution: engine.Institution{ID: "H1", Level: 1}, Claim: claim,
@@ -312,8 +323,8 @@ func FuzzPolicyFromProto(f *testing.F) {
 }
 
 func sameBreakdown(a, b engine.Breakdown) bool {
-	x := []decimal.Decimal{a.Total, a.OutOfScope, a.OverLimit, a.PreSelfPay, a.InScope, a.Deductible, a.BasicFund, a.OverCap, a.Catastrophic, a.MedicalAid, a.FundTotal, a.PersonalTotal, a.Account, a.Cash}
-	y := []decimal.Decimal{b.Total, b.OutOfScope, b.OverLimit, b.PreSelfPay, b.InScope, b.Deductible, b.BasicFund, b.OverCap, b.Catastrophic, b.MedicalAid, b.FundTotal, b.PersonalTotal, b.Account, b.Cash}
+	x := []engine.Money{a.Total, a.OutOfScope, a.OverLimit, a.PreSelfPay, a.InScope, a.Deductible, a.BasicFund, a.OverCap, a.Catastrophic, a.MedicalAid, a.FundTotal, a.PersonalTotal, a.Account, a.Cash}
+	y := []engine.Money{b.Total, b.OutOfScope, b.OverLimit, b.PreSelfPay, b.InScope, b.Deductible, b.BasicFund, b.OverCap, b.Catastrophic, b.MedicalAid, b.FundTotal, b.PersonalTotal, b.Account, b.Cash}
 	for i := range x {
 		if !x[i].Equal(y[i]) {
 			return false

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/shopspring/decimal"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -86,6 +85,9 @@ func newMetrics() *metrics {
 // settlement counts one Settle call by its answer (a status error or nil)
 // and the visit type the request gave.
 func (m *metrics) settlement(ctx context.Context, visit pb.VisitType, err error) {
+	if !m.settlements.Enabled(ctx) {
+		return
+	}
 	m.settlements.Add(ctx, 1, metric.WithAttributes(
 		attribute.String("code", status.Code(err).String()), attribute.String("visit_type", visitTypeLabel(visit))))
 }
@@ -107,23 +109,32 @@ func fresh(compute store.ComputeFunc) (store.ComputeFunc, func() bool) {
 // settled counts the fund amounts and the budget state of a settlement
 // the store has just committed for the first time.
 func (m *metrics) settled(ctx context.Context, st engine.Settlement) {
-	b := st.Result.Breakdown
-	for _, f := range []struct {
-		label  string
-		amount decimal.Decimal
-	}{
-		{FundLabelBasic, b.BasicFund}, {FundLabelCatastrophic, b.Catastrophic}, {FundLabelMedicalAid, b.MedicalAid},
-		{FundLabelAccount, b.Account}, {FundLabelCash, b.Cash},
-	} {
-		// Always added, zero included, so that every layer's series exists
-		// from the first settlement on.
-		m.fundPaid.Add(ctx, fen(f.amount), metric.WithAttributes(attribute.String("fund", f.label)))
+	if m.fundPaid.Enabled(ctx) {
+		b := st.Result.Breakdown
+		for i, amount := range [len(fundLabels)]engine.Money{b.BasicFund, b.Catastrophic, b.MedicalAid, b.Account, b.Cash} {
+			// Always added, zero included, so that every layer's series
+			// exists from the first settlement on.
+			m.fundPaid.Add(ctx, amount.Fen(), fundLabels[i]...)
+		}
 	}
-	state := "none"
-	if st.Result.Budget != nil {
-		state = budgetStateLabel(st.Result.Budget.State)
+	if m.budget.Enabled(ctx) {
+		state := "none"
+		if st.Result.Budget != nil {
+			state = budgetStateLabel(st.Result.Budget.State)
+		}
+		m.budget.Add(ctx, 1, metric.WithAttributes(attribute.String("state", state)))
 	}
-	m.budget.Add(ctx, 1, metric.WithAttributes(attribute.String("state", state)))
+}
+
+// fundLabels are the fund labels of medsettle.fund.paid, built once, in
+// the order settled adds them.
+var fundLabels = [...][]metric.AddOption{
+	fundLabel(FundLabelBasic), fundLabel(FundLabelCatastrophic), fundLabel(FundLabelMedicalAid),
+	fundLabel(FundLabelAccount), fundLabel(FundLabelCash),
+}
+
+func fundLabel(fund string) []metric.AddOption {
+	return []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("fund", fund)))}
 }
 
 // storeError counts a failed store operation when err is a store failure
@@ -154,12 +165,6 @@ func (m *metrics) clearingRun(ctx context.Context, kind engine.ClearingKind, err
 	m.total.Record(ctx, 0, attrs)
 	m.runs.Add(ctx, 1, metric.WithAttributes(attribute.String("kind", clearingKindLabel(kind)),
 		attribute.String("code", status.Code(err).String())))
-}
-
-// fen converts yuan to whole fen; amounts are exact to the fen, and
-// anything below is truncated.
-func fen(yuan decimal.Decimal) int64 {
-	return yuan.Shift(2).IntPart()
 }
 
 // visitTypeLabel names a visit type as a label: "inpatient",

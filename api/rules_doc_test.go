@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -84,7 +85,7 @@ func docCases(t *testing.T, in []docCase) []engine.ClearingCase {
 		out = append(out, engine.ClearingCase{
 			SettlementID: c.ID, RequestID: c.ID, InstitutionID: c.Institution, Level: c.Level,
 			VisitType: engine.VisitType(vt), DRGCode: c.DRGCode,
-			Total: docDec(t, c.Total), PersonalTotal: docDec(t, c.PersonalTotal), BasicFund: docDec(t, c.BasicFund),
+			Total: docMoney(t, c.Total), PersonalTotal: docMoney(t, c.PersonalTotal), BasicFund: docMoney(t, c.BasicFund),
 		})
 	}
 	return out
@@ -164,14 +165,35 @@ func docDec(t *testing.T, s string) decimal.Decimal {
 	return d
 }
 
-// docSame compares a computed figure with the doc's, exactly.
-func docSame(t *testing.T, what string, got decimal.Decimal, want string) {
+// docMoney parses an amount of the doc (two decimals at most).
+func docMoney(t *testing.T, s string) engine.Money {
+	t.Helper()
+	m, err := engine.ParseMoney(s)
+	if err != nil {
+		t.Fatalf("amount %q: %v", s, err)
+	}
+	return m
+}
+
+// docRatio parses a ratio of the doc.
+func docRatio(t *testing.T, s string) engine.Ratio {
+	t.Helper()
+	r, err := engine.ParseRatio(s)
+	if err != nil {
+		t.Fatalf("ratio %q: %v", s, err)
+	}
+	return r
+}
+
+// docSame compares a computed figure with the doc's, exactly (as numbers:
+// "0.50" is 0.5).
+func docSame(t *testing.T, what string, got fmt.Stringer, want string) {
 	t.Helper()
 	if want == "" {
 		t.Errorf("%s: the doc gives no figure (engine: %s)", what, got)
 		return
 	}
-	if !got.Equal(docDec(t, want)) {
+	if !docDec(t, got.String()).Equal(docDec(t, want)) {
 		t.Errorf("%s = %s, the doc says %s", what, got, want)
 	}
 }
@@ -204,7 +226,7 @@ func runDocDRG(t *testing.T, ex docExample) {
 	if err := p.v.Err(); err != nil {
 		t.Fatal(err)
 	}
-	run, lines, err := engine.ClearDRG(drg, docDec(t, ex.Budget), docCases(t, ex.Cases))
+	run, lines, err := engine.ClearDRG(drg, docMoney(t, ex.Budget), docCases(t, ex.Cases))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,8 +276,8 @@ func runDocBudget(t *testing.T, ex docExample) {
 	var bc pb.BudgetClearing
 	unmarshalInto(t, ex.BudgetClearing, &bc)
 	rules := &engine.BudgetClearing{
-		SurplusRetention: docDec(t, bc.GetSurplusRetention()), MinUtilization: docDec(t, bc.GetMinUtilization()),
-		OverspendShare: docDec(t, bc.GetOverspendShare()), OverspendTolerance: docDec(t, bc.GetOverspendTolerance()),
+		SurplusRetention: docRatio(t, bc.GetSurplusRetention()), MinUtilization: docRatio(t, bc.GetMinUtilization()),
+		OverspendShare: docRatio(t, bc.GetOverspendShare()), OverspendTolerance: docRatio(t, bc.GetOverspendTolerance()),
 	}
 	var p parser
 	var insts []engine.Institution

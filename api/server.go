@@ -7,7 +7,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
@@ -46,7 +45,10 @@ type Config struct {
 }
 
 // NewServer builds the gRPC server with every medsettle service, health
-// checking and reflection registered.
+// checking and reflection registered. OpenTelemetry providers installed
+// before it is called get gRPC traces and rpc.server.* metrics as well as
+// medsettle's own instruments; with none installed the server pays for
+// neither.
 func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 	log := cfg.Log
 	if log == nil {
@@ -62,9 +64,6 @@ func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 	// State-changing calls are recorded after authentication (audit.go).
 	audit := newAuditor(cfg.Store, log, cfg.Now)
 	opts := append([]grpc.ServerOption{
-		// Traces and rpc.server.* metrics for every call, through the
-		// global OpenTelemetry providers (no-ops until cmd sets exporters).
-		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		// Credentials are checked on the headers, before the message is
@@ -82,6 +81,11 @@ func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 		grpc.ChainUnaryInterceptor(recoverUnary(log), tokens.UnaryAuth, audit.Unary),
 		grpc.ChainStreamInterceptor(recoverStream(log), tokens.StreamAuth, audit.Stream),
 	}, cfg.ServerOptions...)
+	// Traces and rpc.server.* metrics for every call, first of the stats
+	// handlers, through the global OpenTelemetry providers when cmd has
+	// installed them (exporters are configured); none of their cost
+	// otherwise (telemetry_gate.go).
+	opts = append(otelServerOptions(), opts...)
 	srv := grpc.NewServer(opts...)
 	// The audit registrar sits inside the guard: its stream handlers see
 	// the messages decoded.

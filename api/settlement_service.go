@@ -84,11 +84,11 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 		})
 	}
 	if commit {
-		sctx, end := s.tel.span(ctx, "Settle", attribute.String("medsettle.institution_id", claim.InstitutionID),
+		sctx, sp := s.tel.span(ctx, &storeOpSettle, attribute.String("medsettle.institution_id", claim.InstitutionID),
 			attribute.String("medsettle.request_id", claim.RequestID))
 		compute, computed := fresh(compute)
 		st, err := s.store.Settle(sctx, claim, compute)
-		end(err)
+		sp.end(err)
 		if err == nil && computed() {
 			s.tel.metrics.settled(ctx, st)
 		}
@@ -129,11 +129,11 @@ func (s *SettlementService) reverse(ctx context.Context, req *pb.ReverseSettleme
 	if err := v.Err(); err != nil {
 		return engine.Settlement{}, err
 	}
-	sctx, end := s.tel.span(ctx, "Reverse", attribute.String("medsettle.settlement_id", req.GetSettlementId()))
+	sctx, sp := s.tel.span(ctx, &storeOpReverse, attribute.String("medsettle.settlement_id", req.GetSettlementId()))
 	st, err := s.store.Reverse(sctx, store.Reversal{
 		RequestID: req.GetRequestId(), SettlementID: req.GetSettlementId(), Reason: req.GetReason(), Institution: p.Institution,
 	})
-	end(err)
+	sp.end(err)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return engine.Settlement{}, noSuchSettlement(req.GetSettlementId())

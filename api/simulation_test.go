@@ -162,9 +162,13 @@ func (s *simulation) claim() *pb.SettleRequest {
 	codes := []string{"A-BED", "A-SURG", "A-DRUG", "B-DRUG", "B-STENT", "C-VIP", "SIM-UNLISTED"}
 	for i := range 1 + s.pick(6) {
 		q := []string{"1", "2", "0.5", "12.5", "3.3333"}[s.pick(5)]
-		p := decimal.New(s.r.Int64N(200_000_000), -4) // up to 20,000.0000
-		if s.chance(0.7) {
+		// Up to 20,000.000000: unit prices take six decimals (API.md).
+		p := decimal.New(s.r.Int64N(20_000_000_000), -6)
+		switch {
+		case s.chance(0.7):
 			p = p.Round(2)
+		case s.chance(0.5):
+			p = p.Round(4)
 		}
 		amount := decimal.RequireFromString(q).Mul(p).Round(2)
 		if s.chance(0.03) {

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/medsettle/medsettle/engine"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 	"github.com/medsettle/medsettle/store"
@@ -24,7 +22,7 @@ type ledger struct {
 	persons     map[string]engine.Person
 	insts       map[string]engine.Institution
 	accums      map[string]engine.Accumulators
-	budget      map[string]decimal.Decimal
+	budget      map[string]engine.Money
 	settlements map[string]*engine.Settlement
 	keys        map[string]string // institution|request id → fingerprint|settlement id
 	filings     map[string]engine.Filing
@@ -33,7 +31,7 @@ type ledger struct {
 func newLedger() *ledger {
 	return &ledger{
 		persons: map[string]engine.Person{}, insts: map[string]engine.Institution{},
-		accums: map[string]engine.Accumulators{}, budget: map[string]decimal.Decimal{},
+		accums: map[string]engine.Accumulators{}, budget: map[string]engine.Money{},
 		settlements: map[string]*engine.Settlement{}, keys: map[string]string{},
 		filings: map[string]engine.Filing{},
 	}
