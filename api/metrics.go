@@ -196,11 +196,14 @@ func clearingKindLabel(k engine.ClearingKind) string {
 // it is no store failure (nil, the caller's cancellation or deadline, the
 // engine refusing the claim), else one of the StoreError kinds.
 func storeErrorKind(err error) string {
+	if err == nil {
+		// Before the targets of errors.As below, which escape: a
+		// successful operation allocates nothing here.
+		return ""
+	}
 	var ve *engine.ValidationError
 	var mismatch *engine.CrossRegionMismatch
 	switch {
-	case err == nil:
-		return ""
 	case errors.Is(err, store.ErrUnavailable):
 		return StoreErrorUnavailable
 	case errors.Is(err, store.ErrConflict):
