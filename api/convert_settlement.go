@@ -103,6 +103,9 @@ func settlementToProto(s engine.Settlement) *pb.Settlement {
 			Cash:          engine.FormatMoney(b.Cash),
 		},
 	}
+	if len(r.Details) > 0 {
+		out.Details = make([]*pb.FundDetail, 0, len(r.Details))
+	}
 	for _, d := range r.Details {
 		out.Details = append(out.Details, &pb.FundDetail{
 			Fund:   pb.Fund(d.Fund),
