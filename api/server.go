@@ -85,7 +85,7 @@ func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 		// the calls one service may have in progress; more calls than
 		// that get goroutines of their own, as without workers.
 		grpc.NumStreamWorkers(uint32(lim.MaxInFlight)),
-		grpc.ChainUnaryInterceptor(recoverUnary(log), tokens.UnaryAuth, audit.Unary),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), tokens.UnaryAuth, audit.Unary, storeDeadline(cfg.Store)),
 		grpc.ChainStreamInterceptor(recoverStream(log), tokens.StreamAuth, audit.Stream),
 	}, cfg.ServerOptions...)
 	// Traces and rpc.server.* metrics for every call, first of the stats

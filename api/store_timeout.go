@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"google.golang.org/grpc"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -15,7 +18,8 @@ import (
 // as the client waits, forever for a client without a deadline.
 const (
 	// DefaultStoreTimeout bounds one unary store operation: a read, a
-	// write, a settlement or a reversal.
+	// write, a settlement or a reversal (and all the store operations of
+	// one settlement service call together).
 	DefaultStoreTimeout = 5 * time.Second
 	// DefaultLongStoreTimeout bounds the operations whose work grows with
 	// the data: a clearing run, a reconciliation and the bulk imports
@@ -27,7 +31,9 @@ const (
 // StoreTimeouts are the server-side limits of WithStoreTimeouts. A zero
 // field takes its default; a negative one means no limit.
 type StoreTimeouts struct {
-	// Unary bounds each unary store operation (DefaultStoreTimeout).
+	// Unary bounds each unary store operation (DefaultStoreTimeout), and
+	// all the store operations of one settlement service call together
+	// (storeDeadline).
 	Unary time.Duration
 	// Long bounds each clearing run, reconciliation and bulk import
 	// (DefaultLongStoreTimeout).
@@ -110,19 +116,68 @@ func timed[T any](ctx context.Context, m *metrics, limit time.Duration, op strin
 
 // timedRun runs f with limit as a deadline of its own; a failure after
 // the deadline passed (and before the caller's) is a storeTimeoutError.
+// A context that ends no later than limit would already bounds f: it gets no deadline (no timer) of its own, and a
+// failure after its deadline passed is a storeTimeoutError when that
+// deadline is a call's store deadline (storeDeadline), the caller's own
+// otherwise.
 func timedRun[T any](ctx context.Context, limit time.Duration, op string, f func(context.Context) (T, error)) (T, error) {
 	if limit < 0 {
 		return f(ctx)
 	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= limit {
+		v, err := f(ctx)
+		if err != nil && errors.Is(context.Cause(ctx), errStoreTimeout) && timeoutError(err) {
+			return v, &storeTimeoutError{op: op, limit: limit, err: err}
+		}
+		return v, err
+	}
 	tctx, cancel := context.WithTimeoutCause(ctx, limit, errStoreTimeout)
 	defer cancel()
 	v, err := f(tctx)
-	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(tctx), errStoreTimeout) &&
-		(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, store.ErrUnavailable)) {
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(tctx), errStoreTimeout) && timeoutError(err) {
 		return v, &storeTimeoutError{op: op, limit: limit, err: err}
 	}
 	return v, err
 }
+
+// timeoutError reports whether err is what a store answers when its
+// context ends.
+func timeoutError(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, store.ErrUnavailable)
+}
+
+// storeDeadline gives the calls of the settlement service one store
+// deadline each (the unary limit, from the start of the call) instead of
+// one per store operation: a settlement's three or four store operations
+// (institution, policies, settle, snapshot) share one timer, which
+// timedRun then does not duplicate. Every operation stays bounded by the
+// unary limit, and all of them together are too; the audit event is
+// appended under its own (audit.go). The settlement service has no long
+// operation (TestSettlementServiceHasNoLongStoreOperation).
+func storeDeadline(st store.Store) grpc.UnaryServerInterceptor {
+	ts, ok := st.(*timedStore)
+	if !ok || ts.limits.Unary < 0 {
+		return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+			return handler(ctx, req)
+		}
+	}
+	limit := ts.limits.Unary
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if !strings.HasPrefix(info.FullMethod, settlementServicePrefix) {
+			return handler(ctx, req)
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= limit {
+			return handler(ctx, req)
+		}
+		ctx, cancel := context.WithTimeoutCause(ctx, limit, errStoreTimeout)
+		defer cancel()
+		return handler(ctx, req)
+	}
+}
+
+// settlementServicePrefix starts the full method names of the settlement
+// service.
+const settlementServicePrefix = "/medsettle.v1.SettlementService/"
 
 // timedErr is timed for an operation without a result.
 func timedErr(ctx context.Context, m *metrics, limit time.Duration, op string, f func(context.Context) error) error {

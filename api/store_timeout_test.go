@@ -605,3 +605,23 @@ func TestFrozenPostgresAnswersUnavailable(t *testing.T) {
 		t.Errorf("a retry settled again")
 	}
 }
+
+// TestSettlementServiceHasNoLongStoreOperation pins the settlement
+// service's methods: storeDeadline bounds all the store operations of each
+// of its calls by the unary limit, which suits none of the long ones (a
+// clearing run, a reconciliation, a bulk import). A method added to the
+// service fails here until it is checked to do only short store work.
+func TestSettlementServiceHasNoLongStoreOperation(t *testing.T) {
+	var got []string
+	for _, m := range pb.SettlementService_ServiceDesc.Methods {
+		got = append(got, m.MethodName)
+	}
+	want := []string{"PreSettle", "Settle", "ReverseSettlement", "GetSettlement", "GetAccumulators"}
+	if strings.Join(got, " ") != strings.Join(want, " ") || len(pb.SettlementService_ServiceDesc.Streams) != 0 {
+		t.Errorf("settlement service methods %v and %d streams, want %v and none: check that the new ones do only unary store operations (storeDeadline)",
+			got, len(pb.SettlementService_ServiceDesc.Streams), want)
+	}
+	if !strings.HasPrefix(pb.SettlementService_Settle_FullMethodName, settlementServicePrefix) {
+		t.Errorf("settlementServicePrefix %q does not start %q", settlementServicePrefix, pb.SettlementService_Settle_FullMethodName)
+	}
+}

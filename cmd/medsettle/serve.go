@@ -59,7 +59,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.DurationVar(&f.maxClockSkew, "max-clock-skew", api.DefaultMaxClockSkew,
 		"how far ahead of the server's date (China Standard Time) a settle date may be; later dates are INVALID_ARGUMENT")
 	fs.DurationVar(&f.storeTimeouts.Unary, "store-timeout", api.DefaultStoreTimeout,
-		"how long one store operation of a unary call may take before the call is answered UNAVAILABLE (retry with the same request id)")
+		"how long one store operation of a unary call (a settlement call: all of its store operations together) may take before the call is answered UNAVAILABLE (retry with the same request id)")
 	fs.DurationVar(&f.storeTimeouts.Long, "long-store-timeout", api.DefaultLongStoreTimeout,
 		"the same for a clearing run, a reconciliation or a bulk import")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "address to serve Prometheus /metrics on over plain HTTP (docs/METRICS.md); empty: off")
