@@ -74,6 +74,7 @@ func itemsToProto(items []engine.LineItem) []*pb.LineItem {
 
 func settlementToProto(s engine.Settlement) *pb.Settlement {
 	c, r, b := s.Claim, s.Result, s.Result.Breakdown
+	bd := &pb.Breakdown{}
 	out := &pb.Settlement{
 		SettlementId:   s.ID,
 		RequestId:      c.RequestID,
@@ -86,43 +87,42 @@ func settlementToProto(s engine.Settlement) *pb.Settlement {
 		CrossRegion:    crossRegionToProto(c.CrossRegion),
 		DrgCode:        c.DRGCode,
 		ReversalReason: s.ReversalReason,
-		Breakdown: &pb.Breakdown{
-			Total:         engine.FormatMoney(b.Total),
-			OutOfScope:    engine.FormatMoney(b.OutOfScope),
-			OverLimit:     engine.FormatMoney(b.OverLimit),
-			PreSelfPay:    engine.FormatMoney(b.PreSelfPay),
-			InScope:       engine.FormatMoney(b.InScope),
-			Deductible:    engine.FormatMoney(b.Deductible),
-			BasicFund:     engine.FormatMoney(b.BasicFund),
-			OverCap:       engine.FormatMoney(b.OverCap),
-			Catastrophic:  engine.FormatMoney(b.Catastrophic),
-			MedicalAid:    engine.FormatMoney(b.MedicalAid),
-			FundTotal:     engine.FormatMoney(b.FundTotal),
-			PersonalTotal: engine.FormatMoney(b.PersonalTotal),
-			Account:       engine.FormatMoney(b.Account),
-			Cash:          engine.FormatMoney(b.Cash),
-		},
+		Breakdown:      bd,
 	}
+	// The amounts share one string (money_text.go).
+	var mt moneyTexts
+	mt.add(&bd.Total, b.Total)
+	mt.add(&bd.OutOfScope, b.OutOfScope)
+	mt.add(&bd.OverLimit, b.OverLimit)
+	mt.add(&bd.PreSelfPay, b.PreSelfPay)
+	mt.add(&bd.InScope, b.InScope)
+	mt.add(&bd.Deductible, b.Deductible)
+	mt.add(&bd.BasicFund, b.BasicFund)
+	mt.add(&bd.OverCap, b.OverCap)
+	mt.add(&bd.Catastrophic, b.Catastrophic)
+	mt.add(&bd.MedicalAid, b.MedicalAid)
+	mt.add(&bd.FundTotal, b.FundTotal)
+	mt.add(&bd.PersonalTotal, b.PersonalTotal)
+	mt.add(&bd.Account, b.Account)
+	mt.add(&bd.Cash, b.Cash)
 	if len(r.Details) > 0 {
-		out.Details = make([]*pb.FundDetail, 0, len(r.Details))
-	}
-	for _, d := range r.Details {
-		out.Details = append(out.Details, &pb.FundDetail{
-			Fund:   pb.Fund(d.Fund),
-			Band:   int32(d.Band),
-			Ratio:  d.Ratio.String(),
-			Base:   engine.FormatMoney(d.Base),
-			Amount: engine.FormatMoney(d.Amount),
-		})
-	}
-	if bs := r.Budget; bs != nil {
-		out.Budget = &pb.BudgetStatus{
-			Year:  int32(bs.Year),
-			Limit: engine.FormatMoney(bs.Limit),
-			Used:  engine.FormatMoney(bs.Used),
-			State: pb.BudgetState(bs.State),
+		out.Details = make([]*pb.FundDetail, len(r.Details))
+		// One allocation for the details themselves, too.
+		details := make([]pb.FundDetail, len(r.Details))
+		for i, d := range r.Details {
+			fd := &details[i]
+			fd.Fund, fd.Band, fd.Ratio = pb.Fund(d.Fund), int32(d.Band), d.Ratio.String()
+			mt.add(&fd.Base, d.Base)
+			mt.add(&fd.Amount, d.Amount)
+			out.Details[i] = fd
 		}
 	}
+	if bs := r.Budget; bs != nil {
+		out.Budget = &pb.BudgetStatus{Year: int32(bs.Year), State: pb.BudgetState(bs.State)}
+		mt.add(&out.Budget.Limit, bs.Limit)
+		mt.add(&out.Budget.Used, bs.Used)
+	}
+	mt.flush()
 	return out
 }
 
