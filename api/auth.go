@@ -60,7 +60,21 @@ type Tokens struct {
 type tokenEntry struct {
 	hash      [32]byte
 	principal Principal
+	// boxed is principal as a context value, and caller its callerKey,
+	// made once: a call authenticated in tapAuth costs no allocation for
+	// either.
+	boxed  any
+	caller string
 }
+
+// newTokenEntry is the entry of the token hashed to h.
+func newTokenEntry(h [32]byte, p Principal) tokenEntry {
+	return tokenEntry{hash: h, principal: p, boxed: p, caller: p.String()}
+}
+
+// openEntry is every caller in open mode: admin, with no share of its
+// own (callerKey "").
+var openEntry = &tokenEntry{principal: Principal{Role: RoleAdmin}, boxed: Principal{Role: RoleAdmin}}
 
 // tokenFile is the JSON of --tokens FILE.
 type tokenFile struct {
@@ -110,7 +124,7 @@ func LoadTokens(path string, log *slog.Logger) (*Tokens, error) {
 			return nil, fmt.Errorf("tokens file %s: entry %d repeats an earlier token", path, i)
 		}
 		seen[h] = true
-		t.entries = append(t.entries, tokenEntry{hash: h, principal: p})
+		t.entries = append(t.entries, newTokenEntry(h, p))
 	}
 	return t, nil
 }
@@ -123,7 +137,7 @@ func NewTokens(roles map[string]string) (*Tokens, error) {
 		if err != nil {
 			return nil, err
 		}
-		t.entries = append(t.entries, tokenEntry{hash: sha256.Sum256([]byte(tok)), principal: p})
+		t.entries = append(t.entries, newTokenEntry(sha256.Sum256([]byte(tok)), p))
 	}
 	return t, nil
 }
@@ -146,35 +160,66 @@ func (t *Tokens) Open() bool { return t == nil || len(t.entries) == 0 }
 
 // authenticate finds the principal of the request's bearer token.
 func (t *Tokens) authenticate(ctx context.Context) (Principal, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	return t.authenticateMD(md)
+	if t.Open() {
+		return openEntry.principal, nil
+	}
+	e, err := t.find(metadata.ValueFromIncomingContext(ctx, "authorization"))
+	if err != nil {
+		return Principal{}, err
+	}
+	return e.principal, nil
 }
 
 // authenticateMD finds the principal of the bearer token in a call's
 // headers.
 func (t *Tokens) authenticateMD(md metadata.MD) (Principal, error) {
-	if t.Open() {
-		return Principal{Role: RoleAdmin}, nil
+	e, err := t.entryMD(md)
+	if err != nil {
+		return Principal{}, err
 	}
-	vals := md.Get("authorization")
+	return e.principal, nil
+}
+
+// entryMD finds the entry of the bearer token in a call's headers
+// (openEntry in open mode).
+func (t *Tokens) entryMD(md metadata.MD) (*tokenEntry, error) {
+	if t.Open() {
+		return openEntry, nil
+	}
+	return t.find(md.Get("authorization"))
+}
+
+// find finds the entry of the bearer token in the values of a call's
+// authorization header.
+func (t *Tokens) find(vals []string) (*tokenEntry, error) {
 	if len(vals) != 1 {
-		return Principal{}, status.Error(codes.Unauthenticated, "send one header \"authorization: Bearer <token>\"")
+		return nil, status.Error(codes.Unauthenticated, "send one header \"authorization: Bearer <token>\"")
 	}
 	// The scheme is case-insensitive (RFC 7235): "Bearer", "bearer".
 	scheme, tok, ok := strings.Cut(vals[0], " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-		return Principal{}, status.Error(codes.Unauthenticated, "the authorization header must be \"Bearer <token>\"")
+		return nil, status.Error(codes.Unauthenticated, "the authorization header must be \"Bearer <token>\"")
 	}
-	p, ok := t.lookup(tok)
-	if !ok {
-		return Principal{}, status.Error(codes.Unauthenticated, "unknown token")
+	e := t.lookupEntry(tok)
+	if e == nil {
+		return nil, status.Error(codes.Unauthenticated, "unknown token")
 	}
-	return p, nil
+	return e, nil
 }
 
 // lookup finds the principal of a token, comparing it with every entry in
 // constant time.
 func (t *Tokens) lookup(tok string) (Principal, bool) {
+	e := t.lookupEntry(tok)
+	if e == nil {
+		return Principal{}, false
+	}
+	return e.principal, true
+}
+
+// lookupEntry finds the entry of a token (nil if none), comparing it with
+// every entry in constant time.
+func (t *Tokens) lookupEntry(tok string) *tokenEntry {
 	h := sha256.Sum256([]byte(tok))
 	found := -1
 	for i := range t.entries {
@@ -183,9 +228,9 @@ func (t *Tokens) lookup(tok string) (Principal, bool) {
 		}
 	}
 	if found < 0 {
-		return Principal{}, false
+		return nil
 	}
-	return t.entries[found].principal, true
+	return &t.entries[found]
 }
 
 type principalKey struct{}
@@ -205,7 +250,7 @@ func publicService(fullMethod string) bool {
 
 // UnaryAuth authenticates unary calls.
 func (t *Tokens) UnaryAuth(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if publicService(info.FullMethod) {
+	if publicService(info.FullMethod) || tapAuthenticated(ctx) {
 		return handler(ctx, req)
 	}
 	p, err := t.authenticate(ctx)
@@ -217,7 +262,7 @@ func (t *Tokens) UnaryAuth(ctx context.Context, req any, info *grpc.UnaryServerI
 
 // StreamAuth authenticates streaming calls.
 func (t *Tokens) StreamAuth(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if publicService(info.FullMethod) {
+	if publicService(info.FullMethod) || tapAuthenticated(ss.Context()) {
 		return handler(srv, ss)
 	}
 	p, err := t.authenticate(ss.Context())

@@ -101,6 +101,16 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 	return status.Error(codes.Internal, "internal error")
 }
 
+// toStatusWithID is toStatus with the call's request id recorded for the
+// log (withRequestID); a call without an error records nothing (no
+// context is made for it).
+func toStatusWithID(ctx context.Context, requestID string, log *slog.Logger, method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return toStatus(withRequestID(ctx, requestID), log, method, err)
+}
+
 // requestIDKey is the context key of the request id withRequestID records.
 type requestIDKey struct{}
 

@@ -325,12 +325,12 @@ func (g *guard) recv(ctx context.Context, read func(any) error, v any, reads *ga
 	}
 	var f rawFrame
 	defer f.free()
-	var expired func() bool
+	var t *time.Timer
 	if timed {
-		expired = g.readTimer(ctx)
+		t = g.readTimer(ctx)
 	}
 	err := read(&f)
-	if expired != nil && expired() {
+	if t != nil && !t.Stop() {
 		return status.Errorf(codes.DeadlineExceeded, "the request message did not arrive within %s", g.limits.ReadTimeout)
 	}
 	if err != nil {
@@ -353,13 +353,12 @@ func (g *guard) recv(ctx context.Context, read func(any) error, v any, reads *ga
 }
 
 // readTimer ends the call (through the readCtx tapAuth made its context)
-// unless stopped within ReadTimeout; the returned function stops it and
-// reports whether it had fired.
-func (g *guard) readTimer(ctx context.Context) (expired func() bool) {
+// unless stopped within ReadTimeout; Stop reporting false means it had
+// fired. Nil without a readCtx.
+func (g *guard) readTimer(ctx context.Context) *time.Timer {
 	rc, ok := ctx.Value(readCtxKey{}).(*readCtx)
 	if !ok {
-		return func() bool { return false }
+		return nil
 	}
-	t := time.AfterFunc(g.limits.ReadTimeout, rc.expire)
-	return func() bool { return !t.Stop() }
+	return time.AfterFunc(g.limits.ReadTimeout, rc.expire)
 }

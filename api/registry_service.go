@@ -63,7 +63,7 @@ func (s *RegistryService) putPerson(ctx context.Context, in *pb.Person) (engine.
 func (s *RegistryService) AdjustAccount(ctx context.Context, req *pb.AdjustAccountRequest) (*pb.AdjustAccountResponse, error) {
 	a, err := s.adjustAccount(ctx, req)
 	if err != nil {
-		return nil, toStatus(withRequestID(ctx, req.GetRequestId()), s.log, "AdjustAccount", err)
+		return nil, toStatusWithID(ctx, req.GetRequestId(), s.log, "AdjustAccount", err)
 	}
 	return &pb.AdjustAccountResponse{Person: personToProto(a.Person)}, nil
 }

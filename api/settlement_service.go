@@ -27,7 +27,7 @@ type SettlementService struct {
 // PreSettle computes a settlement and records nothing.
 func (s *SettlementService) PreSettle(ctx context.Context, req *pb.SettleRequest) (*pb.SettleResponse, error) {
 	st, err := s.settle(ctx, req, false)
-	err = toStatus(withRequestID(ctx, req.GetRequestId()), s.log, "PreSettle", err)
+	err = toStatusWithID(ctx, req.GetRequestId(), s.log, "PreSettle", err)
 	s.tel.record(ctx, "PreSettle", err)
 	if err != nil {
 		return nil, err
@@ -38,7 +38,7 @@ func (s *SettlementService) PreSettle(ctx context.Context, req *pb.SettleRequest
 // Settle commits a settlement, idempotently on (institution, request_id).
 func (s *SettlementService) Settle(ctx context.Context, req *pb.SettleRequest) (*pb.SettleResponse, error) {
 	st, err := s.settle(ctx, req, true)
-	err = toStatus(withRequestID(ctx, req.GetRequestId()), s.log, "Settle", err)
+	err = toStatusWithID(ctx, req.GetRequestId(), s.log, "Settle", err)
 	s.tel.record(ctx, "Settle", err)
 	s.tel.metrics.settlement(ctx, req.GetVisitType(), err)
 	if err != nil {
@@ -109,7 +109,7 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 // ReverseSettlement undoes a settlement once, for the institution that made it.
 func (s *SettlementService) ReverseSettlement(ctx context.Context, req *pb.ReverseSettlementRequest) (*pb.ReverseSettlementResponse, error) {
 	st, err := s.reverse(ctx, req)
-	err = toStatus(withRequestID(ctx, req.GetRequestId()), s.log, "ReverseSettlement", err)
+	err = toStatusWithID(ctx, req.GetRequestId(), s.log, "ReverseSettlement", err)
 	s.tel.record(ctx, "ReverseSettlement", err)
 	if err != nil {
 		return nil, err

@@ -35,10 +35,10 @@ func (t *Tokens) tapAuth(ctx context.Context, info *tap.Info) (context.Context, 
 			}
 			rc.caller = "address " + host
 		}
-	case !t.Open():
-		p, err := t.authenticateMD(info.Header)
+	default:
+		e, err := t.entryMD(info.Header)
 		if err == nil {
-			rc.caller = p.String()
+			rc.caller, rc.principal = e.caller, e.boxed
 			break
 		}
 		if _, ok := ctx.Deadline(); !ok {
@@ -80,6 +80,11 @@ type readCtx struct {
 	cancel  context.CancelFunc
 	expired atomic.Bool
 	caller  string // callerKey
+	// principal is the caller's Principal (boxed once per token,
+	// tokenEntry) once tapAuth has authenticated the call, which
+	// UnaryAuth and StreamAuth then take as it is; nil for a public
+	// service or a refused call.
+	principal any
 	// refused is why the call is refused (credentials), left for the
 	// guard to answer.
 	refused error
@@ -87,12 +92,25 @@ type readCtx struct {
 
 type readCtxKey struct{}
 
-// Value finds the readCtx itself under readCtxKey.
+// Value finds the readCtx itself under readCtxKey, and the principal
+// tapAuth found under principalKey.
 func (c *readCtx) Value(key any) any {
-	if key == (readCtxKey{}) {
+	switch key {
+	case readCtxKey{}:
 		return c
+	case principalKey{}:
+		if c.principal != nil {
+			return c.principal
+		}
 	}
 	return c.Context.Value(key)
+}
+
+// tapAuthenticated reports whether tapAuth authenticated the call of ctx
+// (its principal is then in ctx).
+func tapAuthenticated(ctx context.Context) bool {
+	rc, ok := ctx.Value(readCtxKey{}).(*readCtx)
+	return ok && rc.principal != nil
 }
 
 // Err is DeadlineExceeded once expired.
