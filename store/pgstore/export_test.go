@@ -1,0 +1,38 @@
+package pgstore
+
+import (
+	"context"
+
+	"github.com/medsettle/medsettle/engine"
+	"github.com/medsettle/medsettle/store"
+)
+
+// GroupStats reports how many groups of more than one settlement ran, how
+// many settlements they held and how many failed as a whole.
+func GroupStats(s *Store) (groups, grouped, failed int64) {
+	return s.groupStats.groups.Load(), s.groupStats.grouped.Load(), s.groupStats.failed.Load()
+}
+
+// FailGroups makes every group transaction fail after its writes with
+// f's error (nil f: no more).
+func FailGroups(s *Store, f func() error) { s.failGroup = f }
+
+// SettleAsGroup settles the claims as one group, in order, the way the
+// queue would hand them over, and answers each as its caller would.
+func SettleAsGroup(ctx context.Context, s *Store, claims []engine.Claim, computes []store.ComputeFunc) ([]engine.Settlement, []error) {
+	calls := make([]*settleCall, len(claims))
+	for i := range claims {
+		calls[i] = &settleCall{ctx: ctx, claim: claims[i], compute: computes[i], done: make(chan settleAnswer, 1)}
+		calls[i].take()
+	}
+	s.settleGroup(calls)
+	sts, errs := make([]engine.Settlement, len(claims)), make([]error, len(claims))
+	for i, c := range calls {
+		a := <-c.done
+		if a.alone {
+			a.st, a.err = s.settleOne(ctx, claims[i], computes[i])
+		}
+		sts[i], errs[i] = a.st, a.err
+	}
+	return sts, errs
+}
