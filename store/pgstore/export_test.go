@@ -36,3 +36,23 @@ func SettleAsGroup(ctx context.Context, s *Store, claims []engine.Claim, compute
 	}
 	return sts, errs
 }
+
+// AppendAsGroup appends the events as one group, in order, and answers
+// each as its caller would.
+func AppendAsGroup(ctx context.Context, s *Store, events []store.AuditEvent) ([]int64, []error) {
+	calls := make([]*auditCall, len(events))
+	for i := range events {
+		calls[i] = &auditCall{ctx: ctx, e: events[i], done: make(chan auditAnswer, 1)}
+		calls[i].take()
+	}
+	s.appendGroup(calls)
+	ids, errs := make([]int64, len(events)), make([]error, len(events))
+	for i, c := range calls {
+		a := <-c.done
+		if a.alone {
+			a.id, a.err = s.appendOne(ctx, events[i])
+		}
+		ids[i], errs[i] = a.id, a.err
+	}
+	return ids, errs
+}

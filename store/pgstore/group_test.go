@@ -271,3 +271,29 @@ func TestGroupSameRequestTogether(t *testing.T) {
 	}
 	t.Log(fmt.Sprint(pgstore.GroupStats(st)))
 }
+
+// TestGroupPoisonClaim puts in a group a claim PostgreSQL itself refuses
+// (a NUL byte in its request id): the group's transaction fails, and the
+// fallback settles the others while the poison fails alone.
+func TestGroupPoisonClaim(t *testing.T) {
+	ctx := context.Background()
+	st := groupFixture(t, pgstore.Options{})
+	claims := []engine.Claim{groupClaim("p-1", "GA", "10"), groupClaim("p\x002", "GB", "5"), groupClaim("p-3", "GC", "3")}
+	computes := []store.ComputeFunc{chained(claims[0]), chained(claims[1]), chained(claims[2])}
+	_, errs := pgstore.SettleAsGroup(ctx, st, claims, computes)
+	if _, _, failed := pgstore.GroupStats(st); failed != 1 {
+		t.Errorf("%d groups failed, want 1", failed)
+	}
+	if errs[0] != nil || errs[2] != nil || errs[1] == nil {
+		t.Fatalf("answers: %v; want only the poison to fail", errs)
+	}
+	for _, p := range []string{"GA", "GB", "GC"} {
+		s, err := st.Snapshot(ctx, p, "GH", 2026)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]int{"GA": 1, "GC": 1}[p]; s.Accumulators.InpatientCount != want {
+			t.Errorf("%s settled %d times, want %d", p, s.Accumulators.InpatientCount, want)
+		}
+	}
+}

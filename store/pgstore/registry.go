@@ -52,6 +52,12 @@ func (s *Store) PutPersons(ctx context.Context, ps []engine.Person) error {
 		return nil
 	}
 	return s.withTx(ctx, func(tx pgx.Tx) error {
+		// Existing persons are locked first, in the order group commit
+		// locks them (lockPersonsSQL), so that an import and a group of
+		// settlements never wait for each other in a cycle.
+		if err := s.lockPersonsInOrder(ctx, tx, ps); err != nil {
+			return err
+		}
 		// One transaction, sent in pipelined chunks so that no single
 		// round trip carries a whole import.
 		query := s.putPersonQuery()
@@ -67,6 +73,28 @@ func (s *Store) PutPersons(ctx context.Context, ps []engine.Person) error {
 		}
 		return nil
 	})
+}
+
+// lockPersonsInOrderSQL locks persons in person id byte order (as group commit
+// does), one chunk of ids sorted the same way at a time.
+const lockPersonsInOrderSQL = `SELECT 1 FROM {s}.persons WHERE person_id = ANY($1::text[]) ORDER BY person_id COLLATE "C" FOR UPDATE`
+
+// lockPersonsInOrder locks the persons of ps that exist, in byte order of
+// their ids, in chunks of putPersonsChunk.
+func (s *Store) lockPersonsInOrder(ctx context.Context, tx pgx.Tx, ps []engine.Person) error {
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	q := s.sql(lockPersonsInOrderSQL)
+	for chunk := range slices.Chunk(ids, putPersonsChunk) {
+		if _, err := tx.Exec(ctx, q, chunk); err != nil {
+			return translate(err)
+		}
+	}
+	return nil
 }
 
 // GetPerson reads a person. Returns store.ErrNotFound if there is none.

@@ -26,11 +26,12 @@ import (
 // neighbours.
 
 const (
-	// lockPersonsSQL locks the persons of a group in person id order:
-	// LockRows runs above the sort, so two groups never wait for each
-	// other in a cycle.
+	// lockPersonsSQL locks the persons of a group in person id byte
+	// order: LockRows runs above the sort, so two groups never wait for
+	// each other in a cycle, nor a group and a transaction that locks
+	// several persons in the same order (PutPersons, EnrollMembers).
 	lockPersonsSQL = `SELECT person_id, name, region, scheme, employment, category, contribution_years, account_balance
-		FROM {s}.persons WHERE person_id = ANY($1::text[]) ORDER BY person_id FOR UPDATE`
+		FROM {s}.persons WHERE person_id = ANY($1::text[]) ORDER BY person_id COLLATE "C" FOR UPDATE`
 	groupKeysSQL = `SELECT k.institution_id, k.request_id, k.fingerprint, k.settlement_id
 		FROM unnest($1::text[], $2::text[]) AS u(institution_id, request_id)
 		JOIN {s}.request_keys k ON k.institution_id = u.institution_id AND k.request_id = u.request_id`
