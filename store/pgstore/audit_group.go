@@ -84,6 +84,17 @@ func (s *Store) appendGroup(calls []*auditCall) {
 		c.done <- auditAnswer{id: id, err: err}
 		return
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("audit group append panicked: appending its events one by one", "events", len(calls), "panic", r)
+			for _, c := range calls {
+				select {
+				case c.done <- auditAnswer{alone: true}:
+				default:
+				}
+			}
+		}
+	}()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(calls[0].ctx))
 	if d, ok := latestDeadline(calls, func(c *auditCall) context.Context { return c.ctx }); ok {
 		ctx, cancel = context.WithDeadline(context.WithoutCancel(calls[0].ctx), d)

@@ -143,21 +143,36 @@ func (s *Store) PutInstitution(ctx context.Context, in engine.Institution) error
 
 // GetInstitution reads an institution. Returns store.ErrNotFound if there is none.
 func (s *Store) GetInstitution(ctx context.Context, id string) (engine.Institution, error) {
-	var in engine.Institution
-	err := s.pool.QueryRow(ctx, s.q.getInstitution, id).Scan(&in.ID, &in.Name, &in.Region, &in.Level)
-	if err != nil {
-		return engine.Institution{}, fmt.Errorf("institution %q: %w", id, translate(err))
-	}
-	rows, err := s.pool.Query(ctx, s.q.budgets, id)
+	// One statement, one round trip (every Settle reads its institution):
+	// a row per budget year, or one row with no budget.
+	rows, err := s.pool.Query(ctx, s.sql(getInstitutionSQL), id)
 	if err != nil {
 		return engine.Institution{}, translate(err)
 	}
-	in.Budgets, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.Budget, error) {
-		var b engine.Budget
-		var amount decimal.Decimal
-		err := r.Scan(&b.Year, &amount)
-		b.Amount = amount
-		return b, err
-	})
-	return in, translate(err)
+	var in engine.Institution
+	n := 0
+	for rows.Next() {
+		var year *int
+		var amount *decimal.Decimal
+		if err := rows.Scan(&in.ID, &in.Name, &in.Region, &in.Level, &year, &amount); err != nil {
+			rows.Close()
+			return engine.Institution{}, translate(err)
+		}
+		n++
+		if year != nil && amount != nil {
+			in.Budgets = append(in.Budgets, engine.Budget{Year: *year, Amount: *amount})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return engine.Institution{}, translate(err)
+	}
+	if n == 0 {
+		return engine.Institution{}, fmt.Errorf("institution %q: %w", id, translate(pgx.ErrNoRows))
+	}
+	return in, nil
 }
+
+// getInstitutionSQL reads an institution with its budgets by year.
+const getInstitutionSQL = `SELECT i.institution_id, i.name, i.region, i.level, b.year, b.amount
+	FROM {s}.institutions i LEFT JOIN {s}.institution_budgets b ON b.institution_id = i.institution_id
+	WHERE i.institution_id = $1 ORDER BY b.year`

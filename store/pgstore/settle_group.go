@@ -128,6 +128,20 @@ func (s *Store) settleGroup(calls []*settleCall) {
 		c.done <- settleAnswer{st: st, err: err}
 		return
 	}
+	defer func() {
+		// A bug of the group's own code must not take the server down
+		// with every caller of the group: they settle by themselves (a
+		// group that did commit is then found by its request keys).
+		if r := recover(); r != nil {
+			s.log.Error("group commit panicked: settling its claims one by one", "claims", len(calls), "panic", r)
+			for _, c := range calls {
+				select {
+				case c.done <- settleAnswer{alone: true}:
+				default:
+				}
+			}
+		}
+	}()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(calls[0].ctx))
 	if d, ok := latestDeadline(calls, func(c *settleCall) context.Context { return c.ctx }); ok {
 		ctx, cancel = context.WithDeadline(context.WithoutCancel(calls[0].ctx), d)
