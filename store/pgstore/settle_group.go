@@ -45,11 +45,11 @@ const (
 	groupFilingsSQL = `SELECT filing_id, person_id, region, valid_from, valid_to FROM {s}.cross_region_filings
 		WHERE person_id = ANY($1::text[]) ORDER BY person_id, valid_from, filing_id COLLATE "C"`
 	groupPutYearsSQL = `INSERT INTO {s}.person_years (person_id, year, accumulators)
-		SELECT * FROM unnest($1::text[], $2::int[], $3::jsonb[])
+		SELECT person_id, year, accumulators::jsonb FROM unnest($1::text[], $2::int[], $3::text[]) AS u(person_id, year, accumulators)
 		ON CONFLICT (person_id, year) DO UPDATE SET accumulators = excluded.accumulators`
 	// groupSetBalancesSQL sets the balances computed under the locks.
-	groupSetBalancesSQL = `UPDATE {s}.persons p SET account_balance = u.balance
-		FROM unnest($1::text[], $2::numeric[]) AS u(person_id, balance) WHERE p.person_id = u.person_id`
+	groupSetBalancesSQL = `UPDATE {s}.persons p SET account_balance = u.balance::numeric
+		FROM unnest($1::text[], $2::text[]) AS u(person_id, balance) WHERE p.person_id = u.person_id`
 	// groupInsertSQL inserts the settlements and their idempotency keys:
 	// a key taken meanwhile fails the whole group (unique violation), which
 	// is then settled claim by claim.
@@ -57,9 +57,12 @@ const (
 			INSERT INTO {s}.settlements (settlement_id, institution_id, request_id, person_id, visit_type, settle_date, year,
 				state, fingerprint, claim, result, total, basic_fund, fund_total, account, settled_at,
 				policy_region, policy_scheme, drg_code, personal_total)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], $6::date[], $7::int[],
-				$8::int2[], $9::text[], $10::jsonb[], $11::jsonb[], $12::numeric[], $13::numeric[], $14::numeric[], $15::numeric[],
-				$16::timestamptz[], $17::text[], $18::int2[], $19::text[], $20::numeric[])
+			SELECT id, inst, req, person, vt, sd::date, yr, st, fp, claim::jsonb, result::jsonb,
+				total::numeric, basic::numeric, fund::numeric, account::numeric, at, region, scheme, drg, personal::numeric
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], $6::text[], $7::int[],
+				$8::int2[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+				$16::timestamptz[], $17::text[], $18::int2[], $19::text[], $20::text[])
+				AS u(id, inst, req, person, vt, sd, yr, st, fp, claim, result, total, basic, fund, account, at, region, scheme, drg, personal)
 			RETURNING settlement_id, institution_id, request_id, fingerprint)
 		INSERT INTO {s}.request_keys (institution_id, request_id, fingerprint, settlement_id)
 		SELECT institution_id, request_id, fingerprint, settlement_id FROM s`
@@ -447,20 +450,19 @@ func (s *Store) writeGroup(ctx context.Context, tx pgx.Tx, gs *groupState, rows 
 		return nil
 	}
 	b := &pgx.Batch{}
-	ids, yrs, docs := make([]string, 0, len(gs.years)), make([]int32, 0, len(gs.years)), make([][]byte, 0, len(gs.years))
+	ids, yrs, docs := make([]string, 0, len(gs.years)), make([]int32, 0, len(gs.years)), make([]string, 0, len(gs.years))
 	for _, py := range gs.years {
 		doc, err := encodeAccumulators(gs.accs[py])
 		if err != nil {
 			return err
 		}
-		ids, yrs, docs = append(ids, py.id), append(yrs, int32(py.year)), append(docs, doc)
+		ids, yrs, docs = append(ids, py.id), append(yrs, int32(py.year)), append(docs, string(doc))
 	}
 	b.Queue(s.sql(groupPutYearsSQL), ids, yrs, docs)
 	if len(gs.balances) > 0 {
-		var persons []string
-		var balances []decimal.Decimal
+		var persons, balances []string
 		for id := range gs.balances {
-			persons, balances = append(persons, id), append(balances, gs.persons[id].AccountBalance)
+			persons, balances = append(persons, id), append(balances, gs.persons[id].AccountBalance.String())
 		}
 		b.Queue(s.sql(groupSetBalancesSQL), persons, balances)
 	}
@@ -486,9 +488,11 @@ type settlementRows struct {
 	settleDate, fingerprint, region, drg []string
 	visitType, state, scheme             []int16
 	year                                 []int32
-	claim, result                        [][]byte
-	total, basicFund, fundTotal, account []decimal.Decimal
-	personalTotal                        []decimal.Decimal
+	claim, result                        []string
+	// The amounts as numeric text: pgx encodes a []string without
+	// reflection.
+	total, basicFund, fundTotal, account []string
+	personalTotal                        []string
 	settledAt                            []time.Time
 }
 
@@ -517,10 +521,10 @@ func (r *settlementRows) add(st engine.Settlement, p engine.Person, at time.Time
 		append(r.region, region), append(r.drg, claim.DRGCode)
 	r.visitType, r.state, r.scheme = append(r.visitType, cols.visitType), append(r.state, cols.state), append(r.scheme, cols.scheme)
 	r.year = append(r.year, int32(claim.Year()))
-	r.claim, r.result = append(r.claim, claimDoc), append(r.result, resultDoc)
-	r.total, r.basicFund, r.fundTotal, r.account = append(r.total, b.Total), append(r.basicFund, b.BasicFund),
-		append(r.fundTotal, b.FundTotal), append(r.account, b.Account)
-	r.personalTotal = append(r.personalTotal, b.PersonalTotal)
+	r.claim, r.result = append(r.claim, string(claimDoc)), append(r.result, string(resultDoc))
+	r.total, r.basicFund, r.fundTotal, r.account = append(r.total, b.Total.String()), append(r.basicFund, b.BasicFund.String()),
+		append(r.fundTotal, b.FundTotal.String()), append(r.account, b.Account.String())
+	r.personalTotal = append(r.personalTotal, b.PersonalTotal.String())
 	r.settledAt = append(r.settledAt, at)
 	return nil
 }
