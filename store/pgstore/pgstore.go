@@ -1,8 +1,10 @@
 // Package pgstore is the PostgreSQL store of medsettle (jackc/pgx/v5): the
-// production store. Every settlement is one transaction that locks the
-// person's row, so a person's settlements never interleave while different
-// persons never wait for each other; idempotency keys sit under a primary
-// key; the schema is migrated at start from files embedded in the binary.
+// production store. A settlement locks the person's row, so a person's
+// settlements never interleave; settlements arriving together share one
+// transaction (group commit, settle_group.go), each computed against the
+// state its predecessors left, with the persons locked in id order;
+// idempotency keys sit under a primary key; the schema is migrated at
+// start from files embedded in the binary.
 package pgstore
 
 import (
