@@ -77,13 +77,6 @@ func (s *Store) appendGrouped(ctx context.Context, e store.AuditEvent) (int64, e
 
 // appendGroup appends a group's events and answers each call.
 func (s *Store) appendGroup(calls []*auditCall) {
-	if len(calls) == 1 {
-		// Alone: by itself, under its caller's context, the runner busy.
-		c := calls[0]
-		id, err := s.appendOne(c.ctx, c.e)
-		c.done <- auditAnswer{id: id, err: err}
-		return
-	}
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("audit group append panicked: appending its events one by one", "events", len(calls), "panic", r)
@@ -95,10 +88,14 @@ func (s *Store) appendGroup(calls []*auditCall) {
 			}
 		}
 	}()
-	ctx, cancel := context.WithCancel(context.WithoutCancel(calls[0].ctx))
-	if d, ok := latestDeadline(calls, func(c *auditCall) context.Context { return c.ctx }); ok {
-		ctx, cancel = context.WithDeadline(context.WithoutCancel(calls[0].ctx), d)
+	if len(calls) == 1 {
+		// Alone: by itself, under its caller's context, the runner busy.
+		c := calls[0]
+		id, err := s.appendOne(c.ctx, c.e)
+		c.done <- auditAnswer{id: id, err: err}
+		return
 	}
+	ctx, cancel := groupContext(calls, func(c *auditCall) context.Context { return c.ctx })
 	defer cancel()
 	ids, err := s.appendTogether(ctx, calls)
 	if err != nil {
@@ -169,18 +166,21 @@ func (s *Store) appendTogether(ctx context.Context, calls []*auditCall) ([]int64
 	return ids, nil
 }
 
-// latestDeadline is the latest deadline of the calls' contexts; false if
-// one of them has none.
-func latestDeadline[T any](calls []T, ctxOf func(T) context.Context) (time.Time, bool) {
+// groupContext is the context of a group's transaction: cancelled by none
+// of its callers (the group is theirs together, and a caller that leaves
+// must not undo its neighbours), ending at the latest of their deadlines
+// when each has one. It carries the first call's values (tracing).
+func groupContext[T any](calls []T, ctxOf func(T) context.Context) (context.Context, context.CancelFunc) {
+	base := context.WithoutCancel(ctxOf(calls[0]))
 	var latest time.Time
 	for _, c := range calls {
 		d, ok := ctxOf(c).Deadline()
 		if !ok {
-			return time.Time{}, false
+			return context.WithCancel(base)
 		}
 		if d.After(latest) {
 			latest = d
 		}
 	}
-	return latest, true
+	return context.WithDeadline(base, latest)
 }

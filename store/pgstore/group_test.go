@@ -297,3 +297,29 @@ func TestGroupPoisonClaim(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupComputePanics: a compute that panics fails its own claim in a
+// group (an invariant error) and leaves its neighbours be; settled alone,
+// it panics on its caller's goroutine, as it did before group commit, and
+// never on the store's.
+func TestGroupComputePanics(t *testing.T) {
+	ctx := context.Background()
+	st := groupFixture(t, pgstore.Options{})
+	boom := func(store.PersonYear) (engine.Result, error) { panic("boom") }
+	claims := []engine.Claim{groupClaim("x-1", "GA", "10"), groupClaim("x-2", "GB", "5")}
+	_, errs := pgstore.SettleAsGroup(ctx, st, claims, []store.ComputeFunc{chained(claims[0]), boom})
+	if errs[0] != nil || !errors.Is(errs[1], engine.ErrInvariant) {
+		t.Fatalf("a group with a panicking compute: %v; want the second alone to fail with ErrInvariant", errs)
+	}
+	recovered := func() (r any) {
+		defer func() { r = recover() }()
+		_, _ = st.Settle(ctx, groupClaim("x-3", "GC", "1"), boom)
+		return nil
+	}()
+	if recovered != "boom" {
+		t.Errorf("a lone Settle whose compute panics: recovered %v on the caller's goroutine, want boom", recovered)
+	}
+	if _, err := st.Settle(ctx, claims[1], chained(claims[1])); err != nil {
+		t.Errorf("the store after the panics: %v", err)
+	}
+}

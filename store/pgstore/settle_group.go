@@ -125,12 +125,6 @@ func (s *Store) settleGrouped(ctx context.Context, claim engine.Claim, compute s
 // Every call of a group whose transaction fails is handed back to its
 // caller, to settle by itself on its own goroutine and context.
 func (s *Store) settleGroup(calls []*settleCall) {
-	if len(calls) == 1 {
-		c := calls[0]
-		st, err := s.settleOne(c.ctx, c.claim, c.compute)
-		c.done <- settleAnswer{st: st, err: err}
-		return
-	}
 	defer func() {
 		// A bug of the group's own code must not take the server down
 		// with every caller of the group: they settle by themselves (a
@@ -145,10 +139,13 @@ func (s *Store) settleGroup(calls []*settleCall) {
 			}
 		}
 	}()
-	ctx, cancel := context.WithCancel(context.WithoutCancel(calls[0].ctx))
-	if d, ok := latestDeadline(calls, func(c *settleCall) context.Context { return c.ctx }); ok {
-		ctx, cancel = context.WithDeadline(context.WithoutCancel(calls[0].ctx), d)
+	if len(calls) == 1 {
+		c := calls[0]
+		st, err := s.settleOne(c.ctx, c.claim, c.compute)
+		c.done <- settleAnswer{st: st, err: err}
+		return
 	}
+	ctx, cancel := groupContext(calls, func(c *settleCall) context.Context { return c.ctx })
 	defer cancel()
 	answers, err := s.settleTogether(ctx, calls)
 	s.groupStats.groups.Add(1)
