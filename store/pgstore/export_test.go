@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"sync"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -27,13 +28,21 @@ func SettleAsGroup(ctx context.Context, s *Store, claims []engine.Claim, compute
 	}
 	s.settleGroup(calls)
 	sts, errs := make([]engine.Settlement, len(claims)), make([]error, len(claims))
+	var wg sync.WaitGroup
 	for i, c := range calls {
 		a := <-c.done
-		if a.alone {
-			a.st, a.err = s.settleOne(ctx, claims[i], computes[i])
+		if !a.alone {
+			sts[i], errs[i] = a.st, a.err
+			continue
 		}
-		sts[i], errs[i] = a.st, a.err
+		// As the callers would: each on its own goroutine.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sts[i], errs[i] = s.settleOne(ctx, claims[i], computes[i])
+		}()
 	}
+	wg.Wait()
 	return sts, errs
 }
 

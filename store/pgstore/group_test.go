@@ -323,3 +323,51 @@ func TestGroupComputePanics(t *testing.T) {
 		t.Errorf("the store after the panics: %v", err)
 	}
 }
+
+// TestGroupDoesNotWaitForALongLock holds one person's row in another
+// transaction (as a long import would) while a group settles a claim of
+// that person and one of another: the other person's settlement commits
+// while the lock is still held, and the held person's once it is released.
+func TestGroupDoesNotWaitForALongLock(t *testing.T) {
+	ctx := context.Background()
+	st := groupFixture(t, pgstore.Options{})
+	tx, err := st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`SELECT 1 FROM %s.persons WHERE person_id = 'GA' FOR UPDATE`, st.Schema())); err != nil {
+		t.Fatal(err)
+	}
+	claims := []engine.Claim{groupClaim("l-1", "GA", "10"), groupClaim("l-2", "GB", "5")}
+	done := make(chan []error, 1)
+	go func() {
+		_, errs := pgstore.SettleAsGroup(ctx, st, claims, []store.ComputeFunc{chained(claims[0]), chained(claims[1])})
+		done <- errs
+	}()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		s, err := st.Snapshot(ctx, "GB", "GH", 2026)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Accumulators.InpatientCount == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("GB's claim waited for the lock another transaction holds on GA")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case errs := <-done:
+		t.Fatalf("the group answered GA's claim while GA was locked: %v", errs)
+	default:
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if errs := <-done; errs[0] != nil || errs[1] != nil {
+		t.Fatalf("answers: %v", errs)
+	}
+}

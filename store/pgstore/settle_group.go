@@ -32,7 +32,14 @@ const (
 	// several persons in the same order (PutPersons, EnrollMembers).
 	lockPersonsSQL = `SELECT person_id, name, region, scheme, employment, category, contribution_years, account_balance
 		FROM {s}.persons WHERE person_id = ANY($1::text[]) ORDER BY person_id COLLATE "C" FOR UPDATE`
-	groupKeysSQL = `SELECT k.institution_id, k.request_id, k.fingerprint, k.settlement_id
+	// groupLockTimeoutSQL bounds how long a group waits for a lock: a
+	// person held long by another transaction (an import, a stuck
+	// client's reversal) must not stall the other persons of the group.
+	// A group that times out fails, and its claims settle one by one,
+	// each waiting only for its own person. Groups wait for each other
+	// (the busy ward) far less than this.
+	groupLockTimeoutSQL = `SET LOCAL lock_timeout = '250ms'`
+	groupKeysSQL        = `SELECT k.institution_id, k.request_id, k.fingerprint, k.settlement_id
 		FROM unnest($1::text[], $2::text[]) AS u(institution_id, request_id)
 		JOIN {s}.request_keys k ON k.institution_id = u.institution_id AND k.request_id = u.request_id`
 	groupYearsSQL = `SELECT y.person_id, y.year, y.accumulators
@@ -376,6 +383,7 @@ func (s *Store) readGroup(ctx context.Context, tx pgx.Tx, calls []*settleCall) (
 		}
 	}
 	b := &pgx.Batch{}
+	b.Queue(groupLockTimeoutSQL)
 	b.Queue(s.sql(lockPersonsSQL), persons).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			p, err := scanPersonRow(rows)
