@@ -8,8 +8,8 @@ import (
 	"github.com/medsettle/medsettle/store"
 )
 
-// GroupStats reports how many groups of more than one settlement ran, how
-// many settlements they held and how many failed as a whole.
+// GroupStats reports how many groups ran, how many settlements they held
+// and how many failed as a whole.
 func GroupStats(s *Store) (groups, grouped, failed int64) {
 	return s.groupStats.groups.Load(), s.groupStats.grouped.Load(), s.groupStats.failed.Load()
 }

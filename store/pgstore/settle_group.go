@@ -127,10 +127,11 @@ func (s *Store) settleGrouped(ctx context.Context, claim engine.Claim, compute s
 }
 
 // settleGroup settles a group taken from the queue and answers each call.
-// A lone call is settled by itself, under its caller's context (the runner
-// stays busy meanwhile: the calls arriving then form the next group).
-// Every call of a group whose transaction fails is handed back to its
-// caller, to settle by itself on its own goroutine and context.
+// A lone call is a group of one: the runner stays busy with it, and the
+// calls arriving meanwhile form the next group; like any group it waits
+// for a lock no longer than groupLockTimeoutSQL says. Every call of a
+// group whose transaction fails is handed back to its caller, to settle by
+// itself (settleOne) on its own goroutine and context.
 func (s *Store) settleGroup(calls []*settleCall) {
 	defer func() {
 		// A bug of the group's own code must not take the server down
@@ -146,12 +147,6 @@ func (s *Store) settleGroup(calls []*settleCall) {
 			}
 		}
 	}()
-	if len(calls) == 1 {
-		c := calls[0]
-		st, err := s.settleOne(c.ctx, c.claim, c.compute)
-		c.done <- settleAnswer{st: st, err: err}
-		return
-	}
 	ctx, cancel := groupContext(calls, func(c *settleCall) context.Context { return c.ctx })
 	defer cancel()
 	answers, err := s.settleTogether(ctx, calls)
@@ -170,8 +165,8 @@ func (s *Store) settleGroup(calls []*settleCall) {
 	}
 }
 
-// groupStats count the groups that ran with more than one call, the
-// calls in them and the groups that failed as a whole.
+// groupStats count the groups that ran, the calls in them and the groups
+// that failed as a whole.
 type groupStats struct{ groups, grouped, failed atomic.Int64 }
 
 // groupKey names a request key, a person-year or an institution-year.
@@ -190,6 +185,8 @@ type groupState struct {
 	accs     map[groupKey]engine.Accumulators
 	budgets  map[groupKey]decimal.Decimal
 	filings  map[string][]engine.Filing
+	read     map[string]engine.Person        // persons as read, before the group
+	reread   map[groupKey]bool               // institution-years with a budget
 	balances map[string]bool                 // persons whose balance changed
 	years    []groupKey                      // person-years changed, in first-change order
 	added    map[groupKey]decimal.Decimal    // budget usage added, by institution-year
@@ -209,7 +206,7 @@ func (s *Store) settleTogether(ctx context.Context, calls []*settleCall) ([]sett
 		return nil, err
 	}
 	answers := make([]settleAnswer, len(calls))
-	rows := &settlementRows{}
+	var settled []int // calls settled here, in order
 	var replays []int // calls answered by a recorded settlement, read below
 	replayOf := make([]string, len(calls))
 	for i, c := range calls {
@@ -237,15 +234,27 @@ func (s *Store) settleTogether(ctx context.Context, calls []*settleCall) ([]sett
 			replays, replayOf[i] = append(replays, i), st.ID
 			continue
 		}
-		st, err := s.settleInGroup(gs, rows, claim, p, c.compute)
+		st, err := s.settleInGroup(gs, claim, p, c.compute)
 		if err != nil {
 			answers[i].err = err
 			continue
 		}
 		gs.taken[k] = &st
 		answers[i].st = st
+		settled = append(settled, i)
 	}
-	if err := s.writeGroup(ctx, tx, gs, rows); err != nil {
+	used, err := s.writeGroup(ctx, tx, gs)
+	if err != nil {
+		return nil, err
+	}
+	budgetStatuses(answers, settled, used)
+	rows := &settlementRows{}
+	for _, i := range settled {
+		if err := rows.add(answers[i].st, gs.read[calls[i].claim.PersonID], s.now()); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.insertGroup(ctx, tx, rows); err != nil {
 		return nil, err
 	}
 	if s.failGroup != nil {
@@ -271,10 +280,10 @@ func conflict(claim engine.Claim) error {
 	return fmt.Errorf("request id %q of institution %q: %w", claim.RequestID, claim.InstitutionID, store.ErrConflict)
 }
 
-// settleInGroup computes one claim against the group's state, adds its
-// rows and applies its changes to the state. On error the state is as it
-// was.
-func (s *Store) settleInGroup(gs *groupState, rows *settlementRows, claim engine.Claim, p engine.Person, compute store.ComputeFunc) (engine.Settlement, error) {
+// settleInGroup computes one claim against the group's state and applies
+// its changes to the state. On error the state is as it was. The budget
+// status is set once the group's usage is read back (budgetStatuses).
+func (s *Store) settleInGroup(gs *groupState, claim engine.Claim, p engine.Person, compute store.ComputeFunc) (engine.Settlement, error) {
 	year := claim.Year()
 	py := groupKey{id: claim.PersonID, year: year}
 	iy := groupKey{id: claim.InstitutionID, year: year}
@@ -287,23 +296,17 @@ func (s *Store) settleInGroup(gs *groupState, rows *settlementRows, claim engine
 		return engine.Settlement{}, err
 	}
 	settled := claim.Decided(res.CrossRegion)
-	fp := settled.Fingerprint()
-	ch := engine.SettleChanges(settled, res)
-	used := gs.budgets[iy]
-	if !ch.Budget.IsZero() {
-		used = ch.ApplyBudget(used)
-	}
-	if res.BudgetLimit != nil {
-		// The usage with this settlement, its predecessors in the group
-		// and every one committed before the group read.
-		bs := engine.NewBudgetStatus(year, *res.BudgetLimit, used, res.WarnRatio)
-		res.Budget = &bs
-	}
-	st := engine.Settlement{ID: store.NewSettlementID(), Claim: settled, Fingerprint: fp, State: engine.StateSettled, Result: res}
-	if err := rows.add(st, p, s.now()); err != nil {
+	// What cannot be stored fails this claim alone, before it changes the
+	// group's state.
+	if _, err := encodeClaim(settled); err != nil {
 		return engine.Settlement{}, err
 	}
-	// Applied only once nothing can fail.
+	_, scheme := policyOf(res, p)
+	if _, err := settlementCodes(settled.VisitType, engine.StateSettled, scheme); err != nil {
+		return engine.Settlement{}, err
+	}
+	ch := engine.SettleChanges(settled, res)
+	st := engine.Settlement{ID: store.NewSettlementID(), Claim: settled, Fingerprint: settled.Fingerprint(), State: engine.StateSettled, Result: res}
 	if _, changed := gs.accs[py]; !changed {
 		gs.years = append(gs.years, py)
 	}
@@ -314,10 +317,35 @@ func (s *Store) settleInGroup(gs *groupState, rows *settlementRows, claim engine
 		gs.balances[claim.PersonID] = true
 	}
 	if !ch.Budget.IsZero() {
-		gs.budgets[iy] = used
+		gs.budgets[iy] = ch.ApplyBudget(gs.budgets[iy])
 		gs.added[iy] = ch.ApplyBudget(gs.added[iy])
 	}
+	if res.BudgetLimit != nil {
+		gs.reread[iy] = true
+	}
 	return st, nil
+}
+
+// budgetStatuses sets the budget status of each settlement of the group
+// with a budget, from the usage read back after the group's writes (used,
+// by institution-year): the last settlement of an institution-year reports
+// it, each one before it that less the settlements after it. As for a
+// settlement by itself, the usage counts every settlement committed before
+// this one's transaction read it back.
+func budgetStatuses(answers []settleAnswer, settled []int, used map[groupKey]decimal.Decimal) {
+	for j := len(settled) - 1; j >= 0; j-- {
+		st := &answers[settled[j]].st
+		iy := groupKey{id: st.Claim.InstitutionID, year: st.Claim.Year()}
+		u, ok := used[iy]
+		if !ok {
+			continue
+		}
+		if res := &st.Result; res.BudgetLimit != nil {
+			bs := engine.NewBudgetStatus(iy.year, *res.BudgetLimit, u, res.WarnRatio)
+			res.Budget = &bs
+		}
+		used[iy] = engine.ReverseChanges(*st).ApplyBudget(u)
+	}
 }
 
 // safeCompute calls compute, turning a panic into an error of this claim
@@ -355,6 +383,7 @@ func (s *Store) readGroup(ctx context.Context, tx pgx.Tx, calls []*settleCall) (
 		persons: map[string]engine.Person{}, keys: map[groupKey]recordedKey{}, docs: map[groupKey][]byte{},
 		accs: map[groupKey]engine.Accumulators{}, budgets: map[groupKey]decimal.Decimal{}, filings: map[string][]engine.Filing{},
 		balances: map[string]bool{}, added: map[groupKey]decimal.Decimal{}, taken: map[groupKey]*engine.Settlement{},
+		read: map[string]engine.Person{}, reread: map[groupKey]bool{},
 	}
 	var persons, keyInsts, keyReqs, yearPersons, budgetInsts []string
 	var years, budgetYears []int32
@@ -390,7 +419,7 @@ func (s *Store) readGroup(ctx context.Context, tx pgx.Tx, calls []*settleCall) (
 			if err != nil {
 				return err
 			}
-			gs.persons[p.ID] = p
+			gs.persons[p.ID], gs.read[p.ID] = p, p
 		}
 		return rows.Err()
 	})
@@ -447,19 +476,20 @@ func (s *Store) readGroup(ctx context.Context, tx pgx.Tx, calls []*settleCall) (
 }
 
 // writeGroup writes what the group's settlements changed: the
-// person-years, the balances, the budget usage (one shard per
-// institution-year, as addBudget picks) and the settlements with their
-// keys, in one round trip.
-func (s *Store) writeGroup(ctx context.Context, tx pgx.Tx, gs *groupState, rows *settlementRows) error {
-	if rows.n == 0 {
-		return nil
+// person-years, the balances and the budget usage (one shard per
+// institution-year, as addBudget picks), and reads back the usage of the
+// institution-years with a budget, in one round trip.
+func (s *Store) writeGroup(ctx context.Context, tx pgx.Tx, gs *groupState) (map[groupKey]decimal.Decimal, error) {
+	used := map[groupKey]decimal.Decimal{}
+	if len(gs.years) == 0 {
+		return used, nil
 	}
 	b := &pgx.Batch{}
 	ids, yrs, docs := make([]string, 0, len(gs.years)), make([]int32, 0, len(gs.years)), make([]string, 0, len(gs.years))
 	for _, py := range gs.years {
 		doc, err := encodeAccumulators(gs.accs[py])
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ids, yrs, docs = append(ids, py.id), append(yrs, int32(py.year)), append(docs, string(doc))
 	}
@@ -476,14 +506,39 @@ func (s *Store) writeGroup(ctx context.Context, tx pgx.Tx, gs *groupState, rows 
 			b.Queue(s.q.addBudget, iy.id, iy.year, add)
 		}
 	}
-	r := rows
-	b.Queue(s.sql(groupInsertSQL), r.id, r.institution, r.request, r.person, r.visitType, r.settleDate, r.year,
+	if len(gs.reread) > 0 {
+		var insts []string
+		var years []int32
+		for iy := range gs.reread {
+			insts, years = append(insts, iy.id), append(years, int32(iy.year))
+		}
+		b.Queue(s.sql(groupBudgetsSQL), insts, years).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var k groupKey
+				var u decimal.Decimal
+				if err := rows.Scan(&k.id, &k.year, &u); err != nil {
+					return err
+				}
+				used[k] = u
+			}
+			return rows.Err()
+		})
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, translate(err)
+	}
+	return used, nil
+}
+
+// insertGroup inserts the group's settlements with their keys.
+func (s *Store) insertGroup(ctx context.Context, tx pgx.Tx, r *settlementRows) error {
+	if r.n == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, s.sql(groupInsertSQL), r.id, r.institution, r.request, r.person, r.visitType, r.settleDate, r.year,
 		r.state, r.fingerprint, r.claim, r.result, r.total, r.basicFund, r.fundTotal, r.account, r.settledAt,
 		r.region, r.scheme, r.drg, r.personalTotal)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return translate(err)
-	}
-	return nil
+	return translate(err)
 }
 
 // settlementRows are the columns of the settlements a group inserts.
@@ -501,8 +556,8 @@ type settlementRows struct {
 	settledAt                            []time.Time
 }
 
-// add appends the row of settlement st of person p (as read before it),
-// settled at at; on error nothing is appended.
+// add appends the row of settlement st of person p (as the group read
+// it), settled at at; on error nothing is appended.
 func (r *settlementRows) add(st engine.Settlement, p engine.Person, at time.Time) error {
 	claim, res := st.Claim, st.Result
 	claimDoc, err := encodeClaim(claim)
