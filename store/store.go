@@ -143,6 +143,12 @@ type Store interface {
 	// compute. Returns ErrConflict if the request id was used for another
 	// request, ErrNotFound if the person does not exist, or compute's
 	// error; on any error nothing changes.
+	//
+	// A store may commit settlements arriving together in one
+	// transaction (pgstore's group commit): each is then computed against
+	// the state its predecessors left, answered on its own, and never
+	// before it is committed; the failure of one never fails another.
+	// compute may run on another goroutine than the caller's.
 	Settle(ctx context.Context, claim engine.Claim, compute ComputeFunc) (engine.Settlement, error)
 	// Reverse undoes a settlement: it subtracts exactly what the settlement
 	// added to the accumulators, account balance and budget usage and marks

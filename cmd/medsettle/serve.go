@@ -37,6 +37,7 @@ type serveFlags struct {
 	storeTimeouts                api.StoreTimeouts
 	limits                       limitFlags
 	metricsListen                string
+	pgMaxBatch                   int
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
@@ -62,6 +63,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 		"how long one store operation of a unary call (a settlement call: all of its store operations together) may take before the call is answered UNAVAILABLE (retry with the same request id)")
 	fs.DurationVar(&f.storeTimeouts.Long, "long-store-timeout", api.DefaultLongStoreTimeout,
 		"the same for a clearing run, a reconciliation or a bulk import")
+	fs.IntVar(&f.pgMaxBatch, "pg-max-batch", pgstore.DefaultMaxBatch,
+		"PostgreSQL: most settlements (and audit events) committed together in one transaction (group commit); 1: each its own")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "address to serve Prometheus /metrics on over plain HTTP (docs/METRICS.md); empty: off")
 	addLimitFlags(fs, &f.limits)
 	if err := fs.Parse(args); err != nil {
@@ -70,6 +73,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	if f.storeTimeouts.Unary <= 0 || f.storeTimeouts.Long <= 0 {
 		return f, fmt.Errorf("--store-timeout and --long-store-timeout must be positive durations such as 5s and 10m, got %s and %s",
 			f.storeTimeouts.Unary, f.storeTimeouts.Long)
+	}
+	if f.pgMaxBatch < 1 {
+		return f, fmt.Errorf("--pg-max-batch must be at least 1, got %d", f.pgMaxBatch)
 	}
 	if f.maxClockSkew <= 0 {
 		return f, fmt.Errorf("--max-clock-skew must be a positive duration such as 24h, got %s", f.maxClockSkew)
@@ -117,7 +123,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if tokens.Open() && !isLoopback(f.listen) && !f.insecure {
 		return fmt.Errorf("refusing to serve %s without credentials: give --tokens FILE, listen on a loopback address, or pass --insecure", f.listen)
 	}
-	st, storeName, closeStore, err := openStore(ctx, f.databaseURL, f.databaseSchema, log)
+	st, storeName, closeStore, err := openStore(ctx, f.databaseURL, f.databaseSchema, f.pgMaxBatch, log)
 	if err != nil {
 		return err
 	}
@@ -171,13 +177,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 // openStore picks the store: PostgreSQL for a URL (migrated at start),
 // else the embedded one.
-func openStore(ctx context.Context, databaseURL, schema string, log *slog.Logger) (store.Store, string, func(), error) {
+func openStore(ctx context.Context, databaseURL, schema string, maxBatch int, log *slog.Logger) (store.Store, string, func(), error) {
 	if databaseURL == "" {
 		return memstore.New(), "embedded in-memory store (nothing survives a restart)", func() {}, nil
 	}
 	octx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	st, err := pgstore.Open(octx, databaseURL, pgstore.Options{Schema: schema, Log: log})
+	st, err := pgstore.Open(octx, databaseURL, pgstore.Options{Schema: schema, Log: log, MaxBatch: maxBatch})
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("open PostgreSQL store (--database-url / MEDSETTLE_DATABASE_URL): %w", err)
 	}

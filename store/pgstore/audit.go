@@ -18,8 +18,17 @@ const auditColumns = `at, role, caller_institution, method, request_id, settleme
 	region, scheme, version, run_id, contract_id, filing_id, message_count, code, result_ids`
 
 // AppendAudit appends e to the audit log (migration 0006); the identity
-// column gives the id. See store.AuditStore.
+// column gives the id. See store.AuditStore. With group commit on, events
+// arriving together are appended in one statement (audit_group.go).
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) (int64, error) {
+	if s.audits == nil {
+		return s.appendOne(ctx, e)
+	}
+	return s.appendGrouped(ctx, e)
+}
+
+// appendOne appends e by itself.
+func (s *Store) appendOne(ctx context.Context, e store.AuditEvent) (int64, error) {
 	ids := e.ResultIDs
 	if ids == nil {
 		ids = []string{}

@@ -181,6 +181,13 @@ func (s *Store) EnrollMembers(ctx context.Context, contractID string, personIDs 
 			return translate(err)
 		}
 		if len(insert) > 0 {
+			// The members' foreign keys hold their persons (KEY SHARE):
+			// taken first in the order group commit locks persons, so
+			// that they never wait for a group in a cycle.
+			if _, err := tx.Exec(ctx, s.sql(`SELECT 1 FROM {s}.persons WHERE person_id = ANY($1::text[])
+				ORDER BY person_id COLLATE "C" FOR KEY SHARE`), insert); err != nil {
+				return translate(err)
+			}
 			rows, err := tx.Query(ctx, s.sql(`INSERT INTO {s}.contract_members (contract_id, person_id, year)
 				SELECT $1, unnest($2::text[]), $3 ON CONFLICT DO NOTHING RETURNING person_id`), contractID, insert, year)
 			if err != nil {

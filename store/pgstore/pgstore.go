@@ -1,8 +1,10 @@
 // Package pgstore is the PostgreSQL store of medsettle (jackc/pgx/v5): the
-// production store. Every settlement is one transaction that locks the
-// person's row, so a person's settlements never interleave while different
-// persons never wait for each other; idempotency keys sit under a primary
-// key; the schema is migrated at start from files embedded in the binary.
+// production store. A settlement locks the person's row, so a person's
+// settlements never interleave; settlements arriving together share one
+// transaction (group commit, settle_group.go), each computed against the
+// state its predecessors left, with the persons locked in id order;
+// idempotency keys sit under a primary key; the schema is migrated at
+// start from files embedded in the binary.
 package pgstore
 
 import (
@@ -40,7 +42,25 @@ type Options struct {
 	Log *slog.Logger
 	// MaxConns caps the pool (defaultMaxConns, or pool_max_conns of the URL, when 0).
 	MaxConns int32
+	// MaxBatch caps how many settlements, and how many audit events,
+	// share one transaction (group commit, DECISIONS.md "Group commit on
+	// PostgreSQL"):
+	// DefaultMaxBatch when 0; 1 turns group commit off (every settlement
+	// its own transaction).
+	MaxBatch int
+	// Batches is how many group transactions may run at once
+	// (DefaultBatches when 0).
+	Batches int
 }
+
+// DefaultMaxBatch is how many settlements share one transaction at most
+// unless Options say otherwise.
+const DefaultMaxBatch = 64
+
+// DefaultBatches is how many group transactions run at once unless Options
+// say otherwise: while one waits for its COMMIT, the next reads and
+// computes.
+const DefaultBatches = 2
 
 // Store is a store.Store on PostgreSQL.
 type Store struct {
@@ -51,8 +71,16 @@ type Store struct {
 	log    *slog.Logger
 
 	policies policyCache
-	stop     context.CancelFunc
-	wg       sync.WaitGroup
+	// settles queues Settle calls for group commit; nil when off.
+	settles *groupQueue[*settleCall]
+	// audits queues AppendAudit calls for group commit; nil when off.
+	audits     *groupQueue[*auditCall]
+	groupStats groupStats
+	// failGroup, set by tests, fails a group's transaction after its
+	// writes when it returns an error.
+	failGroup func() error
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // Open connects to PostgreSQL, applies the embedded migrations and starts
@@ -89,6 +117,16 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		s.log = slog.Default()
 	}
 	s.q = newQueries(pgx.Identifier{s.schema}.Sanitize())
+	if opts.MaxBatch == 0 {
+		opts.MaxBatch = DefaultMaxBatch
+	}
+	if opts.Batches == 0 {
+		opts.Batches = DefaultBatches
+	}
+	if opts.MaxBatch > 1 {
+		s.settles = newGroupQueue(opts.MaxBatch, opts.Batches, s.settleGroup)
+		s.audits = newGroupQueue(opts.MaxBatch, opts.Batches, s.appendGroup)
+	}
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}

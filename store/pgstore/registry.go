@@ -51,6 +51,12 @@ func (s *Store) PutPersons(ctx context.Context, ps []engine.Person) error {
 		return nil
 	}
 	return s.withTx(ctx, func(tx pgx.Tx) error {
+		// Existing persons are locked first, in the order group commit
+		// locks them (lockPersonsSQL), so that an import and a group of
+		// settlements never wait for each other in a cycle.
+		if err := s.lockPersonsInOrder(ctx, tx, ps); err != nil {
+			return err
+		}
 		// One transaction, sent in pipelined chunks so that no single
 		// round trip carries a whole import.
 		query := s.putPersonQuery()
@@ -66,6 +72,28 @@ func (s *Store) PutPersons(ctx context.Context, ps []engine.Person) error {
 		}
 		return nil
 	})
+}
+
+// lockPersonsInOrderSQL locks persons in person id byte order (as group commit
+// does), one chunk of ids sorted the same way at a time.
+const lockPersonsInOrderSQL = `SELECT 1 FROM {s}.persons WHERE person_id = ANY($1::text[]) ORDER BY person_id COLLATE "C" FOR UPDATE`
+
+// lockPersonsInOrder locks the persons of ps that exist, in byte order of
+// their ids, in chunks of putPersonsChunk.
+func (s *Store) lockPersonsInOrder(ctx context.Context, tx pgx.Tx, ps []engine.Person) error {
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	q := s.sql(lockPersonsInOrderSQL)
+	for chunk := range slices.Chunk(ids, putPersonsChunk) {
+		if _, err := tx.Exec(ctx, q, chunk); err != nil {
+			return translate(err)
+		}
+	}
+	return nil
 }
 
 // GetPerson reads a person. Returns store.ErrNotFound if there is none.
@@ -114,19 +142,36 @@ func (s *Store) PutInstitution(ctx context.Context, in engine.Institution) error
 
 // GetInstitution reads an institution. Returns store.ErrNotFound if there is none.
 func (s *Store) GetInstitution(ctx context.Context, id string) (engine.Institution, error) {
-	var in engine.Institution
-	err := s.pool.QueryRow(ctx, s.q.getInstitution, id).Scan(&in.ID, &in.Name, &in.Region, &in.Level)
-	if err != nil {
-		return engine.Institution{}, fmt.Errorf("institution %q: %w", id, translate(err))
-	}
-	rows, err := s.pool.Query(ctx, s.q.budgets, id)
+	// One statement, one round trip (every Settle reads its institution):
+	// a row per budget year, or one row with no budget.
+	rows, err := s.pool.Query(ctx, s.sql(getInstitutionSQL), id)
 	if err != nil {
 		return engine.Institution{}, translate(err)
 	}
-	in.Budgets, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.Budget, error) {
-		var b engine.Budget
-		err := r.Scan(&b.Year, &b.Amount)
-		return b, err
-	})
-	return in, translate(err)
+	var in engine.Institution
+	n := 0
+	for rows.Next() {
+		var year *int
+		var amount *engine.Money
+		if err := rows.Scan(&in.ID, &in.Name, &in.Region, &in.Level, &year, &amount); err != nil {
+			rows.Close()
+			return engine.Institution{}, translate(err)
+		}
+		n++
+		if year != nil && amount != nil {
+			in.Budgets = append(in.Budgets, engine.Budget{Year: *year, Amount: *amount})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return engine.Institution{}, translate(err)
+	}
+	if n == 0 {
+		return engine.Institution{}, fmt.Errorf("institution %q: %w", id, translate(pgx.ErrNoRows))
+	}
+	return in, nil
 }
+
+// getInstitutionSQL reads an institution with its budgets by year.
+const getInstitutionSQL = `SELECT i.institution_id, i.name, i.region, i.level, b.year, b.amount
+	FROM {s}.institutions i LEFT JOIN {s}.institution_budgets b ON b.institution_id = i.institution_id
+	WHERE i.institution_id = $1 ORDER BY b.year`

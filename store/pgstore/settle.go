@@ -76,11 +76,22 @@ func (s *Store) replay(ctx context.Context, q rowQuerier, institution, requestID
 	return st, true, err
 }
 
-// Settle records a settlement in one transaction; see store.Store. The
+// Settle records a settlement; see store.Store. With group commit on (the
+// default) it shares a transaction with the settlements arriving with it
+// (settle_group.go); otherwise, and when a group fails as a whole, it is
+// settled by itself (settleOne).
+func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (engine.Settlement, error) {
+	if s.settles == nil {
+		return s.settleOne(ctx, claim, compute)
+	}
+	return s.settleGrouped(ctx, claim, compute)
+}
+
+// settleOne records a settlement in a transaction of its own. The
 // transaction takes five round trips: BEGIN; the person's lock with every
 // read; the accumulator, balance and budget writes with the usage after
 // them; the settlement with its idempotency key; COMMIT.
-func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (engine.Settlement, error) {
+func (s *Store) settleOne(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (engine.Settlement, error) {
 	same := claim.SameRequest
 	var out engine.Settlement
 	err := s.withTx(ctx, func(tx pgx.Tx) error {

@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ReturnedValuesAreCopies", testReturnedValuesAreCopies},
 		{"PersonsDoNotWaitForEachOther", testPersonsDoNotWait},
 		{"Concurrent", testConcurrent},
+		{"ConcurrentEqualsSequential", testConcurrentEqualsSequential}, {"FailuresStayAlone", testFailuresStayAlone},
 		{"ClearingSelectsDRG", testClearingSelectsDRG},
 		{"ClearingSelectsBudget", testClearingSelectsBudget},
 		{"ClearingSelectsCapitation", testClearingSelectsCapitation},
