@@ -13,6 +13,10 @@ type figures struct {
 	p99     time.Duration
 	errors  int
 	errDist map[string]int
+	// serverCPU and ghzCPU are the CPU time per call of the server and
+	// of ghz (zero where unknown).
+	serverCPU time.Duration
+	ghzCPU    time.Duration
 }
 
 // aggregate sums a call's rounds: the rate is every call over the time of
@@ -23,7 +27,10 @@ func aggregate(reps []report) figures {
 	f := figures{errDist: map[string]int{}}
 	var total time.Duration
 	var ok []time.Duration
+	var serverCPU, ghzCPU time.Duration
 	for _, r := range reps {
+		serverCPU += r.ServerCPU
+		ghzCPU += r.GhzCPU
 		f.count += r.Count
 		total += r.Total
 		for code, n := range r.StatusCodeDist {
@@ -42,6 +49,10 @@ func aggregate(reps []report) figures {
 	}
 	if total > 0 {
 		f.rps = float64(f.count) / total.Seconds()
+	}
+	if f.count > 0 {
+		f.serverCPU = serverCPU / time.Duration(f.count)
+		f.ghzCPU = ghzCPU / time.Duration(f.count)
 	}
 	sort.Slice(ok, func(i, j int) bool { return ok[i] < ok[j] })
 	f.p50, f.p99 = percentile(ok, 50), percentile(ok, 99)

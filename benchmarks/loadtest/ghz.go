@@ -80,6 +80,10 @@ type report struct {
 	StatusCodeDist map[string]int `json:"statusCodeDistribution"`
 	// Details has every call, up to ghz's limit of a million.
 	Details []callDetail `json:"details"`
+	// ServerCPU and GhzCPU are the CPU time the server and ghz used
+	// during the run (not in ghz's report; zero where unknown).
+	ServerCPU time.Duration `json:"-"`
+	GhzCPU    time.Duration `json:"-"`
 }
 
 // callDetail is one call of a ghz report.
@@ -105,7 +109,8 @@ func parseReport(raw []byte) (report, error) {
 // ids differ between phases) and returns its report; the report file
 // stays in work. The progress shows label, and after: how much of the
 // store's run is left after this one.
-func runGhz(ctx context.Context, ghz, addr, work string, c call, o options, d time.Duration, phase string, p *progress, label string, after time.Duration) (report, error) {
+func runGhz(ctx context.Context, ghz string, srv *server, work string, c call, o options, d time.Duration, phase string, p *progress, label string, after time.Duration) (report, error) {
+	addr := srv.addr
 	data, err := c.requestJSON(runID, phase)
 	if err != nil {
 		return report{}, err
@@ -133,7 +138,9 @@ func runGhz(ctx context.Context, ghz, addr, work string, c call, o options, d ti
 		return report{}, fmt.Errorf("start ghz: %w", err)
 	}
 	stop := p.countdown(label, d, after)
+	serverBefore, cpuKnown := processCPU(srv.cmd.Process.Pid)
 	err = cmd.Wait()
+	serverAfter, cpuAfter := processCPU(srv.cmd.Process.Pid)
 	stop()
 	if ctx.Err() != nil {
 		return report{}, ctx.Err()
@@ -148,6 +155,12 @@ func runGhz(ctx context.Context, ghz, addr, work string, c call, o options, d ti
 	rep, err := parseReport(raw)
 	if err != nil {
 		return report{}, fmt.Errorf("%s: %w", c.label, err)
+	}
+	if cpuKnown && cpuAfter {
+		// The server's includes ghz's start and end (connecting, a few
+		// milliseconds), a little more than the calls themselves.
+		rep.ServerCPU = serverAfter - serverBefore
+		rep.GhzCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	return rep, nil
 }

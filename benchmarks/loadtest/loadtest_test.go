@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -137,17 +138,18 @@ func TestCallsFor(t *testing.T) {
 
 func TestRenderTable(t *testing.T) {
 	rows := []row{
-		{store: "memstore", label: "Health/Check", rps: 50712.4, p50: 1200 * time.Microsecond, p99: 4 * time.Millisecond, empty: true},
+		{store: "memstore", label: "Health/Check", rps: 50712.4, p50: 1200 * time.Microsecond, p99: 4 * time.Millisecond, empty: true,
+			serverCPU: 17400 * time.Nanosecond, ghzCPU: 21 * time.Microsecond},
 		{store: "memstore", label: "Settle (2,000 persons)", rps: 25400, p50: 2 * time.Millisecond, p99: 21 * time.Millisecond,
-			ratio: 0.5009, target: targets["memstore/Settle"], verdict: pass},
+			serverCPU: 61600 * time.Nanosecond, ghzCPU: 25 * time.Microsecond, ratio: 0.5009, target: targets["memstore/Settle"], verdict: pass},
 		{store: "pgstore", label: "Settle (5 persons, busy ward)", rps: 1234.5, p50: 48 * time.Millisecond, p99: 133 * time.Millisecond,
 			errors: 2, errDist: map[string]int{"rpc error: code = Unavailable desc = busy": 2}, ratio: 0.031, target: targets["pgstore/SettleBusy"], verdict: fail},
 	}
-	want := `| store      | call                          |  req/s |     p50 |     p99 | errors | ratio to empty | target         | result |
-|------------|-------------------------------|-------:|--------:|--------:|-------:|----------------|----------------|--------|
-| embedded   | Health/Check                  | 50,712 | 1.20 ms | 4.00 ms |      0 | 1 (empty RPC)  | —              | —      |
-| embedded   | Settle (2,000 persons)        | 25,400 | 2.00 ms | 21.0 ms |      0 | 0.50           | ≥ 0.5 of empty | PASS   |
-| PostgreSQL | Settle (5 persons, busy ward) |  1,235 | 48.0 ms |  133 ms |      2 | 0.03           | ≥ 1,500/s      | FAIL   |
+	want := `| store      | call                          |  req/s |     p50 |     p99 | errors | server CPU/call | ghz CPU/call | ratio to empty | target         | result |
+|------------|-------------------------------|-------:|--------:|--------:|-------:|----------------:|-------------:|----------------|----------------|--------|
+| embedded   | Health/Check                  | 50,712 | 1.20 ms | 4.00 ms |      0 |           17 µs |        21 µs | 1 (empty RPC)  | —              | —      |
+| embedded   | Settle (2,000 persons)        | 25,400 | 2.00 ms | 21.0 ms |      0 |           62 µs |        25 µs | 0.50           | ≥ 0.5 of empty | PASS   |
+| PostgreSQL | Settle (5 persons, busy ward) |  1,235 | 48.0 ms |  133 ms |      2 |               — |            — | 0.03           | ≥ 1,500/s      | FAIL   |
 
 Errors:
 - PostgreSQL Settle (5 persons, busy ward): 2 × rpc error: code = Unavailable desc = busy
@@ -184,5 +186,22 @@ func TestThousands(t *testing.T) {
 		if got := thousands(v); got != want {
 			t.Errorf("thousands(%v) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// TestProcessCPU reads this process's own CPU time, which grows while it
+// computes.
+func TestProcessCPU(t *testing.T) {
+	before, ok := processCPU(os.Getpid())
+	if !ok {
+		t.Skip("no /proc on this system")
+	}
+	x := 0
+	for start := time.Now(); time.Since(start) < 150*time.Millisecond; {
+		x++
+	}
+	after, _ := processCPU(os.Getpid())
+	if after-before < 50*time.Millisecond || x == 0 {
+		t.Fatalf("CPU time %v → %v after 150 ms of computing", before, after)
 	}
 }

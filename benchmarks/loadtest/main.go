@@ -241,7 +241,7 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 	for _, c := range calls {
 		if o.warmup > 0 {
 			left -= o.warmup
-			if _, err := runGhz(ctx, ghz, srv.addr, work, c, o, o.warmup, "warmup", p, name+" warm-up "+c.label, left); err != nil {
+			if _, err := runGhz(ctx, ghz, srv, work, c, o, o.warmup, "warmup", p, name+" warm-up "+c.label, left); err != nil {
 				return nil, "", err
 			}
 		}
@@ -253,7 +253,7 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 		for i, c := range calls {
 			left -= slice
 			label := fmt.Sprintf("%s round %d/%d %s", name, round, o.rounds, c.label)
-			rep, err := runGhz(ctx, ghz, srv.addr, work, c, o, slice, fmt.Sprintf("r%d", round), p, label, left)
+			rep, err := runGhz(ctx, ghz, srv, work, c, o, slice, fmt.Sprintf("r%d", round), p, label, left)
 			if err != nil {
 				return nil, "", err
 			}

@@ -20,16 +20,21 @@ type row struct {
 	count   uint64
 	errors  int
 	errDist map[string]int
-	ratio   float64
-	empty   bool
-	target  target
-	verdict verdict
+	// serverCPU and ghzCPU are the CPU time per call of the server and
+	// of ghz (zero where unknown): the cost of a call, less sensitive to
+	// the machine's other load than the rate.
+	serverCPU time.Duration
+	ghzCPU    time.Duration
+	ratio     float64
+	empty     bool
+	target    target
+	verdict   verdict
 }
 
 // newRow is a call's row from its figures.
 func newRow(store string, c call, f figures) row {
 	return row{store: store, label: c.label, rps: f.rps, p50: f.p50, p99: f.p99,
-		count: f.count, errors: f.errors, errDist: f.errDist, empty: c.empty, target: c.target}
+		count: f.count, errors: f.errors, errDist: f.errDist, serverCPU: f.serverCPU, ghzCPU: f.ghzCPU, empty: c.empty, target: c.target}
 }
 
 // storeNames are the stores' names in the table.
@@ -38,7 +43,7 @@ var storeNames = map[string]string{"memstore": "embedded", "pgstore": "PostgreSQ
 // renderTable is the markdown table of the rows, with the errors of any
 // row that had some listed below it.
 func renderTable(rows []row) string {
-	header := []string{"store", "call", "req/s", "p50", "p99", "errors", "ratio to empty", "target", "result"}
+	header := []string{"store", "call", "req/s", "p50", "p99", "errors", "server CPU/call", "ghz CPU/call", "ratio to empty", "target", "result"}
 	cells := [][]string{header}
 	for _, r := range rows {
 		rat := fmt.Sprintf("%.2f", r.ratio)
@@ -51,7 +56,7 @@ func renderTable(rows []row) string {
 			target = "—"
 		}
 		cells = append(cells, []string{storeNames[r.store], r.label, thousands(r.rps), ms(r.p50), ms(r.p99),
-			thousands(float64(r.errors)), rat, target, result})
+			thousands(float64(r.errors)), micros(r.serverCPU), micros(r.ghzCPU), rat, target, result})
 	}
 	width := make([]int, len(header))
 	for _, line := range cells {
@@ -64,7 +69,7 @@ func renderTable(rows []row) string {
 		b.WriteString("|")
 		for i, c := range line {
 			pad := strings.Repeat(" ", width[i]-len([]rune(c)))
-			if i >= 2 && i <= 5 {
+			if i >= 2 && i <= 7 {
 				c = pad + c // figures right-aligned
 			} else {
 				c += pad
@@ -76,7 +81,7 @@ func renderTable(rows []row) string {
 			b.WriteString("|")
 			for i := range line {
 				dashes := strings.Repeat("-", width[i]+2)
-				if i >= 2 && i <= 5 {
+				if i >= 2 && i <= 7 {
 					dashes = strings.Repeat("-", width[i]+1) + ":"
 				}
 				b.WriteString(dashes + "|")
@@ -163,4 +168,12 @@ func thousands(v float64) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// micros is a CPU time per call in microseconds ("—" when unknown).
+func micros(d time.Duration) string {
+	if d <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
 }
