@@ -47,7 +47,8 @@ func claim(prefix, person string) map[string]any {
 // callsFor lists a store's rows: the empty RPC first (the others' ratios
 // need it), then PreSettle and Settle over every imported person, and on
 // PostgreSQL Settle for the five demo persons B0–B4 (the busy ward: each
-// person's settlements run one at a time).
+// person's settlements run one at a time); with OpenTelemetry on
+// (otelStore), the empty RPC and Settle only.
 func callsFor(store string, persons int) []call {
 	spread := fmt.Sprintf("%s{{randomInt 0 %d}}", personPrefix, persons)
 	crowd := thousands(float64(persons)) + " persons"
@@ -60,6 +61,10 @@ func callsFor(store string, persons int) []call {
 		{id: "settle", label: "Settle (" + crowd + ")", method: "medsettle.v1.SettlementService.Settle",
 			data:   func(prefix string) map[string]any { return claim(prefix, spread) },
 			target: targets[store+"/Settle"]},
+	}
+	if store == otelStore {
+		// OpenTelemetry's cost: the empty RPC and Settle.
+		return []call{calls[0], calls[2]}
 	}
 	if store == "pgstore" {
 		calls = append(calls, call{id: "settle5", label: "Settle (5 persons, busy ward)", method: "medsettle.v1.SettlementService.Settle",

@@ -75,7 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	stores := fs.String("stores", "memstore,pgstore", "stores to measure, in order: memstore (embedded), pgstore (PostgreSQL)")
+	stores := fs.String("stores", "memstore,pgstore", "stores to measure, in order: memstore (embedded), pgstore (PostgreSQL), memstore+otel (embedded, every OpenTelemetry exporter on)")
 	fs.DurationVar(&o.duration, "duration", 15*time.Second, "measured duration of each call")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured ghz run before each measured one (0: none)")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds the measured duration is split into; each round runs every call of the store in turn")
@@ -98,8 +98,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if s == "" {
 			continue
 		}
-		if s != "memstore" && s != "pgstore" {
-			return o, fmt.Errorf("flags: -stores: unknown store %q (memstore, pgstore)", s)
+		if s != "memstore" && s != "pgstore" && s != otelStore {
+			return o, fmt.Errorf("flags: -stores: unknown store %q (memstore, pgstore, %s)", s, otelStore)
 		}
 		o.stores = append(o.stores, s)
 	}
@@ -218,11 +218,26 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 		if info, err = describeDatabase(ctx, url); err != nil {
 			return nil, "", err
 		}
+		info = "Database: " + info
 		p.step("pgstore: " + info)
 		args = append(args, "--database-url", url)
 	}
+	var env []string
+	if name == otelStore {
+		sink, err := startOtelSink()
+		if err != nil {
+			return nil, "", err
+		}
+		defer func() {
+			sink.stop()
+			p.step(fmt.Sprintf("%s: the OTLP sink received %s spans", name, thousands(float64(sink.spans.Load()))))
+		}()
+		env = sink.env()
+		args = append(args, "--metrics-listen", "127.0.0.1:0")
+		info = "embedded, OTel on: medsettle serve --metrics-listen 127.0.0.1:0 with OTEL_EXPORTER_OTLP_ENDPOINT set, traces (every call sampled) and metrics over OTLP/gRPC to a sink that drops them, and Prometheus /metrics"
+	}
 	p.step(name + ": starting medsettle serve --demo")
-	srv, err := startServer(ctx, bin, work, name, args)
+	srv, err := startServer(ctx, bin, work, name, args, env)
 	if err != nil {
 		return nil, "", err
 	}

@@ -69,9 +69,10 @@ type server struct {
 	err    error // the process's exit, once exited is closed
 }
 
-// startServer starts `medsettle serve --demo` with args on a free loopback
-// port and waits until its health service answers SERVING.
-func startServer(ctx context.Context, bin, work, name string, args []string) (*server, error) {
+// startServer starts `medsettle serve --demo` with args (and env added to
+// this process's environment) on a free loopback port and waits until its
+// health service answers SERVING.
+func startServer(ctx context.Context, bin, work, name string, args, env []string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -84,6 +85,9 @@ func startServer(ctx context.Context, bin, work, name string, args []string) (*s
 	defer logFile.Close()
 	s.cmd = exec.Command(bin, append([]string{"serve", "--demo", "--listen", s.addr}, args...)...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	if len(env) > 0 {
+		s.cmd.Env = append(os.Environ(), env...)
+	}
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C is ours to handle
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start medsettle serve: %w", err)

@@ -38,7 +38,7 @@ func newRow(store string, c call, f figures) row {
 }
 
 // storeNames are the stores' names in the table.
-var storeNames = map[string]string{"memstore": "embedded", "pgstore": "PostgreSQL"}
+var storeNames = map[string]string{"memstore": "embedded", "pgstore": "PostgreSQL", otelStore: "embedded, OTel on"}
 
 // renderTable is the markdown table of the rows, with the errors of any
 // row that had some listed below it.
@@ -124,7 +124,7 @@ func (m method) render() string {
 	fmt.Fprintf(&b, "- Server: medsettle serve --demo%s; %s persons imported (employees of 350500); PreSettle and Settle: the 6-line inpatient claim of benchmarks/ghz/settle-demo.json at QZ-H3, each call a new request id.\n",
 		strings.TrimRight(" "+strings.Join(o.serveArgs, " "), " "), thousands(float64(o.persons)))
 	for _, s := range m.stores {
-		fmt.Fprintf(&b, "- Database: %s.\n", s)
+		fmt.Fprintf(&b, "- %s.\n", s)
 	}
 	fmt.Fprintf(&b, "- Load average (1, 5, 15 min) before: %s; after: %s; the run took %s.\n", m.loadBefore, m.loadAfter, m.elapsed.Round(time.Second))
 	return b.String()
