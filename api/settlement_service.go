@@ -102,8 +102,10 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 	if err != nil {
 		return engine.Settlement{}, err
 	}
-	settled := claim.Decided(res.CrossRegion)
-	return engine.Settlement{Claim: settled, Fingerprint: settled.Fingerprint(), State: engine.StatePreview, Result: res}, nil
+	// A preview is recorded nowhere: it has no fingerprint (the hash that
+	// tells a retried request from another, which the answer does not
+	// carry).
+	return engine.Settlement{Claim: claim.Decided(res.CrossRegion), State: engine.StatePreview, Result: res}, nil
 }
 
 // ReverseSettlement undoes a settlement once, for the institution that made it.
