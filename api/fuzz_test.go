@@ -271,7 +271,7 @@ func FuzzPolicyFromProto(f *testing.F) {
 		bad("policy.catalog[1].self_pay_ratio", goodRatio(selfPayRatio))
 		if priceCap != "" {
 			c, ok := plain(priceCap, engine.MaxPricePlaces)
-			bad("policy.catalog[1].price_cap", ok && !c.IsNegative())
+			bad("policy.catalog[1].price_cap", ok && !c.IsNegative() && !c.GreaterThan(fuzzMaxMoney))
 		}
 		if oopCeiling != "" {
 			_, ok := goodMoney(oopCeiling)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -131,7 +132,7 @@ func parseScaled(s string, scale, maxPlaces, maxLen int, signed, strict bool) (i
 	for i := 0; i < len(intPart); i++ {
 		n = n*10 + uint64(intPart[i]-'0')
 		if n > math.MaxInt64/uint64(pow10[scale]) {
-			return 0, fmt.Errorf("%q is too large", truncate(s, 30))
+			return 0, fmt.Errorf("%q is too large: %w", truncate(s, 30), errTooLarge)
 		}
 	}
 	n *= uint64(pow10[scale])
@@ -141,7 +142,7 @@ func parseScaled(s string, scale, maxPlaces, maxLen int, signed, strict bool) (i
 	}
 	f *= uint64(pow10[scale-len(frac)])
 	if n+f > math.MaxInt64 {
-		return 0, fmt.Errorf("%q is too large", truncate(s, 30))
+		return 0, fmt.Errorf("%q is too large: %w", truncate(s, 30), errTooLarge)
 	}
 	v := int64(n + f)
 	if neg {
@@ -198,6 +199,9 @@ func unmarshalScaled(text []byte, scale int, what string) (int64, error) {
 	}
 	return v, nil
 }
+
+// errTooLarge marks a decimal that does not fit an int64 at its scale.
+var errTooLarge = errors.New("out of range")
 
 // maxStoredLen bounds the stored decimal texts read back.
 const maxStoredLen = 40

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 )
@@ -39,11 +40,11 @@ func (m Money) Fen() int64 { return m.fen }
 // "0.01").
 func ParseMoney(s string) (Money, error) {
 	v, err := parseScaled(s, 2, 2, MaxDecimalLen, false, true)
+	if errors.Is(err, errTooLarge) || (err == nil && v > maxMoneyFen) {
+		return Money{}, fmt.Errorf("%q is above the limit of %s", truncate(s, 30), MaxMoney)
+	}
 	if err != nil {
 		return Money{}, err
-	}
-	if v > maxMoneyFen {
-		return Money{}, fmt.Errorf("%q is above the limit of %s", s, MaxMoney)
 	}
 	return Money{v}, nil
 }

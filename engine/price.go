@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 )
@@ -27,11 +28,11 @@ func (p Price) Scaled() int64 { return p.v }
 // decimals and at most MaxMoney.
 func ParsePrice(s string) (Price, error) {
 	v, err := parseScaled(s, 6, MaxPricePlaces, MaxDecimalLen, false, true)
+	if errors.Is(err, errTooLarge) || (err == nil && v > maxPriceScaled) {
+		return Price{}, fmt.Errorf("%q is above the limit of %s", truncate(s, 30), MaxMoney)
+	}
 	if err != nil {
 		return Price{}, err
-	}
-	if v > maxPriceScaled {
-		return Price{}, fmt.Errorf("%q is above the limit of %s", s, MaxMoney)
 	}
 	return Price{v}, nil
 }
