@@ -78,13 +78,6 @@ func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: lim.MaxConnectionIdle, Time: KeepaliveTime, Timeout: KeepaliveTimeout}),
 		// An idle connection keeps no write buffer (32 KiB each).
 		grpc.SharedWriteBuffer(true),
-		// Calls run on reused goroutines, whose stacks have already grown
-		// to a settlement's depth: a fresh goroutine per call spent about
-		// 8% of the server's CPU growing its stack (runtime.newstack,
-		// benchmarks/README.md "Embedded store hot path"). As many as
-		// the calls one service may have in progress; more calls than
-		// that get goroutines of their own, as without workers.
-		grpc.NumStreamWorkers(uint32(lim.MaxInFlight)),
 		grpc.ChainUnaryInterceptor(recoverUnary(log), tokens.UnaryAuth, audit.Unary, storeDeadline(cfg.Store)),
 		grpc.ChainStreamInterceptor(recoverStream(log), tokens.StreamAuth, audit.Stream),
 	}, cfg.ServerOptions...)
