@@ -5,17 +5,18 @@ import (
 	"fmt"
 )
 
-// call is one row's load: the gRPC method, its request template (ghz's
-// template syntax) and issue 9's target for it.
+// call is one row's load: the gRPC method, its request and issue 9's
+// target for it.
 type call struct {
 	// id tags the row's request ids; label names it in the table.
 	id     string
 	label  string
 	method string
-	// data builds the request for a phase ("warmup" or "run") of a run
-	// whose request ids start with prefix; every request of every phase
-	// has its own id.
-	data   func(prefix string) map[string]any
+	// who, for PreSettle and Settle, is whom the claims are for: each
+	// run gets a file of distinct requests (bindata.go).
+	who people
+	// data, for the empty RPC, is its request as JSON (ghz -d).
+	data   func() map[string]any
 	empty  bool
 	target target
 }
@@ -32,35 +33,21 @@ var claimItems = []map[string]string{
 	{"code": "C-VIP", "name": "ward", "quantity": "5", "unitPrice": "200", "amount": "1000.00"},
 }
 
-// claim is the claim for person (a ghz template), request ids prefix-N.
-func claim(prefix, person string) map[string]any {
-	return map[string]any{
-		"requestId":     prefix + "-{{.RequestNumber}}",
-		"institutionId": "QZ-H3",
-		"personId":      person,
-		"visitType":     "VISIT_TYPE_INPATIENT",
-		"settleDate":    "2026-06-15",
-		"items":         claimItems,
-	}
-}
-
 // callsFor lists a store's rows: the empty RPC first (the others' ratios
 // need it), then PreSettle and Settle over every imported person, and on
 // PostgreSQL Settle for the five demo persons B0–B4 (the busy ward: each
 // person's settlements run one at a time); with OpenTelemetry on
 // (otelStore), the empty RPC and Settle only.
 func callsFor(store string, persons int) []call {
-	spread := fmt.Sprintf("%s{{randomInt 0 %d}}", personPrefix, persons)
+	spread := people{personPrefix, persons}
 	crowd := thousands(float64(persons)) + " persons"
 	calls := []call{
 		{id: "health", label: "Health/Check", method: "grpc.health.v1.Health.Check", empty: true,
-			data: func(string) map[string]any { return map[string]any{} }},
+			data: func() map[string]any { return map[string]any{} }},
 		{id: "presettle", label: "PreSettle (" + crowd + ")", method: "medsettle.v1.SettlementService.PreSettle",
-			data:   func(prefix string) map[string]any { return claim(prefix, spread) },
-			target: targets[store+"/PreSettle"]},
+			who: spread, target: targets[store+"/PreSettle"]},
 		{id: "settle", label: "Settle (" + crowd + ")", method: "medsettle.v1.SettlementService.Settle",
-			data:   func(prefix string) map[string]any { return claim(prefix, spread) },
-			target: targets[store+"/Settle"]},
+			who: spread, target: targets[store+"/Settle"]},
 	}
 	if store == otelStore {
 		// OpenTelemetry's cost: the empty RPC and Settle.
@@ -68,16 +55,22 @@ func callsFor(store string, persons int) []call {
 	}
 	if store == "pgstore" {
 		calls = append(calls, call{id: "settle5", label: "Settle (5 persons, busy ward)", method: "medsettle.v1.SettlementService.Settle",
-			data:   func(prefix string) map[string]any { return claim(prefix, "B{{randomInt 0 5}}") },
-			target: targets[store+"/SettleBusy"]})
+			who: people{"B", 5}, target: targets[store+"/SettleBusy"]})
 	}
 	return calls
 }
 
-// requestJSON is the -d argument of ghz for c in one phase of the run
-// tagged runID.
-func (c call) requestJSON(runID, phase string) (string, error) {
-	b, err := json.Marshal(c.data(fmt.Sprintf("lt-%s-%s-%s", runID, c.id, phase)))
+// requestPrefix starts the request ids of c in one phase ("warmup", "r1",
+// …) of the run tagged runID: lt-<run>-<row>-<phase>, then -<n> for the
+// n-th request, so that every request of every row and phase of every run
+// has its own id.
+func (c call) requestPrefix(runID, phase string) string {
+	return fmt.Sprintf("lt-%s-%s-%s", runID, c.id, phase)
+}
+
+// requestJSON is the -d argument of ghz for the empty RPC c.
+func (c call) requestJSON() (string, error) {
+	b, err := json.Marshal(c.data())
 	if err != nil {
 		return "", fmt.Errorf("request of %s: %w", c.label, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,14 +82,17 @@ type report struct {
 	// Details has every call, up to ghz's limit of a million.
 	Details []callDetail `json:"details"`
 	// ServerCPU and GhzCPU are the CPU time the server and ghz used
-	// during the run (not in ghz's report; zero where unknown).
+	// while the calls ran, not while ghz set up or wrote its report (not
+	// in ghz's report; zero where unknown; cpuwindow.go).
 	ServerCPU time.Duration `json:"-"`
 	GhzCPU    time.Duration `json:"-"`
 }
 
 // callDetail is one call of a ghz report.
 type callDetail struct {
-	Latency time.Duration `json:"latency"`
+	// Timestamp is when the call ended.
+	Timestamp time.Time     `json:"timestamp"`
+	Latency   time.Duration `json:"latency"`
 	// Error is "" for a call that ended OK.
 	Error string `json:"error"`
 }
@@ -108,18 +112,70 @@ func parseReport(raw []byte) (report, error) {
 // runGhz runs ghz for d against addr with c's request for phase (request
 // ids differ between phases) and returns its report; the report file
 // stays in work. The progress shows label, and after: how much of the
-// store's run is left after this one.
+// store's run is left after this one. PreSettle and Settle get a file of
+// distinct requests (bindata.go), removed after unless -keep: a run that
+// outgrows its file (and so may have sent a request twice, an idempotent
+// replay cheaper than a settlement) is run again, twice at most, with new
+// request ids and a bigger file; if the last still outgrows it its calls
+// count as errors.
 func runGhz(ctx context.Context, ghz string, srv *server, work string, c call, o options, d time.Duration, phase string, p *progress, label string, after time.Duration) (report, error) {
-	addr := srv.addr
-	data, err := c.requestJSON(runID, phase)
-	if err != nil {
-		return report{}, err
+	if srv.rates == nil {
+		srv.rates = rates{}
 	}
-	out := filepath.Join(work, fmt.Sprintf("ghz-%s-%s-%s.json", addr[strings.LastIndex(addr, ":")+1:], c.id, phase))
-	args := []string{
+	if c.who.n == 0 {
+		rep, err := ghzOnce(ctx, ghz, srv, work, c, o, d, phase, 0, p, label, after)
+		if err == nil {
+			srv.rates.note(c.id, rep.Rps)
+		}
+		return rep, err
+	}
+	distinct := srv.rates.requests(c.id, d, o.concurrency)
+	for attempt := 1; ; attempt++ {
+		rep, err := ghzOnce(ctx, ghz, srv, work, c, o, d, phase, distinct, p, label, after)
+		if err != nil {
+			return rep, err
+		}
+		if !exhausted(rep.Count, o.concurrency, distinct) {
+			srv.rates.note(c.id, rep.Rps)
+			return rep, nil
+		}
+		if attempt == 3 {
+			voidIfExhausted(&rep, o.concurrency, distinct)
+			return rep, nil
+		}
+		p.step(fmt.Sprintf("%s: %d calls for %d distinct requests, some may have repeated: run again with more", label, rep.Count, distinct))
+		phase = fmt.Sprintf("%s.%d", strings.Split(phase, ".")[0], attempt+1)
+		distinct = requestsFor(1.5*float64(rep.Count)/d.Seconds(), d, o.concurrency)
+	}
+}
+
+// ghzOnce is one run of runGhz, with distinct requests in its file (0: the
+// empty RPC's JSON).
+func ghzOnce(ctx context.Context, ghz string, srv *server, work string, c call, o options, d time.Duration, phase string, distinct int, p *progress, label string, after time.Duration) (report, error) {
+	addr := srv.addr
+	base := filepath.Join(work, fmt.Sprintf("ghz-%s-%s-%s", addr[strings.LastIndex(addr, ":")+1:], c.id, phase))
+	out := base + ".json"
+	var data []string
+	if distinct > 0 {
+		bin := base + ".bin"
+		if err := writeRequests(bin, c.requestPrefix(runID, phase), c.who, distinct, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))); err != nil {
+			return report{}, fmt.Errorf("%s: %w", c.label, err)
+		}
+		if !o.keep {
+			defer os.Remove(bin)
+		}
+		data = []string{"--binary-file", bin}
+	} else {
+		js, err := c.requestJSON()
+		if err != nil {
+			return report{}, err
+		}
+		data = []string{"-d", js}
+	}
+	args := append(append([]string{
 		"--insecure",
 		"--call", c.method,
-		"-d", data,
+	}, data...),
 		"-c", strconv.Itoa(o.concurrency),
 		"--connections", strconv.Itoa(o.connections),
 		"-z", d.String(),
@@ -129,7 +185,7 @@ func runGhz(ctx context.Context, ghz string, srv *server, work string, c call, o
 		"-t", "10s",
 		"-O", "json", "-o", out,
 		addr,
-	}
+	)
 	cmd := exec.CommandContext(ctx, ghz, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C is ours to handle
 	var stderr strings.Builder
@@ -138,9 +194,10 @@ func runGhz(ctx context.Context, ghz string, srv *server, work string, c call, o
 		return report{}, fmt.Errorf("start ghz: %w", err)
 	}
 	stop := p.countdown(label, d, after)
-	serverBefore, cpuKnown := processCPU(srv.cmd.Process.Pid)
-	err = cmd.Wait()
-	serverAfter, cpuAfter := processCPU(srv.cmd.Process.Pid)
+	stopGhzCPU := sampleCPU(cmd.Process.Pid, cpuSampleEvery)
+	stopServerCPU := sampleCPU(srv.cmd.Process.Pid, cpuSampleEvery)
+	err := cmd.Wait()
+	ghzCPU, serverCPU := stopGhzCPU(), stopServerCPU()
 	stop()
 	if ctx.Err() != nil {
 		return report{}, ctx.Err()
@@ -156,11 +213,17 @@ func runGhz(ctx context.Context, ghz string, srv *server, work string, c call, o
 	if err != nil {
 		return report{}, fmt.Errorf("%s: %w", c.label, err)
 	}
-	if cpuKnown && cpuAfter {
-		// The server's includes ghz's start and end (connecting, a few
-		// milliseconds), a little more than the calls themselves.
-		rep.ServerCPU = serverAfter - serverBefore
-		rep.GhzCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	// Where the calls' window cannot be read: the whole of ghz's run.
+	rep.GhzCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	if len(serverCPU) > 1 {
+		rep.ServerCPU = serverCPU[len(serverCPU)-1].cpu - serverCPU[0].cpu
+	}
+	if from, to, ok := callWindow(rep.Details); ok {
+		g, gok := cpuBetween(ghzCPU, from, to)
+		s, sok := cpuBetween(serverCPU, from, to)
+		if gok && sok {
+			rep.GhzCPU, rep.ServerCPU = g, s
+		}
 	}
 	return rep, nil
 }

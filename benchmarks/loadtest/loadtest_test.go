@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -104,35 +103,23 @@ func TestCallsFor(t *testing.T) {
 	// Settle rows and of their warm-ups all differ.
 	seen := map[string]string{}
 	for _, c := range pg {
-		for _, phase := range []string{"warmup", "run"} {
-			raw, err := c.requestJSON("abcd1234", phase)
-			if err != nil {
-				t.Fatal(err)
+		if c.empty {
+			raw, err := c.requestJSON()
+			if err != nil || raw != "{}" {
+				t.Fatalf("Health/Check request %s, %v", raw, err)
 			}
-			var req map[string]any
-			if err := json.Unmarshal([]byte(raw), &req); err != nil {
-				t.Fatalf("%s: %v", raw, err)
-			}
-			if c.empty {
-				if len(req) != 0 {
-					t.Fatalf("Health/Check request %s", raw)
-				}
-				continue
-			}
-			id, _ := req["requestId"].(string)
-			if !strings.HasPrefix(id, "lt-abcd1234-") || !strings.HasSuffix(id, "-{{.RequestNumber}}") || seen[id] != "" {
-				t.Fatalf("request id %q (%s) repeats %s or lacks the run and request number", id, c.label, seen[id])
+			continue
+		}
+		for _, phase := range []string{"warmup", "r1", "r2"} {
+			id := c.requestPrefix("abcd1234", phase)
+			if !strings.HasPrefix(id, "lt-abcd1234-") || seen[id] != "" {
+				t.Fatalf("request ids %q (%s) repeat %s or lack the run", id, c.label, seen[id])
 			}
 			seen[id] = c.label
 		}
 	}
-	raw, _ := pg[2].requestJSON("r", "run")
-	if !strings.Contains(raw, `"personId":"LT{{randomInt 0 2000}}"`) || !strings.Contains(raw, `"institutionId":"QZ-H3"`) {
-		t.Fatalf("Settle request %s", raw)
-	}
-	raw, _ = pg[3].requestJSON("r", "run")
-	if !strings.Contains(raw, `"personId":"B{{randomInt 0 5}}"`) {
-		t.Fatalf("busy-ward request %s", raw)
+	if pg[1].who != (people{"LT", 2000}) || pg[2].who != (people{"LT", 2000}) || pg[3].who != (people{"B", 5}) {
+		t.Fatalf("persons: %+v, %+v, %+v", pg[1].who, pg[2].who, pg[3].who)
 	}
 }
 

@@ -67,6 +67,9 @@ type server struct {
 	log    string
 	exited chan struct{}
 	err    error // the process's exit, once exited is closed
+	// rates are the best rate each row has reached on this server,
+	// which size its next request files.
+	rates rates
 }
 
 // startServer starts `medsettle serve --demo` with args (and env added to
