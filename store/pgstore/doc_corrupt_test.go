@@ -59,15 +59,15 @@ func TestCorruptRowsAreInternal(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	corrupt(`UPDATE "` + schema + `".settlements SET result = jsonb_set(result, '{Breakdown,PersonalTotal}', '"0.50"')`)
+	corrupt(`UPDATE "` + schema + `".settlements SET result = jsonb_set(result::jsonb, '{Breakdown,PersonalTotal}', '"0.50"')::json`)
 	if _, err := st.GetSettlement(ctx, rec.ID); !errors.Is(err, engine.ErrInvariant) {
 		t.Errorf("a settlement whose parts do not add up: %v, want engine.ErrInvariant", err)
 	}
-	corrupt(`UPDATE "` + schema + `".person_years SET accumulators = jsonb_set(accumulators, '{AidPaid}', '"-1"')`)
+	corrupt(`UPDATE "` + schema + `".person_years SET accumulators = jsonb_set(accumulators::jsonb, '{AidPaid}', '"-1"')::json`)
 	if _, err := st.Snapshot(ctx, "P", "H", 2026); !errors.Is(err, engine.ErrInvariant) {
 		t.Errorf("accumulators with a negative total: %v, want engine.ErrInvariant", err)
 	}
-	corrupt(`UPDATE "` + schema + `".person_years SET accumulators = accumulators - 'AidPaid'`)
+	corrupt(`UPDATE "` + schema + `".person_years SET accumulators = (accumulators::jsonb - 'AidPaid')::json`)
 	if _, err := st.Snapshot(ctx, "P", "H", 2026); !errors.Is(err, engine.ErrInvariant) {
 		t.Errorf("accumulators missing a field: %v, want engine.ErrInvariant", err)
 	}

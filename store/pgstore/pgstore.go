@@ -71,6 +71,8 @@ type Store struct {
 	log    *slog.Logger
 
 	policies policyCache
+	// accs remembers the accumulators documents last written or read.
+	accs accMemo
 	// settles queues Settle calls for group commit; nil when off.
 	settles *groupQueue[*settleCall]
 	// audits queues AppendAudit calls for group commit; nil when off.

@@ -183,7 +183,7 @@ func (s *Store) readBatch(br pgx.BatchResults, personID string, year int, withKe
 	case err != nil:
 		return st, key, translate(err)
 	default:
-		acc, err := decodeAccumulators(doc)
+		acc, err := s.accs.decode(personID, year, doc)
 		if err != nil {
 			return st, key, s.corrupt(fmt.Sprintf("accumulators of %q/%d", personID, year), err)
 		}
@@ -276,7 +276,7 @@ func policyOf(res engine.Result, p engine.Person) (string, engine.Scheme) {
 // under the person's lock: the new accumulators, the account balance and
 // the budget usage.
 func (s *Store) queueChanges(batch *pgx.Batch, acc engine.Accumulators, ch engine.Changes) error {
-	accDoc, err := encodeAccumulators(ch.ApplyAccumulators(acc))
+	accDoc, err := s.accs.encode(ch.ApplyAccumulators(acc))
 	if err != nil {
 		return err
 	}
