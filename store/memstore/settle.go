@@ -92,25 +92,14 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	if err != nil {
 		return engine.Settlement{}, err
 	}
-	// Recorded as settled: with the cross_region decided. Hashed before
-	// the store's mutex is taken, which every settlement needs.
+	// Recorded as settled: with the cross_region decided. Everything that
+	// does not depend on the store's state is done before the store's
+	// mutex is taken, which every settlement needs: the hash, the
+	// changes, the record's copy and a settlement id.
 	claim = claim.Decided(res.CrossRegion)
 	fp := claim.Fingerprint()
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// A request with the same key for another person may have committed
-	// while we computed: the key decides, and nothing is applied.
-	if st, done, err := s.replayLocked(key, same); done {
-		return st, err
-	}
-	used := s.applyLocked(engine.SettleChanges(claim, res))
-	if res.BudgetLimit != nil {
-		b := engine.NewBudgetStatus(claim.Year(), *res.BudgetLimit, used, res.WarnRatio)
-		res.Budget = &b
-	}
+	changes := engine.SettleChanges(claim, res)
 	out := engine.Settlement{
-		ID:          s.nextSettlementIDLocked(),
 		Claim:       claim,
 		Fingerprint: fp,
 		State:       engine.StateSettled,
@@ -120,6 +109,27 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	// compute's result, which the settlement returned is made of (they
 	// are the caller's).
 	rec := cloneSettlement(out)
+	id := store.NewSettlementID()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// A request with the same key for another person may have committed
+	// while we computed: the key decides, and nothing is applied.
+	if st, done, err := s.replayLocked(key, same); done {
+		return st, err
+	}
+	used := s.applyLocked(changes)
+	if res.BudgetLimit != nil {
+		b := engine.NewBudgetStatus(claim.Year(), *res.BudgetLimit, used, res.WarnRatio)
+		out.Result.Budget = &b
+		recBudget := b
+		rec.Result.Budget = &recBudget
+	}
+	// LoadSettlements stores given ids as they are: one may be taken.
+	for s.settlements[id] != nil {
+		id = store.NewSettlementID()
+	}
+	out.ID, rec.ID = id, id
 	s.addSettlementLocked(&rec)
 	s.keys[key] = keyEntry{fingerprint: fp, settlementID: rec.ID}
 	return out, nil
