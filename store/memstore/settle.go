@@ -55,23 +55,21 @@ func (s *Store) replayLocked(key requestKey, same func(fingerprint string) bool)
 	return cloneSettlement(*s.settlements[e.settlementID]), true, nil
 }
 
-func (s *Store) replay(key requestKey, same func(string) bool) (engine.Settlement, bool, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.replayLocked(key, same)
-}
-
 // Settle records a settlement atomically; see store.Store.
 func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (engine.Settlement, error) {
 	key := requestKey{claim.InstitutionID, claim.RequestID}
 	same := claim.SameRequest
-	if st, done, err := s.replay(key, same); done {
+	s.mu.RLock()
+	st, done, err := s.replayLocked(key, same)
+	_, known := s.persons[claim.PersonID]
+	s.mu.RUnlock()
+	if done {
 		return st, err
 	}
 	// Persons are never deleted: checking first keeps unknown ids from
 	// growing the lock table.
-	if _, err := s.GetPerson(ctx, claim.PersonID); err != nil {
-		return engine.Settlement{}, err
+	if !known {
+		return engine.Settlement{}, fmt.Errorf("person %q: %w", claim.PersonID, store.ErrNotFound)
 	}
 	mu := s.lockPerson(claim.PersonID)
 	defer mu.Unlock()
@@ -79,7 +77,7 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 		return engine.Settlement{}, err
 	}
 	s.mu.RLock()
-	st, done, err := s.replayLocked(key, same)
+	st, done, err = s.replayLocked(key, same)
 	state, readErr := s.readLocked(claim.PersonID, claim.InstitutionID, claim.Year())
 	s.mu.RUnlock()
 	if done {
