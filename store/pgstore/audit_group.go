@@ -2,10 +2,10 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/medsettle/medsettle/store"
@@ -22,9 +22,9 @@ import (
 const groupAuditSQL = `INSERT INTO {s}.audit_events (` + auditColumns + `)
 	SELECT at, role, caller_institution, method, request_id, settlement_id, person_id, institution_id,
 		region, scheme, version, run_id, contract_id, filing_id, message_count, code,
-		ARRAY(SELECT jsonb_array_elements_text(result_ids))
+		result_ids::text[]
 	FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-		$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int8[], $16::int4[], $17::jsonb[])
+		$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int8[], $16::int4[], $17::text[])
 		WITH ORDINALITY AS u(at, role, caller_institution, method, request_id, settlement_id, person_id, institution_id,
 			region, scheme, version, run_id, contract_id, filing_id, message_count, code, result_ids, ord)
 	ORDER BY ord
@@ -127,15 +127,7 @@ func (s *Store) appendTogether(ctx context.Context, calls []*auditCall) ([]int64
 			e.Region, e.Scheme, e.Version, e.RunID, e.ContractID, e.FilingID} {
 			text[j][i] = v
 		}
-		ids := e.ResultIDs
-		if ids == nil {
-			ids = []string{}
-		}
-		doc, err := json.Marshal(ids)
-		if err != nil {
-			return nil, fmt.Errorf("audit result ids: %w", err)
-		}
-		counts[i], codes[i], results[i] = e.MessageCount, e.Code, string(doc)
+		counts[i], codes[i], results[i] = e.MessageCount, e.Code, textArrayLiteral(e.ResultIDs)
 	}
 	args := []any{at}
 	for _, col := range text {
@@ -183,4 +175,28 @@ func groupContext[T any](calls []T, ctxOf func(T) context.Context) (context.Cont
 		}
 	}
 	return context.WithDeadline(base, latest)
+}
+
+// textArrayLiteral is the PostgreSQL array literal of ids, every element
+// quoted: a group's events carry their result ids as one literal each,
+// cast to text[] row by row (a jsonb array unnested by a subquery per row
+// cost more than the rest of the row).
+func textArrayLiteral(ids []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for j := 0; j < len(id); j++ {
+			if c := id[j]; c == '"' || c == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(id[j])
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
 }

@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +27,9 @@ func TestAuditGroup(t *testing.T) {
 			MessageCount: 1, Code: int32(i)}
 	}
 	events[2].ResultIDs = []string{"S1", "S2"}
+	// Ids that an array literal must quote: they read back as given.
+	tricky := []string{`a"b`, `c\d`, "NULL", " sp ", "{x,y}", "", `\"`}
+	events[4].ResultIDs = tricky
 	ids, errs := pgstore.AppendAsGroup(ctx, st, events)
 	for i := range events {
 		if errs[i] != nil {
@@ -48,6 +52,9 @@ func TestAuditGroup(t *testing.T) {
 		if fmt.Sprint(e) != fmt.Sprint(want) {
 			t.Errorf("event %d reads back as\n%+v\nwant\n%+v", i, e, want)
 		}
+	}
+	if !slices.Equal(got[4].ResultIDs, tricky) {
+		t.Errorf("result ids read back as %q, want %q", got[4].ResultIDs, tricky)
 	}
 
 	bad := events[3]

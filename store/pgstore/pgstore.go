@@ -71,6 +71,8 @@ type Store struct {
 	log    *slog.Logger
 
 	policies policyCache
+	// institutions caches GetInstitution, dropped as policies are.
+	institutions instCache
 	// accs remembers the accumulators documents last written or read.
 	accs accMemo
 	// settles queues Settle calls for group commit; nil when off.

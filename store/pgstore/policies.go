@@ -125,6 +125,7 @@ func (s *Store) followPolicies(ctx context.Context, cfg *pgx.ConnConfig) {
 	for ctx.Err() == nil {
 		err := s.listenOnce(ctx, cfg)
 		s.policies.invalidate()
+		s.institutions.invalidate()
 		if ctx.Err() != nil {
 			return
 		}
@@ -148,10 +149,12 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
 		return err
 	}
 	s.policies.invalidate() // changes may have been missed while not listening
+	s.institutions.invalidate()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return err
 		}
 		s.policies.invalidate()
+		s.institutions.invalidate()
 	}
 }

@@ -70,7 +70,8 @@ func (s *Store) PutPersons(ctx context.Context, ps []engine.Person) error {
 				return translate(err)
 			}
 		}
-		return nil
+		_, err := tx.Exec(ctx, s.q.notifyPolicies, s.q.listenChannel)
+		return translate(err)
 	})
 }
 
@@ -124,6 +125,10 @@ func scanPersonRow(row pgx.Row) (engine.Person, error) {
 
 // PutInstitution creates or replaces an institution and its budgets.
 func (s *Store) PutInstitution(ctx context.Context, in engine.Institution) error {
+	// Every server's institution cache is dropped: this one's once the
+	// transaction ends (committed or not), the others' by the
+	// notification the commit delivers.
+	defer s.institutions.invalidate()
 	return s.withTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, s.q.putInstitution, in.ID, in.Name, in.Region, in.Level); err != nil {
 			return translate(err)
@@ -136,14 +141,28 @@ func (s *Store) PutInstitution(ctx context.Context, in engine.Institution) error
 				return translate(err)
 			}
 		}
-		return nil
+		_, err := tx.Exec(ctx, s.q.notifyPolicies, s.q.listenChannel)
+		return translate(err)
 	})
 }
 
 // GetInstitution reads an institution. Returns store.ErrNotFound if there is none.
 func (s *Store) GetInstitution(ctx context.Context, id string) (engine.Institution, error) {
-	// One statement, one round trip (every Settle reads its institution):
-	// a row per budget year, or one row with no budget.
+	in, gen, ok := s.institutions.get(id)
+	if ok {
+		return in, nil
+	}
+	in, err := s.readInstitution(ctx, id)
+	if err == nil {
+		s.institutions.put(in, gen)
+	}
+	return in, err
+}
+
+// readInstitution reads an institution from the database.
+func (s *Store) readInstitution(ctx context.Context, id string) (engine.Institution, error) {
+	// One statement, one round trip: a row per budget year, or one row
+	// with no budget.
 	rows, err := s.pool.Query(ctx, s.sql(getInstitutionSQL), id)
 	if err != nil {
 		return engine.Institution{}, translate(err)
