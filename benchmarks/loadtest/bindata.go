@@ -93,24 +93,27 @@ func (r rates) note(id string, rps float64) {
 }
 
 // requests is how many distinct requests a run of row id lasting d with
-// concurrency calls in flight is given: for 1.5 times the row's best rate
-// so far, or, before the row has run, of the best rate of any row (the
-// empty RPC runs first, and no row is faster). ghz holds every request
-// in memory (about 3.5 KB each as a dynamic message) and parses them all
-// before it starts (about 17 µs each on a busy 2-core machine), so the
-// file is not made bigger than a run needs; a run that outgrows it is run
-// again with a bigger one (runGhz).
+// concurrency calls in flight is given: for twice the row's best rate so
+// far (a warm-up's, with the server still cold, can be well under a
+// round's) but at least half the best rate of any row (issue 9's target
+// for the embedded store), or, before the row has run, for 1.5 times the
+// best rate of any row (the empty RPC runs first, and no row is faster). ghz holds
+// every request in memory (about 3.5 KB each as a dynamic message) and
+// parses them all before it starts (about 17 µs each on a busy 2-core
+// machine), so the file is not made bigger than a run needs; a run that
+// outgrows it is run again with a bigger one (runGhz).
 func (r rates) requests(id string, d time.Duration, concurrency int) int {
-	rate := r[id]
-	if rate == 0 {
-		for _, v := range r {
-			rate = max(rate, v)
-		}
+	best := 0.0
+	for _, v := range r {
+		best = max(best, v)
 	}
-	if rate == 0 {
-		rate = fallbackRate
+	if own := r[id]; own > 0 {
+		return requestsFor(max(2*own, best/2), d, concurrency)
 	}
-	return requestsFor(1.5*rate, d, concurrency)
+	if best == 0 {
+		best = fallbackRate
+	}
+	return requestsFor(1.5*best, d, concurrency)
 }
 
 // requestsFor is how many distinct requests a run of d at rate calls a

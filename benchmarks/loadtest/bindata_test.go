@@ -124,8 +124,12 @@ func TestRatesRequests(t *testing.T) {
 		t.Fatalf("before Settle ran: %d, want 1.5 × the empty RPC's 10,000/s over 3 s + 1,064", got)
 	}
 	r.note("settle", 3000)
-	if got := r.requests("settle", 3*time.Second, 64); got != 13500+64+1000 {
-		t.Fatalf("after: %d, want 1.5 × Settle's 3,000/s over 3 s + 1,064", got)
+	if got := r.requests("settle", 3*time.Second, 64); got != 18000+64+1000 {
+		t.Fatalf("after: %d, want 2 × Settle's 3,000/s over 3 s + 1,064", got)
+	}
+	r.note("presettle", 1000) // a cold warm-up
+	if got := r.requests("presettle", 3*time.Second, 64); got != 15000+64+1000 {
+		t.Fatalf("after a slow run: %d, want half the empty RPC's 10,000/s over 3 s + 1,064", got)
 	}
 }
 

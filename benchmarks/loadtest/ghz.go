@@ -175,6 +175,11 @@ func ghzOnce(ctx context.Context, ghz string, srv *server, work string, c call, 
 	args := append(append([]string{
 		"--insecure",
 		"--call", c.method,
+		// No request is a template: without these ghz still builds a
+		// text/template with Sprig's hundred-odd functions for every
+		// call, about 60 µs of its CPU per call.
+		"--disable-template-functions",
+		"--disable-template-data",
 	}, data...),
 		"-c", strconv.Itoa(o.concurrency),
 		"--connections", strconv.Itoa(o.connections),

@@ -121,7 +121,7 @@ func (m method) render() string {
 		m.started.UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), runtime.Version(), m.ghzVersion, m.ghz)
 	fmt.Fprintf(&b, "- Each call: %s warm-up (not counted), then %s measured in %d rounds of %s, the calls of a store taking turns; %d concurrent calls over %d connections; calls in flight at the end of a round left out (--duration-stop ignore).\n",
 		o.warmup, o.duration, o.rounds, o.duration/time.Duration(o.rounds), o.concurrency, o.connections)
-	fmt.Fprintf(&b, "- Server: medsettle serve --demo%s; %s persons imported (employees of 350500); PreSettle and Settle: the 6-line inpatient claim of benchmarks/ghz/settle-demo.json at QZ-H3, each call a new request id, ghz sending ready messages from a file (--binary-file) rather than building each from a JSON template; CPU per call is over the time the calls ran, not ghz's setup or report.\n",
+	fmt.Fprintf(&b, "- Server: medsettle serve --demo%s; %s persons imported (employees of 350500); PreSettle and Settle: the 6-line inpatient claim of benchmarks/ghz/settle-demo.json at QZ-H3, each call a new request id, ghz sending ready messages from a file (--binary-file) rather than building each from a JSON template, its template functions and data off; CPU per call is over the time the calls ran, not ghz's setup or report.\n",
 		strings.TrimRight(" "+strings.Join(o.serveArgs, " "), " "), thousands(float64(o.persons)))
 	for _, s := range m.stores {
 		fmt.Fprintf(&b, "- %s.\n", s)
