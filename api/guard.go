@@ -230,8 +230,10 @@ func (g *guard) wrap(sd *grpc.ServiceDesc) *grpc.ServiceDesc {
 			fmt.Sprintf("these credentials have %d calls of %s in progress, the most one caller may; retry with backoff (the same request id is safe)", perCaller(g.limits.MaxInFlight, 2), serviceShortName(sd.ServiceName)))
 	}
 	out.Methods = make([]grpc.MethodDesc, len(sd.Methods))
+	// A settlement's calls run deep (stack.go).
+	deep := "/"+sd.ServiceName+"/" == settlementServicePrefix
 	for i, m := range sd.Methods {
-		out.Methods[i] = grpc.MethodDesc{MethodName: m.MethodName, Handler: g.unary(inflight, reads, m.Handler)}
+		out.Methods[i] = grpc.MethodDesc{MethodName: m.MethodName, Handler: g.unary(inflight, reads, deep, m.Handler)}
 	}
 	out.Streams = make([]grpc.StreamDesc, len(sd.Streams))
 	for i, s := range sd.Streams {
@@ -257,9 +259,13 @@ func serviceShortName(full string) string {
 }
 
 // unary guards a unary handler: a place, then the message read raw within
-// ReadTimeout, checked and decoded.
-func (g *guard) unary(inflight, reads *gate, h grpc.MethodHandler) grpc.MethodHandler {
+// ReadTimeout, checked and decoded. A deep handler (the settlement
+// service's) first gets the stack it will need (growStackFor).
+func (g *guard) unary(inflight, reads *gate, deep bool, h grpc.MethodHandler) grpc.MethodHandler {
 	return func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
+		if deep {
+			_ = growStackFor(0)
+		}
 		if err := refusal(ctx); err != nil {
 			return nil, err
 		}
