@@ -129,7 +129,13 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if opts.MaxBatch > 1 {
 		s.settles = newGroupQueue(opts.MaxBatch, opts.Batches, s.settleGroup)
-		s.audits = newGroupQueue(opts.MaxBatch, opts.Batches, s.appendGroup)
+		// Audit events take one runner: the events of a settlement
+		// group's callers arrive in a burst as the group answers, and a
+		// second runner took the burst's second event alone (most audit
+		// transactions, each a WAL flush, held one event); with one, the
+		// burst's first event goes alone and the rest wait for it and
+		// share the next transaction.
+		s.audits = newGroupQueue(opts.MaxBatch, 1, s.appendGroup)
 	}
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
