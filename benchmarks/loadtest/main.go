@@ -204,12 +204,12 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 		url, schema := o.databaseURL, ""
 		if url == "" {
 			p.step("pgstore: starting a throwaway PostgreSQL cluster (fsync on, synchronous_commit on)")
-			c, err := startCluster(ctx)
+			c, err := startCluster()
 			if err != nil {
 				return nil, "", err
 			}
-			defer c.stop()
-			url = c.url
+			defer c.Stop()
+			url = c.URL
 		} else {
 			schema = "loadtest_" + nonce()
 			defer dropSchema(url, schema, p)
