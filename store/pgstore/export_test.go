@@ -18,6 +18,24 @@ func GroupStats(s *Store) (groups, grouped, failed int64) {
 // f's error (nil f: no more).
 func FailGroups(s *Store, f func() error) { s.failGroup = f }
 
+// ProbeGroupCommits queues sql in every group's last pipelined batch,
+// just before its COMMIT ("": no more).
+func ProbeGroupCommits(s *Store, sql string) { s.commitProbe = sql }
+
+// ConnState takes a connection from the store's pool and reports its
+// backend's process id, its transaction status ('I' when idle) and its
+// lock_timeout.
+func ConnState(ctx context.Context, s *Store) (pid uint32, txStatus byte, lockTimeout string, err error) {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	defer c.Release()
+	pid, txStatus = c.Conn().PgConn().PID(), c.Conn().PgConn().TxStatus()
+	err = c.QueryRow(ctx, "SHOW lock_timeout").Scan(&lockTimeout)
+	return pid, txStatus, lockTimeout, err
+}
+
 // SettleAsGroup settles the claims as one group, in order, the way the
 // queue would hand them over, and answers each as its caller would.
 func SettleAsGroup(ctx context.Context, s *Store, claims []engine.Claim, computes []store.ComputeFunc) ([]engine.Settlement, []error) {

@@ -20,7 +20,10 @@ func groupFixture(t *testing.T, opts pgstore.Options) *pgstore.Store {
 	t.Helper()
 	url := pgtest.URL(t)
 	ctx := context.Background()
-	opts.Schema, opts.MaxConns = pgtest.Schema(t, url), 40
+	opts.Schema = pgtest.Schema(t, url)
+	if opts.MaxConns == 0 {
+		opts.MaxConns = 40
+	}
 	st, err := pgstore.Open(ctx, url, opts)
 	if err != nil {
 		t.Fatal(err)

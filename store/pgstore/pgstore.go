@@ -83,8 +83,12 @@ type Store struct {
 	// failGroup, set by tests, fails a group's transaction after its
 	// writes when it returns an error.
 	failGroup func() error
-	stop      context.CancelFunc
-	wg        sync.WaitGroup
+	// commitProbe, set by tests, is a statement queued in a group's
+	// last pipelined batch just before its COMMIT (one that fails there
+	// fails the group inside its pipeline).
+	commitProbe string
+	stop        context.CancelFunc
+	wg          sync.WaitGroup
 }
 
 // Open connects to PostgreSQL, applies the embedded migrations and starts

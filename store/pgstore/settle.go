@@ -18,39 +18,34 @@ import (
 var snapshotTx = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 
 // Snapshot reads what a settlement would read, changing nothing, under one
-// snapshot (snapshotTx): BEGIN, one pipelined batch of reads, COMMIT.
+// snapshot (snapshotTx), in one round trip: one pipelined batch that
+// begins the transaction, reads, and commits (pipelined_tx.go).
 func (s *Store) Snapshot(ctx context.Context, personID, institutionID string, year int) (store.PersonYear, error) {
 	var st store.PersonYear
-	err := s.withTxOptions(ctx, snapshotTx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(s.q.getPerson, personID)
-		b.Queue(s.q.getYear, personID, year)
-		b.Queue(s.q.budgetUsed, institutionID, year)
-		b.Queue(s.sql(listFilingsSQL), personID)
-		br := tx.SendBatch(ctx, b)
-		var err error
-		st, _, err = s.readBatch(br, personID, year, false)
-		if cerr := br.Close(); err == nil && cerr != nil {
-			err = translate(cerr)
-		}
-		return err
-	})
-	return st, err
-}
-
-// withTxOptions runs fn in a transaction with the given options and commits
-// it when fn returns nil, rolling back (even when ctx is cancelled)
-// otherwise.
-func (s *Store) withTxOptions(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
-	tx, err := s.pool.BeginTx(ctx, opts)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return translate(err)
+		return st, translate(err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if err := fn(tx); err != nil {
-		return err
+	defer endTx(ctx, conn)
+	b := &pgx.Batch{}
+	b.BeginTx(snapshotTx)
+	b.Queue(s.q.getPerson, personID)
+	b.Queue(s.q.getYear, personID, year)
+	b.Queue(s.q.budgetUsed, institutionID, year)
+	b.Queue(s.sql(listFilingsSQL), personID)
+	queueCommit(b)
+	br := conn.SendBatch(ctx, b)
+	if _, err = br.Exec(); err != nil {
+		err = translate(err)
+	} else {
+		st, _, err = s.readBatch(br, personID, year, false)
 	}
-	return translate(tx.Commit(ctx))
+	// Close runs the COMMIT (its check is queueCommit's); a read that
+	// failed left the transaction for endTx to roll back.
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = translate(cerr)
+	}
+	return st, err
 }
 
 // corrupt logs loudly a stored document that cannot be read or breaks an

@@ -8,17 +8,20 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
 )
 
 // A group of settlements is one transaction (DECISIONS.md "Group commit on
-// PostgreSQL"): BEGIN; one pipelined round trip that locks every person of
-// the group, in person id order, and reads their request keys,
-// accumulators, filings and budget usage; each claim computed in arrival
-// order against the state its predecessors in the group left; one
-// pipelined round trip of multi-row writes; COMMIT. A claim that fails
+// PostgreSQL"), in three round trips (pipelined_tx.go): one pipelined
+// batch that begins it, locks every person of the group, in person id
+// order, and reads their request keys, accumulators, filings and budget
+// usage; each claim computed in arrival order against the state its
+// predecessors in the group left; one pipelined batch of multi-row writes
+// that reads back the budget usage; one batch that inserts the
+// settlements (whose results carry that usage) and commits. A claim that fails
 // (compute's error, an unknown person, a conflicting request id) gets its
 // own error and is left out; a group whose transaction fails as a whole is
 // settled again claim by claim (settleOne), so that no claim fails its
@@ -211,12 +214,12 @@ type groupState struct {
 // settleTogether runs a group's transaction and returns each call's answer;
 // an error means the transaction failed as a whole and nothing committed.
 func (s *Store) settleTogether(ctx context.Context, calls []*settleCall) ([]settleAnswer, error) {
-	tx, err := s.pool.Begin(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, translate(err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	gs, err := s.readGroup(ctx, tx, calls)
+	defer endTx(ctx, conn)
+	gs, err := s.readGroup(ctx, conn, calls)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +262,7 @@ func (s *Store) settleTogether(ctx context.Context, calls []*settleCall) ([]sett
 		answers[i].st, claimDocs[i] = st, doc
 		settled = append(settled, i)
 	}
-	used, err := s.writeGroup(ctx, tx, gs)
+	used, err := s.writeGroup(ctx, conn, gs)
 	if err != nil {
 		return nil, err
 	}
@@ -270,22 +273,34 @@ func (s *Store) settleTogether(ctx context.Context, calls []*settleCall) ([]sett
 			return nil, err
 		}
 	}
-	if err := s.insertGroup(ctx, tx, rows); err != nil {
-		return nil, err
-	}
 	if s.failGroup != nil {
 		if err := s.failGroup(); err != nil {
 			return nil, err
 		}
 	}
-	for _, i := range replays {
-		st, err := s.getSettlement(ctx, tx, replayOf[i])
-		if err != nil && !errors.Is(err, engine.ErrInvariant) {
-			return nil, err
+	b := &pgx.Batch{}
+	s.queueInsert(b, rows)
+	if len(replays) > 0 {
+		// A replay reads its settlement back, which may be one this
+		// group inserts: the inserts go first, and the commit after the
+		// reads (a replay within a burst is rare).
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return nil, translate(err)
 		}
-		answers[i] = settleAnswer{st: st, err: err}
+		b = &pgx.Batch{}
+		for _, i := range replays {
+			st, err := s.getSettlement(ctx, conn, replayOf[i])
+			if err != nil && !errors.Is(err, engine.ErrInvariant) {
+				return nil, err
+			}
+			answers[i] = settleAnswer{st: st, err: err}
+		}
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if s.commitProbe != "" {
+		b.Queue(s.commitProbe)
+	}
+	queueCommit(b)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, translate(err)
 	}
 	return answers, nil
@@ -394,9 +409,9 @@ func (gs *groupState) accumulators(s *Store, py groupKey) (engine.Accumulators, 
 	return acc, nil
 }
 
-// readGroup locks the group's persons and reads everything their claims
-// read, in one round trip.
-func (s *Store) readGroup(ctx context.Context, tx pgx.Tx, calls []*settleCall) (*groupState, error) {
+// readGroup begins the group's transaction on conn, locks the group's
+// persons and reads everything their claims read, in one round trip.
+func (s *Store) readGroup(ctx context.Context, conn *pgxpool.Conn, calls []*settleCall) (*groupState, error) {
 	gs := &groupState{
 		persons: map[string]engine.Person{}, keys: map[groupKey]recordedKey{}, docs: map[groupKey][]byte{},
 		accs: map[groupKey]engine.Accumulators{}, budgets: map[groupKey]engine.Money{}, filings: map[string][]engine.Filing{},
@@ -430,6 +445,7 @@ func (s *Store) readGroup(ctx context.Context, tx pgx.Tx, calls []*settleCall) (
 		}
 	}
 	b := &pgx.Batch{}
+	b.Queue(beginSQL) // first: the settings below are local to the transaction
 	b.Queue(groupLockTimeoutSQL)
 	b.Queue(s.sql(lockPersonsSQL), persons).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -487,7 +503,7 @@ func (s *Store) readGroup(ctx context.Context, tx pgx.Tx, calls []*settleCall) (
 		}
 		return rows.Err()
 	})
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, translate(err)
 	}
 	return gs, nil
@@ -497,7 +513,7 @@ func (s *Store) readGroup(ctx context.Context, tx pgx.Tx, calls []*settleCall) (
 // person-years, the balances and the budget usage (one shard per
 // institution-year, as addBudget picks), and reads back the usage of the
 // institution-years with a budget, in one round trip.
-func (s *Store) writeGroup(ctx context.Context, tx pgx.Tx, gs *groupState) (map[groupKey]engine.Money, error) {
+func (s *Store) writeGroup(ctx context.Context, conn *pgxpool.Conn, gs *groupState) (map[groupKey]engine.Money, error) {
 	used := map[groupKey]engine.Money{}
 	if len(gs.years) == 0 {
 		return used, nil
@@ -542,21 +558,21 @@ func (s *Store) writeGroup(ctx context.Context, tx pgx.Tx, gs *groupState) (map[
 			return rows.Err()
 		})
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, translate(err)
 	}
 	return used, nil
 }
 
-// insertGroup inserts the group's settlements with their keys.
-func (s *Store) insertGroup(ctx context.Context, tx pgx.Tx, r *settlementRows) error {
+// queueInsert queues the insert of the group's settlements with their
+// keys, if any.
+func (s *Store) queueInsert(b *pgx.Batch, r *settlementRows) {
 	if r.n == 0 {
-		return nil
+		return
 	}
-	_, err := tx.Exec(ctx, s.sql(groupInsertSQL), r.id, r.institution, r.request, r.person, r.visitType, r.settleDate, r.year,
+	b.Queue(s.sql(groupInsertSQL), r.id, r.institution, r.request, r.person, r.visitType, r.settleDate, r.year,
 		r.state, r.fingerprint, r.claim, r.result, r.total, r.basicFund, r.fundTotal, r.account, r.settledAt,
 		r.region, r.scheme, r.drg, r.personalTotal)
-	return translate(err)
 }
 
 // settlementRows are the columns of the settlements a group inserts.
