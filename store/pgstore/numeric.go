@@ -136,6 +136,7 @@ type figureEncoder[T any] struct {
 	binary bool
 }
 
+// Encode writes the figure in value to buf in PostgreSQL's NUMERIC format.
 func (p *figureEncoder[T]) Encode(value any, buf []byte) ([]byte, error) {
 	u := p.c.units(value.(T))
 	if p.binary {
@@ -150,6 +151,7 @@ type figureScanner[T any] struct {
 	binary bool
 }
 
+// Scan reads a NUMERIC from src into target, exactly or not at all.
 func (p *figureScanner[T]) Scan(src []byte, target any) error {
 	if src == nil {
 		return fmt.Errorf("cannot scan NULL into %s (scan into a pointer)", p.c.name)
