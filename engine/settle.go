@@ -196,10 +196,11 @@ func detailCapacity(p *Policy, person Person, vt VisitType, level int) int {
 		n += most
 	}
 	if cat := p.Catastrophic; cat != nil {
-		n += len(cat.Normal.Bands)
+		special := 0
 		if cat.Special != nil {
-			n = n - len(cat.Normal.Bands) + max(len(cat.Normal.Bands), len(cat.Special.Bands))
+			special = len(cat.Special.Bands)
 		}
+		n += max(len(cat.Normal.Bands), special)
 	}
 	most := 0
 	for i := range p.MedicalAid {

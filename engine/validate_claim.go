@@ -73,10 +73,8 @@ func checkChars(v *Violations, p FieldPath, s string, max int, bad func(rune) bo
 	}
 }
 
-// CheckQuantity records a violation unless 0 < quantity ≤ 1,000,000.
-func CheckQuantity(v *Violations, field string, q Quantity) { CheckQuantityAt(v, Path(field), q) }
-
-// CheckQuantityAt is CheckQuantity for a field named by a FieldPath.
+// CheckQuantityAt records a violation unless 0 < quantity ≤ 1,000,000; the
+// field's path text is built only when there is a violation.
 func CheckQuantityAt(v *Violations, p FieldPath, q Quantity) {
 	if !q.IsPositive() {
 		v.AddAtf(p, "must be greater than 0, got %s", q)
@@ -85,10 +83,7 @@ func CheckQuantityAt(v *Violations, p FieldPath, q Quantity) {
 	}
 }
 
-// CheckUnitPrice records a violation unless 0 ≤ price ≤ MaxMoney.
-func CheckUnitPrice(v *Violations, field string, p Price) { CheckUnitPriceAt(v, Path(field), p) }
-
-// CheckUnitPriceAt is CheckUnitPrice for a field named by a FieldPath.
+// CheckUnitPriceAt records a violation unless 0 ≤ price ≤ MaxMoney.
 func CheckUnitPriceAt(v *Violations, path FieldPath, p Price) {
 	if p.IsNegative() {
 		v.AddAtf(path, "must not be negative, got %s", p)
@@ -97,15 +92,11 @@ func CheckUnitPriceAt(v *Violations, path FieldPath, p Price) {
 	}
 }
 
-// CheckItemNumbers checks the arithmetic of one parsed line item: quantity
-// > 0, unit_price ≥ 0, amount = round(quantity × unit_price).
-func CheckItemNumbers(v *Violations, path string, it LineItem) {
-	CheckItemNumbersAt(v, Path(path), it)
-}
 
-// CheckItemNumbersAt is CheckItemNumbers for the item at path item (e.g.
-// IndexPath("items", i, "")): the paths of its fields are built only for
-// a violation.
+// CheckItemNumbersAt checks the arithmetic of one parsed line item at path
+// item (e.g. IndexPath("items", i, "")): quantity > 0, unit_price ≥ 0,
+// amount = round(quantity × unit_price). The paths of its fields are built
+// only for a violation.
 func CheckItemNumbersAt(v *Violations, item FieldPath, it LineItem) {
 	CheckQuantityAt(v, item.With("quantity"), it.Quantity)
 	CheckUnitPriceAt(v, item.With("unit_price"), it.UnitPrice)
