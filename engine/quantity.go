@@ -16,7 +16,7 @@ func QuantityOf(n int64) Quantity { return Quantity{n * 10_000} }
 func (q Quantity) Scaled() int64 { return q.v }
 
 // ParseQuantity parses a non-negative quantity with at most
-// MaxQuantityPlaces decimals (its range is CheckQuantity's).
+// MaxQuantityPlaces decimals (its range is CheckQuantityAt's).
 func ParseQuantity(s string) (Quantity, error) {
 	v, err := parseScaled(s, 4, MaxQuantityPlaces, MaxDecimalLen, false, true)
 	if err != nil {

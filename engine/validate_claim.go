@@ -92,7 +92,6 @@ func CheckUnitPriceAt(v *Violations, path FieldPath, p Price) {
 	}
 }
 
-
 // CheckItemNumbersAt checks the arithmetic of one parsed line item at path
 // item (e.g. IndexPath("items", i, "")): quantity > 0, unit_price ≥ 0,
 // amount = round(quantity × unit_price). The paths of its fields are built
