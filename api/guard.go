@@ -260,12 +260,10 @@ func serviceShortName(full string) string {
 
 // unary guards a unary handler: a place, then the message read raw within
 // ReadTimeout, checked and decoded. A deep handler (the settlement
-// service's) first gets the stack it will need (growStackFor).
+// service's), once admitted, first gets the stack it will need
+// (growStackFor).
 func (g *guard) unary(inflight, reads *gate, deep bool, h grpc.MethodHandler) grpc.MethodHandler {
 	return func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
-		if deep {
-			_ = growStackFor(0)
-		}
 		if err := refusal(ctx); err != nil {
 			return nil, err
 		}
@@ -275,6 +273,9 @@ func (g *guard) unary(inflight, reads *gate, deep bool, h grpc.MethodHandler) gr
 				return nil, err
 			}
 			defer release()
+		}
+		if deep { // admitted: only a call that will run pays for the stack
+			_ = growStackFor(0)
 		}
 		return h(srv, ctx, func(v any) error { return g.recv(ctx, dec, v, reads, true) }, ic)
 	}

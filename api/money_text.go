@@ -1,8 +1,6 @@
 package api
 
 import (
-	"strconv"
-
 	"github.com/medsettle/medsettle/engine"
 )
 
@@ -19,7 +17,7 @@ type moneyTexts struct {
 	ends [48]int
 }
 
-// maxMoneyText is the longest amount appendMoney writes: a sign, 17
+// maxMoneyText is the longest amount Money.AppendFixed writes: a sign, 17
 // digits of yuan, a dot and two decimals, with room to spare.
 const maxMoneyText = 24
 
@@ -30,7 +28,7 @@ func (t *moneyTexts) add(dst *string, m engine.Money) {
 		*dst = engine.FormatMoney(m)
 		return
 	}
-	t.used += len(appendMoney(t.buf[t.used:t.used], m))
+	t.used += len(m.AppendFixed(t.buf[t.used:t.used]))
 	t.dsts[t.n] = dst
 	t.ends[t.n] = t.used
 	t.n++
@@ -46,17 +44,4 @@ func (t *moneyTexts) flush() {
 		start = t.ends[i]
 	}
 	t.used, t.n = 0, 0
-}
-
-// appendMoney appends m in yuan with two decimals, as engine.FormatMoney
-// renders it.
-func appendMoney(b []byte, m engine.Money) []byte {
-	fen := m.Fen()
-	u := uint64(fen)
-	if fen < 0 {
-		b = append(b, '-')
-		u = -u // two's complement: exact for math.MinInt64 as well
-	}
-	b = strconv.AppendUint(b, u/100, 10)
-	return append(b, '.', byte('0'+u%100/10), byte('0'+u%10))
 }
