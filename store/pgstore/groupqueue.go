@@ -85,13 +85,10 @@ func (q *groupQueue[T]) next() []T {
 				batch = append(batch, c)
 			}
 		}
-		rest := q.waiting[n:]
-		if len(rest) == 0 {
-			clear(q.waiting)
-			q.waiting = q.waiting[:0]
-		} else {
-			q.waiting = append(make([]T, 0, len(rest)), rest...)
-		}
+		// The taken calls leave the front; append reallocates the
+		// backlog when it needs room, so nothing is copied per batch.
+		clear(q.waiting[:n])
+		q.waiting = q.waiting[n:]
 		if len(batch) > 0 {
 			return batch
 		}

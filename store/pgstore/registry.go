@@ -70,8 +70,7 @@ func (s *Store) PutPersons(ctx context.Context, ps []engine.Person) error {
 				return translate(err)
 			}
 		}
-		_, err := tx.Exec(ctx, s.q.notifyPolicies, s.q.listenChannel)
-		return translate(err)
+		return nil
 	})
 }
 
@@ -141,8 +140,7 @@ func (s *Store) PutInstitution(ctx context.Context, in engine.Institution) error
 				return translate(err)
 			}
 		}
-		_, err := tx.Exec(ctx, s.q.notifyPolicies, s.q.listenChannel)
-		return translate(err)
+		return nil
 	})
 }
 
