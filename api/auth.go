@@ -170,16 +170,6 @@ func (t *Tokens) authenticate(ctx context.Context) (Principal, error) {
 	return e.principal, nil
 }
 
-// authenticateMD finds the principal of the bearer token in a call's
-// headers.
-func (t *Tokens) authenticateMD(md metadata.MD) (Principal, error) {
-	e, err := t.entryMD(md)
-	if err != nil {
-		return Principal{}, err
-	}
-	return e.principal, nil
-}
-
 // entryMD finds the entry of the bearer token in a call's headers
 // (openEntry in open mode).
 func (t *Tokens) entryMD(md metadata.MD) (*tokenEntry, error) {

@@ -159,6 +159,14 @@ func formatScaled(v int64, scale, minPlaces int) string {
 	return string(appendScaled(buf[:0], v, scale, minPlaces))
 }
 
+// AppendScaled appends units × 10^-scale exactly, with scale decimals
+// ("1234.50" for 123450 at scale 2), without allocating: for adapters that
+// write a figure of any of the engine's types by its count of units (a
+// store's NUMERIC and COPY text). scale is 0 to 18.
+func AppendScaled(b []byte, units int64, scale int) []byte {
+	return appendScaled(b, units, scale, scale)
+}
+
 // appendScaled appends v as formatScaled renders it.
 func appendScaled(b []byte, v int64, scale, minPlaces int) []byte {
 	if v < 0 {

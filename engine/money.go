@@ -64,7 +64,7 @@ func (m Money) String() string { return formatScaled(m.fen, 2, 2) }
 
 // AppendFixed appends the amount with exactly two decimals, as String
 // renders it, to b: for answers that render many amounts into one buffer.
-func (m Money) AppendFixed(b []byte) []byte { return appendScaled(b, m.fen, 2, 2) }
+func (m Money) AppendFixed(b []byte) []byte { return AppendScaled(b, m.fen, 2) }
 
 // FormatMoney renders money with exactly two decimals ("700.00").
 func FormatMoney(m Money) string { return m.String() }

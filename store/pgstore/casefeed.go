@@ -185,30 +185,5 @@ func appendPadded(b []byte, v, width int) []byte {
 // appendFigure appends an engine figure exactly, with its type's number
 // of decimals ("1234.50", "1.2000"), without allocating.
 func appendFigure[T any](b []byte, c figureCodec[T], v T) []byte {
-	return appendScaled(b, c.units(v), c.scale)
-}
-
-// appendScaled appends units × 10^-scale exactly, with scale decimals,
-// without allocating.
-func appendScaled(b []byte, units int64, scale int) []byte {
-	u := uint64(units)
-	if units < 0 {
-		b = append(b, '-')
-		u = -u // two's complement: exact for math.MinInt64 too
-	}
-	var tmp [24]byte
-	digits := strconv.AppendUint(tmp[:0], u, 10)
-	if scale == 0 {
-		return append(b, digits...)
-	}
-	if len(digits) <= scale {
-		b = append(b, '0', '.')
-		for i := len(digits); i < scale; i++ {
-			b = append(b, '0')
-		}
-		return append(b, digits...)
-	}
-	b = append(b, digits[:len(digits)-scale]...)
-	b = append(b, '.')
-	return append(b, digits[len(digits)-scale:]...)
+	return engine.AppendScaled(b, c.units(v), c.scale)
 }

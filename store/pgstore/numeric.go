@@ -142,7 +142,7 @@ func (p *figureEncoder[T]) Encode(value any, buf []byte) ([]byte, error) {
 	if p.binary {
 		return appendNumericBinary(buf, u, p.c.scale), nil
 	}
-	return appendScaled(buf, u, p.c.scale), nil
+	return engine.AppendScaled(buf, u, p.c.scale), nil
 }
 
 // figureScanner reads a NUMERIC of the binary or text format into a figure.

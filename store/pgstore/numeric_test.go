@@ -157,7 +157,7 @@ func TestNumericText(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
 	for _, scale := range []int{2, 4, 6} {
 		for _, u := range randomUnits(rng, 10_000) {
-			txt := appendScaled(nil, u, scale)
+			txt := engine.AppendScaled(nil, u, scale)
 			if got, err := numericTextUnits(txt, scale); err != nil || got != u {
 				t.Fatalf("%d at scale %d: %q read as %d, %v", u, scale, txt, got, err)
 			}
@@ -279,7 +279,7 @@ func TestFiguresRoundTrip(t *testing.T) {
 			if err := conn.QueryRow(ctx, `SELECT $1::numeric::text, $1::numeric`, mode, want).Scan(&text, &got); err != nil {
 				t.Fatal(err)
 			}
-			if text != string(appendScaled(nil, u, 2)) || got != want {
+			if text != string(engine.AppendScaled(nil, u, 2)) || got != want {
 				t.Errorf("mode %v: %s sent, PostgreSQL holds %s, read back %s", mode, want, text, got)
 			}
 		}
