@@ -140,7 +140,8 @@ func (s *Store) PutInstitution(ctx context.Context, in engine.Institution) error
 				return translate(err)
 			}
 		}
-		return nil
+		_, err := tx.Exec(ctx, s.q.notifyPolicies, s.q.listenChannel)
+		return translate(err)
 	})
 }
 
