@@ -17,6 +17,9 @@ const (
 	MaxBands = 32
 	// MaxRows is the most rows of any other policy table.
 	MaxRows = 256
+	// MaxIdentities is the most dated identities one person may hold
+	// (over all years).
+	MaxIdentities = 64
 	// MaxQuantityPlaces and MaxPricePlaces are the decimals accepted for
 	// quantity, unit_price and price_cap.
 	MaxQuantityPlaces = 4

@@ -19,6 +19,8 @@ type Policy struct {
 	BudgetWarnRatio *Ratio
 	DRG             *DRG
 	BudgetClearing  *BudgetClearing
+	// Contribution is nil when the policy has no contribution section.
+	Contribution *Contribution
 
 	catalogIndex map[string]int
 }

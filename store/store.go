@@ -98,6 +98,12 @@ type Store interface {
 	AdjustAccount(ctx context.Context, a Adjustment) (Adjustment, error)
 	// GetPerson reads a person. Returns ErrNotFound if there is none.
 	GetPerson(ctx context.Context, id string) (engine.Person, error)
+	// EachPerson calls fn with every person of region and scheme ("" and
+	// SchemeUnspecified match all) in person id byte order, all read from
+	// one consistent snapshot, without holding them all in memory at once
+	// (a region may have millions). fn's error stops the walk and is
+	// returned as it is; so is ctx's.
+	EachPerson(ctx context.Context, region string, scheme engine.Scheme, fn func(engine.Person) error) error
 	// PutInstitution creates or replaces an institution.
 	PutInstitution(ctx context.Context, in engine.Institution) error
 	// GetInstitution reads an institution. Returns ErrNotFound if there is none.

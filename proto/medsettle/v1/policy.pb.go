@@ -248,8 +248,10 @@ type Policy struct {
 	BudgetWarnRatio string          `protobuf:"bytes,14,opt,name=budget_warn_ratio,json=budgetWarnRatio,proto3" json:"budget_warn_ratio,omitempty"`
 	Drg             *Drg            `protobuf:"bytes,15,opt,name=drg,proto3" json:"drg,omitempty"`
 	BudgetClearing  *BudgetClearing `protobuf:"bytes,16,opt,name=budget_clearing,json=budgetClearing,proto3" json:"budget_clearing,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Residents' yearly individual contribution and its subsidies (资助参保).
+	Contribution  *Contribution `protobuf:"bytes,17,opt,name=contribution,proto3" json:"contribution,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Policy) Reset() {
@@ -394,6 +396,130 @@ func (x *Policy) GetBudgetClearing() *BudgetClearing {
 	return nil
 }
 
+func (x *Policy) GetContribution() *Contribution {
+	if x != nil {
+		return x.Contribution
+	}
+	return nil
+}
+
+// Contribution is the yearly individual contribution and the subsidies by
+// category; a person holding several gets the largest one (API.md
+// "Contributions").
+type Contribution struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Amount        string                 `protobuf:"bytes,1,opt,name=amount,proto3" json:"amount,omitempty"`
+	Subsidies     []*Subsidy             `protobuf:"bytes,2,rep,name=subsidies,proto3" json:"subsidies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Contribution) Reset() {
+	*x = Contribution{}
+	mi := &file_medsettle_v1_policy_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Contribution) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Contribution) ProtoMessage() {}
+
+func (x *Contribution) ProtoReflect() protoreflect.Message {
+	mi := &file_medsettle_v1_policy_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Contribution.ProtoReflect.Descriptor instead.
+func (*Contribution) Descriptor() ([]byte, []int) {
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Contribution) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *Contribution) GetSubsidies() []*Subsidy {
+	if x != nil {
+		return x.Subsidies
+	}
+	return nil
+}
+
+// Subsidy is the part of the contribution paid for holders of category:
+// all of it when full, else amount (counted at most the contribution).
+type Subsidy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Category      PersonCategory         `protobuf:"varint,1,opt,name=category,proto3,enum=medsettle.v1.PersonCategory" json:"category,omitempty"`
+	Full          bool                   `protobuf:"varint,2,opt,name=full,proto3" json:"full,omitempty"`
+	Amount        string                 `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Subsidy) Reset() {
+	*x = Subsidy{}
+	mi := &file_medsettle_v1_policy_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Subsidy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Subsidy) ProtoMessage() {}
+
+func (x *Subsidy) ProtoReflect() protoreflect.Message {
+	mi := &file_medsettle_v1_policy_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Subsidy.ProtoReflect.Descriptor instead.
+func (*Subsidy) Descriptor() ([]byte, []int) {
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Subsidy) GetCategory() PersonCategory {
+	if x != nil {
+		return x.Category
+	}
+	return PersonCategory_PERSON_CATEGORY_UNSPECIFIED
+}
+
+func (x *Subsidy) GetFull() bool {
+	if x != nil {
+		return x.Full
+	}
+	return false
+}
+
+func (x *Subsidy) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
 // CatalogEntry is one item of the drug, service and material catalog.
 type CatalogEntry struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -409,7 +535,7 @@ type CatalogEntry struct {
 
 func (x *CatalogEntry) Reset() {
 	*x = CatalogEntry{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[1]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +547,7 @@ func (x *CatalogEntry) String() string {
 func (*CatalogEntry) ProtoMessage() {}
 
 func (x *CatalogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[1]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +560,7 @@ func (x *CatalogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogEntry.ProtoReflect.Descriptor instead.
 func (*CatalogEntry) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{1}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CatalogEntry) GetCode() string {
@@ -477,7 +603,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[2]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +615,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[2]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +628,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{2}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Schedule) GetBands() []*Band {
@@ -531,7 +657,7 @@ type Band struct {
 
 func (x *Band) Reset() {
 	*x = Band{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[3]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +669,7 @@ func (x *Band) String() string {
 func (*Band) ProtoMessage() {}
 
 func (x *Band) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[3]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +682,7 @@ func (x *Band) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Band.ProtoReflect.Descriptor instead.
 func (*Band) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{3}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Band) GetUpTo() string {
@@ -588,7 +714,7 @@ type Benefit struct {
 
 func (x *Benefit) Reset() {
 	*x = Benefit{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[4]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -600,7 +726,7 @@ func (x *Benefit) String() string {
 func (*Benefit) ProtoMessage() {}
 
 func (x *Benefit) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[4]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -613,7 +739,7 @@ func (x *Benefit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Benefit.ProtoReflect.Descriptor instead.
 func (*Benefit) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{4}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Benefit) GetVisitType() VisitType {
@@ -662,7 +788,7 @@ type DeductibleRow struct {
 
 func (x *DeductibleRow) Reset() {
 	*x = DeductibleRow{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[5]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -674,7 +800,7 @@ func (x *DeductibleRow) String() string {
 func (*DeductibleRow) ProtoMessage() {}
 
 func (x *DeductibleRow) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[5]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -687,7 +813,7 @@ func (x *DeductibleRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeductibleRow.ProtoReflect.Descriptor instead.
 func (*DeductibleRow) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{5}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeductibleRow) GetLevel() int32 {
@@ -717,7 +843,7 @@ type RateRow struct {
 
 func (x *RateRow) Reset() {
 	*x = RateRow{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[6]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -729,7 +855,7 @@ func (x *RateRow) String() string {
 func (*RateRow) ProtoMessage() {}
 
 func (x *RateRow) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[6]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +868,7 @@ func (x *RateRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RateRow.ProtoReflect.Descriptor instead.
 func (*RateRow) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{6}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RateRow) GetLevel() int32 {
@@ -777,7 +903,7 @@ type CapPool struct {
 
 func (x *CapPool) Reset() {
 	*x = CapPool{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[7]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +915,7 @@ func (x *CapPool) String() string {
 func (*CapPool) ProtoMessage() {}
 
 func (x *CapPool) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[7]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +928,7 @@ func (x *CapPool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CapPool.ProtoReflect.Descriptor instead.
 func (*CapPool) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{7}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CapPool) GetName() string {
@@ -830,7 +956,7 @@ type CapPoolRow struct {
 
 func (x *CapPoolRow) Reset() {
 	*x = CapPoolRow{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[8]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +968,7 @@ func (x *CapPoolRow) String() string {
 func (*CapPoolRow) ProtoMessage() {}
 
 func (x *CapPoolRow) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[8]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +981,7 @@ func (x *CapPoolRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CapPoolRow.ProtoReflect.Descriptor instead.
 func (*CapPoolRow) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{8}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CapPoolRow) GetMinYears() int32 {
@@ -886,7 +1012,7 @@ type Catastrophic struct {
 
 func (x *Catastrophic) Reset() {
 	*x = Catastrophic{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[9]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +1024,7 @@ func (x *Catastrophic) String() string {
 func (*Catastrophic) ProtoMessage() {}
 
 func (x *Catastrophic) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[9]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +1037,7 @@ func (x *Catastrophic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Catastrophic.ProtoReflect.Descriptor instead.
 func (*Catastrophic) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{9}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Catastrophic) GetVisitTypes() []VisitType {
@@ -963,7 +1089,7 @@ type MedicalAid struct {
 
 func (x *MedicalAid) Reset() {
 	*x = MedicalAid{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[10]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -975,7 +1101,7 @@ func (x *MedicalAid) String() string {
 func (*MedicalAid) ProtoMessage() {}
 
 func (x *MedicalAid) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[10]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -988,7 +1114,7 @@ func (x *MedicalAid) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MedicalAid.ProtoReflect.Descriptor instead.
 func (*MedicalAid) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{10}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MedicalAid) GetCategory() PersonCategory {
@@ -1034,7 +1160,7 @@ type Drg struct {
 
 func (x *Drg) Reset() {
 	*x = Drg{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[11]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1046,7 +1172,7 @@ func (x *Drg) String() string {
 func (*Drg) ProtoMessage() {}
 
 func (x *Drg) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[11]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1059,7 +1185,7 @@ func (x *Drg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Drg.ProtoReflect.Descriptor instead.
 func (*Drg) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{11}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Drg) GetGroups() []*DrgGroup {
@@ -1116,7 +1242,7 @@ type DrgGroup struct {
 
 func (x *DrgGroup) Reset() {
 	*x = DrgGroup{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[12]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1254,7 @@ func (x *DrgGroup) String() string {
 func (*DrgGroup) ProtoMessage() {}
 
 func (x *DrgGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[12]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1267,7 @@ func (x *DrgGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrgGroup.ProtoReflect.Descriptor instead.
 func (*DrgGroup) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{12}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DrgGroup) GetCode() string {
@@ -1178,7 +1304,7 @@ type DrgCoefficient struct {
 
 func (x *DrgCoefficient) Reset() {
 	*x = DrgCoefficient{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[13]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1190,7 +1316,7 @@ func (x *DrgCoefficient) String() string {
 func (*DrgCoefficient) ProtoMessage() {}
 
 func (x *DrgCoefficient) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[13]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1203,7 +1329,7 @@ func (x *DrgCoefficient) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrgCoefficient.ProtoReflect.Descriptor instead.
 func (*DrgCoefficient) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{13}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DrgCoefficient) GetInstitutionId() string {
@@ -1239,7 +1365,7 @@ type DrgHighThreshold struct {
 
 func (x *DrgHighThreshold) Reset() {
 	*x = DrgHighThreshold{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[14]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1251,7 +1377,7 @@ func (x *DrgHighThreshold) String() string {
 func (*DrgHighThreshold) ProtoMessage() {}
 
 func (x *DrgHighThreshold) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[14]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1264,7 +1390,7 @@ func (x *DrgHighThreshold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrgHighThreshold.ProtoReflect.Descriptor instead.
 func (*DrgHighThreshold) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{14}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DrgHighThreshold) GetUpToPoints() string {
@@ -1295,7 +1421,7 @@ type BudgetClearing struct {
 
 func (x *BudgetClearing) Reset() {
 	*x = BudgetClearing{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[15]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1307,7 +1433,7 @@ func (x *BudgetClearing) String() string {
 func (*BudgetClearing) ProtoMessage() {}
 
 func (x *BudgetClearing) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[15]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1320,7 +1446,7 @@ func (x *BudgetClearing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetClearing.ProtoReflect.Descriptor instead.
 func (*BudgetClearing) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{15}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BudgetClearing) GetVisitTypes() []VisitType {
@@ -1368,7 +1494,7 @@ type PutPolicyRequest struct {
 
 func (x *PutPolicyRequest) Reset() {
 	*x = PutPolicyRequest{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[16]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1380,7 +1506,7 @@ func (x *PutPolicyRequest) String() string {
 func (*PutPolicyRequest) ProtoMessage() {}
 
 func (x *PutPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[16]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1393,7 +1519,7 @@ func (x *PutPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutPolicyRequest.ProtoReflect.Descriptor instead.
 func (*PutPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{16}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PutPolicyRequest) GetPolicy() *Policy {
@@ -1413,7 +1539,7 @@ type PutPolicyResponse struct {
 
 func (x *PutPolicyResponse) Reset() {
 	*x = PutPolicyResponse{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[17]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1425,7 +1551,7 @@ func (x *PutPolicyResponse) String() string {
 func (*PutPolicyResponse) ProtoMessage() {}
 
 func (x *PutPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[17]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1438,7 +1564,7 @@ func (x *PutPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutPolicyResponse.ProtoReflect.Descriptor instead.
 func (*PutPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{17}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PutPolicyResponse) GetPolicy() *Policy {
@@ -1460,7 +1586,7 @@ type GetPolicyRequest struct {
 
 func (x *GetPolicyRequest) Reset() {
 	*x = GetPolicyRequest{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[18]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1598,7 @@ func (x *GetPolicyRequest) String() string {
 func (*GetPolicyRequest) ProtoMessage() {}
 
 func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[18]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1611,7 @@ func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{18}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetPolicyRequest) GetRegion() string {
@@ -1519,7 +1645,7 @@ type GetPolicyResponse struct {
 
 func (x *GetPolicyResponse) Reset() {
 	*x = GetPolicyResponse{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[19]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1657,7 @@ func (x *GetPolicyResponse) String() string {
 func (*GetPolicyResponse) ProtoMessage() {}
 
 func (x *GetPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[19]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1670,7 @@ func (x *GetPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{19}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetPolicyResponse) GetPolicy() *Policy {
@@ -1565,7 +1691,7 @@ type ListPoliciesRequest struct {
 
 func (x *ListPoliciesRequest) Reset() {
 	*x = ListPoliciesRequest{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[20]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1577,7 +1703,7 @@ func (x *ListPoliciesRequest) String() string {
 func (*ListPoliciesRequest) ProtoMessage() {}
 
 func (x *ListPoliciesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[20]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1590,7 +1716,7 @@ func (x *ListPoliciesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPoliciesRequest.ProtoReflect.Descriptor instead.
 func (*ListPoliciesRequest) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{20}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListPoliciesRequest) GetRegion() string {
@@ -1617,7 +1743,7 @@ type ListPoliciesResponse struct {
 
 func (x *ListPoliciesResponse) Reset() {
 	*x = ListPoliciesResponse{}
-	mi := &file_medsettle_v1_policy_proto_msgTypes[21]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1629,7 +1755,7 @@ func (x *ListPoliciesResponse) String() string {
 func (*ListPoliciesResponse) ProtoMessage() {}
 
 func (x *ListPoliciesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_policy_proto_msgTypes[21]
+	mi := &file_medsettle_v1_policy_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1642,7 +1768,7 @@ func (x *ListPoliciesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPoliciesResponse.ProtoReflect.Descriptor instead.
 func (*ListPoliciesResponse) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{21}
+	return file_medsettle_v1_policy_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListPoliciesResponse) GetPolicies() []*Policy {
@@ -1656,7 +1782,7 @@ var File_medsettle_v1_policy_proto protoreflect.FileDescriptor
 
 const file_medsettle_v1_policy_proto_rawDesc = "" +
 	"\n" +
-	"\x19medsettle/v1/policy.proto\x12\fmedsettle.v1\x1a\x18medsettle/v1/types.proto\"\x94\x06\n" +
+	"\x19medsettle/v1/policy.proto\x12\fmedsettle.v1\x1a\x18medsettle/v1/types.proto\"\xd4\x06\n" +
 	"\x06Policy\x12\x16\n" +
 	"\x06region\x18\x01 \x01(\tR\x06region\x12,\n" +
 	"\x06scheme\x18\x02 \x01(\x0e2\x14.medsettle.v1.SchemeR\x06scheme\x12\x18\n" +
@@ -1675,7 +1801,15 @@ const file_medsettle_v1_policy_proto_rawDesc = "" +
 	"\x1baccount_covers_out_of_scope\x18\r \x01(\bR\x17accountCoversOutOfScope\x12*\n" +
 	"\x11budget_warn_ratio\x18\x0e \x01(\tR\x0fbudgetWarnRatio\x12#\n" +
 	"\x03drg\x18\x0f \x01(\v2\x11.medsettle.v1.DrgR\x03drg\x12E\n" +
-	"\x0fbudget_clearing\x18\x10 \x01(\v2\x1c.medsettle.v1.BudgetClearingR\x0ebudgetClearing\"\x9d\x01\n" +
+	"\x0fbudget_clearing\x18\x10 \x01(\v2\x1c.medsettle.v1.BudgetClearingR\x0ebudgetClearing\x12>\n" +
+	"\fcontribution\x18\x11 \x01(\v2\x1a.medsettle.v1.ContributionR\fcontribution\"[\n" +
+	"\fContribution\x12\x16\n" +
+	"\x06amount\x18\x01 \x01(\tR\x06amount\x123\n" +
+	"\tsubsidies\x18\x02 \x03(\v2\x15.medsettle.v1.SubsidyR\tsubsidies\"o\n" +
+	"\aSubsidy\x128\n" +
+	"\bcategory\x18\x01 \x01(\x0e2\x1c.medsettle.v1.PersonCategoryR\bcategory\x12\x12\n" +
+	"\x04full\x18\x02 \x01(\bR\x04full\x12\x16\n" +
+	"\x06amount\x18\x03 \x01(\tR\x06amount\"\x9d\x01\n" +
 	"\fCatalogEntry\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x126\n" +
 	"\bcategory\x18\x02 \x01(\x0e2\x1a.medsettle.v1.ItemCategoryR\bcategory\x12$\n" +
@@ -1802,86 +1936,91 @@ func file_medsettle_v1_policy_proto_rawDescGZIP() []byte {
 }
 
 var file_medsettle_v1_policy_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_medsettle_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_medsettle_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_medsettle_v1_policy_proto_goTypes = []any{
 	(UnknownItem)(0),             // 0: medsettle.v1.UnknownItem
 	(ItemCategory)(0),            // 1: medsettle.v1.ItemCategory
 	(Accumulation)(0),            // 2: medsettle.v1.Accumulation
 	(PointValueBasis)(0),         // 3: medsettle.v1.PointValueBasis
 	(*Policy)(nil),               // 4: medsettle.v1.Policy
-	(*CatalogEntry)(nil),         // 5: medsettle.v1.CatalogEntry
-	(*Schedule)(nil),             // 6: medsettle.v1.Schedule
-	(*Band)(nil),                 // 7: medsettle.v1.Band
-	(*Benefit)(nil),              // 8: medsettle.v1.Benefit
-	(*DeductibleRow)(nil),        // 9: medsettle.v1.DeductibleRow
-	(*RateRow)(nil),              // 10: medsettle.v1.RateRow
-	(*CapPool)(nil),              // 11: medsettle.v1.CapPool
-	(*CapPoolRow)(nil),           // 12: medsettle.v1.CapPoolRow
-	(*Catastrophic)(nil),         // 13: medsettle.v1.Catastrophic
-	(*MedicalAid)(nil),           // 14: medsettle.v1.MedicalAid
-	(*Drg)(nil),                  // 15: medsettle.v1.Drg
-	(*DrgGroup)(nil),             // 16: medsettle.v1.DrgGroup
-	(*DrgCoefficient)(nil),       // 17: medsettle.v1.DrgCoefficient
-	(*DrgHighThreshold)(nil),     // 18: medsettle.v1.DrgHighThreshold
-	(*BudgetClearing)(nil),       // 19: medsettle.v1.BudgetClearing
-	(*PutPolicyRequest)(nil),     // 20: medsettle.v1.PutPolicyRequest
-	(*PutPolicyResponse)(nil),    // 21: medsettle.v1.PutPolicyResponse
-	(*GetPolicyRequest)(nil),     // 22: medsettle.v1.GetPolicyRequest
-	(*GetPolicyResponse)(nil),    // 23: medsettle.v1.GetPolicyResponse
-	(*ListPoliciesRequest)(nil),  // 24: medsettle.v1.ListPoliciesRequest
-	(*ListPoliciesResponse)(nil), // 25: medsettle.v1.ListPoliciesResponse
-	(Scheme)(0),                  // 26: medsettle.v1.Scheme
-	(VisitType)(0),               // 27: medsettle.v1.VisitType
-	(Employment)(0),              // 28: medsettle.v1.Employment
+	(*Contribution)(nil),         // 5: medsettle.v1.Contribution
+	(*Subsidy)(nil),              // 6: medsettle.v1.Subsidy
+	(*CatalogEntry)(nil),         // 7: medsettle.v1.CatalogEntry
+	(*Schedule)(nil),             // 8: medsettle.v1.Schedule
+	(*Band)(nil),                 // 9: medsettle.v1.Band
+	(*Benefit)(nil),              // 10: medsettle.v1.Benefit
+	(*DeductibleRow)(nil),        // 11: medsettle.v1.DeductibleRow
+	(*RateRow)(nil),              // 12: medsettle.v1.RateRow
+	(*CapPool)(nil),              // 13: medsettle.v1.CapPool
+	(*CapPoolRow)(nil),           // 14: medsettle.v1.CapPoolRow
+	(*Catastrophic)(nil),         // 15: medsettle.v1.Catastrophic
+	(*MedicalAid)(nil),           // 16: medsettle.v1.MedicalAid
+	(*Drg)(nil),                  // 17: medsettle.v1.Drg
+	(*DrgGroup)(nil),             // 18: medsettle.v1.DrgGroup
+	(*DrgCoefficient)(nil),       // 19: medsettle.v1.DrgCoefficient
+	(*DrgHighThreshold)(nil),     // 20: medsettle.v1.DrgHighThreshold
+	(*BudgetClearing)(nil),       // 21: medsettle.v1.BudgetClearing
+	(*PutPolicyRequest)(nil),     // 22: medsettle.v1.PutPolicyRequest
+	(*PutPolicyResponse)(nil),    // 23: medsettle.v1.PutPolicyResponse
+	(*GetPolicyRequest)(nil),     // 24: medsettle.v1.GetPolicyRequest
+	(*GetPolicyResponse)(nil),    // 25: medsettle.v1.GetPolicyResponse
+	(*ListPoliciesRequest)(nil),  // 26: medsettle.v1.ListPoliciesRequest
+	(*ListPoliciesResponse)(nil), // 27: medsettle.v1.ListPoliciesResponse
+	(Scheme)(0),                  // 28: medsettle.v1.Scheme
 	(PersonCategory)(0),          // 29: medsettle.v1.PersonCategory
+	(VisitType)(0),               // 30: medsettle.v1.VisitType
+	(Employment)(0),              // 31: medsettle.v1.Employment
 }
 var file_medsettle_v1_policy_proto_depIdxs = []int32{
-	26, // 0: medsettle.v1.Policy.scheme:type_name -> medsettle.v1.Scheme
+	28, // 0: medsettle.v1.Policy.scheme:type_name -> medsettle.v1.Scheme
 	0,  // 1: medsettle.v1.Policy.unknown_item:type_name -> medsettle.v1.UnknownItem
-	5,  // 2: medsettle.v1.Policy.catalog:type_name -> medsettle.v1.CatalogEntry
-	8,  // 3: medsettle.v1.Policy.benefits:type_name -> medsettle.v1.Benefit
-	11, // 4: medsettle.v1.Policy.cap_pools:type_name -> medsettle.v1.CapPool
-	13, // 5: medsettle.v1.Policy.catastrophic:type_name -> medsettle.v1.Catastrophic
-	14, // 6: medsettle.v1.Policy.medical_aid:type_name -> medsettle.v1.MedicalAid
-	15, // 7: medsettle.v1.Policy.drg:type_name -> medsettle.v1.Drg
-	19, // 8: medsettle.v1.Policy.budget_clearing:type_name -> medsettle.v1.BudgetClearing
-	1,  // 9: medsettle.v1.CatalogEntry.category:type_name -> medsettle.v1.ItemCategory
-	7,  // 10: medsettle.v1.Schedule.bands:type_name -> medsettle.v1.Band
-	27, // 11: medsettle.v1.Benefit.visit_type:type_name -> medsettle.v1.VisitType
-	2,  // 12: medsettle.v1.Benefit.accumulation:type_name -> medsettle.v1.Accumulation
-	9,  // 13: medsettle.v1.Benefit.deductibles:type_name -> medsettle.v1.DeductibleRow
-	10, // 14: medsettle.v1.Benefit.rates:type_name -> medsettle.v1.RateRow
-	28, // 15: medsettle.v1.RateRow.employment:type_name -> medsettle.v1.Employment
-	6,  // 16: medsettle.v1.RateRow.schedule:type_name -> medsettle.v1.Schedule
-	12, // 17: medsettle.v1.CapPool.rows:type_name -> medsettle.v1.CapPoolRow
-	27, // 18: medsettle.v1.Catastrophic.visit_types:type_name -> medsettle.v1.VisitType
-	29, // 19: medsettle.v1.Catastrophic.special_categories:type_name -> medsettle.v1.PersonCategory
-	6,  // 20: medsettle.v1.Catastrophic.normal:type_name -> medsettle.v1.Schedule
-	6,  // 21: medsettle.v1.Catastrophic.special:type_name -> medsettle.v1.Schedule
-	29, // 22: medsettle.v1.MedicalAid.category:type_name -> medsettle.v1.PersonCategory
-	6,  // 23: medsettle.v1.MedicalAid.schedule:type_name -> medsettle.v1.Schedule
-	16, // 24: medsettle.v1.Drg.groups:type_name -> medsettle.v1.DrgGroup
-	17, // 25: medsettle.v1.Drg.coefficients:type_name -> medsettle.v1.DrgCoefficient
-	18, // 26: medsettle.v1.Drg.high_thresholds:type_name -> medsettle.v1.DrgHighThreshold
-	3,  // 27: medsettle.v1.Drg.point_value_basis:type_name -> medsettle.v1.PointValueBasis
-	27, // 28: medsettle.v1.BudgetClearing.visit_types:type_name -> medsettle.v1.VisitType
-	4,  // 29: medsettle.v1.PutPolicyRequest.policy:type_name -> medsettle.v1.Policy
-	4,  // 30: medsettle.v1.PutPolicyResponse.policy:type_name -> medsettle.v1.Policy
-	26, // 31: medsettle.v1.GetPolicyRequest.scheme:type_name -> medsettle.v1.Scheme
-	4,  // 32: medsettle.v1.GetPolicyResponse.policy:type_name -> medsettle.v1.Policy
-	26, // 33: medsettle.v1.ListPoliciesRequest.scheme:type_name -> medsettle.v1.Scheme
-	4,  // 34: medsettle.v1.ListPoliciesResponse.policies:type_name -> medsettle.v1.Policy
-	20, // 35: medsettle.v1.PolicyService.PutPolicy:input_type -> medsettle.v1.PutPolicyRequest
-	22, // 36: medsettle.v1.PolicyService.GetPolicy:input_type -> medsettle.v1.GetPolicyRequest
-	24, // 37: medsettle.v1.PolicyService.ListPolicies:input_type -> medsettle.v1.ListPoliciesRequest
-	21, // 38: medsettle.v1.PolicyService.PutPolicy:output_type -> medsettle.v1.PutPolicyResponse
-	23, // 39: medsettle.v1.PolicyService.GetPolicy:output_type -> medsettle.v1.GetPolicyResponse
-	25, // 40: medsettle.v1.PolicyService.ListPolicies:output_type -> medsettle.v1.ListPoliciesResponse
-	38, // [38:41] is the sub-list for method output_type
-	35, // [35:38] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	7,  // 2: medsettle.v1.Policy.catalog:type_name -> medsettle.v1.CatalogEntry
+	10, // 3: medsettle.v1.Policy.benefits:type_name -> medsettle.v1.Benefit
+	13, // 4: medsettle.v1.Policy.cap_pools:type_name -> medsettle.v1.CapPool
+	15, // 5: medsettle.v1.Policy.catastrophic:type_name -> medsettle.v1.Catastrophic
+	16, // 6: medsettle.v1.Policy.medical_aid:type_name -> medsettle.v1.MedicalAid
+	17, // 7: medsettle.v1.Policy.drg:type_name -> medsettle.v1.Drg
+	21, // 8: medsettle.v1.Policy.budget_clearing:type_name -> medsettle.v1.BudgetClearing
+	5,  // 9: medsettle.v1.Policy.contribution:type_name -> medsettle.v1.Contribution
+	6,  // 10: medsettle.v1.Contribution.subsidies:type_name -> medsettle.v1.Subsidy
+	29, // 11: medsettle.v1.Subsidy.category:type_name -> medsettle.v1.PersonCategory
+	1,  // 12: medsettle.v1.CatalogEntry.category:type_name -> medsettle.v1.ItemCategory
+	9,  // 13: medsettle.v1.Schedule.bands:type_name -> medsettle.v1.Band
+	30, // 14: medsettle.v1.Benefit.visit_type:type_name -> medsettle.v1.VisitType
+	2,  // 15: medsettle.v1.Benefit.accumulation:type_name -> medsettle.v1.Accumulation
+	11, // 16: medsettle.v1.Benefit.deductibles:type_name -> medsettle.v1.DeductibleRow
+	12, // 17: medsettle.v1.Benefit.rates:type_name -> medsettle.v1.RateRow
+	31, // 18: medsettle.v1.RateRow.employment:type_name -> medsettle.v1.Employment
+	8,  // 19: medsettle.v1.RateRow.schedule:type_name -> medsettle.v1.Schedule
+	14, // 20: medsettle.v1.CapPool.rows:type_name -> medsettle.v1.CapPoolRow
+	30, // 21: medsettle.v1.Catastrophic.visit_types:type_name -> medsettle.v1.VisitType
+	29, // 22: medsettle.v1.Catastrophic.special_categories:type_name -> medsettle.v1.PersonCategory
+	8,  // 23: medsettle.v1.Catastrophic.normal:type_name -> medsettle.v1.Schedule
+	8,  // 24: medsettle.v1.Catastrophic.special:type_name -> medsettle.v1.Schedule
+	29, // 25: medsettle.v1.MedicalAid.category:type_name -> medsettle.v1.PersonCategory
+	8,  // 26: medsettle.v1.MedicalAid.schedule:type_name -> medsettle.v1.Schedule
+	18, // 27: medsettle.v1.Drg.groups:type_name -> medsettle.v1.DrgGroup
+	19, // 28: medsettle.v1.Drg.coefficients:type_name -> medsettle.v1.DrgCoefficient
+	20, // 29: medsettle.v1.Drg.high_thresholds:type_name -> medsettle.v1.DrgHighThreshold
+	3,  // 30: medsettle.v1.Drg.point_value_basis:type_name -> medsettle.v1.PointValueBasis
+	30, // 31: medsettle.v1.BudgetClearing.visit_types:type_name -> medsettle.v1.VisitType
+	4,  // 32: medsettle.v1.PutPolicyRequest.policy:type_name -> medsettle.v1.Policy
+	4,  // 33: medsettle.v1.PutPolicyResponse.policy:type_name -> medsettle.v1.Policy
+	28, // 34: medsettle.v1.GetPolicyRequest.scheme:type_name -> medsettle.v1.Scheme
+	4,  // 35: medsettle.v1.GetPolicyResponse.policy:type_name -> medsettle.v1.Policy
+	28, // 36: medsettle.v1.ListPoliciesRequest.scheme:type_name -> medsettle.v1.Scheme
+	4,  // 37: medsettle.v1.ListPoliciesResponse.policies:type_name -> medsettle.v1.Policy
+	22, // 38: medsettle.v1.PolicyService.PutPolicy:input_type -> medsettle.v1.PutPolicyRequest
+	24, // 39: medsettle.v1.PolicyService.GetPolicy:input_type -> medsettle.v1.GetPolicyRequest
+	26, // 40: medsettle.v1.PolicyService.ListPolicies:input_type -> medsettle.v1.ListPoliciesRequest
+	23, // 41: medsettle.v1.PolicyService.PutPolicy:output_type -> medsettle.v1.PutPolicyResponse
+	25, // 42: medsettle.v1.PolicyService.GetPolicy:output_type -> medsettle.v1.GetPolicyResponse
+	27, // 43: medsettle.v1.PolicyService.ListPolicies:output_type -> medsettle.v1.ListPoliciesResponse
+	41, // [41:44] is the sub-list for method output_type
+	38, // [38:41] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_medsettle_v1_policy_proto_init() }
@@ -1896,7 +2035,7 @@ func file_medsettle_v1_policy_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_medsettle_v1_policy_proto_rawDesc), len(file_medsettle_v1_policy_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   22,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,8 +36,11 @@ type Person struct {
 	// ImportPersons it is the opening balance, taken when the person is
 	// first registered; a person already registered keeps the live balance.
 	AccountBalance string `protobuf:"bytes,8,opt,name=account_balance,json=accountBalance,proto3" json:"account_balance,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Dated categories (身份), several at once allowed; category, when set,
+	// is one more identity that holds on every date (SETTLEMENT.md "Identities").
+	Identities    []*Identity `protobuf:"bytes,9,rep,name=identities,proto3" json:"identities,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Person) Reset() {
@@ -126,6 +129,75 @@ func (x *Person) GetAccountBalance() string {
 	return ""
 }
 
+func (x *Person) GetIdentities() []*Identity {
+	if x != nil {
+		return x.Identities
+	}
+	return nil
+}
+
+// Identity is a category a person holds from valid_from to valid_to
+// (inclusive dates, YYYY-MM-DD, both required).
+type Identity struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Category      PersonCategory         `protobuf:"varint,1,opt,name=category,proto3,enum=medsettle.v1.PersonCategory" json:"category,omitempty"`
+	ValidFrom     string                 `protobuf:"bytes,2,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
+	ValidTo       string                 `protobuf:"bytes,3,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Identity) Reset() {
+	*x = Identity{}
+	mi := &file_medsettle_v1_registry_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Identity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Identity) ProtoMessage() {}
+
+func (x *Identity) ProtoReflect() protoreflect.Message {
+	mi := &file_medsettle_v1_registry_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Identity.ProtoReflect.Descriptor instead.
+func (*Identity) Descriptor() ([]byte, []int) {
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Identity) GetCategory() PersonCategory {
+	if x != nil {
+		return x.Category
+	}
+	return PersonCategory_PERSON_CATEGORY_UNSPECIFIED
+}
+
+func (x *Identity) GetValidFrom() string {
+	if x != nil {
+		return x.ValidFrom
+	}
+	return ""
+}
+
+func (x *Identity) GetValidTo() string {
+	if x != nil {
+		return x.ValidTo
+	}
+	return ""
+}
+
 // Institution is a medical institution (定点医药机构).
 type Institution struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -141,7 +213,7 @@ type Institution struct {
 
 func (x *Institution) Reset() {
 	*x = Institution{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[1]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -153,7 +225,7 @@ func (x *Institution) String() string {
 func (*Institution) ProtoMessage() {}
 
 func (x *Institution) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[1]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -166,7 +238,7 @@ func (x *Institution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Institution.ProtoReflect.Descriptor instead.
 func (*Institution) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{1}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Institution) GetInstitutionId() string {
@@ -215,7 +287,7 @@ type Budget struct {
 
 func (x *Budget) Reset() {
 	*x = Budget{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[2]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -227,7 +299,7 @@ func (x *Budget) String() string {
 func (*Budget) ProtoMessage() {}
 
 func (x *Budget) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[2]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -240,7 +312,7 @@ func (x *Budget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Budget.ProtoReflect.Descriptor instead.
 func (*Budget) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{2}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Budget) GetYear() int32 {
@@ -267,7 +339,7 @@ type PutPersonRequest struct {
 
 func (x *PutPersonRequest) Reset() {
 	*x = PutPersonRequest{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[3]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -279,7 +351,7 @@ func (x *PutPersonRequest) String() string {
 func (*PutPersonRequest) ProtoMessage() {}
 
 func (x *PutPersonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[3]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -292,7 +364,7 @@ func (x *PutPersonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutPersonRequest.ProtoReflect.Descriptor instead.
 func (*PutPersonRequest) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{3}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PutPersonRequest) GetPerson() *Person {
@@ -312,7 +384,7 @@ type PutPersonResponse struct {
 
 func (x *PutPersonResponse) Reset() {
 	*x = PutPersonResponse{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[4]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -324,7 +396,7 @@ func (x *PutPersonResponse) String() string {
 func (*PutPersonResponse) ProtoMessage() {}
 
 func (x *PutPersonResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[4]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -337,7 +409,7 @@ func (x *PutPersonResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutPersonResponse.ProtoReflect.Descriptor instead.
 func (*PutPersonResponse) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{4}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PutPersonResponse) GetPerson() *Person {
@@ -357,7 +429,7 @@ type GetPersonRequest struct {
 
 func (x *GetPersonRequest) Reset() {
 	*x = GetPersonRequest{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[5]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -369,7 +441,7 @@ func (x *GetPersonRequest) String() string {
 func (*GetPersonRequest) ProtoMessage() {}
 
 func (x *GetPersonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[5]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -382,7 +454,7 @@ func (x *GetPersonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPersonRequest.ProtoReflect.Descriptor instead.
 func (*GetPersonRequest) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{5}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetPersonRequest) GetPersonId() string {
@@ -402,7 +474,7 @@ type GetPersonResponse struct {
 
 func (x *GetPersonResponse) Reset() {
 	*x = GetPersonResponse{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[6]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +486,7 @@ func (x *GetPersonResponse) String() string {
 func (*GetPersonResponse) ProtoMessage() {}
 
 func (x *GetPersonResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[6]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +499,7 @@ func (x *GetPersonResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPersonResponse.ProtoReflect.Descriptor instead.
 func (*GetPersonResponse) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{6}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetPersonResponse) GetPerson() *Person {
@@ -447,7 +519,7 @@ type ImportPersonsRequest struct {
 
 func (x *ImportPersonsRequest) Reset() {
 	*x = ImportPersonsRequest{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[7]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +531,7 @@ func (x *ImportPersonsRequest) String() string {
 func (*ImportPersonsRequest) ProtoMessage() {}
 
 func (x *ImportPersonsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[7]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +544,7 @@ func (x *ImportPersonsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportPersonsRequest.ProtoReflect.Descriptor instead.
 func (*ImportPersonsRequest) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{7}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ImportPersonsRequest) GetPerson() *Person {
@@ -497,7 +569,7 @@ type ImportPersonsResponse struct {
 
 func (x *ImportPersonsResponse) Reset() {
 	*x = ImportPersonsResponse{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[8]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +581,7 @@ func (x *ImportPersonsResponse) String() string {
 func (*ImportPersonsResponse) ProtoMessage() {}
 
 func (x *ImportPersonsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[8]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +594,7 @@ func (x *ImportPersonsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportPersonsResponse.ProtoReflect.Descriptor instead.
 func (*ImportPersonsResponse) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{8}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ImportPersonsResponse) GetImported() int32 {
@@ -559,7 +631,7 @@ type ImportRejection struct {
 
 func (x *ImportRejection) Reset() {
 	*x = ImportRejection{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[9]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -571,7 +643,7 @@ func (x *ImportRejection) String() string {
 func (*ImportRejection) ProtoMessage() {}
 
 func (x *ImportRejection) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[9]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -584,7 +656,7 @@ func (x *ImportRejection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportRejection.ProtoReflect.Descriptor instead.
 func (*ImportRejection) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{9}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ImportRejection) GetIndex() int32 {
@@ -618,7 +690,7 @@ type PutInstitutionRequest struct {
 
 func (x *PutInstitutionRequest) Reset() {
 	*x = PutInstitutionRequest{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[10]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -630,7 +702,7 @@ func (x *PutInstitutionRequest) String() string {
 func (*PutInstitutionRequest) ProtoMessage() {}
 
 func (x *PutInstitutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[10]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -643,7 +715,7 @@ func (x *PutInstitutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutInstitutionRequest.ProtoReflect.Descriptor instead.
 func (*PutInstitutionRequest) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{10}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PutInstitutionRequest) GetInstitution() *Institution {
@@ -663,7 +735,7 @@ type PutInstitutionResponse struct {
 
 func (x *PutInstitutionResponse) Reset() {
 	*x = PutInstitutionResponse{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[11]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +747,7 @@ func (x *PutInstitutionResponse) String() string {
 func (*PutInstitutionResponse) ProtoMessage() {}
 
 func (x *PutInstitutionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[11]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +760,7 @@ func (x *PutInstitutionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutInstitutionResponse.ProtoReflect.Descriptor instead.
 func (*PutInstitutionResponse) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{11}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PutInstitutionResponse) GetInstitution() *Institution {
@@ -708,7 +780,7 @@ type GetInstitutionRequest struct {
 
 func (x *GetInstitutionRequest) Reset() {
 	*x = GetInstitutionRequest{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[12]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -720,7 +792,7 @@ func (x *GetInstitutionRequest) String() string {
 func (*GetInstitutionRequest) ProtoMessage() {}
 
 func (x *GetInstitutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[12]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -733,7 +805,7 @@ func (x *GetInstitutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstitutionRequest.ProtoReflect.Descriptor instead.
 func (*GetInstitutionRequest) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{12}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetInstitutionRequest) GetInstitutionId() string {
@@ -753,7 +825,7 @@ type GetInstitutionResponse struct {
 
 func (x *GetInstitutionResponse) Reset() {
 	*x = GetInstitutionResponse{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[13]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +837,7 @@ func (x *GetInstitutionResponse) String() string {
 func (*GetInstitutionResponse) ProtoMessage() {}
 
 func (x *GetInstitutionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[13]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +850,7 @@ func (x *GetInstitutionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstitutionResponse.ProtoReflect.Descriptor instead.
 func (*GetInstitutionResponse) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{13}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetInstitutionResponse) GetInstitution() *Institution {
@@ -806,7 +878,7 @@ type CrossRegionFiling struct {
 
 func (x *CrossRegionFiling) Reset() {
 	*x = CrossRegionFiling{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[14]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -818,7 +890,7 @@ func (x *CrossRegionFiling) String() string {
 func (*CrossRegionFiling) ProtoMessage() {}
 
 func (x *CrossRegionFiling) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[14]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -831,7 +903,7 @@ func (x *CrossRegionFiling) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CrossRegionFiling.ProtoReflect.Descriptor instead.
 func (*CrossRegionFiling) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{14}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CrossRegionFiling) GetFilingId() string {
@@ -879,7 +951,7 @@ type PutCrossRegionFilingRequest struct {
 
 func (x *PutCrossRegionFilingRequest) Reset() {
 	*x = PutCrossRegionFilingRequest{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[15]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +963,7 @@ func (x *PutCrossRegionFilingRequest) String() string {
 func (*PutCrossRegionFilingRequest) ProtoMessage() {}
 
 func (x *PutCrossRegionFilingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[15]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +976,7 @@ func (x *PutCrossRegionFilingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCrossRegionFilingRequest.ProtoReflect.Descriptor instead.
 func (*PutCrossRegionFilingRequest) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{15}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PutCrossRegionFilingRequest) GetFiling() *CrossRegionFiling {
@@ -924,7 +996,7 @@ type PutCrossRegionFilingResponse struct {
 
 func (x *PutCrossRegionFilingResponse) Reset() {
 	*x = PutCrossRegionFilingResponse{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[16]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -936,7 +1008,7 @@ func (x *PutCrossRegionFilingResponse) String() string {
 func (*PutCrossRegionFilingResponse) ProtoMessage() {}
 
 func (x *PutCrossRegionFilingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[16]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -949,7 +1021,7 @@ func (x *PutCrossRegionFilingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCrossRegionFilingResponse.ProtoReflect.Descriptor instead.
 func (*PutCrossRegionFilingResponse) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{16}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PutCrossRegionFilingResponse) GetFiling() *CrossRegionFiling {
@@ -969,7 +1041,7 @@ type ListCrossRegionFilingsRequest struct {
 
 func (x *ListCrossRegionFilingsRequest) Reset() {
 	*x = ListCrossRegionFilingsRequest{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[17]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1053,7 @@ func (x *ListCrossRegionFilingsRequest) String() string {
 func (*ListCrossRegionFilingsRequest) ProtoMessage() {}
 
 func (x *ListCrossRegionFilingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[17]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1066,7 @@ func (x *ListCrossRegionFilingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCrossRegionFilingsRequest.ProtoReflect.Descriptor instead.
 func (*ListCrossRegionFilingsRequest) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{17}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListCrossRegionFilingsRequest) GetPersonId() string {
@@ -1015,7 +1087,7 @@ type ListCrossRegionFilingsResponse struct {
 
 func (x *ListCrossRegionFilingsResponse) Reset() {
 	*x = ListCrossRegionFilingsResponse{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[18]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1099,7 @@ func (x *ListCrossRegionFilingsResponse) String() string {
 func (*ListCrossRegionFilingsResponse) ProtoMessage() {}
 
 func (x *ListCrossRegionFilingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[18]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1112,7 @@ func (x *ListCrossRegionFilingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCrossRegionFilingsResponse.ProtoReflect.Descriptor instead.
 func (*ListCrossRegionFilingsResponse) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{18}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListCrossRegionFilingsResponse) GetFilings() []*CrossRegionFiling {
@@ -1069,7 +1141,7 @@ type AdjustAccountRequest struct {
 
 func (x *AdjustAccountRequest) Reset() {
 	*x = AdjustAccountRequest{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[19]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1153,7 @@ func (x *AdjustAccountRequest) String() string {
 func (*AdjustAccountRequest) ProtoMessage() {}
 
 func (x *AdjustAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[19]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1166,7 @@ func (x *AdjustAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustAccountRequest.ProtoReflect.Descriptor instead.
 func (*AdjustAccountRequest) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{19}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AdjustAccountRequest) GetRequestId() string {
@@ -1143,7 +1215,7 @@ type AdjustAccountResponse struct {
 
 func (x *AdjustAccountResponse) Reset() {
 	*x = AdjustAccountResponse{}
-	mi := &file_medsettle_v1_registry_proto_msgTypes[20]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1155,7 +1227,7 @@ func (x *AdjustAccountResponse) String() string {
 func (*AdjustAccountResponse) ProtoMessage() {}
 
 func (x *AdjustAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_medsettle_v1_registry_proto_msgTypes[20]
+	mi := &file_medsettle_v1_registry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1168,7 +1240,7 @@ func (x *AdjustAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustAccountResponse.ProtoReflect.Descriptor instead.
 func (*AdjustAccountResponse) Descriptor() ([]byte, []int) {
-	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{20}
+	return file_medsettle_v1_registry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AdjustAccountResponse) GetPerson() *Person {
@@ -1182,7 +1254,7 @@ var File_medsettle_v1_registry_proto protoreflect.FileDescriptor
 
 const file_medsettle_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x1bmedsettle/v1/registry.proto\x12\fmedsettle.v1\x1a\x18medsettle/v1/types.proto\"\xcb\x02\n" +
+	"\x1bmedsettle/v1/registry.proto\x12\fmedsettle.v1\x1a\x18medsettle/v1/types.proto\"\x83\x03\n" +
 	"\x06Person\x12\x1b\n" +
 	"\tperson_id\x18\x01 \x01(\tR\bpersonId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -1193,7 +1265,15 @@ const file_medsettle_v1_registry_proto_rawDesc = "" +
 	"employment\x128\n" +
 	"\bcategory\x18\x06 \x01(\x0e2\x1c.medsettle.v1.PersonCategoryR\bcategory\x12-\n" +
 	"\x12contribution_years\x18\a \x01(\x05R\x11contributionYears\x12'\n" +
-	"\x0faccount_balance\x18\b \x01(\tR\x0eaccountBalance\"\xa6\x01\n" +
+	"\x0faccount_balance\x18\b \x01(\tR\x0eaccountBalance\x126\n" +
+	"\n" +
+	"identities\x18\t \x03(\v2\x16.medsettle.v1.IdentityR\n" +
+	"identities\"~\n" +
+	"\bIdentity\x128\n" +
+	"\bcategory\x18\x01 \x01(\x0e2\x1c.medsettle.v1.PersonCategoryR\bcategory\x12\x1d\n" +
+	"\n" +
+	"valid_from\x18\x02 \x01(\tR\tvalidFrom\x12\x19\n" +
+	"\bvalid_to\x18\x03 \x01(\tR\avalidTo\"\xa6\x01\n" +
 	"\vInstitution\x12%\n" +
 	"\x0einstitution_id\x18\x01 \x01(\tR\rinstitutionId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -1277,71 +1357,74 @@ func file_medsettle_v1_registry_proto_rawDescGZIP() []byte {
 	return file_medsettle_v1_registry_proto_rawDescData
 }
 
-var file_medsettle_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_medsettle_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_medsettle_v1_registry_proto_goTypes = []any{
 	(*Person)(nil),                         // 0: medsettle.v1.Person
-	(*Institution)(nil),                    // 1: medsettle.v1.Institution
-	(*Budget)(nil),                         // 2: medsettle.v1.Budget
-	(*PutPersonRequest)(nil),               // 3: medsettle.v1.PutPersonRequest
-	(*PutPersonResponse)(nil),              // 4: medsettle.v1.PutPersonResponse
-	(*GetPersonRequest)(nil),               // 5: medsettle.v1.GetPersonRequest
-	(*GetPersonResponse)(nil),              // 6: medsettle.v1.GetPersonResponse
-	(*ImportPersonsRequest)(nil),           // 7: medsettle.v1.ImportPersonsRequest
-	(*ImportPersonsResponse)(nil),          // 8: medsettle.v1.ImportPersonsResponse
-	(*ImportRejection)(nil),                // 9: medsettle.v1.ImportRejection
-	(*PutInstitutionRequest)(nil),          // 10: medsettle.v1.PutInstitutionRequest
-	(*PutInstitutionResponse)(nil),         // 11: medsettle.v1.PutInstitutionResponse
-	(*GetInstitutionRequest)(nil),          // 12: medsettle.v1.GetInstitutionRequest
-	(*GetInstitutionResponse)(nil),         // 13: medsettle.v1.GetInstitutionResponse
-	(*CrossRegionFiling)(nil),              // 14: medsettle.v1.CrossRegionFiling
-	(*PutCrossRegionFilingRequest)(nil),    // 15: medsettle.v1.PutCrossRegionFilingRequest
-	(*PutCrossRegionFilingResponse)(nil),   // 16: medsettle.v1.PutCrossRegionFilingResponse
-	(*ListCrossRegionFilingsRequest)(nil),  // 17: medsettle.v1.ListCrossRegionFilingsRequest
-	(*ListCrossRegionFilingsResponse)(nil), // 18: medsettle.v1.ListCrossRegionFilingsResponse
-	(*AdjustAccountRequest)(nil),           // 19: medsettle.v1.AdjustAccountRequest
-	(*AdjustAccountResponse)(nil),          // 20: medsettle.v1.AdjustAccountResponse
-	(Scheme)(0),                            // 21: medsettle.v1.Scheme
-	(Employment)(0),                        // 22: medsettle.v1.Employment
-	(PersonCategory)(0),                    // 23: medsettle.v1.PersonCategory
+	(*Identity)(nil),                       // 1: medsettle.v1.Identity
+	(*Institution)(nil),                    // 2: medsettle.v1.Institution
+	(*Budget)(nil),                         // 3: medsettle.v1.Budget
+	(*PutPersonRequest)(nil),               // 4: medsettle.v1.PutPersonRequest
+	(*PutPersonResponse)(nil),              // 5: medsettle.v1.PutPersonResponse
+	(*GetPersonRequest)(nil),               // 6: medsettle.v1.GetPersonRequest
+	(*GetPersonResponse)(nil),              // 7: medsettle.v1.GetPersonResponse
+	(*ImportPersonsRequest)(nil),           // 8: medsettle.v1.ImportPersonsRequest
+	(*ImportPersonsResponse)(nil),          // 9: medsettle.v1.ImportPersonsResponse
+	(*ImportRejection)(nil),                // 10: medsettle.v1.ImportRejection
+	(*PutInstitutionRequest)(nil),          // 11: medsettle.v1.PutInstitutionRequest
+	(*PutInstitutionResponse)(nil),         // 12: medsettle.v1.PutInstitutionResponse
+	(*GetInstitutionRequest)(nil),          // 13: medsettle.v1.GetInstitutionRequest
+	(*GetInstitutionResponse)(nil),         // 14: medsettle.v1.GetInstitutionResponse
+	(*CrossRegionFiling)(nil),              // 15: medsettle.v1.CrossRegionFiling
+	(*PutCrossRegionFilingRequest)(nil),    // 16: medsettle.v1.PutCrossRegionFilingRequest
+	(*PutCrossRegionFilingResponse)(nil),   // 17: medsettle.v1.PutCrossRegionFilingResponse
+	(*ListCrossRegionFilingsRequest)(nil),  // 18: medsettle.v1.ListCrossRegionFilingsRequest
+	(*ListCrossRegionFilingsResponse)(nil), // 19: medsettle.v1.ListCrossRegionFilingsResponse
+	(*AdjustAccountRequest)(nil),           // 20: medsettle.v1.AdjustAccountRequest
+	(*AdjustAccountResponse)(nil),          // 21: medsettle.v1.AdjustAccountResponse
+	(Scheme)(0),                            // 22: medsettle.v1.Scheme
+	(Employment)(0),                        // 23: medsettle.v1.Employment
+	(PersonCategory)(0),                    // 24: medsettle.v1.PersonCategory
 }
 var file_medsettle_v1_registry_proto_depIdxs = []int32{
-	21, // 0: medsettle.v1.Person.scheme:type_name -> medsettle.v1.Scheme
-	22, // 1: medsettle.v1.Person.employment:type_name -> medsettle.v1.Employment
-	23, // 2: medsettle.v1.Person.category:type_name -> medsettle.v1.PersonCategory
-	2,  // 3: medsettle.v1.Institution.budgets:type_name -> medsettle.v1.Budget
-	0,  // 4: medsettle.v1.PutPersonRequest.person:type_name -> medsettle.v1.Person
-	0,  // 5: medsettle.v1.PutPersonResponse.person:type_name -> medsettle.v1.Person
-	0,  // 6: medsettle.v1.GetPersonResponse.person:type_name -> medsettle.v1.Person
-	0,  // 7: medsettle.v1.ImportPersonsRequest.person:type_name -> medsettle.v1.Person
-	9,  // 8: medsettle.v1.ImportPersonsResponse.rejections:type_name -> medsettle.v1.ImportRejection
-	1,  // 9: medsettle.v1.PutInstitutionRequest.institution:type_name -> medsettle.v1.Institution
-	1,  // 10: medsettle.v1.PutInstitutionResponse.institution:type_name -> medsettle.v1.Institution
-	1,  // 11: medsettle.v1.GetInstitutionResponse.institution:type_name -> medsettle.v1.Institution
-	14, // 12: medsettle.v1.PutCrossRegionFilingRequest.filing:type_name -> medsettle.v1.CrossRegionFiling
-	14, // 13: medsettle.v1.PutCrossRegionFilingResponse.filing:type_name -> medsettle.v1.CrossRegionFiling
-	14, // 14: medsettle.v1.ListCrossRegionFilingsResponse.filings:type_name -> medsettle.v1.CrossRegionFiling
-	0,  // 15: medsettle.v1.AdjustAccountResponse.person:type_name -> medsettle.v1.Person
-	3,  // 16: medsettle.v1.RegistryService.PutPerson:input_type -> medsettle.v1.PutPersonRequest
-	5,  // 17: medsettle.v1.RegistryService.GetPerson:input_type -> medsettle.v1.GetPersonRequest
-	7,  // 18: medsettle.v1.RegistryService.ImportPersons:input_type -> medsettle.v1.ImportPersonsRequest
-	10, // 19: medsettle.v1.RegistryService.PutInstitution:input_type -> medsettle.v1.PutInstitutionRequest
-	12, // 20: medsettle.v1.RegistryService.GetInstitution:input_type -> medsettle.v1.GetInstitutionRequest
-	15, // 21: medsettle.v1.RegistryService.PutCrossRegionFiling:input_type -> medsettle.v1.PutCrossRegionFilingRequest
-	17, // 22: medsettle.v1.RegistryService.ListCrossRegionFilings:input_type -> medsettle.v1.ListCrossRegionFilingsRequest
-	19, // 23: medsettle.v1.RegistryService.AdjustAccount:input_type -> medsettle.v1.AdjustAccountRequest
-	4,  // 24: medsettle.v1.RegistryService.PutPerson:output_type -> medsettle.v1.PutPersonResponse
-	6,  // 25: medsettle.v1.RegistryService.GetPerson:output_type -> medsettle.v1.GetPersonResponse
-	8,  // 26: medsettle.v1.RegistryService.ImportPersons:output_type -> medsettle.v1.ImportPersonsResponse
-	11, // 27: medsettle.v1.RegistryService.PutInstitution:output_type -> medsettle.v1.PutInstitutionResponse
-	13, // 28: medsettle.v1.RegistryService.GetInstitution:output_type -> medsettle.v1.GetInstitutionResponse
-	16, // 29: medsettle.v1.RegistryService.PutCrossRegionFiling:output_type -> medsettle.v1.PutCrossRegionFilingResponse
-	18, // 30: medsettle.v1.RegistryService.ListCrossRegionFilings:output_type -> medsettle.v1.ListCrossRegionFilingsResponse
-	20, // 31: medsettle.v1.RegistryService.AdjustAccount:output_type -> medsettle.v1.AdjustAccountResponse
-	24, // [24:32] is the sub-list for method output_type
-	16, // [16:24] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	22, // 0: medsettle.v1.Person.scheme:type_name -> medsettle.v1.Scheme
+	23, // 1: medsettle.v1.Person.employment:type_name -> medsettle.v1.Employment
+	24, // 2: medsettle.v1.Person.category:type_name -> medsettle.v1.PersonCategory
+	1,  // 3: medsettle.v1.Person.identities:type_name -> medsettle.v1.Identity
+	24, // 4: medsettle.v1.Identity.category:type_name -> medsettle.v1.PersonCategory
+	3,  // 5: medsettle.v1.Institution.budgets:type_name -> medsettle.v1.Budget
+	0,  // 6: medsettle.v1.PutPersonRequest.person:type_name -> medsettle.v1.Person
+	0,  // 7: medsettle.v1.PutPersonResponse.person:type_name -> medsettle.v1.Person
+	0,  // 8: medsettle.v1.GetPersonResponse.person:type_name -> medsettle.v1.Person
+	0,  // 9: medsettle.v1.ImportPersonsRequest.person:type_name -> medsettle.v1.Person
+	10, // 10: medsettle.v1.ImportPersonsResponse.rejections:type_name -> medsettle.v1.ImportRejection
+	2,  // 11: medsettle.v1.PutInstitutionRequest.institution:type_name -> medsettle.v1.Institution
+	2,  // 12: medsettle.v1.PutInstitutionResponse.institution:type_name -> medsettle.v1.Institution
+	2,  // 13: medsettle.v1.GetInstitutionResponse.institution:type_name -> medsettle.v1.Institution
+	15, // 14: medsettle.v1.PutCrossRegionFilingRequest.filing:type_name -> medsettle.v1.CrossRegionFiling
+	15, // 15: medsettle.v1.PutCrossRegionFilingResponse.filing:type_name -> medsettle.v1.CrossRegionFiling
+	15, // 16: medsettle.v1.ListCrossRegionFilingsResponse.filings:type_name -> medsettle.v1.CrossRegionFiling
+	0,  // 17: medsettle.v1.AdjustAccountResponse.person:type_name -> medsettle.v1.Person
+	4,  // 18: medsettle.v1.RegistryService.PutPerson:input_type -> medsettle.v1.PutPersonRequest
+	6,  // 19: medsettle.v1.RegistryService.GetPerson:input_type -> medsettle.v1.GetPersonRequest
+	8,  // 20: medsettle.v1.RegistryService.ImportPersons:input_type -> medsettle.v1.ImportPersonsRequest
+	11, // 21: medsettle.v1.RegistryService.PutInstitution:input_type -> medsettle.v1.PutInstitutionRequest
+	13, // 22: medsettle.v1.RegistryService.GetInstitution:input_type -> medsettle.v1.GetInstitutionRequest
+	16, // 23: medsettle.v1.RegistryService.PutCrossRegionFiling:input_type -> medsettle.v1.PutCrossRegionFilingRequest
+	18, // 24: medsettle.v1.RegistryService.ListCrossRegionFilings:input_type -> medsettle.v1.ListCrossRegionFilingsRequest
+	20, // 25: medsettle.v1.RegistryService.AdjustAccount:input_type -> medsettle.v1.AdjustAccountRequest
+	5,  // 26: medsettle.v1.RegistryService.PutPerson:output_type -> medsettle.v1.PutPersonResponse
+	7,  // 27: medsettle.v1.RegistryService.GetPerson:output_type -> medsettle.v1.GetPersonResponse
+	9,  // 28: medsettle.v1.RegistryService.ImportPersons:output_type -> medsettle.v1.ImportPersonsResponse
+	12, // 29: medsettle.v1.RegistryService.PutInstitution:output_type -> medsettle.v1.PutInstitutionResponse
+	14, // 30: medsettle.v1.RegistryService.GetInstitution:output_type -> medsettle.v1.GetInstitutionResponse
+	17, // 31: medsettle.v1.RegistryService.PutCrossRegionFiling:output_type -> medsettle.v1.PutCrossRegionFilingResponse
+	19, // 32: medsettle.v1.RegistryService.ListCrossRegionFilings:output_type -> medsettle.v1.ListCrossRegionFilingsResponse
+	21, // 33: medsettle.v1.RegistryService.AdjustAccount:output_type -> medsettle.v1.AdjustAccountResponse
+	26, // [26:34] is the sub-list for method output_type
+	18, // [18:26] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_medsettle_v1_registry_proto_init() }
@@ -1356,7 +1439,7 @@ func file_medsettle_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_medsettle_v1_registry_proto_rawDesc), len(file_medsettle_v1_registry_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
