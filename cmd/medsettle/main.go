@@ -2,6 +2,8 @@
 // the gRPC settlement server, `medsettle import` registers persons and
 // institutions and enrols capitation members in bulk from CSV files,
 // `medsettle clear` runs a clearing and reports it (table, CSV, HTML),
+// `medsettle plan` exports a year's contribution plan (and compares it
+// with a previous one),
 // `medsettle demo settle` fills a demo server with settlements to clear,
 // `medsettle policy validate` checks policy files offline, `medsettle
 // receipt` prints a settlement slip and `medsettle version` says which
@@ -30,6 +32,8 @@ Usage:
   medsettle clear budget --region R --scheme employee|resident --year Y
   medsettle clear capitation --contract ID
         clear options: [--final] [--csv DIR] [--html FILE] [--addr HOST:PORT] [--token TOKEN]
+  medsettle plan --region R --scheme employee|resident --year Y [--as-of DATE] --csv FILE
+                 [--diff PREVIOUS.csv [--diff-out FILE]] [--addr HOST:PORT] [--token TOKEN]
   medsettle demo settle [--addr HOST:PORT] [--token TOKEN]
   medsettle policy validate FILE.json...
   medsettle receipt --settlement ID [--addr HOST:PORT] [--token TOKEN]
@@ -40,7 +44,8 @@ Exit status: 0 done; 1 failed (import: some rows rejected; policy validate: a fi
 2 import stopped (bad file, header or flags, server unreachable or refusing).
 
 Run "medsettle serve --help" for the flags of serve, "medsettle import" for the CSV formats,
-"medsettle clear" for clearing, "medsettle demo" for the demo data. Client commands take
+"medsettle clear" for clearing, "medsettle plan --help" for contribution plans, "medsettle demo"
+for the demo data. Client commands take
 --tls-ca FILE for a TLS server and read the token from MEDSETTLE_TOKEN when --token is not given.
 `
 
@@ -107,6 +112,8 @@ func runCommand(ctx context.Context, args []string) error {
 		return runImport(ctx, args[1:], os.Stdout, os.Stderr)
 	case "clear":
 		return runClear(ctx, args[1:], os.Stdout, os.Stderr)
+	case "plan":
+		return runPlan(ctx, args[1:], os.Stdout, os.Stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], os.Stdout, os.Stderr)
 	case "policy":
