@@ -28,6 +28,7 @@ func (p *parser) person(path string, in *pb.Person) engine.Person {
 		p.v.Addf(path+".contribution_years", "must be from 0 to 100, got %d", in.GetContributionYears())
 	}
 	return engine.Person{
+		Identities:        p.identities(path+".identities", in.GetIdentities()),
 		ID:                in.GetPersonId(),
 		Name:              in.GetName(),
 		Region:            in.GetRegion(),
@@ -39,8 +40,11 @@ func (p *parser) person(path string, in *pb.Person) engine.Person {
 	}
 }
 
+// personToProto maps a person, its identities in canonical order
+// (engine.CompareIdentities: by valid_from, category, valid_to).
 func personToProto(in engine.Person) *pb.Person {
 	return &pb.Person{
+		Identities:        identitiesToProto(in.Identities),
 		PersonId:          in.ID,
 		Name:              in.Name,
 		Region:            in.Region,

@@ -55,3 +55,22 @@ func (c Category) Normal() Category {
 	}
 	return c
 }
+
+// String names the category as the API does.
+func (c Category) String() string {
+	switch c {
+	case CategoryUnspecified:
+		return "PERSON_CATEGORY_UNSPECIFIED"
+	case CategoryOrdinary:
+		return "PERSON_CATEGORY_ORDINARY"
+	case CategoryDestitute:
+		return "PERSON_CATEGORY_DESTITUTE"
+	case CategoryMinimumLiving:
+		return "PERSON_CATEGORY_MINIMUM_LIVING"
+	case CategoryMonitored:
+		return "PERSON_CATEGORY_MONITORED"
+	case CategoryPovertyAlleviated:
+		return "PERSON_CATEGORY_POVERTY_ALLEVIATED"
+	}
+	return fmt.Sprintf("PERSON_CATEGORY(%d)", int(c))
+}

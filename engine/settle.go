@@ -77,15 +77,19 @@ func Settle(in Input) (Result, error) {
 
 	// One allocation for every detail line: each layer's span appends
 	// its bands here, and the lines that pay nothing are dropped.
-	res.Details = make([]Detail, 0, detailCapacity(p, in.Person, c.VisitType, in.Institution.Level))
+	// The identities held on the settle date choose the catastrophic
+	// schedule and the aid rule (SETTLEMENT.md "Identities").
+	aid := aidRuleFor(p, in.Person, c.SettleDate)
+	special := specialFor(p.Catastrophic, in.Person, c.SettleDate)
+	res.Details = make([]Detail, 0, detailCapacity(p, aid, c.VisitType, in.Institution.Level))
 	basic, err := basicLayer(p, in.Person, in.Institution, cross, c, acc, b.InScope, &delta, &res.Details)
 	if err != nil {
 		return Result{}, err
 	}
 	b.Deductible, b.BasicFund, b.OverCap = basic.deductible, basic.paid, basic.overCap
 
-	b.Catastrophic = catastrophicLayer(p, in.Person, c, acc, b, &delta, &res.Details)
-	b.MedicalAid = aidLayer(p, in.Person, acc, b, &delta, &res.Details)
+	b.Catastrophic = catastrophicLayer(p, special, c, acc, b, &delta, &res.Details)
+	b.MedicalAid = aidLayer(aid, acc, b, &delta, &res.Details)
 
 	b.FundTotal = b.BasicFund.Add(b.Catastrophic).Add(b.MedicalAid)
 	b.PersonalTotal = b.Total.Sub(b.FundTotal)
@@ -183,8 +187,9 @@ type basicResult struct {
 }
 
 // detailCapacity is the most detail lines a settlement can have: the
-// bands of every schedule it may use, and the aid ceiling line.
-func detailCapacity(p *Policy, person Person, vt VisitType, level int) int {
+// bands of every schedule it may use (aid by its rule, nil for none), and
+// the aid ceiling line.
+func detailCapacity(p *Policy, aid *AidRule, vt VisitType, level int) int {
 	n := 1
 	if ben := p.Benefit(vt); ben != nil {
 		most := 0
@@ -202,13 +207,10 @@ func detailCapacity(p *Policy, person Person, vt VisitType, level int) int {
 		}
 		n += max(len(cat.Normal.Bands), special)
 	}
-	most := 0
-	for i := range p.MedicalAid {
-		if p.MedicalAid[i].Category == person.Category.Normal() {
-			most = max(most, len(p.MedicalAid[i].Schedule.Bands))
-		}
+	if aid != nil {
+		n += len(aid.Schedule.Bands)
 	}
-	return n + most
+	return n
 }
 
 // basicLayer computes the basic pooled fund (hifp_pay) and records what it
@@ -326,8 +328,9 @@ func capFor(p *Policy, pool string, years int) (Money, error) {
 	return Money{}, fmt.Errorf("%w: policy %s %s has no cap pool %q", ErrNotCovered, p.Region, p.Version, pool)
 }
 
-// catastrophicLayer computes catastrophic insurance (hifmi_pay).
-func catastrophicLayer(p *Policy, person Person, c Claim, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail) Money {
+// catastrophicLayer computes catastrophic insurance (hifmi_pay), on the
+// special schedule when special says so (specialFor).
+func catastrophicLayer(p *Policy, special bool, c Claim, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail) Money {
 	cat := p.Catastrophic
 	if cat == nil || !containsVisit(cat.VisitTypes, c.VisitType) {
 		return Money{}
@@ -338,7 +341,7 @@ func catastrophicLayer(p *Policy, person Person, c Claim, acc Accumulators, b Br
 	}
 	base = base.Max(Money{})
 	sched := cat.Normal
-	if cat.Special != nil && containsCategory(cat.SpecialCategories, person.Category.Normal()) {
+	if special {
 		sched = *cat.Special
 	}
 	start := len(*details)
@@ -354,16 +357,12 @@ func catastrophicLayer(p *Policy, person Person, c Claim, acc Accumulators, b Br
 	return paid
 }
 
-// aidLayer computes medical aid (maf_pay), including the out-of-pocket
-// ceiling payment.
-func aidLayer(p *Policy, person Person, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail) Money {
-	var rule *AidRule
-	for i := range p.MedicalAid {
-		if p.MedicalAid[i].Category == person.Category.Normal() {
-			rule = &p.MedicalAid[i]
-			break
-		}
-	}
+// aidLayer computes medical aid (maf_pay) by rule (aidRuleFor; nil for
+// none), including the out-of-pocket ceiling payment. The accumulators are
+// the person-year's whatever rule applied to the earlier claims: a rule
+// that changes within the year applies its schedule, cap and ceiling to
+// the year's totals so far.
+func aidLayer(rule *AidRule, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail) Money {
 	if rule == nil {
 		return Money{}
 	}
@@ -398,15 +397,6 @@ func aidLayer(p *Policy, person Person, acc Accumulators, b Breakdown, delta *Ac
 func containsVisit(list []VisitType, v VisitType) bool {
 	for _, x := range list {
 		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func containsCategory(list []Category, c Category) bool {
-	for _, x := range list {
-		if x.Normal() == c {
 			return true
 		}
 	}

@@ -20,6 +20,7 @@ func (s *Store) AdjustAccount(_ context.Context, a store.Adjustment) (store.Adju
 		if !first.SameRequest(a) {
 			return store.Adjustment{}, fmt.Errorf("account adjustment %q: %w", a.RequestID, store.ErrConflict)
 		}
+		first.Person = clonePerson(first.Person)
 		return first, nil
 	}
 	p, ok := s.persons[a.PersonID]
@@ -39,5 +40,6 @@ func (s *Store) AdjustAccount(_ context.Context, a store.Adjustment) (store.Adju
 		s.adjustments = map[string]store.Adjustment{}
 	}
 	s.adjustments[a.RequestID] = a
+	a.Person = clonePerson(a.Person)
 	return a, nil
 }

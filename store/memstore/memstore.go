@@ -128,8 +128,11 @@ func (s *Store) PutPerson(_ context.Context, p engine.Person) error {
 }
 
 // putPersonLocked stores p, keeping the balance of a person already
-// stored. The caller holds the person's lock and s.mu.
+// stored, with a copy of its identities: the caller keeps its slice, and
+// the stored one is never changed in place (a person is replaced whole).
+// The caller holds the person's lock and s.mu.
 func (s *Store) putPersonLocked(p engine.Person) {
+	p = clonePerson(p)
 	if old, ok := s.persons[p.ID]; ok {
 		p.AccountBalance = old.AccountBalance
 	}
@@ -171,7 +174,7 @@ func (s *Store) GetPerson(_ context.Context, id string) (engine.Person, error) {
 	if !ok {
 		return engine.Person{}, fmt.Errorf("person %q: %w", id, store.ErrNotFound)
 	}
-	return p, nil
+	return clonePerson(p), nil
 }
 
 // PutInstitution creates or replaces an institution.

@@ -13,8 +13,10 @@ func (s *Store) Snapshot(_ context.Context, personID, institutionID string, year
 	s.mu.RLock()
 	py, err := s.readLocked(personID, institutionID, year)
 	s.mu.RUnlock()
-	// The caller's to keep and change: a copy of the stored maps.
+	// The caller's to keep and change: a copy of the stored maps and of
+	// the person's identities.
 	py.Accumulators = py.Accumulators.Clone()
+	py.Person = clonePerson(py.Person)
 	return py, err
 }
 

@@ -3,11 +3,80 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/medsettle/medsettle/engine"
 )
 
-// EachPerson implements store.Store.
+// eachPersonSQL walks the persons of a region and scheme in person id byte
+// order: the index persons_region_scheme_id (migration 0009) gives the
+// rows in that order. {where} is filled by eachPersonQuery.
+const eachPersonSQL = `SELECT ` + personColumns + ` FROM {s}.persons {where} ORDER BY person_id COLLATE "C"`
+
+// eachPersonQuery is eachPersonSQL for the filters given, with their
+// arguments: one statement per combination of filters rather than one
+// whose SQL tests for an empty filter, which no plan serves from the index.
+func (s *Store) eachPersonQuery(region string, scheme engine.Scheme) (string, []any) {
+	var where string
+	var args []any
+	switch {
+	case region != "" && scheme != engine.SchemeUnspecified:
+		where, args = "WHERE region = $1 AND scheme = $2", []any{region, int16(scheme)}
+	case region != "":
+		where, args = "WHERE region = $1", []any{region}
+	case scheme != engine.SchemeUnspecified:
+		where, args = "WHERE scheme = $1", []any{int16(scheme)}
+	}
+	return s.sql(strings.Replace(eachPersonSQL, "{where}", where, 1)), args
+}
+
+// EachPerson implements store.Store: one read-only REPEATABLE READ
+// transaction (snapshotTx) whose rows are handed to fn as they arrive
+// from the server, never all held at once. fn runs while the transaction
+// is open; a slow fn keeps it open (and its snapshot) that long. fn's
+// error is returned as it is, and so is ctx's.
 func (s *Store) EachPerson(ctx context.Context, region string, scheme engine.Scheme, fn func(engine.Person) error) error {
-	return errors.New("EachPerson: not implemented yet")
+	tx, err := s.pool.BeginTx(ctx, snapshotTx)
+	if err != nil {
+		return eachErr(ctx, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	query, args := s.eachPersonQuery(region, scheme)
+	rows, err := tx.Query(ctx, query, args...)
+	if err != nil {
+		return eachErr(ctx, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		// The rows already received would still come after a cancel.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p, err := scanPersonRow(rows)
+		if err != nil {
+			if errors.Is(err, engine.ErrInvariant) {
+				return s.corrupt("EachPerson", err)
+			}
+			return eachErr(ctx, err)
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return eachErr(ctx, err)
+	}
+	rows.Close()
+	return translate(tx.Commit(ctx))
+}
+
+// eachErr is the error of a failed walk: ctx's own error when ctx has
+// ended (the driver reports a cancelled query in its words), else the
+// driver's, translated.
+func eachErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	return fmt.Errorf("walk persons: %w", translate(err))
 }

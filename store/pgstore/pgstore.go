@@ -182,7 +182,7 @@ func (s *Store) withTx(ctx context.Context, fn func(pgx.Tx) error) error {
 
 // queries are the store's SQL with the schema filled in once.
 type queries struct {
-	putPerson, getPerson, lockPerson, setBalance                      string
+	getPerson, lockPerson, setBalance                                 string
 	putInstitution, deleteBudgets, putBudget, getInstitution, budgets string
 	putPolicy, listPolicies, notifyPolicies                           string
 	getYear, putYear                                                  string
@@ -195,14 +195,8 @@ type queries struct {
 func newQueries(schema string) queries {
 	r := strings.NewReplacer("{s}", schema)
 	q := queries{
-		putPerson: `INSERT INTO {s}.persons (person_id, name, region, scheme, employment, category, contribution_years, account_balance)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			ON CONFLICT (person_id) DO UPDATE SET name = $2, region = $3, scheme = $4, employment = $5, category = $6,
-				contribution_years = $7, account_balance = $8`,
-		getPerson: `SELECT person_id, name, region, scheme, employment, category, contribution_years, account_balance
-			FROM {s}.persons WHERE person_id = $1`,
-		lockPerson: `SELECT person_id, name, region, scheme, employment, category, contribution_years, account_balance
-			FROM {s}.persons WHERE person_id = $1 FOR UPDATE`,
+		getPerson:  `SELECT ` + personColumns + ` FROM {s}.persons WHERE person_id = $1`,
+		lockPerson: `SELECT ` + personColumns + ` FROM {s}.persons WHERE person_id = $1 FOR UPDATE`,
 		setBalance: `UPDATE {s}.persons SET account_balance = account_balance + $2 WHERE person_id = $1`,
 		putInstitution: `INSERT INTO {s}.institutions (institution_id, name, region, level) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (institution_id) DO UPDATE SET name = $2, region = $3, level = $4`,
@@ -250,7 +244,7 @@ func newQueries(schema string) queries {
 			SELECT $1, $2, nextval('{s}.budget_usage_shard'), $3 WHERE NOT EXISTS (SELECT 1 FROM upd)`,
 	}
 	for _, p := range []*string{
-		&q.putPerson, &q.getPerson, &q.lockPerson, &q.setBalance, &q.putInstitution, &q.deleteBudgets, &q.putBudget,
+		&q.getPerson, &q.lockPerson, &q.setBalance, &q.putInstitution, &q.deleteBudgets, &q.putBudget,
 		&q.getInstitution, &q.budgets, &q.putPolicy, &q.listPolicies, &q.getYear, &q.putYear, &q.getKey, &q.putKey,
 		&q.insertSettlement, &q.getSettlement, &q.reverseSettlement, &q.budgetUsed, &q.addBudget,
 	} {

@@ -19,10 +19,15 @@ type rowQuerier interface {
 // putPersonSQL upserts a person: the account balance is written only
 // when the person is new (an opening balance); an existing person keeps
 // the live balance.
-const putPersonSQL = `INSERT INTO {s}.persons (person_id, name, region, scheme, employment, category, contribution_years, account_balance)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+const putPersonSQL = `INSERT INTO {s}.persons (person_id, name, region, scheme, employment, category, contribution_years, account_balance,
+		identities)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 	ON CONFLICT (person_id) DO UPDATE SET name = $2, region = $3, scheme = $4, employment = $5, category = $6,
-		contribution_years = $7`
+		contribution_years = $7, identities = $9`
+
+// personColumns are the columns every read of a person selects, in the
+// order scanPersonRow scans them.
+const personColumns = `person_id, name, region, scheme, employment, category, contribution_years, account_balance, identities`
 
 // putPersonQuery is putPersonSQL in the store's schema.
 func (s *Store) putPersonQuery() string {
@@ -34,10 +39,15 @@ func (s *Store) putPersonQuery() string {
 // the live account balance.
 func (s *Store) PutPerson(ctx context.Context, p engine.Person) error {
 	return s.withTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, s.putPersonQuery(), p.ID, p.Name, p.Region, int16(p.Scheme), int16(p.Employment),
-			int16(p.Category), p.ContributionYears, p.AccountBalance)
+		_, err := tx.Exec(ctx, s.putPersonQuery(), putPersonArgs(p)...)
 		return translate(err)
 	})
+}
+
+// putPersonArgs are putPersonSQL's arguments for p.
+func putPersonArgs(p engine.Person) []any {
+	return []any{p.ID, p.Name, p.Region, int16(p.Scheme), int16(p.Employment), int16(p.Category), p.ContributionYears,
+		p.AccountBalance, encodeIdentities(p.Identities)}
 }
 
 // putPersonsChunk is how many persons PutPersons sends in one round trip.
@@ -63,8 +73,7 @@ func (s *Store) PutPersons(ctx context.Context, ps []engine.Person) error {
 		for chunk := range slices.Chunk(ps, putPersonsChunk) {
 			b := &pgx.Batch{}
 			for _, p := range chunk {
-				b.Queue(query, p.ID, p.Name, p.Region, int16(p.Scheme), int16(p.Employment),
-					int16(p.Category), p.ContributionYears, p.AccountBalance)
+				b.Queue(query, putPersonArgs(p)...)
 			}
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return translate(err)
@@ -110,15 +119,20 @@ func (s *Store) scanPerson(ctx context.Context, q rowQuerier, sql, id string) (e
 	return p, translate(err)
 }
 
-// scanPersonRow reads a row of getPerson or lockPerson; the error is the
-// driver's.
+// scanPersonRow reads a row of personColumns; the error is the driver's,
+// or one wrapping engine.ErrInvariant for identities that cannot be read.
 func scanPersonRow(row pgx.Row) (engine.Person, error) {
 	var p engine.Person
 	var scheme, emp, cat int16
-	if err := row.Scan(&p.ID, &p.Name, &p.Region, &scheme, &emp, &cat, &p.ContributionYears, &p.AccountBalance); err != nil {
+	var ids []int32
+	if err := row.Scan(&p.ID, &p.Name, &p.Region, &scheme, &emp, &cat, &p.ContributionYears, &p.AccountBalance, &ids); err != nil {
 		return engine.Person{}, err
 	}
 	p.Scheme, p.Employment, p.Category = engine.Scheme(scheme), engine.Employment(emp), engine.Category(cat)
+	var err error
+	if p.Identities, err = decodeIdentities(ids); err != nil {
+		return engine.Person{}, fmt.Errorf("person %q: %w", p.ID, err)
+	}
 	return p, nil
 }
 

@@ -32,7 +32,7 @@ const (
 	// order: LockRows runs above the sort, so two groups never wait for
 	// each other in a cycle, nor a group and a transaction that locks
 	// several persons in the same order (PutPersons, EnrollMembers).
-	lockPersonsSQL = `SELECT person_id, name, region, scheme, employment, category, contribution_years, account_balance
+	lockPersonsSQL = `SELECT ` + personColumns + `
 		FROM {s}.persons WHERE person_id = ANY($1::text[]) ORDER BY person_id COLLATE "C" FOR UPDATE`
 	// groupLockTimeoutSQL bounds how long a group waits for a lock: a
 	// person held long by another transaction (an import, a stuck

@@ -68,6 +68,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SettleRecordsDecidedCrossRegion", testSettleRecordsDecidedCrossRegion},
 		{"OpeningBalances", testOpeningBalances}, {"AdjustAccount", testAdjustAccount}, {"AdjustAccountConcurrent", testAdjustAccountConcurrent},
 		{"Audit", testAudit}, {"AuditLimit", testAuditLimit},
+		{"Identities", testIdentities}, {"IdentitiesDecideSettlement", testIdentitiesDecideSettlement},
+		{"EachPerson", testEachPerson}, {"EachPersonStops", testEachPersonStops}, {"EachPersonSnapshot", testEachPersonSnapshot},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
