@@ -121,6 +121,9 @@ func (p *parser) policy(path string, in *pb.Policy) *engine.Policy {
 		}
 		out.BudgetClearing = c
 	}
+	if c := in.GetContribution(); c != nil {
+		out.Contribution = p.contribution(path+".contribution", c)
+	}
 	return out
 }
 
@@ -323,6 +326,7 @@ func policyToProto(in *engine.Policy) *pb.Policy {
 		}
 		out.BudgetClearing = c
 	}
+	out.Contribution = contributionToProto(in.Contribution)
 	return out
 }
 

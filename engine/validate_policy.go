@@ -53,6 +53,9 @@ func ValidatePolicy(p *Policy) error {
 			checkVisitType(&v, fmt.Sprintf("policy.budget_clearing.visit_types[%d]", i), vt)
 		}
 	}
+	if p.Contribution != nil {
+		validateContribution(&v, "policy.contribution", p.Contribution)
+	}
 	return v.Err()
 }
 

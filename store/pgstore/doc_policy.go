@@ -32,6 +32,9 @@ type storedPolicy struct {
 	BudgetWarnRatio         *engine.Ratio         `json:"BudgetWarnRatio"`
 	DRG                     *storedDRG            `json:"DRG"`
 	BudgetClearing          *storedBudgetClearing `json:"BudgetClearing"`
+	// Contribution is left out when the policy has none, so that the
+	// documents of policies without one read as they were written.
+	Contribution *storedContribution `json:"Contribution,omitempty" doc:"optional"`
 }
 
 // storedCatalogEntry is one catalog item of a stored policy.
@@ -266,6 +269,8 @@ func toStoredPolicy(p *engine.Policy) (storedPolicy, error) {
 		d.BudgetClearing = &storedBudgetClearing{VisitTypes: vts, SurplusRetention: b.SurplusRetention, MinUtilization: b.MinUtilization,
 			OverspendShare: b.OverspendShare, OverspendTolerance: b.OverspendTolerance}
 	}
+	d.Contribution, err = toStoredContribution(p.Contribution)
+	errs = append(errs, err)
 	return d, errors.Join(errs...)
 }
 
@@ -344,6 +349,8 @@ func (d storedPolicy) policy() (*engine.Policy, error) {
 		p.BudgetClearing = &engine.BudgetClearing{VisitTypes: vts, SurplusRetention: b.SurplusRetention, MinUtilization: b.MinUtilization,
 			OverspendShare: b.OverspendShare, OverspendTolerance: b.OverspendTolerance}
 	}
+	p.Contribution, err = d.Contribution.contribution()
+	keep(err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
