@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +17,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/medsettle/medsettle/api"
+	"github.com/medsettle/medsettle/engine"
+	"github.com/medsettle/medsettle/examples"
 )
 
 // startDemoServer starts `serve --demo` on the embedded store, with
@@ -179,3 +186,58 @@ func TestDemoNeedsTheDemoServer(t *testing.T) {
 		t.Errorf("demo dance: %v", err)
 	}
 }
+
+// TestDemoContributionData checks the demo's contribution figures (seed
+// 003_2c15e5659699e386.txt, Huaibei 2024) as PutPolicy reads them, and
+// what each demo resident of 610300 owes for 2026 with the identities
+// held on January 1 and on June 1 (W1–W5 hold dated identities).
+func TestDemoContributionData(t *testing.T) {
+	raw, err := examples.FS.ReadFile("policies/610300-resident-2026.1.json")
+	must(t, err)
+	policy, err := api.ParsePolicyJSON(raw)
+	must(t, err)
+	want := &engine.Contribution{Amount: engine.MustMoney("380"), Subsidies: []engine.Subsidy{
+		{Category: engine.CategoryDestitute, Full: true},
+		{Category: engine.CategoryMinimumLiving, Amount: engine.MustMoney("340")},
+		{Category: engine.CategoryMonitored, Amount: engine.MustMoney("190")},
+	}}
+	if !reflect.DeepEqual(policy.Contribution, want) {
+		t.Fatalf("contribution %+v, want %+v", policy.Contribution, want)
+	}
+	raw, err = examples.FS.ReadFile("demo/registry.json")
+	must(t, err)
+	var doc struct {
+		Persons []json.RawMessage `json:"persons"`
+	}
+	must(t, json.Unmarshal(raw, &doc))
+	jan := engine.Date{Year: 2026, Month: time.January, Day: 1}
+	jun := engine.Date{Year: 2026, Month: time.June, Day: 1}
+	var got []string
+	for _, r := range doc.Persons {
+		p, err := api.ParsePersonJSON(r)
+		must(t, err)
+		if p.Region != "610300" || p.Scheme != engine.SchemeResident {
+			continue
+		}
+		a, b := policy.Contribution.Quote(p, jan), policy.Contribution.Quote(p, jun)
+		got = append(got, fmt.Sprintf("%s %s %s %s | %s %s %s", p.ID, a.Subsidy, a.Payable, catName(a.Basis), b.Subsidy, b.Payable, catName(b.Basis)))
+	}
+	wantRows := []string{
+		"K1 0.00 380.00 UNSPECIFIED | 0.00 380.00 UNSPECIFIED",
+		"L1 340.00 40.00 MINIMUM_LIVING | 340.00 40.00 MINIMUM_LIVING",
+		"M1 190.00 190.00 MONITORED | 190.00 190.00 MONITORED",
+		"N1 0.00 380.00 UNSPECIFIED | 0.00 380.00 UNSPECIFIED",
+		"T1 380.00 0.00 DESTITUTE | 380.00 0.00 DESTITUTE",
+		"W1 340.00 40.00 MINIMUM_LIVING | 340.00 40.00 MINIMUM_LIVING", // both 低保 and 监测: the larger subsidy, once
+		"W2 0.00 380.00 UNSPECIFIED | 380.00 0.00 DESTITUTE",           // 特困 from May to August
+		"W3 190.00 190.00 MONITORED | 340.00 40.00 MINIMUM_LIVING",     // 监测 until March, 低保 from April
+		"W4 0.00 380.00 UNSPECIFIED | 0.00 380.00 UNSPECIFIED",         // 脱贫: no subsidy in seed 003
+		"W5 0.00 380.00 UNSPECIFIED | 0.00 380.00 UNSPECIFIED",         // 低保 ended in 2025
+	}
+	if strings.Join(got, "\n") != strings.Join(wantRows, "\n") {
+		t.Errorf("quotes:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantRows, "\n"))
+	}
+}
+
+// catName is a category's short name.
+func catName(c engine.Category) string { return strings.TrimPrefix(c.String(), "PERSON_CATEGORY_") }
