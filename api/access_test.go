@@ -80,6 +80,10 @@ func TestAccess(t *testing.T) {
 	run := c.mustRun(fin)
 	_, err := c.putContract(adminToken, capitationContract("K1", "H1"))
 	must(t, err)
+	// A resident whose policy has a contribution section, for ContributionService.
+	must(t, grpcReplayer{c.testServer}.putPolicy(contributionPolicy(contributionRegion, seed003Section())))
+	must(t, grpcReplayer{c.testServer}.putPerson(&pb.Person{PersonId: "ACC-R", Name: "x", Region: contributionRegion, Scheme: resident,
+		Category: catMinimum, AccountBalance: "0"}))
 	own := settled["c1"]      // H1's, read
 	reversed := settled["c2"] // H1's, reversed
 	if own.GetInstitutionId() != "H1" || reversed.GetInstitutionId() != "H1" {
@@ -208,6 +212,15 @@ func TestAccess(t *testing.T) {
 				return err
 			}
 			_, err = stream.CloseAndRecv()
+			return err
+		}, clearingOnly},
+
+		"/medsettle.v1.ContributionService/Quote": {func(ctx context.Context) error {
+			_, err := pb.NewContributionServiceClient(c.conn).Quote(ctx, &pb.QuoteRequest{PersonId: "ACC-R", Year: 2026})
+			return err
+		}, clearingOnly},
+		"/medsettle.v1.ContributionService/ExportPlan": {func(ctx context.Context) error {
+			_, err := readPlan(ctx, pb.NewContributionServiceClient(c.conn), &pb.ExportPlanRequest{Region: contributionRegion, Scheme: resident, Year: 2026})
 			return err
 		}, clearingOnly},
 

@@ -50,6 +50,9 @@ var auditedMethods = map[string]bool{
 	"/medsettle.v1.ClearingService/EnrollMembers":         true,
 
 	"/medsettle.v1.AuditService/ListEvents": false,
+
+	"/medsettle.v1.ContributionService/Quote":      false,
+	"/medsettle.v1.ContributionService/ExportPlan": false,
 }
 
 // auditMethod reports whether calls of fullMethod are recorded: the

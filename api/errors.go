@@ -81,6 +81,8 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 		return statusError(codes.AlreadyExists, err.Error()+"; send a new request id for a new request")
 	case errors.Is(err, engine.ErrNoPolicy):
 		return statusError(codes.FailedPrecondition, err.Error()+"; load one with PolicyService.PutPolicy")
+	case errors.Is(err, errNoContribution), errors.Is(err, errPlanRange):
+		return statusError(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, store.ErrInsufficientBalance):
 		return statusError(codes.FailedPrecondition, err.Error()+"; nothing was changed")
 	case errors.Is(err, engine.ErrNotCovered), errors.Is(err, engine.ErrAlreadyReversed),

@@ -96,10 +96,11 @@ func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 	pb.RegisterPolicyServiceServer(reg, &PolicyService{store: cfg.Store, log: log})
 	pb.RegisterClearingServiceServer(reg, &ClearingService{store: cfg.Store, log: log})
 	pb.RegisterAuditServiceServer(reg, &AuditService{store: cfg.Store, log: log})
+	pb.RegisterContributionServiceServer(reg, &ContributionService{store: cfg.Store, log: log})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(reg, hs)
 	for _, name := range []string{"", pb.SettlementService_ServiceDesc.ServiceName, pb.RegistryService_ServiceDesc.ServiceName, pb.PolicyService_ServiceDesc.ServiceName,
-		pb.ClearingService_ServiceDesc.ServiceName, pb.AuditService_ServiceDesc.ServiceName} {
+		pb.ClearingService_ServiceDesc.ServiceName, pb.AuditService_ServiceDesc.ServiceName, pb.ContributionService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	reflection.Register(reg)

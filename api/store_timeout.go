@@ -200,6 +200,14 @@ func (s *timedStore) GetPerson(ctx context.Context, id string) (engine.Person, e
 	return timed(ctx, s.metrics, s.limits.Unary, "GetPerson", func(ctx context.Context) (engine.Person, error) { return s.Store.GetPerson(ctx, id) })
 }
 
+// EachPerson is bounded by the long limit (it reads a region's persons
+// and calls fn for each: an ExportPlan of a million residents).
+func (s *timedStore) EachPerson(ctx context.Context, region string, scheme engine.Scheme, fn func(engine.Person) error) error {
+	return timedErr(ctx, s.metrics, s.limits.Long, "EachPerson", func(ctx context.Context) error {
+		return s.Store.EachPerson(ctx, region, scheme, fn)
+	})
+}
+
 // PutInstitution is bounded by the unary limit.
 func (s *timedStore) PutInstitution(ctx context.Context, in engine.Institution) error {
 	return timedErr(ctx, s.metrics, s.limits.Unary, "PutInstitution", func(ctx context.Context) error { return s.Store.PutInstitution(ctx, in) })

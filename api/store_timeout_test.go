@@ -67,6 +67,13 @@ func (f *frozenStore) GetPerson(ctx context.Context, id string) (engine.Person, 
 	return f.Store.GetPerson(ctx, id)
 }
 
+func (f *frozenStore) EachPerson(ctx context.Context, region string, scheme engine.Scheme, fn func(engine.Person) error) error {
+	if err := f.wait(ctx); err != nil {
+		return err
+	}
+	return f.Store.EachPerson(ctx, region, scheme, fn)
+}
+
 func (f *frozenStore) PutInstitution(ctx context.Context, in engine.Institution) error {
 	if err := f.wait(ctx); err != nil {
 		return err
@@ -281,6 +288,9 @@ var storeOps = map[string]struct {
 	"Reconcile": {true, func(ctx context.Context, st store.Store) error {
 		_, err := st.Reconcile(ctx, store.ReconcileQuery{})
 		return err
+	}},
+	"EachPerson": {true, func(ctx context.Context, st store.Store) error {
+		return st.EachPerson(ctx, "X", engine.SchemeResident, func(engine.Person) error { return nil })
 	}},
 }
 
