@@ -16,6 +16,10 @@ LOADTEST_CONNECTIONS  ?= 8
 LOADTEST_DATABASE_URL ?=
 LOADTEST_OUT          ?=
 LOADTEST_SERVE_ARGS   ?=
+# make plan-bench: benchmarks/README.md, "Contribution plan (issue 11)".
+PLANBENCH_PERSONS      ?= 1000000
+PLANBENCH_RUNS         ?= 3
+PLANBENCH_DATABASE_URL ?=
 
 BUF_VERSION              := v1.75.0
 PROTOC_GEN_GO_VERSION    := v1.36.12
@@ -26,7 +30,7 @@ PGPORT       ?= 54329
 DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PGPORT)/postgres?sslmode=disable
 
 .DEFAULT_GOAL := help
-.PHONY: help tools generate check-generated lint build serve demo-report postgres postgres-stop serve-pg test test-unit fuzz bench probe loadtest bench-allocs
+.PHONY: help tools generate check-generated lint build serve demo-report postgres postgres-stop serve-pg test test-unit fuzz bench probe loadtest plan-bench bench-allocs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -95,6 +99,9 @@ probe: ## denial-of-service probes at full size against the real binary: 19,900 
 loadtest: ## ghz at 64 calls on each store (LOADTEST_STORES, _DURATION, _WARMUP, _CONNECTIONS, _DATABASE_URL, _OUT): one table of req/s, p50, p99, errors, ratio to the empty RPC
 	$(GO) run ./benchmarks/loadtest -stores '$(LOADTEST_STORES)' -duration $(LOADTEST_DURATION) -warmup $(LOADTEST_WARMUP) \
 	  -connections $(LOADTEST_CONNECTIONS) -database-url '$(LOADTEST_DATABASE_URL)' -out '$(LOADTEST_OUT)' -serve-args '$(LOADTEST_SERVE_ARGS)'
+
+plan-bench: ## issue 11: a contribution plan of PLANBENCH_PERSONS (1,000,000) residents on a throwaway PostgreSQL (or PLANBENCH_DATABASE_URL): wall time, server peak memory
+	$(GO) run ./benchmarks/planbench -persons $(PLANBENCH_PERSONS) -runs $(PLANBENCH_RUNS) -database-url '$(PLANBENCH_DATABASE_URL)'
 
 bench-allocs: ## fail when a benchmark allocates more per op than benchmarks/allocs-ceiling.txt allows
 	$(GO) run ./benchmarks/allocscheck -ceilings benchmarks/allocs-ceiling.txt
