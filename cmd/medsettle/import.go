@@ -29,9 +29,14 @@ import (
 )
 
 // personColumns and institutionColumns are the CSV headers import reads.
+// The last column of persons, identities, may be left out (files written
+// before it existed); optionalColumns says how many trailing columns of
+// each header may be.
 var (
-	personColumns      = []string{"person_id", "name", "region", "scheme", "employment", "category", "contribution_years", "account_balance"}
+	personColumns = []string{"person_id", "name", "region", "scheme", "employment", "category", "contribution_years", "account_balance",
+		"identities"}
 	institutionColumns = []string{"institution_id", "name", "region", "level", "budgets"}
+	optionalColumns    = map[string]int{"persons": 1}
 )
 
 const importUsage = `Usage:
@@ -39,10 +44,15 @@ const importUsage = `Usage:
   medsettle import institutions FILE.csv [--addr 127.0.0.1:50051] [--token TOKEN] [--tls-ca FILE]
   medsettle import members FILE.csv --contract ID [--addr 127.0.0.1:50051] [--token TOKEN] [--tls-ca FILE]
 
-persons.csv columns:      ` + "person_id,name,region,scheme,employment,category,contribution_years,account_balance" + `
+persons.csv columns:      ` + "person_id,name,region,scheme,employment,category,contribution_years,account_balance,identities" + `
   scheme EMPLOYEE|RESIDENT; employment EMPLOYED|RETIRED or empty; category ORDINARY|DESTITUTE|
   MINIMUM_LIVING|MONITORED|POVERTY_ALLEVIATED or empty; account_balance money ("1000.00") or empty:
-  an opening balance, taken for a new person only (re-importing a person keeps the live balance)
+  an opening balance, taken for a new person only (re-importing a person keeps the live balance);
+  identities: dated categories (身份) as CATEGORY:FROM:TO entries separated by ";", e.g.
+  "MINIMUM_LIVING:2026-01-01:2026-12-31;MONITORED:2026-07-01:2026-12-31": a category as the
+  category column takes it (not ORDINARY), both dates YYYY-MM-DD and inclusive; several may
+  hold at once, but not two overlapping periods of one category. Empty: none (re-importing a
+  person replaces its identities). The column may be left out of the header altogether.
 institutions.csv columns: institution_id,name,region,level,budgets
   level 1-3; budgets "2026:60000;2027:65000" or empty
 members.csv column:       person_id
@@ -135,7 +145,7 @@ func importFile(ctx context.Context, args []string, stdout, stderr io.Writer) (r
 		return nil, fmt.Errorf("--contract applies to import members only, not to %s", kind)
 	}
 	columns := map[string][]string{"persons": personColumns, "institutions": institutionColumns, "members": memberColumns}[kind]
-	scan, err := scanFile(path, columns)
+	scan, err := scanFile(path, columns, optionalColumns[kind])
 	if err != nil {
 		return nil, err // before any progress is drawn
 	}
@@ -177,9 +187,10 @@ type fileScan struct {
 	duplicates map[string][]int // an id on more than one line → those lines
 }
 
-// scanFile checks the header of the CSV file at path against columns,
-// counts its rows and finds the ids (first column) on more than one line.
-func scanFile(path string, columns []string) (fileScan, error) {
+// scanFile checks the header of the CSV file at path against columns (of
+// which the last optional may be left out), counts its rows and finds the
+// ids (first column) on more than one line.
+func scanFile(path string, columns []string, optional int) (fileScan, error) {
 	file, err := os.Open(path)
 	if err != nil {
 		return fileScan{}, fmt.Errorf("open the CSV file: %w", err)
@@ -187,7 +198,7 @@ func scanFile(path string, columns []string) (fileScan, error) {
 	defer file.Close()
 	rd := csv.NewReader(bufio.NewReader(file))
 	rd.FieldsPerRecord = -1
-	if err := readHeader(rd, columns); err != nil {
+	if _, err := readHeaderColumns(rd, columns, optional); err != nil {
 		return fileScan{}, fmt.Errorf("%s: %w", path, err)
 	}
 	scan := fileScan{duplicates: map[string][]int{}}
@@ -373,23 +384,39 @@ func (r *importReport) rejections() int { return len(r.rejected) + r.unlisted }
 
 // readHeader checks the CSV header against the expected columns.
 func readHeader(rd *csv.Reader, want []string) error {
+	_, err := readHeaderColumns(rd, want, 0)
+	return err
+}
+
+// readHeaderColumns checks the CSV header against the expected columns,
+// of which the last optional may be left out, and returns how many
+// columns the file has.
+func readHeaderColumns(rd *csv.Reader, want []string, optional int) (int, error) {
 	head, err := rd.Read()
 	if err != nil {
-		return fmt.Errorf("read header: %w", err)
+		return 0, fmt.Errorf("read header: %w", err)
 	}
 	for i := range head {
 		head[i] = strings.TrimSpace(strings.TrimPrefix(head[i], "\ufeff"))
 	}
-	if strings.Join(head, ",") != strings.Join(want, ",") {
-		return fmt.Errorf("the header is %q; it must be %q", strings.Join(head, ","), strings.Join(want, ","))
+	got := strings.Join(head, ",")
+	for n := len(want); n >= len(want)-optional; n-- {
+		if got == strings.Join(want[:n], ",") {
+			return n, nil
+		}
 	}
-	return nil
+	msg := fmt.Sprintf("the header is %q; it must be %q", got, strings.Join(want, ","))
+	if optional > 0 {
+		msg += fmt.Sprintf(" (%s may be left out)", strings.Join(want[len(want)-optional:], ","))
+	}
+	return 0, errors.New(msg)
 }
 
 // importPersons sends the file in ImportPersons calls of at most perCall
 // persons, each stored atomically by the server.
 func importPersons(ctx context.Context, client pb.RegistryServiceClient, rd *csv.Reader, rep *importReport, perCall int) error {
-	if err := readHeader(rd, personColumns); err != nil {
+	columns, err := readHeaderColumns(rd, personColumns, optionalColumns["persons"])
+	if err != nil {
 		return err
 	}
 	return importInCalls(rd, rep, perCall, func() (bulkCall, error) {
@@ -399,7 +426,7 @@ func importPersons(ctx context.Context, client pb.RegistryServiceClient, rd *csv
 			cancel()
 			return nil, err
 		}
-		return &personsCall{stream: stream, cancel: cancel}, nil
+		return &personsCall{stream: stream, cancel: cancel, columns: columns}, nil
 	})
 }
 
@@ -504,14 +531,15 @@ func importOneCall(rd *csv.Reader, rep *importReport, limit int, open func() (bu
 	return eof, nil
 }
 
-// personsCall is one ImportPersons call.
+// personsCall is one ImportPersons call of a file with columns columns.
 type personsCall struct {
-	stream grpc.ClientStreamingClient[pb.ImportPersonsRequest, pb.ImportPersonsResponse]
-	cancel context.CancelFunc
+	stream  grpc.ClientStreamingClient[pb.ImportPersonsRequest, pb.ImportPersonsResponse]
+	cancel  context.CancelFunc
+	columns int
 }
 
 func (c *personsCall) add(rec []string) error {
-	p, err := personFromCSV(rec)
+	p, err := personFromCSV(rec, c.columns)
 	if err != nil {
 		return rowError{err}
 	}
@@ -594,9 +622,11 @@ func enumValue(column, prefix, s string, values map[string]int32) (int32, error)
 	return 0, fmt.Errorf("%s %q is not one of the %s values", column, s, strings.TrimSuffix(prefix, "_"))
 }
 
-func personFromCSV(rec []string) (*pb.Person, error) {
-	if len(rec) != len(personColumns) {
-		return nil, fmt.Errorf("has %d fields; want %d", len(rec), len(personColumns))
+// personFromCSV reads a row of a persons file whose header has columns
+// columns (personColumns, or all but identities).
+func personFromCSV(rec []string, columns int) (*pb.Person, error) {
+	if len(rec) != columns {
+		return nil, fmt.Errorf("has %d fields; want %d, as the header", len(rec), columns)
 	}
 	scheme, err := enumValue("scheme", "SCHEME_", rec[3], pb.Scheme_value)
 	if err != nil {
@@ -616,10 +646,14 @@ func personFromCSV(rec []string) (*pb.Person, error) {
 			return nil, fmt.Errorf("contribution_years %q is not a whole number", s)
 		}
 	}
+	identities, err := identitiesFromCSV(field(rec, 8))
+	if err != nil {
+		return nil, err
+	}
 	return &pb.Person{
 		PersonId: field(rec, 0), Name: field(rec, 1), Region: field(rec, 2),
 		Scheme: pb.Scheme(scheme), Employment: pb.Employment(emp), Category: pb.PersonCategory(cat),
-		ContributionYears: int32(years), AccountBalance: field(rec, 7),
+		ContributionYears: int32(years), AccountBalance: field(rec, 7), Identities: identities,
 	}, nil
 }
 
