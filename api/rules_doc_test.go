@@ -37,6 +37,7 @@ var rulesDocExamples = []string{
 	"pre-self-pay-included", "catastrophic-and-aid", "aid-ceiling", "account-and-cash", "cross-region",
 	"institution-budget", "idempotency-reversal",
 	"drg-points", "budget-clearing", "capitation-surplus", "capitation-deficit",
+	"contribution-plan", "contribution-tie",
 }
 
 var (
@@ -150,6 +151,8 @@ func runDocExample(t *testing.T, ex docExample) {
 		runDocBudget(t, ex)
 	case "capitation":
 		runDocCapitation(t, ex)
+	case "contribution":
+		runDocContribution(t, ex)
 	default:
 		t.Fatalf("unknown kind %q", ex.Kind)
 	}
