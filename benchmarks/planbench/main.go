@@ -2,8 +2,9 @@
 // contribution plan for 1,000,000 residents on PostgreSQL in at most 20 s
 // with the server under 300 MB. It builds bin/medsettle, starts a
 // throwaway PostgreSQL cluster (fsync on, every other setting the
-// default), starts `medsettle serve --demo` on it, imports the residents
-// with dated identities through ImportPersons, runs VACUUM (ANALYZE) on
+// default), starts `medsettle serve --demo` on it, loads the residents
+// with dated identities (COPY into the persons table, or -load api:
+// ImportPersons calls), runs VACUUM (ANALYZE) on
 // the persons table, then times `medsettle plan --csv` (and one --diff
 // against the previous plan) as a user runs it, reading the server's
 // peak resident size (VmHWM of /proc/PID/status, reset before each run)
@@ -12,7 +13,7 @@
 //
 // Usage (from the repository root):
 //
-//	go run ./benchmarks/planbench [-persons 1000000] [-runs 3] [-streams 2] [-database-url URL]
+//	go run ./benchmarks/planbench [-persons 1000000] [-runs 3] [-load copy|api] [-streams 2] [-database-url URL]
 //
 // The method and the figures are in benchmarks/README.md, "Contribution
 // plan (issue 11)".
@@ -46,6 +47,7 @@ const (
 type options struct {
 	persons, runs, streams int
 	databaseURL            string
+	load                   string
 }
 
 func main() {
@@ -66,12 +68,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.persons, "persons", 1_000_000, "residents to import and plan")
 	fs.IntVar(&o.runs, "runs", 3, "timed plan runs (the first with the caches as the import left them)")
 	fs.IntVar(&o.streams, "streams", 2, "ImportPersons calls at once while loading")
+	fs.StringVar(&o.load, "load", "copy", "how the residents are loaded: copy (COPY into the persons table, fast) or api (ImportPersons calls, as an operator would)")
 	fs.StringVar(&o.databaseURL, "database-url", "", "PostgreSQL to use instead of a throwaway cluster (a fresh schema is made and dropped)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if o.persons < 1 || o.runs < 1 || o.streams < 1 {
 		return errors.New("-persons, -runs and -streams must be at least 1")
+	}
+	if o.load != "copy" && o.load != "api" {
+		return fmt.Errorf("-load %q: copy or api", o.load)
 	}
 	step := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "%s  %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, a...))
@@ -125,15 +131,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	step("importing %d residents with dated identities (%d ImportPersons calls at once)", o.persons, o.streams)
 	start := time.Now()
-	last := time.Now()
-	err = importResidents(ctx, s.addr, o.persons, o.streams, func(done int64) {
-		if time.Since(last) > 5*time.Second || done == int64(o.persons) {
-			last = time.Now()
-			step("  %d imported", done)
-		}
-	})
+	if o.load == "api" {
+		step("importing %d residents with dated identities (%d ImportPersons calls at once)", o.persons, o.streams)
+		last := time.Now()
+		err = importResidents(ctx, s.addr, o.persons, o.streams, func(done int64) {
+			if time.Since(last) > 5*time.Second || done == int64(o.persons) {
+				last = time.Now()
+				step("  %d imported", done)
+			}
+		})
+	} else {
+		step("copying %d residents with dated identities into %s.persons", o.persons, schema)
+		err = copyResidents(ctx, url, schema, o.persons)
+	}
 	if err != nil {
 		return err
 	}
@@ -172,8 +183,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	fmt.Fprintf(stdout, "planbench: %d residents of %s (plus the demo's %d) on %s; %d CPUs, %s\n",
 		o.persons, planRegion, base.summary.persons, dbInfo, runtime.NumCPU(), runtime.Version())
-	fmt.Fprintf(stdout, "import: %.1f s (%.0f persons/s, %d calls at once); VACUUM (ANALYZE) persons %.1f s; server VmHWM after the import %d MB\n",
-		importTime.Seconds(), float64(o.persons)/importTime.Seconds(), o.streams, vacuum.Seconds(), afterImport/1024)
+	how := "COPY"
+	if o.load == "api" {
+		how = fmt.Sprintf("ImportPersons, %d calls at once", o.streams)
+	}
+	fmt.Fprintf(stdout, "load: %.1f s (%.0f persons/s, %s); VACUUM (ANALYZE) persons %.1f s; server VmHWM after the load %d MB\n",
+		importTime.Seconds(), float64(o.persons)/importTime.Seconds(), how, vacuum.Seconds(), afterImport/1024)
 	fmt.Fprintf(stdout, "plan: %d persons, contribution %s, subsidy %s, payable %s (checked); plan.csv %d MB\n\n",
 		runs[0].summary.persons, runs[0].summary.contribution, runs[0].summary.subsidy, runs[0].summary.payable, fi.Size()>>20)
 	fmt.Fprintln(stdout, "| run | wall | rows/s | server peak (VmHWM) | server RSS after | plan command peak |")
