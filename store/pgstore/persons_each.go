@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/medsettle/medsettle/engine"
 )
@@ -31,11 +34,16 @@ func (s *Store) eachPersonQuery(region string, scheme engine.Scheme) (string, []
 	return s.sql(strings.Replace(eachPersonSQL, "{where}", where, 1)), args
 }
 
+// eachPersonFetch is how many persons EachPerson reads in one round trip.
+const eachPersonFetch = 1000
+
 // EachPerson implements store.Store: one read-only REPEATABLE READ
-// transaction (snapshotTx) whose rows are handed to fn as they arrive
-// from the server, never all held at once. fn runs while the transaction
-// is open; a slow fn keeps it open (and its snapshot) that long. fn's
-// error is returned as it is, and so is ctx's.
+// transaction (snapshotTx) reading the persons through a cursor,
+// eachPersonFetch rows a round trip, so that neither side holds more than
+// a batch, and a walk that stops early (fn's error, ctx) leaves the rest
+// unread rather than draining it. fn runs while the transaction is open;
+// a slow fn keeps it open (and its snapshot) that long. fn's error is
+// returned as it is, and so is ctx's.
 func (s *Store) EachPerson(ctx context.Context, region string, scheme engine.Scheme, fn func(engine.Person) error) error {
 	tx, err := s.pool.BeginTx(ctx, snapshotTx)
 	if err != nil {
@@ -43,32 +51,55 @@ func (s *Store) EachPerson(ctx context.Context, region string, scheme engine.Sch
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	query, args := s.eachPersonQuery(region, scheme)
-	rows, err := tx.Query(ctx, query, args...)
-	if err != nil {
+	if _, err := tx.Exec(ctx, "DECLARE each_person NO SCROLL CURSOR FOR "+query, args...); err != nil {
 		return eachErr(ctx, err)
+	}
+	fetch := "FETCH FORWARD " + strconv.Itoa(eachPersonFetch) + " FROM each_person"
+	batch := make([]engine.Person, 0, eachPersonFetch)
+	for {
+		batch, err = s.fetchPersons(ctx, tx, fetch, batch[:0])
+		if err != nil {
+			return err
+		}
+		for _, p := range batch {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+		if len(batch) < eachPersonFetch {
+			break
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return eachErr(ctx, err)
+	}
+	return nil
+}
+
+// fetchPersons appends the persons one FETCH of EachPerson's cursor reads.
+func (s *Store) fetchPersons(ctx context.Context, tx pgx.Tx, fetch string, out []engine.Person) ([]engine.Person, error) {
+	rows, err := tx.Query(ctx, fetch)
+	if err != nil {
+		return out, eachErr(ctx, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		// The rows already received would still come after a cancel.
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		p, err := scanPersonRow(rows)
 		if err != nil {
 			if errors.Is(err, engine.ErrInvariant) {
-				return s.corrupt("EachPerson", err)
+				return out, s.corrupt("EachPerson", err)
 			}
-			return eachErr(ctx, err)
+			return out, eachErr(ctx, err)
 		}
-		if err := fn(p); err != nil {
-			return err
-		}
+		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
-		return eachErr(ctx, err)
+		return out, eachErr(ctx, err)
 	}
-	rows.Close()
-	return translate(tx.Commit(ctx))
+	return out, nil
 }
 
 // eachErr is the error of a failed walk: ctx's own error when ctx has

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store/pgstore"
@@ -34,6 +35,7 @@ func TestEachPersonStreamsFromTheIndex(t *testing.T) {
 	if !strings.Contains(plan, "persons_region_scheme_id") || strings.Contains(plan, "Sort") {
 		t.Errorf("EachPerson of one region does not stream from the index:\n%s", plan)
 	}
+	began := time.Now()
 	n, withIDs, last := 0, 0, ""
 	err = st.EachPerson(ctx, "340600", engine.SchemeResident, func(p engine.Person) error {
 		if p.ID <= last {
@@ -49,6 +51,7 @@ func TestEachPersonStreamsFromTheIndex(t *testing.T) {
 		}
 		return nil
 	})
+	t.Logf("walked in %s", time.Since(began))
 	if err != nil || n != 50000 || withIDs != 5000 {
 		t.Errorf("walked %d persons, %d with identities (%v); want 50000 and 5000", n, withIDs, err)
 	}
