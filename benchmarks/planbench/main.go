@@ -191,11 +191,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		importTime.Seconds(), float64(o.persons)/importTime.Seconds(), how, vacuum.Seconds(), afterImport/1024)
 	fmt.Fprintf(stdout, "plan: %d persons, contribution %s, subsidy %s, payable %s (checked); plan.csv %d MB\n\n",
 		runs[0].summary.persons, runs[0].summary.contribution, runs[0].summary.subsidy, runs[0].summary.payable, fi.Size()>>20)
-	fmt.Fprintln(stdout, "| run | wall | rows/s | server peak (VmHWM) | server RSS after | plan command peak |")
-	fmt.Fprintln(stdout, "|---|---|---|---|---|---|")
+	fmt.Fprintln(stdout, "| run | wall | rows/s | server peak (VmHWM) | server RSS after | plan command peak | server CPU | plan command CPU |")
+	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|")
 	row := func(name string, r planRun) {
-		fmt.Fprintf(stdout, "| %s | %.2f s | %.0f | %d MB | %d MB | %d MB |\n", name, r.wall.Seconds(),
-			float64(r.summary.persons)/r.wall.Seconds(), r.serverPeak/1024, r.serverRSS/1024, r.clientPeak/1024)
+		fmt.Fprintf(stdout, "| %s | %.2f s | %.0f | %d MB | %d MB | %d MB | %.2f s | %.2f s |\n", name, r.wall.Seconds(),
+			float64(r.summary.persons)/r.wall.Seconds(), r.serverPeak/1024, r.serverRSS/1024, r.clientPeak/1024,
+			r.serverCPU.Seconds(), r.clientCPU.Seconds())
 	}
 	for i, r := range runs {
 		row(fmt.Sprintf("--csv #%d", i+1), r)

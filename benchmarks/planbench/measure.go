@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -18,9 +19,11 @@ import (
 // planRun is one timed `medsettle plan` against the server.
 type planRun struct {
 	wall       time.Duration
-	serverPeak int64 // kB: the server's VmHWM over the run (reset before it)
-	serverRSS  int64 // kB: the server's VmRSS after the run
-	clientPeak int64 // kB: the plan command's peak resident size
+	serverPeak int64         // kB: the server's VmHWM over the run (reset before it)
+	serverRSS  int64         // kB: the server's VmRSS after the run
+	clientPeak int64         // kB: the plan command's peak resident size
+	serverCPU  time.Duration // the server's user and system CPU over the run
+	clientCPU  time.Duration // the plan command's user and system CPU
 	summary    planSummary
 }
 
@@ -37,12 +40,16 @@ func runPlan(ctx context.Context, bin string, s *server, args ...string) (planRu
 	if err := resetPeak(pid); err != nil {
 		return r, fmt.Errorf("reset the server's VmHWM: %w", err)
 	}
+	cpuBefore, err := processCPU(pid)
+	if err != nil {
+		return r, err
+	}
 	cmd := exec.CommandContext(ctx, bin, append([]string{"plan", "--region", planRegion, "--scheme", "resident",
 		"--year", strconv.Itoa(planYear), "--addr", s.addr}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	r.wall = time.Since(start)
 	if err != nil {
 		return r, fmt.Errorf("medsettle plan %v: %w\n%s%s", args, err, stdout.String(), stderr.String())
@@ -50,6 +57,12 @@ func runPlan(ctx context.Context, bin string, s *server, args ...string) (planRu
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.clientPeak = ru.Maxrss // kB on Linux
 	}
+	r.clientCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	cpuAfter, err := processCPU(pid)
+	if err != nil {
+		return r, err
+	}
+	r.serverCPU = cpuAfter - cpuBefore
 	if r.serverPeak, err = memoryKB(pid, "VmHWM"); err != nil {
 		return r, err
 	}
@@ -119,4 +132,24 @@ func describeDatabase(ctx context.Context, url string) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("PostgreSQL %s (fsync %s, shared_buffers %s, work_mem %s)", version, fsync, buffers, workMem), nil
+}
+
+// processCPU is the user and system CPU time a process has used, from
+// /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s).
+func processCPU(pid int) (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count from its ")".
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the name", pid, len(f))
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %v %v", pid, err1, err2)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"testing"
 
 	"github.com/medsettle/medsettle/engine"
@@ -44,5 +45,16 @@ func TestParseSummary(t *testing.T) {
 	}
 	if _, err := parseSummary("persons 10\n"); err == nil {
 		t.Error("a summary without amounts is read")
+	}
+}
+
+// TestProcessCPU reads this process's CPU time.
+func TestProcessCPU(t *testing.T) {
+	d, err := processCPU(os.Getpid())
+	if err != nil || d < 0 {
+		t.Errorf("processCPU: %v %v", d, err)
+	}
+	if _, err := processCPU(-1); err == nil {
+		t.Error("a process that does not exist")
 	}
 }
