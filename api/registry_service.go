@@ -30,7 +30,9 @@ type RegistryService struct {
 
 // PutPerson creates or replaces a person (admin). The account balance is
 // an opening balance: a person already registered keeps the live one, and
-// the answer carries the person as stored.
+// the answer carries the person as stored. The identities are replaced
+// whole, checked with every problem named (engine.CheckIdentities), and
+// answered in canonical order (engine.CompareIdentities).
 func (s *RegistryService) PutPerson(ctx context.Context, req *pb.PutPersonRequest) (*pb.PutPersonResponse, error) {
 	p, err := s.putPerson(ctx, req.GetPerson())
 	if err != nil {
@@ -98,7 +100,8 @@ func (s *RegistryService) adjustAccount(ctx context.Context, req *pb.AdjustAccou
 	})
 }
 
-// GetPerson reads a person; every role may.
+// GetPerson reads a person, its identities in canonical order; every role
+// may.
 func (s *RegistryService) GetPerson(ctx context.Context, req *pb.GetPersonRequest) (*pb.GetPersonResponse, error) {
 	p, err := s.getPerson(ctx, req.GetPersonId())
 	if err != nil {
