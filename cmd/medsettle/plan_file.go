@@ -68,11 +68,11 @@ type planCSV struct {
 	rec [5]string
 }
 
-// newPlanCSV writes the header to f.
-func newPlanCSV(f *atomicFile) (*planCSV, error) {
-	p := &planCSV{w: csv.NewWriter(f)}
+// newPlanCSV writes the header to w.
+func newPlanCSV(w io.Writer) (*planCSV, error) {
+	p := &planCSV{w: csv.NewWriter(w)}
 	if err := p.w.Write(planColumns); err != nil {
-		return nil, fmt.Errorf("write %s: %w", f.path, err)
+		return nil, err
 	}
 	return p, nil
 }

@@ -147,7 +147,8 @@ func checkPreviousPlan(path string) (int64, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return 0, fmt.Errorf("--diff %s is not a plan CSV medsettle plan can compare with:\n  %s", path, strings.Join(problems, "\n  "))
+		return 0, fmt.Errorf("--diff %s is not a plan CSV medsettle plan can compare with:\n  %s\n  what to do: fix the lines above, or name a plan that medsettle plan --csv wrote",
+			path, strings.Join(problems, "\n  "))
 	}
 	return p.rows, nil
 }

@@ -32,7 +32,7 @@ func (out *planOutputs) open(o planOptions) error {
 			return fmt.Errorf("--csv: %w", err)
 		}
 		if out.plan, err = newPlanCSV(out.planFile); err != nil {
-			return fmt.Errorf("--csv: %w", err)
+			return fmt.Errorf("--csv: write %s: %w", o.csvPath, err)
 		}
 	}
 	if o.diffPath == "" {
