@@ -1,0 +1,49 @@
+package national
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+
+	"github.com/medsettle/medsettle/engine"
+)
+
+// Number is a decimal as HIS clients send it: a JSON number or a string
+// holding one (both are common). It keeps the literal text, so that it
+// is parsed exactly (engine.ParseMoney, ParsePrice, ParseQuantity), never
+// through float64. Present reports whether the field was sent at all.
+type Number struct {
+	Text    string
+	Present bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (n *Number) UnmarshalJSON(b []byte) error {
+	n.Present = true
+	b = bytes.TrimSpace(b)
+	switch {
+	case bytes.Equal(b, []byte("null")):
+		n.Text, n.Present = "", false
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		n.Text = string(bytes.TrimSpace([]byte(s)))
+		return nil
+	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
+		n.Text = string(b)
+		return nil
+	}
+	return errors.New("not a number")
+}
+
+// Amount is money in an answer: a JSON number written with two decimals
+// (GATEWAY.md "Envelope").
+type Amount engine.Money
+
+// MarshalJSON implements json.Marshaler.
+func (a Amount) MarshalJSON() ([]byte, error) {
+	return engine.Money(a).AppendFixed(nil), nil
+}
