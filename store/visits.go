@@ -9,8 +9,10 @@ import (
 	"github.com/medsettle/medsettle/engine"
 )
 
-// ErrVisitNotOpen means a visit is settled or cancelled, so its details
-// cannot change and it cannot be cancelled (GATEWAY.md "Visits").
+// ErrVisitNotOpen means a visit is not in the state the call needs: it is
+// settled or cancelled, so its details cannot change and it cannot be
+// cancelled (GATEWAY.md "Visits"); or, for MarkVisitSettled and
+// ReopenVisit, it is held by another settlement than the one named.
 var ErrVisitNotOpen = errors.New("visit is not open")
 
 // VisitKind is how a visit was opened: an outpatient visit (national 2201)
@@ -95,11 +97,17 @@ func (d FeeDetail) SameContent(o FeeDetail) bool {
 // VisitStore keeps the gateway's visits and their fee details. Both stores
 // implement it and pass its conformance tests.
 type VisitStore interface {
-	// OpenVisit stores v as a new OPEN visit (v.State and Generation are
-	// ignored) and returns it with OpenedAt set; if the institution already
-	// has a visit of v.Kind with v.Number, it returns that one unchanged (a
-	// retry) whatever v's other fields. Returns ErrNotFound if the person
-	// does not exist.
+	// OpenVisit stores v as a new OPEN visit (as NewVisit makes it: an id
+	// from NewVisitID when v.ID is "", and v's State, Generation,
+	// SettlementID, ReversedSettlementID, Discharge and OpenedAt are
+	// ignored) and returns it with OpenedAt set (UTC, to the microsecond);
+	// if the institution already has a visit of v.Kind with v.Number, it
+	// returns that one unchanged (a retry) whatever v's other fields and
+	// whatever its state: the caller compares PersonID and State and
+	// refuses a number reused for another person or a cancelled visit.
+	// Returns a *engine.ValidationError if CheckVisit refuses v,
+	// ErrNotFound if the person does not exist, ErrConflict if v.ID is
+	// another visit's.
 	OpenVisit(ctx context.Context, v Visit) (Visit, error)
 	// GetVisit reads a visit. Returns ErrNotFound if there is none.
 	GetVisit(ctx context.Context, id string) (Visit, error)
@@ -108,19 +116,28 @@ type VisitStore interface {
 	// OPEN (nothing changes).
 	CancelVisit(ctx context.Context, id string) (Visit, error)
 	// RecordDischarge stores the discharge record of a visit (the last one
-	// wins). Returns ErrNotFound if there is none, ErrVisitNotOpen if it is
-	// cancelled.
+	// wins), open or settled. Returns a *engine.ValidationError if
+	// CheckDischarge refuses it, ErrNotFound if there is no visit,
+	// ErrVisitNotOpen if it is cancelled.
 	RecordDischarge(ctx context.Context, id, record string) error
 	// PutFeeDetails adds lines to an OPEN visit, all or nothing: a line
-	// whose SN is already live with the same content is a no-op; with
-	// other content the call fails with a *DetailConflictError naming every
-	// such SN. Returns ErrNotFound if the visit does not exist,
-	// ErrVisitNotOpen if it is not OPEN; on any error nothing changes.
+	// whose SN is already live (or earlier in lines) with the same content
+	// is a no-op; with other content the call fails with a
+	// *DetailConflictError naming every such SN (NewFeeDetails decides).
+	// Each line's VisitID is ignored (it is the visit's). Returns a
+	// *engine.ValidationError if CheckFeeDetails refuses the lines (more
+	// than MaxVisitDetails, a line without SN, a negative figure, …) or if
+	// the visit would hold more than MaxVisitDetails live lines or would
+	// have been given more than MaxVisitDetailRows (CheckDetailRoom; field
+	// "lines"), ErrNotFound if the visit does not exist, ErrVisitNotOpen if
+	// it is not OPEN; on any error nothing changes.
 	PutFeeDetails(ctx context.Context, visitID string, lines []FeeDetail) error
 	// CancelFeeDetails cancels the live lines of an OPEN visit in batch
 	// ("" = any batch) with SN sn ("" = all of them) and returns how many it
-	// cancelled; a cancelled SN may be uploaded again. Returns ErrNotFound
-	// if the visit does not exist, ErrVisitNotOpen if it is not OPEN.
+	// cancelled (0, without error, when none matches: the caller decides
+	// whether that is a refusal); a cancelled SN may be uploaded again,
+	// with any content. Returns ErrNotFound if the visit does not exist,
+	// ErrVisitNotOpen if it is not OPEN (nothing changes).
 	CancelFeeDetails(ctx context.Context, visitID, batch, sn string) (int, error)
 	// FeeDetails lists the live lines of a visit in batch ("" = all), in
 	// upload order. Returns ErrNotFound if the visit does not exist.
@@ -128,14 +145,20 @@ type VisitStore interface {
 	// MarkVisitSettled moves an OPEN visit to SETTLED by settlementID and
 	// returns it; a visit already SETTLED by settlementID is returned
 	// unchanged (a retry). Returns ErrNotFound if there is none,
-	// ErrVisitNotOpen if it is cancelled or settled by another settlement.
+	// ErrVisitNotOpen if it is cancelled or settled by another settlement,
+	// ErrConflict if settlementID is its ReversedSettlementID (a reversed
+	// settlement cannot settle it again), a *engine.ValidationError if
+	// settlementID is "" (Visit.SettledBy decides).
 	MarkVisitSettled(ctx context.Context, id, settlementID string) (Visit, error)
 	// ReopenVisit moves a visit SETTLED by settlementID back to OPEN with
 	// Generation + 1 and ReversedSettlementID = settlementID (after that
 	// settlement's reversal) and returns it; a visit already reopened for
 	// settlementID (OPEN with that ReversedSettlementID) is returned
 	// unchanged (a retry). Returns ErrNotFound if there is none,
-	// ErrVisitNotOpen if it is settled by another settlement or cancelled.
+	// ErrVisitNotOpen if settlementID does not hold it (settled by another
+	// settlement, cancelled, or OPEN and not reopened for settlementID), a
+	// *engine.ValidationError if settlementID is "" (Visit.ReopenedFrom
+	// decides).
 	ReopenVisit(ctx context.Context, id, settlementID string) (Visit, error)
 }
 
