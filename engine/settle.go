@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"math"
 )
 
 // ErrInvariant means the engine computed a result that breaks an identity
@@ -140,46 +139,6 @@ func CheckCodes(p *Policy, c Claim) error {
 		}
 	}
 	return v.Err()
-}
-
-// classify splits the claim's items into out of scope, over limit, pre
-// self-pay and in scope. An unknown item is out of scope (CheckCodes has
-// refused it first where the policy says so).
-func classify(p *Policy, c Claim, b *Breakdown) {
-	for _, it := range c.Items {
-		b.Total = b.Total.Add(it.Amount)
-		e, ok := p.Item(it.Code)
-		if !ok {
-			b.OutOfScope = b.OutOfScope.Add(it.Amount)
-			continue
-		}
-		if e.Category == ItemC {
-			b.OutOfScope = b.OutOfScope.Add(it.Amount)
-			continue
-		}
-		rest := it.Amount
-		if e.PriceCap != nil && it.UnitPrice.GreaterThan(*e.PriceCap) {
-			over := rest.Min(overLimit(it.UnitPrice.Sub(*e.PriceCap), it.Quantity))
-			b.OverLimit = b.OverLimit.Add(over)
-			rest = rest.Sub(over)
-		}
-		if e.Category == ItemB {
-			pre := rest.MulRatio(e.SelfPayRatio)
-			b.PreSelfPay = b.PreSelfPay.Add(pre)
-			rest = rest.Sub(pre)
-		}
-		b.InScope = b.InScope.Add(rest)
-	}
-}
-
-// overLimit is what a line pays over its price cap: round(excess × quantity)
-// to the fen. A product beyond the int64 range is far above any line's
-// amount, which bounds what is charged over the limit: it saturates.
-func overLimit(excess Price, q Quantity) Money {
-	if m, ok := excess.MulQuantity(q); ok {
-		return m
-	}
-	return MoneyFromFen(math.MaxInt64)
 }
 
 type basicResult struct {
