@@ -72,16 +72,21 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 	if err != nil {
 		return engine.Settlement{}, err
 	}
+	check := settleCheckFrom(ctx)
 	compute := func(st store.PersonYear) (engine.Result, error) {
 		policy, err := engine.SelectPolicy(policies, st.Person.Region, st.Person.Scheme, claim.SettleDate)
 		if err != nil {
 			return engine.Result{}, err
 		}
-		return engine.Settle(engine.Input{
+		res, err := engine.Settle(engine.Input{
 			Policy: policy, Person: st.Person, Institution: inst, Claim: claim,
 			Accumulators: st.Accumulators, BudgetUsed: st.BudgetUsed, Filings: st.Filings,
 			ClaimValidated: true, // by claimFromProto above
 		})
+		if err == nil && check != nil {
+			err = check(res)
+		}
+		return res, err
 	}
 	if commit {
 		sctx, sp := s.tel.span(ctx, &storeOpSettle, attribute.String("medsettle.institution_id", claim.InstitutionID),

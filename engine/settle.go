@@ -81,14 +81,14 @@ func Settle(in Input) (Result, error) {
 	aid := aidRuleFor(p, in.Person, c.SettleDate)
 	special := specialFor(p.Catastrophic, in.Person, c.SettleDate)
 	res.Details = make([]Detail, 0, detailCapacity(p, aid, c.VisitType, in.Institution.Level))
-	basic, err := basicLayer(p, in.Person, in.Institution, cross, c, acc, b.InScope, &delta, &res.Details)
+	basic, err := basicLayer(p, in.Person, in.Institution, cross, c, acc, b.InScope, &delta, &res.Details, &res.Layers)
 	if err != nil {
 		return Result{}, err
 	}
 	b.Deductible, b.BasicFund, b.OverCap = basic.deductible, basic.paid, basic.overCap
 
-	b.Catastrophic = catastrophicLayer(p, special, c, acc, b, &delta, &res.Details)
-	b.MedicalAid = aidLayer(aid, acc, b, &delta, &res.Details)
+	b.Catastrophic = catastrophicLayer(p, special, c, acc, b, &delta, &res.Details, &res.Layers)
+	b.MedicalAid = aidLayer(aid, acc, b, &delta, &res.Details, &res.Layers)
 
 	b.FundTotal = b.BasicFund.Add(b.Catastrophic).Add(b.MedicalAid)
 	b.PersonalTotal = b.Total.Sub(b.FundTotal)
@@ -105,6 +105,7 @@ func Settle(in Input) (Result, error) {
 	}
 	res.Breakdown = b
 	res.Delta = delta
+	res.AccountBalance = in.Person.AccountBalance
 
 	if limit, ok := in.Institution.Budget(c.Year()); ok {
 		// One allocation for both pointers.
@@ -174,7 +175,7 @@ func detailCapacity(p *Policy, aid *AidRule, vt VisitType, level int) int {
 
 // basicLayer computes the basic pooled fund (hifp_pay) and records what it
 // adds to the accumulators in delta.
-func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c Claim, acc Accumulators, s Money, delta *Accumulators, details *[]Detail) (basicResult, error) {
+func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c Claim, acc Accumulators, s Money, delta *Accumulators, details *[]Detail, layers *[]Layer) (basicResult, error) {
 	vt := c.VisitType
 	if vt == VisitInpatient {
 		delta.InpatientCount = 1
@@ -204,15 +205,19 @@ func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c
 	start := len(*details)
 	var raw Money
 	*details, raw = span(*details, sched.Bands, cut, d, c0, c1, FundBasic)
+	layer := newLayer(FundBasic, sched.Bands, cut, d, c0, s)
 	paid := raw
 	if ben.CapPool != "" {
 		limit, err := capFor(p, ben.CapPool, person.ContributionYears)
 		if err != nil {
 			return basicResult{}, err
 		}
+		layer.capped(limit, acc.Pool(ben.CapPool))
 		paid = capLines((*details)[start:], raw, limit.Sub(acc.Pool(ben.CapPool)))
 		delta.PoolUsed = map[string]Money{ben.CapPool: paid}
 	}
+	layer.Raw, layer.Paid = raw, paid
+	*layers = append(*layers, layer)
 	*details = dropZero(*details, start)
 	ded := c1.Min(d).Sub(c0.Min(d))
 	delta.VisitTypes = map[VisitType]VisitAccumulator{vt: {InScope: s, DeductiblePaid: ded}}
@@ -289,7 +294,7 @@ func capFor(p *Policy, pool string, years int) (Money, error) {
 
 // catastrophicLayer computes catastrophic insurance (hifmi_pay), on the
 // special schedule when special says so (specialFor).
-func catastrophicLayer(p *Policy, special bool, c Claim, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail) Money {
+func catastrophicLayer(p *Policy, special bool, c Claim, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail, layers *[]Layer) Money {
 	cat := p.Catastrophic
 	if cat == nil || !containsVisit(cat.VisitTypes, c.VisitType) {
 		return Money{}
@@ -306,10 +311,14 @@ func catastrophicLayer(p *Policy, special bool, c Claim, acc Accumulators, b Bre
 	start := len(*details)
 	var raw Money
 	*details, raw = span(*details, sched.Bands, Ratio{}, Money{}, acc.CatastrophicBase, acc.CatastrophicBase.Add(base), FundCatastrophic)
+	layer := newLayer(FundCatastrophic, sched.Bands, Ratio{}, Money{}, acc.CatastrophicBase, base)
 	paid := raw
 	if sched.AnnualCap != nil {
+		layer.capped(*sched.AnnualCap, acc.CatastrophicPaid)
 		paid = capLines((*details)[start:], raw, sched.AnnualCap.Sub(acc.CatastrophicPaid))
 	}
+	layer.Raw, layer.Paid = raw, paid
+	*layers = append(*layers, layer)
 	*details = dropZero(*details, start)
 	delta.CatastrophicBase = base
 	delta.CatastrophicPaid = paid
@@ -321,7 +330,7 @@ func catastrophicLayer(p *Policy, special bool, c Claim, acc Accumulators, b Bre
 // the person-year's whatever rule applied to the earlier claims: a rule
 // that changes within the year applies its schedule, cap and ceiling to
 // the year's totals so far.
-func aidLayer(rule *AidRule, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail) Money {
+func aidLayer(rule *AidRule, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail, layers *[]Layer) Money {
 	if rule == nil {
 		return Money{}
 	}
@@ -333,8 +342,10 @@ func aidLayer(rule *AidRule, acc Accumulators, b Breakdown, delta *Accumulators,
 	start := len(*details)
 	var raw Money
 	*details, raw = span(*details, rule.Schedule.Bands, Ratio{}, Money{}, acc.AidBase, acc.AidBase.Add(base), FundMedicalAid)
+	layer := newLayer(FundMedicalAid, rule.Schedule.Bands, Ratio{}, Money{}, acc.AidBase, base)
 	regular := raw
 	if rule.Schedule.AnnualCap != nil {
+		layer.capped(*rule.Schedule.AnnualCap, acc.AidPaid)
 		regular = capLines((*details)[start:], raw, rule.Schedule.AnnualCap.Sub(acc.AidPaid))
 	}
 	*details = dropZero(*details, start)
@@ -347,6 +358,12 @@ func aidLayer(rule *AidRule, acc Accumulators, b Breakdown, delta *Accumulators,
 			*details = append(*details, Detail{Fund: FundAidCeiling, Band: 0, Ratio: RatioOne, Base: extra, Amount: extra})
 		}
 	}
+	layer.Raw, layer.Paid = raw, regular
+	if rule.OOPCeiling != nil {
+		c := *rule.OOPCeiling
+		layer.Ceiling, layer.CeilingPaid = &c, extra
+	}
+	*layers = append(*layers, layer)
 	delta.AidBase = base
 	delta.AidPaid = regular
 	delta.AidOutOfPocket = oop

@@ -66,6 +66,16 @@ type Result struct {
 	// Details are the non-zero detail lines: basic bands ascending, then
 	// catastrophic, medical aid and the aid ceiling.
 	Details []Detail
+	// Layers are the fund layers the settlement applied (basic,
+	// catastrophic, medical aid, as far as the policy has them), with
+	// what their caps allowed before the claim: the national interface's
+	// setldetail reads them. Results recorded before they existed have
+	// none.
+	Layers []Layer
+	// AccountBalance is the person's account balance the settlement read,
+	// before its own payment (Breakdown.Account): the balance after it is
+	// AccountBalance − Account (the national interface's balc).
+	AccountBalance Money
 	// Delta is what this settlement adds to the person's accumulators.
 	Delta Accumulators
 	// Budget is the institution's budget status with this settlement

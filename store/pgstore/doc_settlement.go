@@ -63,6 +63,10 @@ type storedResult struct {
 	Budget        *storedBudgetStatus `json:"Budget"`
 	BudgetLimit   *engine.Money       `json:"BudgetLimit"`
 	WarnRatio     engine.Ratio        `json:"WarnRatio"`
+	// Layers and AccountBalance are optional: results recorded before
+	// they existed have none (doc_layers.go).
+	Layers         []storedLayer `json:"Layers,omitempty" doc:"optional"`
+	AccountBalance *engine.Money `json:"AccountBalance,omitempty" doc:"optional"`
 }
 
 // storedBreakdown is the split of a stored settlement's bill.
@@ -239,6 +243,15 @@ func encodeResult(r engine.Result) ([]byte, error) {
 		}
 		d.Details = append(d.Details, storedDetail{Fund: f, Band: det.Band, Ratio: det.Ratio, Base: det.Base, Amount: det.Amount})
 	}
+	layers, err := toStoredLayers(r.Layers)
+	if err != nil {
+		return nil, fmt.Errorf("encode result: %w", err)
+	}
+	d.Layers = layers
+	if !r.AccountBalance.IsZero() {
+		bal := r.AccountBalance
+		d.AccountBalance = &bal
+	}
 	if r.Budget != nil {
 		st, err := budgetStateCodes.code(r.Budget.State)
 		if err != nil {
@@ -271,6 +284,14 @@ func decodeResult(doc []byte) (engine.Result, error) {
 			return engine.Result{}, fmt.Errorf("result: %w", err)
 		}
 		r.Details = append(r.Details, engine.Detail{Fund: f, Band: det.Band, Ratio: det.Ratio, Base: det.Base, Amount: det.Amount})
+	}
+	layers, err := fromStoredLayers(d.Layers)
+	if err != nil {
+		return engine.Result{}, fmt.Errorf("result: %w", err)
+	}
+	r.Layers = layers
+	if d.AccountBalance != nil {
+		r.AccountBalance = *d.AccountBalance
 	}
 	if d.Budget != nil {
 		st, err := budgetStateCodes.value(d.Budget.State)

@@ -1,0 +1,37 @@
+package api
+
+import (
+	"context"
+	"errors"
+
+	"github.com/medsettle/medsettle/engine"
+)
+
+// ErrSettleCheck marks a settlement refused by the caller's SettleCheck:
+// FAILED_PRECONDITION, nothing committed.
+var ErrSettleCheck = errors.New("the settlement is not the one the caller expected")
+
+// SettleCheck looks at a settlement's result as Settle computed it under
+// the person's lock, before anything is committed. An error (wrap
+// ErrSettleCheck) refuses the settlement and nothing changes; a retry of
+// a recorded settlement is answered without computing, so without a
+// check. It must be pure and fast: it may run on another goroutine, and
+// more than once for one call (a store may compute and then discard).
+type SettleCheck func(engine.Result) error
+
+// settleCheckKey is the context key of a call's SettleCheck.
+type settleCheckKey struct{}
+
+// WithSettleCheck returns ctx carrying check for the Settle and PreSettle
+// calls made in-process (Local) with it: the national gateway refuses a
+// settlement whose figures differ from the HIS's pre-settlement inside
+// the same transaction that would commit it (DECISIONS.md).
+func WithSettleCheck(ctx context.Context, check SettleCheck) context.Context {
+	return context.WithValue(ctx, settleCheckKey{}, check)
+}
+
+// settleCheckFrom is the SettleCheck ctx carries (nil: none).
+func settleCheckFrom(ctx context.Context) SettleCheck {
+	check, _ := ctx.Value(settleCheckKey{}).(SettleCheck)
+	return check
+}
