@@ -196,11 +196,18 @@ func (g *gate) leave(caller string, cp *callerPlaces) {
 type guardedRegistrar struct {
 	srv *grpc.Server
 	g   *guard
+	// local, when set, learns each guarded service too, so that in-process
+	// calls take the same path as gRPC's (local.go).
+	local *Local
 }
 
 // RegisterService registers the guarded copy of sd.
 func (r guardedRegistrar) RegisterService(sd *grpc.ServiceDesc, impl any) {
-	r.srv.RegisterService(r.g.wrap(sd), impl)
+	w := r.g.wrap(sd)
+	r.srv.RegisterService(w, impl)
+	if r.local != nil {
+		r.local.register(w, impl)
+	}
 }
 
 // GetServiceInfo is the server's.

@@ -50,6 +50,14 @@ type Config struct {
 // medsettle's own instruments; with none installed the server pays for
 // neither.
 func NewServer(cfg Config) (*grpc.Server, *health.Server) {
+	srv, hs, _ := NewServerWithLocal(cfg)
+	return srv, hs
+}
+
+// NewServerWithLocal is NewServer that also returns the same services
+// callable in-process (Local): the same service instances, admission
+// gates, message limits and interceptors as the gRPC server's.
+func NewServerWithLocal(cfg Config) (*grpc.Server, *health.Server, *Local) {
 	log := cfg.Log
 	if log == nil {
 		log = slog.Default()
@@ -89,7 +97,10 @@ func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 	srv := grpc.NewServer(opts...)
 	// The audit registrar sits inside the guard: its stream handlers see
 	// the messages decoded.
-	reg := auditRegistrar{next: guardedRegistrar{srv: srv, g: newGuard(lim)}}
+	// Local calls run through the same chain, the caller's principal
+	// standing in for UnaryAuth (local.go).
+	local := newLocal(recoverUnary(log), audit.Unary, storeDeadline(cfg.Store))
+	reg := auditRegistrar{next: guardedRegistrar{srv: srv, g: newGuard(lim), local: local}}
 	pb.RegisterSettlementServiceServer(reg, &SettlementService{store: cfg.Store, log: log, tel: newTelemetry(),
 		clock: newSettleClock(cfg.Now, cfg.MaxClockSkew)})
 	pb.RegisterRegistryServiceServer(reg, &RegistryService{store: cfg.Store, log: log})
@@ -104,7 +115,7 @@ func NewServer(cfg Config) (*grpc.Server, *health.Server) {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	reflection.Register(reg)
-	return srv, hs
+	return srv, hs, local
 }
 
 // recoverUnary turns a panic into "internal error", logged with its stack.

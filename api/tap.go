@@ -63,11 +63,16 @@ func refusal(ctx context.Context) error {
 }
 
 // callerKey is who a call is from, for the shares of the guard's places:
-// the principal of its credentials, the client's address for the public
-// services, "" in open mode (no shares).
+// the principal of its credentials (of a Local call: its WithPrincipal),
+// the client's address for the public services, "" in open mode (no
+// shares).
 func callerKey(ctx context.Context) string {
 	if rc, ok := ctx.Value(readCtxKey{}).(*readCtx); ok {
 		return rc.caller
+	}
+	// A Local call's caller (WithPrincipal).
+	if c, ok := ctx.Value(localCallerKey{}).(string); ok {
+		return c
 	}
 	return ""
 }
