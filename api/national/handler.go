@@ -23,6 +23,9 @@ type Call struct {
 	Env  *Envelope
 	Cred *Credential
 	Now  time.Time
+	// audit is what the request's audit event names besides the envelope
+	// (Audit).
+	audit callAudit
 }
 
 // handler answers one transaction: it decodes input (the envelope's

@@ -1,0 +1,82 @@
+package national
+
+import (
+	"context"
+	"slices"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/medsettle/medsettle/store"
+)
+
+// callAudit is what a handler tells the request's audit event.
+type callAudit struct {
+	personID     string
+	settlementID string
+	results      []string
+}
+
+// AuditPerson names the person a transaction is about in its audit event
+// (psn_no).
+func (c *Call) AuditPerson(personID string) { c.audit.personID = cut(personID, store.MaxAuditString) }
+
+// AuditSettlement names the settlement a transaction reads or reverses in
+// its audit event (setl_id).
+func (c *Call) AuditSettlement(settlementID string) {
+	c.audit.settlementID = cut(settlementID, store.MaxAuditString)
+}
+
+// AuditResult adds ids a transaction produced (mdtrt_id, setl_id,
+// sign_no) to its audit event, at most store.MaxAuditResultIDs.
+func (c *Call) AuditResult(ids ...string) {
+	for _, id := range ids {
+		if id != "" && len(c.audit.results) < store.MaxAuditResultIDs && !slices.Contains(c.audit.results, id) {
+			c.audit.results = append(c.audit.results, cut(id, store.MaxAuditString))
+		}
+	}
+}
+
+// auditMethodPrefix starts the method of a gateway request's audit event:
+// "national/2207". AuditService.ListEvents finds them by method, by
+// institution, and by msgid (as request_id).
+const auditMethodPrefix = "national/"
+
+// record appends the audit event of an authenticated request: its
+// transaction (the envelope's infno, "national/invalid" when the envelope
+// has none that is four digits), its msgid as request id, the institution
+// as caller and institution, the ids the handler named, and the outcome as
+// a gRPC code (0 answered infcode "0"; otherwise the failure's, see
+// failure). The answer does not depend on it: an event that cannot be
+// appended is logged at ERROR level with every field.
+func (g *Gateway) record(ctx context.Context, c *Call, code codes.Code) {
+	infno := "invalid"
+	if c.Env != nil && digits(c.Env.Infno, 4) {
+		infno = c.Env.Infno
+	}
+	e := store.AuditEvent{
+		Time: g.now(), Role: "institution", CallerInstitution: cut(c.Cred.InstitutionID, store.MaxAuditString),
+		Method: auditMethodPrefix + infno, InstitutionID: cut(c.Cred.InstitutionID, store.MaxAuditString),
+		PersonID: c.audit.personID, SettlementID: c.audit.settlementID, Code: int32(code), ResultIDs: c.audit.results,
+	}
+	if c.Env != nil {
+		e.RequestID = cut(c.Env.Msgid, store.MaxAuditString)
+	}
+	if _, err := g.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		g.log.ErrorContext(ctx, "AUDIT EVENT LOST: the gateway's answer stands, but the audit log does not hold it",
+			"error", err, "method", e.Method, "time", e.Time, "caller_institution", e.CallerInstitution,
+			"request_id", e.RequestID, "person_id", e.PersonID, "settlement_id", e.SettlementID,
+			"code", e.Code, "result_ids", e.ResultIDs)
+	}
+}
+
+// cut cuts s to at most n bytes, at a UTF-8 boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,116 @@
+package national
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// Answer formats (Asia/Shanghai).
+const (
+	// respTimeLayout is refmsg_time and respond_time: yyyyMMddHHmmssSSS.
+	respTimeLayout = "20060102150405.000"
+	// refmsgidTimeLayout is the time in inf_refmsgid: yyyyMMddHHmmss.
+	refmsgidTimeLayout = "20060102150405"
+	// refmsgidSerials is the range of inf_refmsgid's 10-digit serial.
+	refmsgidSerials = 10_000_000_000
+)
+
+// refmsgidSource numbers the answers: inf_refmsgid is the area code, the
+// answer's time to the second and a 10-digit serial that counts up from a
+// random start (so that a restart within the same second does not repeat
+// one).
+type refmsgidSource struct {
+	next atomic.Uint64
+}
+
+func newRefmsgidSource() *refmsgidSource {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	s := &refmsgidSource{}
+	s.next.Store(binary.BigEndian.Uint64(b[:]) % refmsgidSerials)
+	return s
+}
+
+// id is the next inf_refmsgid of area at t.
+func (s *refmsgidSource) id(area string, t time.Time) string {
+	n := s.next.Add(1) % refmsgidSerials
+	serial := strconv.FormatUint(n, 10)
+	b := make([]byte, 0, 30)
+	b = append(b, area...)
+	b = t.In(shanghai).AppendFormat(b, refmsgidTimeLayout)
+	for range 10 - len(serial) {
+		b = append(b, '0')
+	}
+	return string(append(b, serial...))
+}
+
+// respTime is t as refmsg_time and respond_time.
+func respTime(t time.Time) string {
+	s := t.In(shanghai).Format(respTimeLayout)
+	return s[:14] + s[15:] // the layout's dot out: yyyyMMddHHmmssSSS
+}
+
+// cutChars cuts s to at most n characters.
+func cutChars(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for range n {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return s[:i]
+}
+
+// answer is an envelope ready to write: infcode "0" and output when
+// errMsg is empty, else "-1" with errMsg (cut to maxErrMsg characters)
+// and no output. ok is false when output could not be encoded: the body
+// is then the answer "内部错误".
+func (g *Gateway) answer(received time.Time, errMsg string, output any) (body []byte, ok bool) {
+	resp := Response{Infcode: "0", Output: output}
+	if g.refmsgid != nil && g.cfg != nil {
+		resp.InfRefmsgid = g.refmsgid.id(g.cfg.Area, received)
+	}
+	resp.RefmsgTime = respTime(received)
+	if errMsg != "" {
+		resp.Infcode, resp.ErrMsg, resp.Output = "-1", cutChars(errMsg, maxErrMsg), nil
+	}
+	resp.RespondTime = respTime(g.now())
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(resp); err != nil {
+		g.log.Error("national gateway: answer not encodable", "error", err.Error())
+		buf.Reset()
+		resp.Infcode, resp.ErrMsg, resp.Output = "-1", msgInternal, nil
+		_ = json.NewEncoder(&buf).Encode(resp)
+		return buf.Bytes(), false
+	}
+	return buf.Bytes(), true
+}
+
+// write sends an answer's body with httpStatus.
+func write(w http.ResponseWriter, httpStatus int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(httpStatus)
+	_, _ = w.Write(body)
+}
+
+// refuseHTTP answers a request refused before its transaction: httpStatus
+// with an envelope carrying errMsg.
+func (g *Gateway) refuseHTTP(w http.ResponseWriter, httpStatus int, received time.Time, errMsg string) {
+	body, _ := g.answer(received, errMsg, nil)
+	write(w, httpStatus, body)
+}

@@ -1,0 +1,240 @@
+package national
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/medsettle/medsettle/api"
+)
+
+// nationalPath is the national platform's path: the transaction is the
+// body's infno. Any other path ends with the infno (the Guangdong style).
+const nationalPath = "/fsi/api/rsfComIfsService/callService"
+
+// maxMsgid is the longest msgid, in characters.
+const maxMsgid = 30
+
+// ServeHTTP answers one request (GATEWAY.md "Transport"): POST only, a
+// JSON or text/plain body; the signature headers are checked before the
+// body is read (HTTP 401 when they fail); the body is read up to its
+// limit (HTTP 413 beyond); the envelope is checked (fixmedins_code the
+// credential's, infno four digits and the path's, msgid present); then
+// the transaction's handler answers, as the credential's institution. An
+// authenticated request is recorded in the audit log with its msgid and
+// outcome. Every answered transaction is HTTP 200, infcode "0" or "-1".
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	received := g.now()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		g.refuseHTTP(w, http.StatusMethodNotAllowed, received, "只接受 POST 请求：请以 POST 提交报文")
+		return
+	}
+	if msg := checkContentType(r.Header.Get("Content-Type")); msg != "" {
+		g.refuseHTTP(w, http.StatusUnsupportedMediaType, received, msg)
+		return
+	}
+	release, ok := g.admit(r.Context())
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		g.refuseHTTP(w, http.StatusServiceUnavailable, received, msgBusy)
+		return
+	}
+	defer release()
+	auth, fail := g.authenticate(r.Header, received)
+	if fail != nil {
+		g.refuseAuth(w, r, received, fail)
+		return
+	}
+	c := &Call{Cred: auth.cred, Now: received}
+	ctx, cancel := context.WithTimeout(r.Context(), g.timeout)
+	defer cancel()
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			g.record(ctx, c, codes.ResourceExhausted)
+			g.refuseHTTP(w, http.StatusRequestEntityTooLarge, received,
+				fmt.Sprintf("报文超过 %d 字节：请分批上传费用明细", g.maxBody))
+			return
+		}
+		g.log.InfoContext(ctx, "national gateway: request body not read", "institution_id", auth.cred.InstitutionID, "error", err.Error())
+		g.refuseHTTP(w, http.StatusBadRequest, received, "报文未能完整接收：请重新提交")
+		return
+	}
+	env, refusal := parseEnvelope(raw)
+	c.Env = env
+	if refusal == nil && env != nil {
+		if fail := g.checkCSBReplay(auth, env.Msgid, received); fail != nil {
+			g.refuseAuth(w, r, received, fail)
+			return
+		}
+		refusal = g.checkEnvelope(r.URL.Path, env, auth.cred)
+	}
+	if refusal != nil {
+		g.finish(ctx, w, c, refusal, nil)
+		return
+	}
+	h, ok := handlers[env.Infno]
+	if !ok {
+		g.finish(ctx, w, c, refuse("交易 %s 未开通", env.Infno), nil)
+		return
+	}
+	hctx := api.WithPrincipal(ctx, api.Principal{Role: api.RoleInstitution, Institution: auth.cred.InstitutionID})
+	out, err := g.run(hctx, h, c)
+	g.finish(ctx, w, c, err, out)
+}
+
+// run calls a handler; a panic is an internal error, logged with its
+// stack.
+func (g *Gateway) run(ctx context.Context, h handler, c *Call) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			g.log.ErrorContext(ctx, "national gateway: panic", "infno", c.Env.Infno, "msgid", c.Env.Msgid,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			out, err = nil, errPanicked
+		}
+	}()
+	return h(ctx, g, c, c.Env.Input)
+}
+
+// errPanicked is the error of a handler that panicked.
+var errPanicked = errors.New("handler panicked")
+
+// finish answers a transaction (HTTP 200): output if err is nil, else the
+// failure's message; and records it in the audit log first.
+func (g *Gateway) finish(ctx context.Context, w http.ResponseWriter, c *Call, err error, out any) {
+	code, msg := codes.OK, ""
+	if err != nil {
+		msg, code = g.failure(ctx, c, err)
+	}
+	body, ok := g.answer(c.Now, msg, out)
+	if !ok {
+		code = codes.Internal
+	}
+	g.record(ctx, c, code)
+	write(w, http.StatusOK, body)
+}
+
+// refuseAuth answers a request whose credentials fail: HTTP 401 (503 when
+// the replay cache is full). Nothing is recorded in the audit log (as for
+// a gRPC call without credentials); the log notes it without secrets.
+func (g *Gateway) refuseAuth(w http.ResponseWriter, r *http.Request, received time.Time, fail *authFailure) {
+	if fail.busy {
+		w.Header().Set("Retry-After", "1")
+		g.log.WarnContext(r.Context(), "national gateway: replay cache full", "remote", r.RemoteAddr)
+		g.refuseHTTP(w, http.StatusServiceUnavailable, received, fail.Msg)
+		return
+	}
+	g.log.InfoContext(r.Context(), "national gateway: authentication refused", "remote", r.RemoteAddr, "reason", fail.Msg)
+	g.refuseHTTP(w, http.StatusUnauthorized, received, fail.Msg)
+}
+
+// admit takes one of the gateway's places, waiting at most its queue wait.
+func (g *Gateway) admit(ctx context.Context) (func(), bool) {
+	select {
+	case g.slots <- struct{}{}:
+		return func() { <-g.slots }, true
+	default:
+	}
+	t := time.NewTimer(g.wait)
+	defer t.Stop()
+	select {
+	case g.slots <- struct{}{}:
+		return func() { <-g.slots }, true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil, false
+}
+
+// checkContentType accepts application/json and text/plain, in UTF-8 (a
+// charset other than UTF-8 is refused); it returns why not, or "".
+func checkContentType(ct string) string {
+	const want = "Content-Type 须为 application/json 或 text/plain（UTF-8 编码）"
+	if ct == "" {
+		return "缺少 " + want
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || (mt != "application/json" && mt != "text/plain") {
+		return want
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return want + "，不支持 charset=" + cutChars(cs, 20)
+	}
+	return ""
+}
+
+// parseEnvelope reads a request body: UTF-8 JSON, one object. The
+// envelope is returned even with a refusal when it could be read.
+func parseEnvelope(raw []byte) (*Envelope, *Refusal) {
+	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")) // a byte-order mark some clients send
+	if !utf8.Valid(raw) {
+		return nil, refuse("报文不是 UTF-8 编码：请以 UTF-8 编码提交")
+	}
+	var env Envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return nil, refuse("报文不是合法的 JSON（第 %d 字节附近）：请检查报文格式", se.Offset)
+		case errors.As(err, &te) && te.Field != "":
+			return nil, refuse("报文字段 %s 的类型不对：应为%s", cutChars(te.Field, 40), jsonKind(te.Type.Kind().String()))
+		}
+		return nil, refuse("报文不是一个 JSON 对象：请检查报文格式")
+	}
+	return &env, nil
+}
+
+// jsonKind names a Go kind as a JSON type in Chinese.
+func jsonKind(kind string) string {
+	switch kind {
+	case "string":
+		return "字符串"
+	case "struct", "map":
+		return "对象"
+	case "slice":
+		return "数组"
+	}
+	return "合适的类型"
+}
+
+// checkEnvelope checks the envelope's required fields against the
+// credential and the path.
+func (g *Gateway) checkEnvelope(path string, env *Envelope, cred *Credential) *Refusal {
+	switch n := utf8.RuneCountInString(env.Msgid); {
+	case n == 0:
+		return refuse("缺少 msgid：请填写报文 ID（不超过 %d 个字符）", maxMsgid)
+	case n > maxMsgid:
+		return refuse("msgid 长 %d 个字符，超过 %d：请缩短报文 ID", n, maxMsgid)
+	}
+	switch {
+	case env.Infno == "":
+		return refuse("缺少 infno：请填写 4 位交易编号")
+	case !digits(env.Infno, 4):
+		return refuse("infno %q 不是 4 位数字交易编号：请核对", cutChars(env.Infno, 20))
+	case env.FixmedinsCode == "":
+		return refuse("缺少 fixmedins_code：请填写定点医药机构编号")
+	case env.FixmedinsCode != cred.FixmedinsCode:
+		return refuse("fixmedins_code %q 与签名凭证的机构 %s 不符：请填写本机构的定点医药机构编号", cutChars(env.FixmedinsCode, 30), cred.FixmedinsCode)
+	}
+	if path != nationalPath {
+		last := path[strings.LastIndexByte(path, '/')+1:]
+		if last != env.Infno {
+			return refuse("路径末段 %q 与报文 infno %s 不一致：请求路径应以交易编号结尾，或使用 %s", cutChars(last, 20), env.Infno, nationalPath)
+		}
+	}
+	return nil
+}
