@@ -244,6 +244,20 @@ func (v Visit) ReopenedFrom(settlementID string) (Visit, bool, error) {
 	return v, true, nil
 }
 
+// Discharged is v with its discharge record (RecordDischarge's
+// transition): refused with CheckDischarge's *engine.ValidationError, or
+// with ErrVisitNotOpen if v is cancelled.
+func (v Visit) Discharged(record string) (Visit, error) {
+	if err := CheckDischarge(record); err != nil {
+		return Visit{}, err
+	}
+	if v.State == VisitCancelled {
+		return Visit{}, v.CheckOpen()
+	}
+	v.Discharge = record
+	return v, nil
+}
+
 // CheckDischarge refuses, with a *engine.ValidationError, a discharge
 // record longer than MaxDischargeLen bytes or not valid UTF-8.
 func CheckDischarge(record string) error {

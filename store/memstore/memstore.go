@@ -64,6 +64,10 @@ type Store struct {
 	// adjustments are the account adjustments by request id (accounts.go),
 	// made on first use.
 	adjustments map[string]store.Adjustment
+
+	// visits are the national gateway's visits and fee details
+	// (visits.go), under a mutex of their own.
+	visits visitBook
 }
 
 type requestKey struct{ institution, requestID string }

@@ -70,6 +70,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Audit", testAudit}, {"AuditLimit", testAuditLimit},
 		{"Identities", testIdentities}, {"IdentitiesDecideSettlement", testIdentitiesDecideSettlement},
 		{"EachPerson", testEachPerson}, {"EachPersonStops", testEachPersonStops}, {"EachPersonSnapshot", testEachPersonSnapshot},
+		{"OpenVisit", testOpenVisit}, {"CancelVisit", testCancelVisit}, {"RecordDischarge", testRecordDischarge},
+		{"FeeDetails", testFeeDetails}, {"CancelFeeDetails", testCancelFeeDetails}, {"FeeDetailFigures", testFeeDetailFigures},
+		{"VisitSettlement", testVisitSettlement}, {"VisitDetailLimits", testVisitDetailLimits}, {"VisitsConcurrent", testVisitsConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })

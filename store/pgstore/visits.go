@@ -1,0 +1,167 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/medsettle/medsettle/engine"
+	"github.com/medsettle/medsettle/store"
+)
+
+var _ store.VisitStore = (*Store)(nil)
+
+// The SQL of visits, written with {s} for the schema. The transitions
+// themselves are store.Visit's (shared with memstore): a call locks the
+// visit's row, decides in Go, and writes what changed.
+const (
+	visitColumns = `visit_id, institution_id, person_id, kind, number, scheme, med_type, begin_time,
+		state, settlement_id, generation, reversed_settlement_id, discharge, opened_at`
+	// openVisitSQL inserts a new visit unless the institution has one of
+	// that kind and number (then it returns no row).
+	openVisitSQL = `INSERT INTO {s}.visits (visit_id, institution_id, person_id, kind, number, scheme, med_type, begin_time,
+			state, opened_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+		ON CONFLICT (institution_id, kind, number) DO NOTHING
+		RETURNING ` + visitColumns
+	visitByNumberSQL = `SELECT ` + visitColumns + ` FROM {s}.visits WHERE institution_id = $1 AND kind = $2 AND number = $3`
+	getVisitSQL      = `SELECT ` + visitColumns + ` FROM {s}.visits WHERE visit_id = $1`
+	lockVisitSQL     = `SELECT ` + visitColumns + `, detail_rows FROM {s}.visits WHERE visit_id = $1 FOR UPDATE`
+	updateVisitSQL   = `UPDATE {s}.visits SET state = $2, settlement_id = $3, generation = $4, reversed_settlement_id = $5,
+		discharge = $6, updated_at = $7 WHERE visit_id = $1`
+)
+
+// fkViolation is PostgreSQL's foreign_key_violation.
+const fkViolation = "23503"
+
+// OpenVisit stores a new OPEN visit, or returns the institution's visit of
+// that kind and number; see store.VisitStore. One statement: the unique
+// (institution_id, kind, number) decides between two opening at once.
+func (s *Store) OpenVisit(ctx context.Context, v store.Visit) (store.Visit, error) {
+	nv, err := store.NewVisit(v)
+	var ve *engine.ValidationError
+	if errors.As(err, &ve) && !ve.Has("institution_id") && !ve.Has("kind") && !ve.Has("number") {
+		// A retry is answered whatever its other fields (a key that
+		// cannot be stored names no visit).
+		if old, gerr := s.visitByNumber(ctx, v); gerr == nil {
+			return old, nil
+		} else if !errors.Is(gerr, store.ErrNotFound) {
+			return store.Visit{}, gerr
+		}
+	}
+	if err != nil {
+		return store.Visit{}, err
+	}
+	got, err := scanVisit(s.pool.QueryRow(ctx, s.sql(openVisitSQL), nv.ID, nv.InstitutionID, nv.PersonID, int16(nv.Kind), nv.Number,
+		int16(nv.Scheme), nv.MedType, nv.Begin, int16(store.VisitOpen), s.now()))
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+		return got, nil
+	case errors.As(err, &pgErr) && pgErr.Code == fkViolation:
+		return store.Visit{}, fmt.Errorf("person %q: %w", nv.PersonID, store.ErrNotFound)
+	case errors.Is(err, pgx.ErrNoRows):
+		// The number is taken: a retry, or another call opening it at
+		// the same moment (committed, or ON CONFLICT would have waited).
+		return s.visitByNumber(ctx, nv)
+	case errors.As(err, &pgErr) && pgErr.Code == "23505":
+		return store.Visit{}, fmt.Errorf("visit id %q is another visit's: %w", nv.ID, store.ErrConflict)
+	}
+	return store.Visit{}, fmt.Errorf("open visit %s: %w", nv.Number, translate(err))
+}
+
+// visitByNumber reads the institution's visit of v's kind and number.
+func (s *Store) visitByNumber(ctx context.Context, v store.Visit) (store.Visit, error) {
+	got, err := scanVisit(s.pool.QueryRow(ctx, s.sql(visitByNumberSQL), v.InstitutionID, int16(v.Kind), v.Number))
+	if err != nil {
+		return store.Visit{}, fmt.Errorf("visit %q of %q: %w", v.Number, v.InstitutionID, translate(err))
+	}
+	return got, nil
+}
+
+// GetVisit reads a visit; see store.VisitStore.
+func (s *Store) GetVisit(ctx context.Context, id string) (store.Visit, error) {
+	v, err := scanVisit(s.pool.QueryRow(ctx, s.sql(getVisitSQL), id))
+	if err != nil {
+		return store.Visit{}, fmt.Errorf("visit %q: %w", id, translate(err))
+	}
+	return v, nil
+}
+
+// CancelVisit cancels an OPEN visit; see store.VisitStore.
+func (s *Store) CancelVisit(ctx context.Context, id string) (store.Visit, error) {
+	return s.moveVisit(ctx, id, func(v store.Visit) (store.Visit, bool, error) {
+		v, err := v.Cancelled()
+		return v, err == nil, err
+	})
+}
+
+// MarkVisitSettled settles an OPEN visit; see store.VisitStore.
+func (s *Store) MarkVisitSettled(ctx context.Context, id, settlementID string) (store.Visit, error) {
+	return s.moveVisit(ctx, id, func(v store.Visit) (store.Visit, bool, error) { return v.SettledBy(settlementID) })
+}
+
+// ReopenVisit reopens a visit after its settlement's reversal; see
+// store.VisitStore.
+func (s *Store) ReopenVisit(ctx context.Context, id, settlementID string) (store.Visit, error) {
+	return s.moveVisit(ctx, id, func(v store.Visit) (store.Visit, bool, error) { return v.ReopenedFrom(settlementID) })
+}
+
+// RecordDischarge stores a visit's discharge record; see store.VisitStore.
+func (s *Store) RecordDischarge(ctx context.Context, id, record string) error {
+	if err := store.CheckDischarge(record); err != nil {
+		return err
+	}
+	_, err := s.moveVisit(ctx, id, func(v store.Visit) (store.Visit, bool, error) {
+		v, err := v.Discharged(record)
+		return v, err == nil, err
+	})
+	return err
+}
+
+// moveVisit applies a transition to a visit in one transaction holding
+// the visit's row lock, and writes the result when the transition
+// changes it.
+func (s *Store) moveVisit(ctx context.Context, id string, move func(store.Visit) (store.Visit, bool, error)) (store.Visit, error) {
+	var out store.Visit
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		var rows int
+		v, err := scanVisit(tx.QueryRow(ctx, s.sql(lockVisitSQL), id), &rows)
+		if err != nil {
+			return fmt.Errorf("visit %q: %w", id, translate(err))
+		}
+		nv, changed, err := move(v)
+		if err != nil {
+			return err
+		}
+		if changed {
+			if _, err := tx.Exec(ctx, s.sql(updateVisitSQL), id, int16(nv.State), nv.SettlementID, nv.Generation,
+				nv.ReversedSettlementID, nv.Discharge, s.now()); err != nil {
+				return fmt.Errorf("visit %q: %w", id, translate(err))
+			}
+		}
+		out = nv
+		return nil
+	})
+	return out, err
+}
+
+// scanVisit reads a row of visitColumns, then extra columns into extra.
+// Errors are pgx's, untranslated.
+func scanVisit(row pgx.Row, extra ...any) (store.Visit, error) {
+	var v store.Visit
+	var kind, scheme, state int16
+	var opened time.Time
+	dest := append([]any{&v.ID, &v.InstitutionID, &v.PersonID, &kind, &v.Number, &scheme, &v.MedType, &v.Begin,
+		&state, &v.SettlementID, &v.Generation, &v.ReversedSettlementID, &v.Discharge, &opened}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return store.Visit{}, err
+	}
+	v.Kind, v.Scheme, v.State = store.VisitKind(kind), engine.Scheme(scheme), store.VisitState(state)
+	v.OpenedAt = opened.UTC()
+	return v, nil
+}
