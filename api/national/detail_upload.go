@@ -107,23 +107,18 @@ func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 	seen := make(map[string]bool, len(lines))
 	for i := range lines {
 		d := &lines[i]
-		name := "feedetl_sn " + clip(string(d.FeedetlSn), 30)
 		var l lineCheck
 		switch p := idProblem(string(d.FeedetlSn)); {
 		case !decoded[i]:
-			if p != "" {
-				name = fmt.Sprintf("第 %d 条", i+1)
-			}
 			l.addf("不是费用明细对象或有字段类型不对，请按接口规范传入")
 		case p != "":
-			name = fmt.Sprintf("第 %d 条", i+1)
 			l.addf("feedetl_sn %s", p)
 		case seen[string(d.FeedetlSn)]:
 			l.addf("在本次上传中重复")
 		}
 		seen[string(d.FeedetlSn)] = true
 		if !decoded[i] {
-			bad = append(bad, badLine{name: name, problems: l.problems})
+			bad = append(bad, badLine{name: lineName(i, d.FeedetlSn), problems: l.problems})
 			continue
 		}
 		if string(d.MdtrtID) != v.ID {
@@ -143,7 +138,7 @@ func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 			}
 		}
 		if len(l.problems) > 0 {
-			bad = append(bad, badLine{name: name, problems: l.problems})
+			bad = append(bad, badLine{name: lineName(i, d.FeedetlSn), problems: l.problems})
 			continue
 		}
 		class = engine.ClassifyLine(p, it)
@@ -168,6 +163,15 @@ func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 		return nil, whenNotOpen(ctx, g, v.ID, "上传费用明细", err)
 	}
 	return map[string]any{"result": out}, nil
+}
+
+// lineName names the i-th line (from 0) of an upload in a refusal: by its
+// feedetl_sn, or by its place when it has none that can be named.
+func lineName(i int, sn text) string {
+	if idProblem(string(sn)) != "" {
+		return fmt.Sprintf("第 %d 条", i+1)
+	}
+	return "feedetl_sn " + clip(string(sn), 30)
 }
 
 // cancelInfnoOf is the transaction that cancels details of a visit kind.
