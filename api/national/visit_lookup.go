@@ -55,7 +55,7 @@ func unknownVisit(id string) *Refusal {
 func notOpen(v store.Visit, what string) *Refusal {
 	switch v.State {
 	case store.VisitSettled:
-		return refuse("就诊 %s 已结算（setl_id %s），不能%s；请先撤销结算后再办理", v.ID, v.SettlementID, what)
+		return refuse("就诊 %s 已结算（setl_id %s），不能%s；请先冲正结算（2208/2305）后再办理", v.ID, v.SettlementID, what)
 	case store.VisitCancelled:
 		return refuse("就诊 %s 已撤销，不能%s；请重新办理挂号或入院", v.ID, what)
 	}

@@ -309,7 +309,7 @@ func TestCancelSettledVisit(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := f.state(id)
-	f.refused("H1", "2202", `{"data":{"psn_no":"P1","mdtrt_id":"`+id+`"}}`, "就诊 "+id+" 已结算（setl_id ST1）", "先撤销结算")
+	f.refused("H1", "2202", `{"data":{"psn_no":"P1","mdtrt_id":"`+id+`"}}`, "就诊 "+id+" 已结算（setl_id ST1）", "先冲正结算（2208/2305）")
 	f.unchanged(id, before)
 
 	aid := f.admit()
