@@ -1,0 +1,319 @@
+package national
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/medsettle/medsettle/api"
+	"github.com/medsettle/medsettle/engine"
+	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
+	"github.com/medsettle/medsettle/store"
+)
+
+// settleTx is one of the settling transactions: the kind of visit it
+// serves and whether it commits.
+type settleTx struct {
+	infno  string
+	kind   store.VisitKind
+	commit bool
+}
+
+func init() {
+	for _, tx := range []settleTx{
+		{"2206", store.VisitKindOutpatient, false}, {"2207", store.VisitKindOutpatient, true},
+		{"2303", store.VisitKindInpatient, false}, {"2304", store.VisitKindInpatient, true},
+	} {
+		register(tx.infno, func(ctx context.Context, g *Gateway, c *Call, input json.RawMessage) (any, error) {
+			return settleVisit(ctx, g, c, input, tx)
+		})
+	}
+}
+
+// settleAnswer is the output of the settling transactions.
+type settleAnswer struct {
+	Setlinfo   setlInfo     `json:"setlinfo"`
+	Setldetail []setlDetail `json:"setldetail"`
+}
+
+// settleRequest is a settling transaction's request as checked: what the
+// claim is, and what the answer echoes.
+type settleRequest struct {
+	data      *settleData
+	sum       engine.Money
+	expect    []expected
+	account   bool
+	batch     string
+	visitType engine.VisitType
+	medType   string
+}
+
+// settleVisit pre-settles or settles a visit's live details (GATEWAY.md
+// "Settling a visit") through Services.PreSettle/Settle: the request is
+// checked first, then the visit (the caller's, of tx's kind, not
+// cancelled) and the person (insutype their scheme). A visit whose
+// settlement is live answers that settlement unchanged (2207/2304) or is
+// refused (2206/2303).
+func settleVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessage, tx settleTx) (any, error) {
+	r, err := readSettleRequest(input, tx)
+	if err != nil {
+		return nil, err
+	}
+	d := r.data
+	v, err := ownVisit(ctx, g, c, d.MdtrtID, d.PsnNo)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireKind(v, tx.kind, tx.infno); err != nil {
+		return nil, err
+	}
+	person, err := personFor(ctx, g, d.PsnNo, d.Insutype)
+	if err != nil {
+		return nil, err
+	}
+	c.AuditPerson(person.ID)
+	if tx.kind == store.VisitKindInpatient {
+		vt, ok := visitTypeOfMedType(v.MedType)
+		if !ok {
+			return nil, refuse("入院登记的 med_type「%s」不支持结算，请撤销入院（2404）后按 21 等住院类别重新登记", clip(v.MedType, 10))
+		}
+		r.visitType, r.medType = engine.VisitType(vt), v.MedType
+	}
+	v, live, err := liveSettlement(ctx, g, v)
+	if err != nil {
+		return nil, err
+	}
+	if live != nil {
+		if !tx.commit {
+			return nil, notOpen(v, "预结算")
+		}
+		return answerSettled(ctx, g, c, r, v, person, *live)
+	}
+	items, total, err := claimLines(ctx, g, v, r.batch)
+	if err != nil {
+		return nil, err
+	}
+	if !total.Equal(r.sum) {
+		return nil, refuse("medfee_sumamt %s 与就诊 %s 未撤销费用明细合计 %s 不符，请核对明细（可重新上传或撤销）后按合计传入", r.sum, v.ID, total)
+	}
+	drg := ""
+	if tx.kind == store.VisitKindInpatient {
+		if drg, err = knownDRG(ctx, g, person, c.Today(), drgCodeOf(d)); err != nil {
+			return nil, err
+		}
+	}
+	req := &pb.SettleRequest{RequestId: settleRequestID(v), InstitutionId: c.Cred.InstitutionID, PersonId: person.ID,
+		VisitType: pb.VisitType(r.visitType), SettleDate: c.Today(), DrgCode: drg, UsePersonalAccount: r.account, Items: items}
+	if !tx.commit {
+		return preSettle(ctx, g, c, r, v, person, req)
+	}
+	return commitSettlement(ctx, g, c, r, v, person, req)
+}
+
+// readSettleRequest checks what the request says by itself, before any
+// state is read.
+func readSettleRequest(input json.RawMessage, tx settleTx) (settleRequest, error) {
+	var in settleInput
+	if err := decodeInput(input, &in); err != nil {
+		return settleRequest{}, err
+	}
+	d := in.Data
+	if d == nil {
+		return settleRequest{}, refuse("input.data 缺失，请按接口规范传入 data")
+	}
+	r := settleRequest{data: d}
+	if d.PsnSetlway != "01" {
+		return r, refuse("psn_setlway「%s」不支持：只办理 01（按项目结算），请传入 01", clip(string(d.PsnSetlway), 10))
+	}
+	if tx.kind == store.VisitKindInpatient && d.MidSetlFlag == "1" {
+		return r, refuse("mid_setl_flag 1（中途结算）不支持，请出院后一次结算，传入 0")
+	}
+	if tx.kind == store.VisitKindOutpatient {
+		vt, ok := visitTypeOfMedType(string(d.MedType))
+		if !ok || vt == pb.VisitType_VISIT_TYPE_INPATIENT {
+			return r, refuse("med_type「%s」不支持门诊结算，请传入 11、12、13（普通门诊）或 14（门诊慢特病）", clip(string(d.MedType), 10))
+		}
+		r.visitType, r.medType = engine.VisitType(vt), string(d.MedType)
+		if err := requireID("chrg_bchno", d.ChrgBchno); err != nil {
+			return r, err
+		}
+		r.batch = string(d.ChrgBchno)
+	}
+	switch d.AcctUsedFlag {
+	case "", "0":
+	case "1":
+		r.account = true
+	default:
+		return r, refuse("acct_used_flag「%s」不对，请传入 1（使用个人账户）或 0（不使用）", clip(string(d.AcctUsedFlag), 10))
+	}
+	if !d.MedfeeSumamt.Present {
+		return r, refuse("medfee_sumamt 缺失，请传入费用明细合计")
+	}
+	sum, err := parseAmount("medfee_sumamt", d.MedfeeSumamt)
+	if err != nil {
+		return r, err
+	}
+	r.sum = sum
+	if tx.commit {
+		if r.expect, err = expectedFigures(d); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// liveSettlement is the visit's live settlement (nil when the visit is
+// OPEN): a visit SETTLED by a settlement since reversed (the reopening
+// was lost) is reopened first; a cancelled visit is refused.
+func liveSettlement(ctx context.Context, g *Gateway, v store.Visit) (store.Visit, *engine.Settlement, error) {
+	switch v.State {
+	case store.VisitOpen:
+		return v, nil, nil
+	case store.VisitSettled:
+	default:
+		return v, nil, notOpen(v, "结算")
+	}
+	st, err := g.store.GetSettlement(ctx, v.SettlementID)
+	if err != nil {
+		return v, nil, fmt.Errorf("reading settlement %q of visit %q: %w", v.SettlementID, v.ID, err)
+	}
+	if st.State != engine.StateReversed {
+		return v, &st, nil
+	}
+	v, err = g.visits.ReopenVisit(ctx, v.ID, st.ID)
+	if err != nil {
+		return v, nil, whenNotOpen(ctx, g, v.ID, "结算", err)
+	}
+	return v, nil, nil
+}
+
+// preSettle computes the settlement and records nothing: the answer is
+// the engine's result as PreSettle computed it (captured through the
+// settle check, which refuses nothing).
+func preSettle(ctx context.Context, g *Gateway, c *Call, r settleRequest, v store.Visit, p engine.Person, req *pb.SettleRequest) (any, error) {
+	var mu sync.Mutex
+	var res *engine.Result
+	capture := func(got engine.Result) error {
+		mu.Lock()
+		defer mu.Unlock()
+		res = &got
+		return nil
+	}
+	if _, err := g.svc.PreSettle(api.WithSettleCheck(ctx, capture), req); err != nil {
+		return nil, err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if res == nil {
+		return nil, errors.New("pre-settlement: the services computed no result the gateway could see")
+	}
+	return answer(settled{Result: *res, Visit: v, Person: p, VisitType: r.visitType, MedType: r.medType,
+		CertType: string(r.data.MdtrtCertType), At: c.Now, Msgid: c.Env.Msgid}), nil
+}
+
+// commitSettlement settles the claim under the visit's request id, with
+// the HIS's pre-settled figures checked inside the transaction that would
+// commit it (a difference refuses it, nothing committed), then marks the
+// visit settled. A crash between the two is healed by the retry: Settle
+// answers the recorded settlement of the same request id.
+func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest, v store.Visit, p engine.Person, req *pb.SettleRequest) (any, error) {
+	var mu sync.Mutex
+	var diff string
+	computed := false
+	check := func(res engine.Result) error {
+		d := differences(r.expect, res.Breakdown)
+		mu.Lock()
+		defer mu.Unlock()
+		diff, computed = d, true
+		if d != "" {
+			return fmt.Errorf("%w: %s", api.ErrSettleCheck, d)
+		}
+		return nil
+	}
+	resp, err := g.svc.Settle(api.WithSettleCheck(ctx, check), req)
+	mu.Lock()
+	stale, committed := diff, computed && err == nil
+	mu.Unlock()
+	var id string
+	switch {
+	case err == nil:
+		id = resp.GetSettlement().GetSettlementId()
+	case stale != "" && status.Code(err) == codes.FailedPrecondition:
+		return nil, refuse("预结算结果已变化，未结算：%s；请重新预结算后再结算", clip(stale, 120))
+	case status.Code(err) == codes.AlreadyExists:
+		// The visit's request id settled another claim (a retry after a
+		// crash whose details or date changed since): that settlement
+		// stands and is the answer.
+		ev, ok, aerr := firstSuccess(ctx, g, c.Cred.InstitutionID, pb.SettlementService_Settle_FullMethodName, req.GetRequestId())
+		if aerr != nil || !ok || len(ev.ResultIDs) == 0 {
+			return nil, errors.Join(err, aerr)
+		}
+		id = ev.ResultIDs[0]
+	default:
+		return nil, err
+	}
+	if _, err := g.visits.MarkVisitSettled(ctx, v.ID, id); err != nil {
+		return nil, undoOrphan(ctx, g, v.ID, id, err)
+	}
+	st, err := g.store.GetSettlement(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading settlement %q: %w", id, err)
+	}
+	if committed {
+		// This call committed it: its msgid is the settling one.
+		c.AuditResult(st.ID)
+		return answerFor(ctx, g, c, r, v, p, st, c.Env.Msgid)
+	}
+	return answerSettled(ctx, g, c, r, v, p, st)
+}
+
+// undoOrphan handles a settlement committed for a visit that could not be
+// marked settled by it: the visit was cancelled meanwhile (2202/2404
+// between the read and the mark), so the settlement is reversed and the
+// request refused. Any other error is returned: the retry heals it.
+func undoOrphan(ctx context.Context, g *Gateway, visitID, settlementID string, err error) error {
+	if !errors.Is(err, store.ErrVisitNotOpen) {
+		return fmt.Errorf("marking visit %q settled by %q: %w", visitID, settlementID, err)
+	}
+	cur, gerr := g.visits.GetVisit(ctx, visitID)
+	if gerr != nil || cur.State != store.VisitCancelled {
+		return fmt.Errorf("marking visit %q settled by %q: %w", visitID, settlementID, errors.Join(err, gerr))
+	}
+	if _, rerr := g.svc.ReverseSettlement(ctx, &pb.ReverseSettlementRequest{RequestId: reverseRequestID(settlementID),
+		SettlementId: settlementID, Reason: "就诊已撤销"}); rerr != nil {
+		return fmt.Errorf("reversing settlement %q of cancelled visit %q: %w", settlementID, visitID, rerr)
+	}
+	return notOpen(cur, "结算")
+}
+
+// answerSettled is the answer of a committed settlement: the same on
+// every reading (setl_time is when it was committed).
+// A replay: medins_setl_id is the msgid of the call that committed it.
+func answerSettled(ctx context.Context, g *Gateway, c *Call, r settleRequest, v store.Visit, p engine.Person, st engine.Settlement) (any, error) {
+	c.AuditResult(st.ID)
+	msgid, err := settlingMsgid(ctx, g, c, c.Env.Infno, p.ID, st.ID)
+	if err != nil {
+		return nil, err
+	}
+	return answerFor(ctx, g, c, r, v, p, st, msgid)
+}
+
+// answerFor is the answer of a committed settlement that msgid committed.
+func answerFor(ctx context.Context, g *Gateway, c *Call, r settleRequest, v store.Visit, p engine.Person, st engine.Settlement, msgid string) (any, error) {
+	at, err := committedAt(ctx, g, st.Claim.InstitutionID, pb.SettlementService_Settle_FullMethodName, st.Claim.RequestID, st)
+	if err != nil {
+		return nil, err
+	}
+	return answer(settled{ID: st.ID, Result: st.Result, Visit: v, Person: p, VisitType: st.Claim.VisitType,
+		MedType: r.medType, CertType: string(r.data.MdtrtCertType), At: at, Msgid: msgid}), nil
+}
+
+// answer is the output of a settlement.
+func answer(s settled) settleAnswer {
+	return settleAnswer{Setlinfo: newSetlInfo(s), Setldetail: newSetlDetails(s.Result, s.Person.Scheme)}
+}

@@ -1,0 +1,75 @@
+package national
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/medsettle/medsettle/engine"
+	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
+	"github.com/medsettle/medsettle/store"
+)
+
+// settleRequestID is the Settle request id of a visit's next settlement:
+// the visit and how many of its settlements were reversed, so that any
+// repeated 2207/2304 (whatever its msgid) settles once, and the first one
+// after a reversal settles anew (DECISIONS.md).
+func settleRequestID(v store.Visit) string {
+	return "NAT-" + v.ID + "-" + strconv.Itoa(v.Generation)
+}
+
+// reverseRequestID is the ReverseSettlement request id of a settlement's
+// reversal: a retry answers the first reversal.
+func reverseRequestID(settlementID string) string { return "NAT-R-" + settlementID }
+
+// reverseReason is the reason every gateway reversal gives: the same on a
+// retry (the reason is part of what makes a reversal the same request).
+func reverseReason(infno string) string { return "国家接口 " + infno + " 撤销结算" }
+
+// claimLines reads the live details of the claim (outpatient: of the
+// charge batch; inpatient: of the visit) as line items, and their sum.
+// No live detail is refused.
+func claimLines(ctx context.Context, g *Gateway, v store.Visit, batch string) ([]*pb.LineItem, engine.Money, error) {
+	details, err := g.visits.FeeDetails(ctx, v.ID, batch)
+	if err != nil {
+		return nil, engine.Money{}, fmt.Errorf("reading the details of visit %q: %w", v.ID, err)
+	}
+	if len(details) == 0 {
+		if batch != "" {
+			return nil, engine.Money{}, refuse("就诊 %s 收费批次 %s 没有未撤销的费用明细，请先上传明细（2204）再结算", v.ID, clip(batch, 30))
+		}
+		return nil, engine.Money{}, refuse("就诊 %s 没有未撤销的费用明细，请先上传明细（2301）再结算", v.ID)
+	}
+	items := make([]*pb.LineItem, len(details))
+	var sum engine.Money
+	for i, d := range details {
+		items[i] = &pb.LineItem{Code: d.Code, Name: d.Name, Quantity: d.Quantity.String(),
+			UnitPrice: d.UnitPrice.String(), Amount: d.Amount.String()}
+		sum = sum.Add(d.Amount)
+	}
+	return items, sum, nil
+}
+
+// knownDRG is code when the policy that settles the person on date lists
+// it as a DRG group, else "": an unknown code leaves the case ungrouped
+// for clearing rather than failing the settlement (GATEWAY.md "Settling a
+// visit"). When no policy can be found, the code is kept: the settlement
+// then fails for the want of a policy, as over gRPC.
+func knownDRG(ctx context.Context, g *Gateway, p engine.Person, date, code string) (string, error) {
+	if code == "" {
+		return "", nil
+	}
+	d, err := engine.ParseDate(date)
+	if err != nil {
+		return "", fmt.Errorf("settle date %q: %w", date, err)
+	}
+	policies, err := g.store.Policies(ctx, p.Region, p.Scheme)
+	if err != nil {
+		return "", fmt.Errorf("reading the policies of %s: %w", p.Region, err)
+	}
+	policy, err := engine.SelectPolicy(policies, p.Region, p.Scheme, d)
+	if err != nil || policy.HasDRG(code) {
+		return code, nil
+	}
+	return "", nil
+}
