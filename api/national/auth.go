@@ -77,8 +77,15 @@ func parseTimestamp(name, s string) (time.Time, *authFailure) {
 	return time.Unix(n, 0), nil
 }
 
-// checkClock refuses a timestamp more than ClockWindow from now.
-func checkClock(name string, ts, now time.Time) *authFailure {
+// checkClock refuses a timestamp more than ClockWindow from now, read to
+// the timestamp's own precision (a timestamp in seconds against the
+// clock's second).
+func checkClock(name, stamp string, ts, now time.Time) *authFailure {
+	if len(stamp) == 13 {
+		now = now.Truncate(time.Millisecond)
+	} else {
+		now = now.Truncate(time.Second)
+	}
 	d := now.Sub(ts)
 	if d > ClockWindow || d < -ClockWindow {
 		return unauthorized("请求头 " + name + " 与服务器时间相差超过 300 秒：请校准客户端时钟后重新签名")
@@ -149,7 +156,7 @@ func (g *Gateway) authenticateTif(h http.Header, now time.Time) (authenticated, 
 	if f != nil {
 		return authenticated{}, f
 	}
-	if f := checkClock(hdrTifTimestamp, ts, now); f != nil {
+	if f := checkClock(hdrTifTimestamp, stamp, ts, now); f != nil {
 		return authenticated{}, f
 	}
 	if !sameSignature(sig, tifSignature(stamp, cred.Secret, nonce)) {
@@ -182,7 +189,7 @@ func (g *Gateway) authenticateCSB(h http.Header, now time.Time) (authenticated, 
 	if f != nil {
 		return authenticated{}, f
 	}
-	if f := checkClock(hdrCSBTimestamp, ts, now); f != nil {
+	if f := checkClock(hdrCSBTimestamp, stamp, ts, now); f != nil {
 		return authenticated{}, f
 	}
 	if !sameSignature(sig, csbSignature(cred.Secret, key, name, stamp, version)) {
