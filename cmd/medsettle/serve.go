@@ -38,6 +38,9 @@ type serveFlags struct {
 	limits                       limitFlags
 	metricsListen                string
 	pgMaxBatch                   int
+	// nationalListen and nationalConfig serve the national-interface
+	// gateway (api/national) beside gRPC; both or neither.
+	nationalListen, nationalConfig string
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
@@ -66,6 +69,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.IntVar(&f.pgMaxBatch, "pg-max-batch", pgstore.DefaultMaxBatch,
 		"PostgreSQL: most settlements (and audit events) committed together in one transaction (group commit); 1: each its own")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "address to serve Prometheus /metrics on over plain HTTP (docs/METRICS.md); empty: off")
+	fs.StringVar(&f.nationalListen, "national-listen", "", "address to serve the national-interface gateway on (HTTP; HTTPS with --tls-cert); needs --national-config; empty: off")
+	fs.StringVar(&f.nationalConfig, "national-config", "", "national gateway config: {\"scheme\": \"x-tif\"|\"csb\", \"area\": …, \"institutions\": [{\"fixmedins_code\", \"institution_id\", \"key\", \"secret\"}]} (examples/national-config.json for --demo)")
 	addLimitFlags(fs, &f.limits)
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -91,6 +96,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	}
 	if f.tlsClientCA != "" && f.tlsCert == "" {
 		return f, errors.New("--tls-client-ca needs --tls-cert and --tls-key")
+	}
+	if (f.nationalListen == "") != (f.nationalConfig == "") {
+		return f, errors.New("--national-listen and --national-config go together (the demo's config: examples/national-config.json)")
 	}
 	return f, nil
 }
@@ -132,17 +140,29 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	var opts []grpc.ServerOption
+	var tlsCfg *tls.Config
 	if f.tlsCert != "" {
-		creds, err := tlsCredentials(f.tlsCert, f.tlsKey, f.tlsClientCA)
-		if err != nil {
+		if tlsCfg, err = tlsConfig(f.tlsCert, f.tlsKey, f.tlsClientCA); err != nil {
 			return err
 		}
-		opts = append(opts, grpc.Creds(creds))
+		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	}
-	srv, health := api.NewServer(api.Config{Store: api.WithStoreTimeouts(st, f.storeTimeouts), Tokens: tokens, Log: log, ServerOptions: opts, Limits: f.limits.Limits, MaxClockSkew: f.maxClockSkew})
+	timed := api.WithStoreTimeouts(st, f.storeTimeouts)
+	srv, health, local := api.NewServerWithLocal(api.Config{Store: timed, Tokens: tokens, Log: log, ServerOptions: opts, Limits: f.limits.Limits, MaxClockSkew: f.maxClockSkew})
 	maxConns := setupConnectionCap(f.limits.maxConnections, log)
+	var gateway *gatewayServer
+	if f.nationalListen != "" {
+		// Before the gRPC listener: a bad config or a taken address stops
+		// the start.
+		if gateway, err = startNational(f, st, timed, local, tlsCfg, maxConns, log); err != nil {
+			return err
+		}
+	}
 	tcp, err := net.Listen("tcp", f.listen)
 	if err != nil {
+		if gateway != nil {
+			gateway.close()
+		}
 		return fmt.Errorf("listen on %s: %w", f.listen, err)
 	}
 	lis := newLimitListener(tcp, maxConns, log)
@@ -151,11 +171,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if tokens.Open() {
 		log.Warn("no --tokens given: open mode, every caller is admin")
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(lis) }()
+	if gateway != nil {
+		go func() { errc <- gateway.serve() }()
+	}
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
+		log.Error("a listener stopped; stopping the server", "err", serveErr)
 	case <-ctx.Done():
 	}
 	log.Info("draining calls in flight", "timeout", drainTimeout)
@@ -165,6 +189,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		srv.GracefulStop()
 		close(done)
 	}()
+	if gateway != nil {
+		// The gateway's requests drain alongside: each ends within its
+		// request timeout, well inside drainTimeout.
+		gateway.shutdown(drainTimeout, log)
+	}
 	select {
 	case <-done:
 	case <-time.After(drainTimeout):
@@ -172,7 +201,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		srv.Stop()
 	}
 	log.Info("stopped")
-	return nil
+	return serveErr
 }
 
 // openStore picks the store: PostgreSQL for a URL (migrated at start),
@@ -203,7 +232,9 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func tlsCredentials(certFile, keyFile, clientCA string) (credentials.TransportCredentials, error) {
+// tlsConfig is the server's TLS configuration from --tls-cert, --tls-key
+// and --tls-client-ca, for gRPC and the national gateway alike.
+func tlsConfig(certFile, keyFile, clientCA string) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("load TLS key pair: %w", err)
@@ -221,5 +252,5 @@ func tlsCredentials(certFile, keyFile, clientCA string) (credentials.TransportCr
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
-	return credentials.NewTLS(cfg), nil
+	return cfg, nil
 }
