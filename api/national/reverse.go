@@ -88,8 +88,17 @@ func reverseVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessag
 	if err != nil {
 		return nil, fmt.Errorf("reading person %q: %w", v.PersonID, err)
 	}
+	// medins_setl_id is the settlement's: the msgid that settled it.
+	settleInfno := "2207"
+	if kind == store.VisitKindInpatient {
+		settleInfno = "2304"
+	}
+	msgid, err := settlingMsgid(ctx, g, c, settleInfno, v.PersonID, st.ID, "")
+	if err != nil {
+		return nil, err
+	}
 	s := settled{ID: st.ID, Result: st.Result, Visit: v, Person: person, VisitType: st.Claim.VisitType,
-		MedType: v.MedType, At: at, Msgid: c.Env.Msgid}
+		MedType: v.MedType, At: at, Msgid: msgid}
 	return settleAnswer{Setlinfo: newSetlInfo(s).negated(after.AccountBalance),
 		Setldetail: negatedDetails(newSetlDetails(st.Result, person.Scheme))}, nil
 }

@@ -296,7 +296,7 @@ func undoOrphan(ctx context.Context, g *Gateway, visitID, settlementID string, e
 // A replay: medins_setl_id is the msgid of the call that committed it.
 func answerSettled(ctx context.Context, g *Gateway, c *Call, r settleRequest, v store.Visit, p engine.Person, st engine.Settlement) (any, error) {
 	c.AuditResult(st.ID)
-	msgid, err := settlingMsgid(ctx, g, c, c.Env.Infno, p.ID, st.ID)
+	msgid, err := settlingMsgid(ctx, g, c, c.Env.Infno, p.ID, st.ID, c.Env.Msgid)
 	if err != nil {
 		return nil, err
 	}

@@ -47,10 +47,9 @@ func committedAt(ctx context.Context, g *Gateway, institution, method, requestID
 
 // settlingMsgid is the msgid of the transaction that committed settlement
 // id (medins_setl_id): the first successful infno call about the person
-// whose audit event names the settlement among its results; the answering
-// call's msgid when none does (this call is the one committing it, its
-// event is appended as it ends).
-func settlingMsgid(ctx context.Context, g *Gateway, c *Call, infno, personID, id string) (string, error) {
+// whose audit event names the settlement among its results; fallback when
+// none does (a settlement made over gRPC, or an audit event lost).
+func settlingMsgid(ctx context.Context, g *Gateway, c *Call, infno, personID, id, fallback string) (string, error) {
 	evs, err := g.store.AuditEvents(ctx, store.AuditFilter{Method: auditMethodPrefix + infno, Institution: c.Cred.InstitutionID,
 		PersonID: personID, HasCode: true, Code: int32(codes.OK), Limit: store.MaxAuditPage})
 	if err != nil {
@@ -61,5 +60,5 @@ func settlingMsgid(ctx context.Context, g *Gateway, c *Call, infno, personID, id
 			return e.RequestID, nil
 		}
 	}
-	return c.Env.Msgid, nil
+	return fallback, nil
 }

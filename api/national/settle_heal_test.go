@@ -1,0 +1,143 @@
+package national
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/medsettle/medsettle/api"
+	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
+	"github.com/medsettle/medsettle/store"
+)
+
+// settleLikeGateway settles visit v's details as 2207 would, without
+// marking the visit: a gateway that crashed between the two.
+func (f *stFixture) settleLikeGateway(v store.Visit, date string) string {
+	f.t.Helper()
+	ctx := api.WithPrincipal(context.Background(), api.Principal{Role: api.RoleInstitution, Institution: "H1"})
+	items, _, err := claimLines(ctx, f.g, v, "B1")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	resp, err := f.local.Settle(ctx, &pb.SettleRequest{RequestId: settleRequestID(v), InstitutionId: "H1", PersonId: v.PersonID,
+		VisitType: pb.VisitType_VISIT_TYPE_OUTPATIENT, SettleDate: date, UsePersonalAccount: true, Items: items})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return resp.GetSettlement().GetSettlementId()
+}
+
+// TestSettleHealsALostMark: a settlement committed under the visit's
+// request id whose visit was never marked (a crash between the two) is
+// the answer of the next 2207, which marks the visit; the same the next
+// day (when the request differs by its settle date).
+func TestSettleHealsALostMark(t *testing.T) {
+	for _, nextDay := range []bool{false, true} {
+		f := newStFixture(t)
+		v := f.s1Outpatient()
+		id := f.settleLikeGateway(v, "2025-03-04")
+		if nextDay {
+			f.clock.add(24 * time.Hour)
+		}
+		out := f.ok("2207", outpatientInput(v, "450", s1OutpatientFigures))
+		if got := strings.Trim(field(t, out, "setlinfo.setl_id"), `"`); got != id {
+			t.Fatalf("next day %v: 2207 answered %s, the committed settlement is %s", nextDay, got, id)
+		}
+		if got := f.visit(v.ID); got.State != store.VisitSettled || got.SettlementID != id {
+			t.Fatalf("next day %v: visit %+v", nextDay, got)
+		}
+		if got := field(t, out, "setlinfo.balc"); got != "685.00" {
+			t.Errorf("balc %s, want 685.00 (one settlement)", got)
+		}
+	}
+}
+
+// TestSettleAfterAReversalOverGRPC: a visit SETTLED by a settlement
+// since reversed over gRPC (or whose reopening was lost) is reopened by
+// the next 2207, which settles anew.
+func TestSettleAfterAReversalOverGRPC(t *testing.T) {
+	f := newStFixture(t)
+	v := f.s1Outpatient()
+	out := f.ok("2207", outpatientInput(v, "450", ""))
+	first := strings.Trim(field(t, out, "setlinfo.setl_id"), `"`)
+	ctx := api.WithPrincipal(context.Background(), api.Principal{Role: api.RoleInstitution, Institution: "H1"})
+	if _, err := f.local.ReverseSettlement(ctx, &pb.ReverseSettlementRequest{RequestId: "R1", SettlementId: first}); err != nil {
+		t.Fatal(err)
+	}
+	again := f.ok("2207", outpatientInput(v, "450", ""))
+	second := strings.Trim(field(t, again, "setlinfo.setl_id"), `"`)
+	if second == first {
+		t.Fatal("2207 answered the reversed settlement")
+	}
+	if got := f.visit(v.ID); got.State != store.VisitSettled || got.SettlementID != second || got.Generation != 1 {
+		t.Fatalf("visit %+v", got)
+	}
+}
+
+// cancellingVisits cancels a visit just before it is marked settled: a
+// 2202 arriving while 2207 settles.
+type cancellingVisits struct{ store.VisitStore }
+
+func (c cancellingVisits) MarkVisitSettled(ctx context.Context, id, settlementID string) (store.Visit, error) {
+	if _, err := c.VisitStore.CancelVisit(ctx, id); err != nil {
+		return store.Visit{}, err
+	}
+	return c.VisitStore.MarkVisitSettled(ctx, id, settlementID)
+}
+
+// TestSettleOfAVisitCancelledMeanwhile: the settlement committed for a
+// visit cancelled before it could be marked is reversed, and 2207 refused:
+// the person's account and accumulators are as before.
+func TestSettleOfAVisitCancelledMeanwhile(t *testing.T) {
+	f := newStFixture(t)
+	v := f.s1Outpatient()
+	f.g.visits = cancellingVisits{f.st}
+	r, _ := f.tx("H1", "2207", "M1", outpatientInput(v, "450", ""))
+	if r.Infcode != "-1" || !strings.Contains(r.ErrMsg, "已撤销") {
+		t.Fatalf("2207 of a visit cancelled meanwhile: %s %s", r.Infcode, r.ErrMsg)
+	}
+	snap, err := f.st.Snapshot(context.Background(), "S1", "H1", 2025)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !snap.Person.AccountBalance.Equal(mon("1000")) || len(snap.Accumulators.VisitTypes) != 0 {
+		t.Fatalf("after the undone settlement: balance %s, accumulators %+v", snap.Person.AccountBalance, snap.Accumulators)
+	}
+}
+
+// TestConcurrentSettle: 2207s of one visit at the same time settle it
+// once, and all answer that settlement.
+func TestConcurrentSettle(t *testing.T) {
+	f := newStFixture(t)
+	v := f.s1Outpatient()
+	const n = 8
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, out := f.tx("H1", "2207", "C"+string(rune('0'+i)), outpatientInput(v, "450", ""))
+			if r.Infcode != "0" {
+				t.Errorf("2207 #%d: %s", i, r.ErrMsg)
+				return
+			}
+			ids[i] = strings.Trim(field(t, out, "setlinfo.setl_id"), `"`)
+		}()
+	}
+	wg.Wait()
+	for i := range ids {
+		if ids[i] != ids[0] {
+			t.Fatalf("concurrent 2207s answered %v", ids)
+		}
+	}
+	snap, err := f.st.Snapshot(context.Background(), "S1", "H1", 2025)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !snap.Person.AccountBalance.Equal(mon("685")) {
+		t.Fatalf("balance %s after concurrent 2207s, want 685.00 (one settlement)", snap.Person.AccountBalance)
+	}
+}
