@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -44,29 +45,25 @@ func NewVisit(v Visit) (Visit, error) {
 }
 
 // CheckVisit refuses, with a *engine.ValidationError, a visit OpenVisit
-// cannot store: an id, institution, person or number that is empty or too
-// long (the id at most MaxVisitIDLen characters, the others
-// engine.MaxIDLen), a kind that is neither outpatient nor inpatient, a
-// scheme that is neither employee nor resident, a med_type or begin time
-// longer than engine.MaxIDLen. Fields are named as Visit's, in snake_case.
+// cannot store: an id, institution, person or number that is empty, not
+// UTF-8, carries a control character or is too long (engine.CheckID; the
+// id at most MaxVisitIDLen characters), a kind that is neither outpatient
+// nor inpatient, a scheme that is neither employee nor resident, a
+// med_type or begin time that is not UTF-8, carries a NUL or is longer
+// than engine.MaxIDLen (engine.CheckText). Fields are named as Visit's,
+// in snake_case.
 func CheckVisit(v Visit) error {
 	var bad engine.Violations
-	text := func(field, s string, required bool, max int) {
-		switch {
-		case required && s == "":
-			bad.Addf(field, "is required")
-		case utf8.RuneCountInString(s) > max:
-			bad.Addf(field, "has %d characters; at most %d are allowed", utf8.RuneCountInString(s), max)
-		case !utf8.ValidString(s):
-			bad.Addf(field, "is not valid UTF-8")
-		}
+	if n := utf8.RuneCountInString(v.ID); n > MaxVisitIDLen {
+		bad.Addf("id", "is %d characters long; at most %d are allowed", n, MaxVisitIDLen)
+	} else {
+		engine.CheckID(&bad, "id", v.ID)
 	}
-	text("id", v.ID, true, MaxVisitIDLen)
-	text("institution_id", v.InstitutionID, true, engine.MaxIDLen)
-	text("person_id", v.PersonID, true, engine.MaxIDLen)
-	text("number", v.Number, true, engine.MaxIDLen)
-	text("med_type", v.MedType, false, engine.MaxIDLen)
-	text("begin", v.Begin, false, engine.MaxIDLen)
+	engine.CheckID(&bad, "institution_id", v.InstitutionID)
+	engine.CheckID(&bad, "person_id", v.PersonID)
+	engine.CheckID(&bad, "number", v.Number)
+	engine.CheckText(&bad, "med_type", v.MedType, engine.MaxIDLen)
+	engine.CheckText(&bad, "begin", v.Begin, engine.MaxIDLen)
 	if v.Kind != VisitKindOutpatient && v.Kind != VisitKindInpatient {
 		bad.Addf("kind", "is %d; want outpatient (%d) or inpatient (%d)", v.Kind, VisitKindOutpatient, VisitKindInpatient)
 	}
@@ -78,12 +75,11 @@ func CheckVisit(v Visit) error {
 
 // CheckFeeDetails refuses, with a *engine.ValidationError, lines
 // PutFeeDetails cannot store: more than MaxVisitDetails of them (field
-// "lines"), or a line (field "lines[i].…") whose sn is empty or longer
-// than engine.MaxIDLen, whose batch, code, fee time or med_type is longer
-// than engine.MaxIDLen, whose name is longer than engine.MaxNameLen, or
-// whose quantity, unit price or amount is negative. It does not check
-// amount = round(quantity × unit price): that is the caller's validation
-// of its own request.
+// "lines"), or a line (field "lines[i].…") whose sn fails engine.CheckID,
+// whose batch, code, fee time or med_type (engine.MaxIDLen) or name
+// (engine.MaxNameLen) fails engine.CheckText, or whose quantity, unit
+// price or amount is negative. It does not check amount = round(quantity
+// × unit price): that is the caller's validation of its own request.
 func CheckFeeDetails(lines []FeeDetail) error {
 	var bad engine.Violations
 	if len(lines) > MaxVisitDetails {
@@ -91,33 +87,31 @@ func CheckFeeDetails(lines []FeeDetail) error {
 		return bad.Err()
 	}
 	for i, d := range lines {
-		text := func(name, s string, required bool, max int) {
-			switch {
-			case required && s == "":
-				bad.Addf(fmt.Sprintf("lines[%d].%s", i, name), "is required")
-			case utf8.RuneCountInString(s) > max:
-				bad.Addf(fmt.Sprintf("lines[%d].%s", i, name), "has %d characters; at most %d are allowed", utf8.RuneCountInString(s), max)
-			case !utf8.ValidString(s):
-				bad.Addf(fmt.Sprintf("lines[%d].%s", i, name), "is not valid UTF-8")
-			}
-		}
-		text("sn", d.SN, true, engine.MaxIDLen)
-		text("batch", d.Batch, false, engine.MaxIDLen)
-		text("code", d.Code, false, engine.MaxIDLen)
-		text("name", d.Name, false, engine.MaxNameLen)
-		text("fee_time", d.FeeTime, false, engine.MaxIDLen)
-		text("med_type", d.MedType, false, engine.MaxIDLen)
+		at := func(field string) engine.FieldPath { return engine.IndexPath("lines", i, field) }
+		engine.CheckIDAt(&bad, at("sn"), d.SN)
+		engine.CheckTextAt(&bad, at("batch"), d.Batch, engine.MaxIDLen)
+		engine.CheckTextAt(&bad, at("code"), d.Code, engine.MaxIDLen)
+		engine.CheckTextAt(&bad, at("name"), d.Name, engine.MaxNameLen)
+		engine.CheckTextAt(&bad, at("fee_time"), d.FeeTime, engine.MaxIDLen)
+		engine.CheckTextAt(&bad, at("med_type"), d.MedType, engine.MaxIDLen)
 		if d.Quantity.Scaled() < 0 {
-			bad.Addf(fmt.Sprintf("lines[%d].quantity", i), "is %s; a quantity cannot be negative", d.Quantity)
+			bad.AddAtf(at("quantity"), "is %s; a quantity cannot be negative", d.Quantity)
 		}
 		if d.UnitPrice.Scaled() < 0 {
-			bad.Addf(fmt.Sprintf("lines[%d].unit_price", i), "is %s; a price cannot be negative", d.UnitPrice)
+			bad.AddAtf(at("unit_price"), "is %s; a price cannot be negative", d.UnitPrice)
 		}
 		if d.Amount.IsNegative() {
-			bad.Addf(fmt.Sprintf("lines[%d].amount", i), "is %s; an amount cannot be negative", d.Amount)
+			bad.AddAtf(at("amount"), "is %s; an amount cannot be negative", d.Amount)
 		}
 	}
 	return bad.Err()
+}
+
+// Storable reports whether a store can hold s as text: valid UTF-8 with
+// no NUL. A key that is not (an id, batch or SN a caller asks for) names
+// nothing stored; PostgreSQL would refuse to compare it at all.
+func Storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // NewFeeDetails decides what PutFeeDetails adds to visitID, whose live
@@ -192,17 +186,16 @@ func (v Visit) Cancelled() (Visit, error) {
 
 // SettledBy is v settled by settlementID (MarkVisitSettled's
 // transition) and whether that changes v: not if v is SETTLED by
-// settlementID already (a retry). Refuses an empty settlementID (a
-// *engine.ValidationError), a settlementID that already reopened v
+// settlementID already (a retry). Refuses a settlementID engine.CheckID
+// refuses (a *engine.ValidationError), a settlementID that already reopened v
 // (ErrConflict: a reversed settlement cannot settle the visit again), and
 // a v that is cancelled or settled by another settlement
 // (ErrVisitNotOpen).
 func (v Visit) SettledBy(settlementID string) (Visit, bool, error) {
+	if err := checkSettlementID(settlementID); err != nil {
+		return Visit{}, false, err
+	}
 	switch {
-	case settlementID == "":
-		var bad engine.Violations
-		bad.Addf("settlement_id", "is required")
-		return Visit{}, false, bad.Err()
 	case v.State == VisitSettled && v.SettlementID == settlementID:
 		return v, false, nil
 	case v.State == VisitOpen && v.ReversedSettlementID == settlementID:
@@ -219,16 +212,16 @@ func (v Visit) SettledBy(settlementID string) (Visit, bool, error) {
 
 // ReopenedFrom is v reopened after the reversal of settlementID
 // (ReopenVisit's transition) and whether that changes v: not if v is OPEN
-// and was reopened for settlementID already (a retry). Refuses an empty
-// settlementID (a *engine.ValidationError) and, with ErrVisitNotOpen, a v
+// and was reopened for settlementID already (a retry). Refuses a
+// settlementID engine.CheckID refuses (a *engine.ValidationError) and,
+// with ErrVisitNotOpen, a v
 // that settlementID does not hold: cancelled, settled by another
 // settlement, or OPEN and not reopened for it.
 func (v Visit) ReopenedFrom(settlementID string) (Visit, bool, error) {
+	if err := checkSettlementID(settlementID); err != nil {
+		return Visit{}, false, err
+	}
 	switch {
-	case settlementID == "":
-		var bad engine.Violations
-		bad.Addf("settlement_id", "is required")
-		return Visit{}, false, bad.Err()
 	case v.State == VisitOpen && v.ReversedSettlementID == settlementID:
 		return v, false, nil
 	case v.State != VisitSettled || v.SettlementID != settlementID:
@@ -258,15 +251,24 @@ func (v Visit) Discharged(record string) (Visit, error) {
 	return v, nil
 }
 
+// checkSettlementID refuses, with a *engine.ValidationError, a
+// settlement id that fails engine.CheckID.
+func checkSettlementID(id string) error {
+	var bad engine.Violations
+	engine.CheckID(&bad, "settlement_id", id)
+	return bad.Err()
+}
+
 // CheckDischarge refuses, with a *engine.ValidationError, a discharge
-// record longer than MaxDischargeLen bytes or not valid UTF-8.
+// record longer than MaxDischargeLen bytes, not valid UTF-8 or carrying a
+// NUL.
 func CheckDischarge(record string) error {
 	var bad engine.Violations
 	switch {
 	case len(record) > MaxDischargeLen:
 		bad.Addf("discharge", "has %d bytes; at most %d are allowed", len(record), MaxDischargeLen)
-	case !utf8.ValidString(record):
-		bad.Addf("discharge", "is not valid UTF-8")
+	case !Storable(record):
+		bad.Addf("discharge", "is not valid UTF-8 or carries a NUL")
 	}
 	return bad.Err()
 }

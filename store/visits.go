@@ -109,7 +109,8 @@ type VisitStore interface {
 	// ErrNotFound if the person does not exist, ErrConflict if v.ID is
 	// another visit's.
 	OpenVisit(ctx context.Context, v Visit) (Visit, error)
-	// GetVisit reads a visit. Returns ErrNotFound if there is none.
+	// GetVisit reads a visit. Returns ErrNotFound if there is none (an id
+	// that is not Storable names none, in every call).
 	GetVisit(ctx context.Context, id string) (Visit, error)
 	// CancelVisit moves an OPEN visit to CANCELLED and returns it.
 	// Returns ErrNotFound if there is none, ErrVisitNotOpen if it is not
@@ -148,7 +149,8 @@ type VisitStore interface {
 	// ErrVisitNotOpen if it is cancelled or settled by another settlement,
 	// ErrConflict if settlementID is its ReversedSettlementID (a reversed
 	// settlement cannot settle it again), a *engine.ValidationError if
-	// settlementID is "" (Visit.SettledBy decides).
+	// settlementID is not an id engine.CheckID accepts (Visit.SettledBy
+	// decides).
 	MarkVisitSettled(ctx context.Context, id, settlementID string) (Visit, error)
 	// ReopenVisit moves a visit SETTLED by settlementID back to OPEN with
 	// Generation + 1 and ReversedSettlementID = settlementID (after that
@@ -157,8 +159,8 @@ type VisitStore interface {
 	// unchanged (a retry). Returns ErrNotFound if there is none,
 	// ErrVisitNotOpen if settlementID does not hold it (settled by another
 	// settlement, cancelled, or OPEN and not reopened for settlementID), a
-	// *engine.ValidationError if settlementID is "" (Visit.ReopenedFrom
-	// decides).
+	// *engine.ValidationError if settlementID is not an id engine.CheckID
+	// accepts (Visit.ReopenedFrom decides).
 	ReopenVisit(ctx context.Context, id, settlementID string) (Visit, error)
 }
 

@@ -47,6 +47,9 @@ func (s *Store) PutFeeDetails(ctx context.Context, visitID string, lines []store
 	if err := store.CheckFeeDetails(lines); err != nil {
 		return err
 	}
+	if !store.Storable(visitID) {
+		return noVisit(visitID)
+	}
 	sns := make([]string, len(lines))
 	for i, d := range lines {
 		sns[i] = d.SN
@@ -134,6 +137,9 @@ func detailArrays(lines []store.FeeDetail) detailColumnArrays {
 // CancelFeeDetails cancels a visit's live lines of a batch and SN; see
 // store.VisitStore. The lines are kept, marked cancelled.
 func (s *Store) CancelFeeDetails(ctx context.Context, visitID, batch, sn string) (int, error) {
+	if !store.Storable(visitID) {
+		return 0, noVisit(visitID)
+	}
 	var n int
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		var rows int
@@ -143,6 +149,9 @@ func (s *Store) CancelFeeDetails(ctx context.Context, visitID, batch, sn string)
 		}
 		if err := v.CheckOpen(); err != nil {
 			return err
+		}
+		if !store.Storable(batch) || !store.Storable(sn) {
+			return nil // names no line
 		}
 		tag, err := tx.Exec(ctx, s.sql(cancelDetailsSQL), visitID, batch, sn, s.now())
 		if err != nil {
@@ -159,16 +168,25 @@ func (s *Store) CancelFeeDetails(ctx context.Context, visitID, batch, sn string)
 
 // FeeDetails lists a visit's live lines of a batch in upload order; see
 // store.VisitStore. The visit and its lines are read in one pipelined
-// batch.
+// batch. A batch that is not store.Storable names no line.
 func (s *Store) FeeDetails(ctx context.Context, visitID, batch string) ([]store.FeeDetail, error) {
+	if !store.Storable(visitID) {
+		return nil, noVisit(visitID)
+	}
+	list := store.Storable(batch)
 	b := &pgx.Batch{}
 	b.Queue(s.sql(visitExistsSQL), visitID)
-	b.Queue(s.sql(listDetailsSQL), visitID, batch)
+	if list {
+		b.Queue(s.sql(listDetailsSQL), visitID, batch)
+	}
 	br := s.pool.SendBatch(ctx, b)
 	out, err := func() ([]store.FeeDetail, error) {
 		var ok bool
 		if err := br.QueryRow().Scan(&ok); err != nil {
 			return nil, translate(err)
+		}
+		if !list {
+			return nil, nil
 		}
 		return readDetails(br, visitID)
 	}()

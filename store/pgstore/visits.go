@@ -85,6 +85,9 @@ func (s *Store) visitByNumber(ctx context.Context, v store.Visit) (store.Visit, 
 
 // GetVisit reads a visit; see store.VisitStore.
 func (s *Store) GetVisit(ctx context.Context, id string) (store.Visit, error) {
+	if !store.Storable(id) {
+		return store.Visit{}, noVisit(id)
+	}
 	v, err := scanVisit(s.pool.QueryRow(ctx, s.sql(getVisitSQL), id))
 	if err != nil {
 		return store.Visit{}, fmt.Errorf("visit %q: %w", id, translate(err))
@@ -127,6 +130,9 @@ func (s *Store) RecordDischarge(ctx context.Context, id, record string) error {
 // the visit's row lock, and writes the result when the transition
 // changes it.
 func (s *Store) moveVisit(ctx context.Context, id string, move func(store.Visit) (store.Visit, bool, error)) (store.Visit, error) {
+	if !store.Storable(id) {
+		return store.Visit{}, noVisit(id)
+	}
 	var out store.Visit
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		var rows int
@@ -148,6 +154,12 @@ func (s *Store) moveVisit(ctx context.Context, id string, move func(store.Visit)
 		return nil
 	})
 	return out, err
+}
+
+// noVisit is the ErrNotFound of an id that is not store.Storable, which
+// PostgreSQL would refuse to compare.
+func noVisit(id string) error {
+	return fmt.Errorf("visit %q: %w", id, store.ErrNotFound)
 }
 
 // scanVisit reads a row of visitColumns, then extra columns into extra.

@@ -72,7 +72,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"EachPerson", testEachPerson}, {"EachPersonStops", testEachPersonStops}, {"EachPersonSnapshot", testEachPersonSnapshot},
 		{"OpenVisit", testOpenVisit}, {"CancelVisit", testCancelVisit}, {"RecordDischarge", testRecordDischarge},
 		{"FeeDetails", testFeeDetails}, {"CancelFeeDetails", testCancelFeeDetails}, {"FeeDetailFigures", testFeeDetailFigures},
-		{"VisitSettlement", testVisitSettlement}, {"VisitDetailLimits", testVisitDetailLimits}, {"VisitsConcurrent", testVisitsConcurrent},
+		{"VisitSettlement", testVisitSettlement}, {"VisitDetailLimits", testVisitDetailLimits}, {"VisitsConcurrent", testVisitsConcurrent}, {"VisitKeysNotStorable", testVisitKeysNotStorable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })

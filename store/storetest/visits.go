@@ -200,11 +200,15 @@ func testOpenVisit(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"number", func(v *store.Visit) { v.Number = "" }},
 		{"number", func(v *store.Visit) { v.Number = strings.Repeat("9", engine.MaxIDLen+1) }},
 		{"number", func(v *store.Visit) { v.Number = "MZ\xff" }},
+		{"number", func(v *store.Visit) { v.Number = "MZ\x00" }},
+		{"person_id", func(v *store.Visit) { v.PersonID = "P\n1" }},
+		{"id", func(v *store.Visit) { v.ID = "MD\x00" }},
 		{"kind", func(v *store.Visit) { v.Kind = store.VisitKindUnspecified }},
 		{"kind", func(v *store.Visit) { v.Kind = 3 }},
 		{"scheme", func(v *store.Visit) { v.Scheme = engine.SchemeUnspecified }},
 		{"med_type", func(v *store.Visit) { v.MedType = strings.Repeat("1", engine.MaxIDLen+1) }},
 		{"begin", func(v *store.Visit) { v.Begin = strings.Repeat("2", engine.MaxIDLen+1) }},
+		{"med_type", func(v *store.Visit) { v.MedType = "1\x00" }},
 	} {
 		bad := outpatientVisit("MZ0003")
 		c.edit(&bad)
@@ -390,6 +394,9 @@ func testFeeDetails(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"lines[1].code", func(d *store.FeeDetail) { d.Code = strings.Repeat("1", engine.MaxIDLen+1) }},
 		{"lines[1].name", func(d *store.FeeDetail) { d.Name = strings.Repeat("名", engine.MaxNameLen+1) }},
 		{"lines[1].name", func(d *store.FeeDetail) { d.Name = "\xc3" }},
+		{"lines[1].name", func(d *store.FeeDetail) { d.Name = "a\x00b" }},
+		{"lines[1].sn", func(d *store.FeeDetail) { d.SN = "0\t1" }},
+		{"lines[1].batch", func(d *store.FeeDetail) { d.Batch = "\xff" }},
 		{"lines[1].fee_time", func(d *store.FeeDetail) { d.FeeTime = strings.Repeat("1", engine.MaxIDLen+1) }},
 		{"lines[1].med_type", func(d *store.FeeDetail) { d.MedType = strings.Repeat("1", engine.MaxIDLen+1) }},
 		{"lines[1].quantity", func(d *store.FeeDetail) { d.Quantity = engine.QuantityFromScaled(-1) }},
@@ -781,4 +788,51 @@ func count(bs []bool) int {
 		}
 	}
 	return n
+}
+
+// testVisitKeysNotStorable asks for visits, batches and SNs by keys no
+// store can hold (invalid UTF-8, a NUL): they name nothing, and no call
+// fails otherwise; a settlement id or discharge record such as these is
+// refused.
+func testVisitKeysNotStorable(t *testing.T, newStore func(t *testing.T) store.Store) {
+	e := newVisitEnv(t, newStore)
+	ctx, vs := e.ctx, e.vs
+	v := e.open(outpatientVisit("MZ1"))
+	d := detail(v.ID, "B1", "1", "1", "1")
+	e.put(v.ID, d)
+	for _, id := range []string{"MD\x00", "\xff", v.ID + "\x00", ""} {
+		_, err := vs.GetVisit(ctx, id)
+		wantErr(t, fmt.Sprintf("GetVisit(%q)", id), err, store.ErrNotFound)
+		_, err = vs.CancelVisit(ctx, id)
+		wantErr(t, fmt.Sprintf("CancelVisit(%q)", id), err, store.ErrNotFound)
+		_, err = vs.MarkVisitSettled(ctx, id, "ST1")
+		wantErr(t, fmt.Sprintf("MarkVisitSettled(%q)", id), err, store.ErrNotFound)
+		_, err = vs.ReopenVisit(ctx, id, "ST1")
+		wantErr(t, fmt.Sprintf("ReopenVisit(%q)", id), err, store.ErrNotFound)
+		wantErr(t, fmt.Sprintf("RecordDischarge(%q)", id), vs.RecordDischarge(ctx, id, "{}"), store.ErrNotFound)
+		wantErr(t, fmt.Sprintf("PutFeeDetails(%q)", id), vs.PutFeeDetails(ctx, id, []store.FeeDetail{d}), store.ErrNotFound)
+		_, err = vs.CancelFeeDetails(ctx, id, "", "")
+		wantErr(t, fmt.Sprintf("CancelFeeDetails(%q)", id), err, store.ErrNotFound)
+		_, err = vs.FeeDetails(ctx, id, "")
+		wantErr(t, fmt.Sprintf("FeeDetails(%q)", id), err, store.ErrNotFound)
+	}
+	for _, k := range []string{"B1\x00", "\xff", "\x00"} {
+		if got, err := vs.FeeDetails(ctx, v.ID, k); err != nil || len(got) != 0 {
+			t.Errorf("FeeDetails of batch %q: %v, %v; want none", k, sns(got), err)
+		}
+		for _, c := range [][2]string{{k, ""}, {"", k}, {"B1", k}} {
+			if n, err := vs.CancelFeeDetails(ctx, v.ID, c[0], c[1]); n != 0 || err != nil {
+				t.Errorf("CancelFeeDetails(%q, %q) = %d, %v; want 0", c[0], c[1], n, err)
+			}
+		}
+	}
+	for _, id := range []string{"ST\x00", "\xff", "ST\n1", strings.Repeat("S", engine.MaxIDLen+1)} {
+		_, err := vs.MarkVisitSettled(ctx, v.ID, id)
+		wantInvalid(t, fmt.Sprintf("MarkVisitSettled by %q", id), err, "settlement_id")
+		_, err = vs.ReopenVisit(ctx, v.ID, id)
+		wantInvalid(t, fmt.Sprintf("ReopenVisit for %q", id), err, "settlement_id")
+	}
+	wantInvalid(t, "RecordDischarge with a NUL", vs.RecordDischarge(ctx, v.ID, "{\x00}"), "discharge")
+	e.sameVisit("after all this", e.visit(v.ID), v)
+	e.sameDetails("details after all this", e.details(v.ID, ""), []store.FeeDetail{d})
 }
