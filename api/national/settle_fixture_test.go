@@ -24,11 +24,13 @@ var stNow = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 
 // stFixture is a gateway on a memstore behind the real services
 // (api.Local), with institutions H1 and H2 (region R1, level 3), persons
-// S1 (employee, account 1000.00) and S2 (resident), and a policy per
+// S1 (employee, account 1000.00), S2 (resident) and S3 (resident on the
+// minimum living allowance), and a policy per
 // scheme: outpatient (annual, deductible 200, 50% to 10000 then 60%),
 // inpatient (per visit, deductible 1000 then 800, 85% to 30000 then 90%),
 // one cap pool of 400000, and catastrophic insurance of inpatient care
-// (nothing to 1000, then 60%, capped at 300000 a year); DRG group GB11.
+// (nothing to 1000, then 60%, capped at 300000 a year); medical aid of
+// minimum living allowance (70%, 10000 a year); DRG group GB11.
 type stFixture struct {
 	t     *testing.T
 	st    *memstore.Store
@@ -71,6 +73,8 @@ func stPolicy(scheme engine.Scheme) *engine.Policy {
 			Normal: engine.Schedule{Bands: []engine.Band{{UpTo: monp("1000"), Ratio: engine.Ratio{}}, {Ratio: engine.MustRatio("0.6")}},
 				AnnualCap: monp("300000")}},
 		DRG: &engine.DRG{Groups: []engine.DRGGroup{{Code: "GB11", BasePoints: engine.MustPoints("1"), AverageCost: mon("10000")}}},
+		MedicalAid: []engine.AidRule{{Category: engine.CategoryMinimumLiving,
+			Schedule: engine.Schedule{Bands: []engine.Band{{Ratio: engine.MustRatio("0.7")}}, AnnualCap: monp("10000")}}},
 	}
 }
 
@@ -81,6 +85,7 @@ func newStFixture(t *testing.T) *stFixture {
 	for _, p := range []engine.Person{
 		{ID: "S1", Name: "赵六", Region: "R1", Scheme: engine.SchemeEmployee, ContributionYears: 10, AccountBalance: mon("1000")},
 		{ID: "S2", Name: "钱七", Region: "R1", Scheme: engine.SchemeResident},
+		{ID: "S3", Name: "孙八", Region: "R1", Scheme: engine.SchemeResident, Category: engine.CategoryMinimumLiving},
 	} {
 		if err := st.PutPerson(ctx, p); err != nil {
 			t.Fatal(err)

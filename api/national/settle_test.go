@@ -107,11 +107,17 @@ func (f *stFixture) sameAsGRPC(out, id string) {
 		}
 	}
 	// Each setldetail row pays what the fund's detail lines pay.
+	// (medical aid's ceiling payment is medical aid's).
 	paid := map[string]engine.Money{}
 	for _, d := range s.GetDetails() {
-		paid[d.GetFund().String()] = paid[d.GetFund().String()].Add(mon(d.GetAmount()))
+		fund := d.GetFund().String()
+		if fund == "FUND_AID_CEILING" {
+			fund = "FUND_MEDICAL_AID"
+		}
+		paid[fund] = paid[fund].Add(mon(d.GetAmount()))
 	}
-	rows := map[string]string{"310100": "FUND_BASIC", "390100": "FUND_BASIC", "330100": "FUND_CATASTROPHIC", "390200": "FUND_CATASTROPHIC"}
+	rows := map[string]string{"310100": "FUND_BASIC", "390100": "FUND_BASIC", "330100": "FUND_CATASTROPHIC", "390200": "FUND_CATASTROPHIC",
+		"610100": "FUND_MEDICAL_AID"}
 	for i := 0; ; i++ {
 		code := field(f.t, out, fmt.Sprintf("setldetail.%d.fund_pay_type", i))
 		if code == "null" {
@@ -215,4 +221,30 @@ func TestSettleRefusals(t *testing.T) {
 		}
 	}
 	f.ok("2207", good) // the visit still settles
+}
+
+// TestResidentWithMedicalAid: a resident on minimum living allowance
+// settles S1's bill through the residents' funds: 390100 pays 85.00 and
+// medical aid (610100) 70% of the 285.00 left in scope, 199.50, with its
+// cap's room; no account.
+func TestResidentWithMedicalAid(t *testing.T) {
+	f := newStFixture(t)
+	v := f.open("H1", "S3", store.VisitKindOutpatient, "11", "B1",
+		line("A1", "2", "50", "100"), line("B1", "1", "300", "300"), line("C1", "1", "50", "50"))
+	in := strings.Replace(outpatientInput(v, "450", ""), `"insutype":"310"`, `"insutype":"390"`, 1)
+	out := f.ok("2207", in)
+	for k, want := range map[string]string{
+		"setlinfo.insutype": `"390"`, "setlinfo.hifp_pay": "85.00", "setlinfo.maf_pay": "199.50", "setlinfo.fund_pay_sumamt": "284.50",
+		"setlinfo.acct_pay": "0.00", "setlinfo.psn_cash_pay": "165.50", "setlinfo.balc": "0.00",
+		"setldetail.0.fund_pay_type": `"390100"`, "setldetail.0.fund_pay_type_name": `"城乡居民基本医疗保险基金"`,
+		"setldetail.1.fund_pay_type": `"610100"`, "setldetail.1.fund_pay_type_name": `"医疗救助基金"`,
+		"setldetail.1.inscp_scp_amt": "285.00", "setldetail.1.crt_payb_lmt_amt": "10000.00", "setldetail.1.fund_payamt": "199.50",
+		"setldetail.1.setl_proc_info": `"本次计入285.00元；0.00元以上部分285.00元按70%支付199.50元；年度最高支付限额10000.00元，本次前剩余10000.00元；合计支付199.50元。"`,
+		"setldetail.2":                "null",
+	} {
+		if got := field(t, out, k); got != want {
+			t.Errorf("%s = %s, want %s", k, got, want)
+		}
+	}
+	f.sameAsGRPC(out, strings.Trim(field(t, out, "setlinfo.setl_id"), `"`))
 }
