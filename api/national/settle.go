@@ -243,7 +243,9 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 	switch {
 	case err == nil:
 		id = resp.GetSettlement().GetSettlementId()
-	case stale != "" && status.Code(err) == codes.FailedPrecondition:
+	case stale != "":
+		// The last computation was refused by the check: nothing was
+		// committed (whatever status the store's error became).
 		return nil, refuse("预结算结果已变化，未结算：%s；请重新预结算后再结算", clip(stale, 120))
 	case status.Code(err) == codes.AlreadyExists:
 		// The visit's request id settled another claim (a retry after a
