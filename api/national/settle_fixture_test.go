@@ -33,7 +33,7 @@ var stNow = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 // minimum living allowance (70%, 10000 a year); DRG group GB11.
 type stFixture struct {
 	t     *testing.T
-	st    *memstore.Store
+	st    stStore
 	g     *Gateway
 	local *api.Local
 	clock *testClock
@@ -78,10 +78,21 @@ func stPolicy(scheme engine.Scheme) *engine.Policy {
 	}
 }
 
+// stStore is a store with visits: memstore, or pgstore (settle_pg_test.go).
+type stStore interface {
+	store.Store
+	store.VisitStore
+}
+
 func newStFixture(t *testing.T) *stFixture {
 	t.Helper()
+	return newStFixtureOn(t, memstore.New())
+}
+
+// newStFixtureOn is the fixture on st, empty.
+func newStFixtureOn(t *testing.T, st stStore) *stFixture {
+	t.Helper()
 	ctx := context.Background()
-	st := memstore.New()
 	for _, p := range []engine.Person{
 		{ID: "S1", Name: "赵六", Region: "R1", Scheme: engine.SchemeEmployee, ContributionYears: 10, AccountBalance: mon("1000")},
 		{ID: "S2", Name: "钱七", Region: "R1", Scheme: engine.SchemeResident},

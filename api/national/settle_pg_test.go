@@ -1,0 +1,58 @@
+package national
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/medsettle/medsettle/store"
+	"github.com/medsettle/medsettle/store/pgstore"
+	"github.com/medsettle/medsettle/store/pgstore/pgtest"
+)
+
+// TestSettleOnPostgres: on PostgreSQL, 2207, its repeat, 2208 and its
+// retry, and an admission's 2304 answer exactly what they answer on the
+// memstore (ids aside): the layers and the balance a settlement read are
+// stored with it, and the commit time and settling msgid are found again.
+func TestSettleOnPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	st, err := pgstore.Open(ctx, url, pgstore.Options{Schema: pgtest.Schema(t, url), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	run := func(f *stFixture) []string {
+		v := f.s1Outpatient()
+		out := f.ok("2207", outpatientInput(v, "450", s1OutpatientFigures))
+		id := strings.Trim(field(t, out, "setlinfo.setl_id"), `"`)
+		f.clock.add(3600e9)
+		again := f.ok("2207", outpatientInput(v, "450", ""))
+		if again != out {
+			t.Fatalf("the repeated 2207 answered\n%s\nthe first\n%s", again, out)
+		}
+		rev := f.ok("2208", reversal(id, v))
+		if retry := f.ok("2208", reversal(id, v)); retry != rev {
+			t.Fatalf("the retried 2208 answered\n%s\nthe first\n%s", retry, rev)
+		}
+		in := f.open("H1", "S1", store.VisitKindInpatient, "21", "", line("A1", "100", "100", "10000"), line("B1", "10", "500", "5000"))
+		inp := f.ok("2304", inpatientInput(in, "15000", `,"expContent":{"drg_code":"GB11"}`))
+		answers := []string{out, rev, inp}
+		for i, a := range answers {
+			for _, id := range []string{v.ID, in.ID, id, strings.Trim(field(t, inp, "setlinfo.setl_id"), `"`), f.msgid} {
+				a = strings.ReplaceAll(a, id, "ID")
+			}
+			answers[i] = a
+		}
+		return answers
+	}
+	onPG := run(newStFixtureOn(t, st))
+	onMem := run(newStFixture(t))
+	for i := range onPG {
+		if onPG[i] != onMem[i] {
+			t.Errorf("answer %d on PostgreSQL\n%s\non the memstore\n%s", i, onPG[i], onMem[i])
+		}
+	}
+}
