@@ -79,7 +79,7 @@ func settleVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessage
 	c.AuditPerson(person.ID)
 	if tx.kind == store.VisitKindInpatient {
 		vt, ok := visitTypeOfMedType(v.MedType)
-		if !ok {
+		if !ok || vt != pb.VisitType_VISIT_TYPE_INPATIENT {
 			return nil, refuse("入院登记的 med_type「%s」不支持结算，请撤销入院（2404）后按 21 等住院类别重新登记", clip(v.MedType, 10))
 		}
 		r.visitType, r.medType = engine.VisitType(vt), v.MedType
