@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/medsettle/medsettle/store/memstore"
 )
@@ -58,6 +59,11 @@ func TestConfigCheck(t *testing.T) {
 	if _, err := New(servedConfig(SchemeXTif), nil, st, st); err == nil || !strings.Contains(err.Error(), "required") {
 		t.Fatalf("New without services: %v", err)
 	}
+	for i, o := range []Option{WithReplayCapacity(0), WithMaxBodyBytes(0), WithMaxInFlight(0, time.Second), WithRequestTimeout(0), WithClock(nil)} {
+		if _, err := New(servedConfig(SchemeXTif), fakeServices{}, st, st, o); err == nil || !strings.Contains(err.Error(), "limits must be positive") {
+			t.Errorf("option %d: %v", i, err)
+		}
+	}
 }
 
 // TestLoadConfig reads a file, refusing unknown fields and trailing data.
@@ -89,3 +95,6 @@ func TestLoadConfig(t *testing.T) {
 		t.Error("a missing file was read")
 	}
 }
+
+// fakeServices is a Services that New accepts and nothing calls.
+type fakeServices struct{ Services }

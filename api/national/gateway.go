@@ -114,7 +114,7 @@ func New(cfg Config, svc Services, st store.Store, visits store.VisitStore, opts
 	if g.slots == nil {
 		g.slots = make(chan struct{}, DefaultMaxInFlight)
 	}
-	if g.maxBody <= 0 || g.timeout <= 0 || cap(g.slots) <= 0 || g.wait < 0 || g.now == nil || g.log == nil {
+	if g.maxBody <= 0 || g.timeout <= 0 || cap(g.slots) <= 0 || g.wait < 0 || g.replay.capacity <= 0 || g.replay.span <= 0 || g.now == nil || g.log == nil {
 		return nil, errors.New("national gateway: limits must be positive, and the clock and log set")
 	}
 	return g, nil
