@@ -120,6 +120,24 @@ func (s *Store) GetContract(ctx context.Context, id string) (engine.CapitationCo
 	return c, nil
 }
 
+// EnrollMembers' statements, run with custom plans (customPlansSQL).
+const (
+	// enrollCheckSQL reads each person's region, scheme and contract
+	// for the year, in the order of the ids.
+	enrollCheckSQL = `SELECT u.ord, p.region, p.scheme, m.contract_id
+		FROM unnest($1::text[]) WITH ORDINALITY AS u(person_id, ord)
+		LEFT JOIN {s}.persons p ON p.person_id = u.person_id
+		LEFT JOIN {s}.contract_members m ON m.person_id = u.person_id AND m.year = $2`
+	// enrollLockSQL holds the new members' persons (KEY SHARE) in the
+	// order group commit locks persons.
+	enrollLockSQL = `SELECT 1 FROM {s}.persons WHERE person_id = ANY($1::text[])
+		ORDER BY person_id COLLATE "C" FOR KEY SHARE`
+	// enrollOthersSQL reads the contracts of the year of persons enrolled
+	// meanwhile.
+	enrollOthersSQL = `SELECT person_id, contract_id FROM {s}.contract_members
+		WHERE person_id = ANY($1::text[]) AND year = $2`
+)
+
 // EnrollMembers enrols persons in a contract in one transaction; see
 // store.ClearingStore. The contract's row is held shared, so its terms do
 // not change meanwhile; the persons are checked in one statement and the
@@ -132,6 +150,12 @@ func (s *Store) EnrollMembers(ctx context.Context, contractID string, personIDs 
 	var rejected []store.EnrollRejection
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		enrolled, rejected = 0, nil
+		// Its statements look up thousands of persons by key: planned
+		// for the tables as they are, never with a generic plan cached
+		// while they were small (customPlansSQL).
+		if _, err := tx.Exec(ctx, customPlansSQL); err != nil {
+			return translate(err)
+		}
 		var region string
 		var scheme int16
 		var year int
@@ -143,10 +167,7 @@ func (s *Store) EnrollMembers(ctx context.Context, contractID string, personIDs 
 		if len(personIDs) == 0 {
 			return nil
 		}
-		rows, err := tx.Query(ctx, s.sql(`SELECT u.ord, p.region, p.scheme, m.contract_id
-			FROM unnest($1::text[]) WITH ORDINALITY AS u(person_id, ord)
-			LEFT JOIN {s}.persons p ON p.person_id = u.person_id
-			LEFT JOIN {s}.contract_members m ON m.person_id = u.person_id AND m.year = $2`), personIDs, year)
+		rows, err := tx.Query(ctx, s.sql(enrollCheckSQL), personIDs, year)
 		if err != nil {
 			return translate(err)
 		}
@@ -184,8 +205,7 @@ func (s *Store) EnrollMembers(ctx context.Context, contractID string, personIDs 
 			// The members' foreign keys hold their persons (KEY SHARE):
 			// taken first in the order group commit locks persons, so
 			// that they never wait for a group in a cycle.
-			if _, err := tx.Exec(ctx, s.sql(`SELECT 1 FROM {s}.persons WHERE person_id = ANY($1::text[])
-				ORDER BY person_id COLLATE "C" FOR KEY SHARE`), insert); err != nil {
+			if _, err := tx.Exec(ctx, s.sql(enrollLockSQL), insert); err != nil {
 				return translate(err)
 			}
 			rows, err := tx.Query(ctx, s.sql(`INSERT INTO {s}.contract_members (contract_id, person_id, year)
@@ -210,8 +230,7 @@ func (s *Store) EnrollMembers(ctx context.Context, contractID string, personIDs 
 						missing = append(missing, id)
 					}
 				}
-				rows, err := tx.Query(ctx, s.sql(`SELECT person_id, contract_id FROM {s}.contract_members
-					WHERE person_id = ANY($1) AND year = $2`), missing, year)
+				rows, err := tx.Query(ctx, s.sql(enrollOthersSQL), missing, year)
 				if err != nil {
 					return translate(err)
 				}

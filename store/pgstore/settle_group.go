@@ -47,14 +47,27 @@ const (
 	// tenth of PostgreSQL's CPU per settlement). Their plans do not depend
 	// on the values: index probes per key (the LATERAL reads below) and
 	// multi-row inserts.
+	//
+	// And without sequential scans (enable_seqscan off): a generic plan
+	// is made once per pooled connection and kept until an ANALYZE of
+	// its tables, and one made while a table was nearly empty scans it
+	// whole, on every execution, however large it grows (a lock of 64
+	// persons scanning all of them; each LATERAL probe below a scan of
+	// request_keys). Every statement of the group reads by key, so with
+	// the sequential scan priced out the planner takes the index whatever
+	// the table's size and statistics when the plan was made
+	// (TestKeyedStatementsProbeIndexes).
 	groupLockTimeoutSQL = `SELECT pg_catalog.set_config('lock_timeout', '250ms', true),
-		pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true)`
-	// The group's reads probe an index once per key, whatever the
-	// statistics say: a LATERAL subquery with a LIMIT is never flattened
-	// into a join, so the planner cannot pick a hash join over a
-	// sequential scan of the whole table, which it did while the tables
-	// grew faster than autovacuum analysed them (a cached plan for 1,000
-	// request keys scanning 30,000: about a millisecond a group).
+		pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true),
+		pg_catalog.set_config('enable_seqscan', 'off', true)`
+	// The group's reads probe an index once per key: a LATERAL subquery
+	// with a LIMIT is never flattened into a join, so the planner cannot
+	// pick a hash join over a scan of the whole table, which it did while
+	// the tables grew faster than autovacuum analysed them (a cached plan
+	// for 1,000 request keys scanning 30,000: about a millisecond a
+	// group); and with sequential scans off (groupLockTimeoutSQL) the
+	// probe is an index scan even in a plan made while the table was
+	// empty.
 	groupKeysSQL = `SELECT u.institution_id, u.request_id, k.fingerprint, k.settlement_id
 		FROM unnest($1::text[], $2::text[]) AS u(institution_id, request_id)
 		CROSS JOIN LATERAL (SELECT k.fingerprint, k.settlement_id FROM {s}.request_keys k
@@ -73,8 +86,13 @@ const (
 		SELECT person_id, year, accumulators::json FROM unnest($1::text[], $2::int[], $3::text[]) AS u(person_id, year, accumulators)
 		ON CONFLICT (person_id, year) DO UPDATE SET accumulators = excluded.accumulators`
 	// groupSetBalancesSQL sets the balances computed under the locks.
+	// The persons are also selected by `= ANY($1)`, an index condition:
+	// joined to the unnest alone, a plan made while the table was
+	// nearly empty read persons whole (a hash join, or with sequential
+	// scans off a full scan of the primary key).
 	groupSetBalancesSQL = `UPDATE {s}.persons p SET account_balance = u.balance::numeric
-		FROM unnest($1::text[], $2::text[]) AS u(person_id, balance) WHERE p.person_id = u.person_id`
+		FROM unnest($1::text[], $2::text[]) AS u(person_id, balance)
+		WHERE p.person_id = ANY($1::text[]) AND p.person_id = u.person_id`
 	// groupInsertSQL inserts the settlements and their idempotency keys:
 	// a key taken meanwhile fails the whole group (unique violation), which
 	// is then settled claim by claim.
