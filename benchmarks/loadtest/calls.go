@@ -16,9 +16,11 @@ type call struct {
 	// run gets a file of distinct requests (bindata.go).
 	who people
 	// data, for the empty RPC, is its request as JSON (ghz -d).
-	data   func() map[string]any
-	empty  bool
-	target target
+	data  func() map[string]any
+	empty bool
+	// gateway is the national gateway's row (nationalrun.go), not ghz's.
+	gateway bool
+	target  target
 }
 
 // claimItems is the 6-line inpatient claim of benchmarks/ghz/settle-demo.json:

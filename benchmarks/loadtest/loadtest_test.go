@@ -132,11 +132,11 @@ func TestRenderTable(t *testing.T) {
 		{store: "pgstore", label: "Settle (5 persons, busy ward)", rps: 1234.5, p50: 48 * time.Millisecond, p99: 133 * time.Millisecond,
 			errors: 2, errDist: map[string]int{"rpc error: code = Unavailable desc = busy": 2}, ratio: 0.031, target: targets["pgstore/SettleBusy"], verdict: fail},
 	}
-	want := `| store      | call                          |  req/s |     p50 |     p99 | errors | server CPU/call | ghz CPU/call | ratio to empty | target         | result |
-|------------|-------------------------------|-------:|--------:|--------:|-------:|----------------:|-------------:|----------------|----------------|--------|
-| embedded   | Health/Check                  | 50,712 | 1.20 ms | 4.00 ms |      0 |           17 µs |        21 µs | 1 (empty RPC)  | —              | —      |
-| embedded   | Settle (2,000 persons)        | 25,400 | 2.00 ms | 21.0 ms |      0 |           62 µs |        25 µs | 0.50           | ≥ 0.5 of empty | PASS   |
-| PostgreSQL | Settle (5 persons, busy ward) |  1,235 | 48.0 ms |  133 ms |      2 |               — |            — | 0.03           | ≥ 1,500/s      | FAIL   |
+	want := `| store      | call                          |  req/s |     p50 |     p99 | errors | server CPU/call | ghz CPU/call | ratio         | target         | result |
+|------------|-------------------------------|-------:|--------:|--------:|-------:|----------------:|-------------:|---------------|----------------|--------|
+| embedded   | Health/Check                  | 50,712 | 1.20 ms | 4.00 ms |      0 |           17 µs |        21 µs | 1 (empty RPC) | —              | —      |
+| embedded   | Settle (2,000 persons)        | 25,400 | 2.00 ms | 21.0 ms |      0 |           62 µs |        25 µs | 0.50          | ≥ 0.5 of empty | PASS   |
+| PostgreSQL | Settle (5 persons, busy ward) |  1,235 | 48.0 ms |  133 ms |      2 |               — |            — | 0.03          | ≥ 1,500/s      | FAIL   |
 
 Errors:
 - PostgreSQL Settle (5 persons, busy ward): 2 × rpc error: code = Unavailable desc = busy
@@ -194,4 +194,24 @@ func TestProcessCPU(t *testing.T) {
 	}
 	after, _ := processCPU(os.Getpid())
 	t.Fatalf("CPU time %v → %v after 10 s of computing (%d)", before, after, x)
+}
+
+// TestWithGateway: the gateway row is added on memstore and pgstore;
+// -compare keeps Settle (without its ratio to the empty RPC, which does
+// not run) and the gateway, whose target is 0.7 of Settle.
+func TestWithGateway(t *testing.T) {
+	mem := withGateway("memstore", callsFor("memstore", 2000), 2000, false)
+	if len(mem) != 4 || !mem[3].gateway || mem[3].target.String() != "≥ 0.7 of Settle" {
+		t.Fatalf("memstore rows: %+v", mem)
+	}
+	cmp := withGateway("pgstore", callsFor("pgstore", 2000), 2000, true)
+	if len(cmp) != 2 || cmp[0].id != "settle" || !cmp[1].gateway || cmp[0].target != targets["pgstore/Settle"] {
+		t.Fatalf("pgstore -compare rows: %+v", cmp)
+	}
+	if m := withGateway("memstore", callsFor("memstore", 2000), 2000, true); m[0].target != (target{}) {
+		t.Fatalf("memstore -compare Settle keeps a ratio target: %+v", m[0].target)
+	}
+	if o := withGateway(otelStore, callsFor(otelStore, 2000), 2000, false); len(o) != 2 {
+		t.Fatalf("OTel rows: %+v", o)
+	}
 }

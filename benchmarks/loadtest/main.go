@@ -43,6 +43,7 @@ type options struct {
 	serveArgs   []string
 	strict      bool
 	keep        bool
+	compare     bool
 }
 
 func main() {
@@ -86,6 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.out, "out", "", "also write the table and the method as markdown to this file")
 	serveArgs := fs.String("serve-args", "", "extra flags for `medsettle serve`, separated by spaces (e.g. \"--max-in-flight 128\")")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a row misses its target")
+	fs.BoolVar(&o.compare, "compare", false, "only issue 12's comparison: gRPC Settle and the national gateway's 2301+2304, on memstore and pgstore")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (server logs, ghz reports) and print its path")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -236,10 +238,29 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 		args = append(args, "--metrics-listen", "127.0.0.1:0")
 		info = "embedded, OTel on: medsettle serve --metrics-listen 127.0.0.1:0 with OTEL_EXPORTER_OTLP_ENDPOINT set, traces (every call sampled) and metrics over OTLP/gRPC to a sink that drops them, and Prometheus /metrics"
 	}
+	calls := withGateway(name, callsFor(name, o.persons), o.persons, o.compare)
+	gatewayAddr := ""
+	for _, c := range calls {
+		if c.gateway {
+			port, err := freePort()
+			if err != nil {
+				return nil, "", err
+			}
+			cfg, err := writeNationalConfig(work)
+			if err != nil {
+				return nil, "", err
+			}
+			gatewayAddr = fmt.Sprintf("127.0.0.1:%d", port)
+			args = append(args, "--national-listen", gatewayAddr, "--national-config", cfg)
+		}
+	}
 	p.step(name + ": starting medsettle serve --demo")
 	srv, err := startServer(ctx, bin, work, name, args, env)
 	if err != nil {
 		return nil, "", err
+	}
+	if gatewayAddr != "" {
+		srv.his = newHISLoad(gatewayAddr, o.concurrency)
 	}
 	defer func() {
 		if serr := srv.stop(); serr != nil && err == nil {
@@ -250,13 +271,12 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 	if err := srv.importPersons(ctx, personsCSV); err != nil {
 		return nil, "", err
 	}
-	calls := callsFor(name, o.persons)
 	slice := o.duration / time.Duration(o.rounds)
 	left := time.Duration(len(calls)) * (o.warmup + o.duration)
 	for _, c := range calls {
 		if o.warmup > 0 {
 			left -= o.warmup
-			if _, err := runGhz(ctx, ghz, srv, work, c, o, o.warmup, "warmup", p, name+" warm-up "+c.label, left); err != nil {
+			if _, err := runCall(ctx, ghz, srv, work, c, o, o.warmup, "warmup", p, name+" warm-up "+c.label, left); err != nil {
 				return nil, "", err
 			}
 		}
@@ -268,7 +288,7 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 		for i, c := range calls {
 			left -= slice
 			label := fmt.Sprintf("%s round %d/%d %s", name, round, o.rounds, c.label)
-			rep, err := runGhz(ctx, ghz, srv, work, c, o, slice, fmt.Sprintf("r%d", round), p, label, left)
+			rep, err := runCall(ctx, ghz, srv, work, c, o, slice, fmt.Sprintf("r%d", round), p, label, left)
 			if err != nil {
 				return nil, "", err
 			}
@@ -278,18 +298,32 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 			return nil, "", err
 		}
 	}
-	var empty float64
+	var empty, settle float64
 	for i, c := range calls {
 		r := newRow(name, c, aggregate(reps[i]))
-		if c.empty {
+		switch {
+		case c.empty:
 			empty = r.rps
+		case c.id == "settle":
+			settle = r.rps
 		}
 		r.ratio = ratio(r.rps, empty)
+		if c.gateway {
+			r.ratio = ratio(r.rps, settle)
+		}
 		r.verdict = c.target.judge(r)
 		p.step(fmt.Sprintf("%s: %s %s req/s, p50 %s, p99 %s, %d errors", name, c.label, thousands(r.rps), ms(r.p50), ms(r.p99), r.errors))
 		rows = append(rows, r)
 	}
 	return rows, info, nil
+}
+
+// runCall runs one row's load for d: ghz, or the gateway's client.
+func runCall(ctx context.Context, ghz string, srv *server, work string, c call, o options, d time.Duration, phase string, p *progress, label string, after time.Duration) (report, error) {
+	if c.gateway {
+		return runGateway(ctx, srv, c, o, d, phase, p, label, after)
+	}
+	return runGhz(ctx, ghz, srv, work, c, o, d, phase, p, label, after)
 }
 
 // ratio is rps over the empty RPC's rate (0 when there is none).

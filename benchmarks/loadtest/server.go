@@ -70,6 +70,8 @@ type server struct {
 	// rates are the best rate each row has reached on this server,
 	// which size its next request files.
 	rates rates
+	// his is the national gateway's client when the run has its row.
+	his *hisLoad
 }
 
 // startServer starts `medsettle serve --demo` with args (and env added to

@@ -8,8 +8,10 @@ import (
 
 // target is issue 9's goal for one row; the zero target has none.
 type target struct {
-	// minRatio is the least rate as a share of the empty RPC's.
+	// minRatio is the least rate as a share of the empty RPC's, or of
+	// row of's.
 	minRatio float64
+	of       string
 	// minRPS is the least rate in calls per second.
 	minRPS float64
 	// maxP99 is the greatest 99th percentile latency.
@@ -29,7 +31,11 @@ var targets = map[string]target{
 func (t target) String() string {
 	var parts []string
 	if t.minRatio > 0 {
-		parts = append(parts, fmt.Sprintf("≥ %.2g of empty", t.minRatio))
+		of := t.of
+		if of == "" {
+			of = "empty"
+		}
+		parts = append(parts, fmt.Sprintf("≥ %.2g of %s", t.minRatio, of))
 	}
 	if t.minRPS > 0 {
 		parts = append(parts, "≥ "+thousands(t.minRPS)+"/s")
