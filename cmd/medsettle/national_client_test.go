@@ -25,18 +25,18 @@ import (
 // + nonce + timestamp)). It is written from GATEWAY.md and those clients,
 // apart from api/national's own code.
 type hisClient struct {
-	t                 testing.TB
-	url               string // the gateway's base URL
-	path              string // the national path, or "" for the Guangdong style (…/<infno>)
-	code, name        string // fixmedins_code and fixmedins_name
-	key, secret       string
-	area              string
-	now               func() time.Time
-	http              *http.Client
-	seq               int
-	noSign            bool
-	lastMsgid         string
-	lastInfTimeFormat string // "" for "yyyy-MM-dd HH:mm:ss"
+	t             testing.TB
+	url           string // the gateway's base URL
+	path          string // the national path, or "" for the Guangdong style (…/<infno>)
+	code, name    string // fixmedins_code and fixmedins_name
+	key, secret   string
+	area          string
+	now           func() time.Time
+	http          *http.Client
+	seq           int
+	noSign        bool
+	lastMsgid     string
+	infTimeLayout string // inf_time's layout; "" for "yyyy-MM-dd HH:mm:ss"
 }
 
 // hisEnvelope is the request envelope, field for field as the clients
@@ -117,7 +117,7 @@ func (c *hisClient) headers() http.Header {
 // body is the envelope of infno with input, and the msgid it carries.
 func (c *hisClient) body(infno string, input any) ([]byte, string) {
 	msgid := c.msgid()
-	layout := c.lastInfTimeFormat
+	layout := c.infTimeLayout
 	if layout == "" {
 		layout = time.DateTime
 	}

@@ -194,6 +194,11 @@ func TestNationalEndToEnd(t *testing.T) {
 func runHISCase(t *testing.T, s *gatewayDemo, c hisCase) {
 	ctx := context.Background()
 	his := s.his(t, c.fixmedins, nil)
+	if c.inpatient {
+		// Clients vary: the Guangdong path style (…/<infno>) and inf_time
+		// as yyyyMMddHHmmss.
+		his.path, his.infTimeLayout = "", "20060102150405"
+	}
 	today := time.Now().In(shanghaiTZ).Format(time.DateOnly)
 
 	var signin struct {
