@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestHISLoadRequests: the gateway row's client signs every request as
+// GATEWAY.md says (x-tif, a new nonce each), sends well-formed envelopes
+// of QZ-H3 with the claim's six lines as JSON numbers, and reads the
+// mdtrt_id of 2401 and the infcode of every answer.
+func TestHISLoadRequests(t *testing.T) {
+	var mu sync.Mutex
+	nonces := map[string]bool{}
+	var infnos []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ts, nonce := r.Header.Get("x-tif-timestamp"), r.Header.Get("x-tif-nonce")
+		sum := sha256.Sum256([]byte(ts + gatewaySecret + nonce + ts))
+		if r.URL.Path != gatewayPath || r.Header.Get("x-tif-paasid") != gatewayKey || r.Header.Get("x-tif-signature") != hex.EncodeToString(sum[:]) {
+			http.Error(w, `{"infcode":"-1","err_msg":"bad signature"}`, http.StatusUnauthorized)
+			return
+		}
+		raw, _ := io.ReadAll(r.Body)
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var env struct {
+			Infno, Msgid  string
+			FixmedinsCode string `json:"fixmedins_code"`
+			Input         map[string]any
+		}
+		if err := dec.Decode(&env); err != nil || env.FixmedinsCode != gatewayFixmedins || len(env.Msgid) != 30 {
+			t.Errorf("envelope %s: %v", raw, err)
+		}
+		mu.Lock()
+		if nonces[nonce] {
+			t.Errorf("nonce %s sent twice", nonce)
+		}
+		nonces[nonce] = true
+		infnos = append(infnos, env.Infno)
+		mu.Unlock()
+		switch env.Infno {
+		case "2401":
+			_, _ = io.WriteString(w, `{"infcode":"0","err_msg":"","output":{"result":{"mdtrt_id":"MD-1"}}}`)
+		case "2301":
+			lines, _ := env.Input["feedetail"].([]any)
+			if len(lines) != len(claimItems) {
+				t.Errorf("2301 sends %d lines", len(lines))
+			}
+			for i, l := range lines {
+				m := l.(map[string]any)
+				if n, ok := m["det_item_fee_sumamt"].(json.Number); !ok || string(n) != claimItems[i]["amount"] || m["mdtrt_id"] != "MD-1" {
+					t.Errorf("line %d: %v", i, m)
+				}
+			}
+			_, _ = io.WriteString(w, `{"infcode":"0","err_msg":"","output":{"result":[]}}`)
+		case "2304":
+			d := env.Input["data"].(map[string]any)
+			if d["medfee_sumamt"] != json.Number(gatewayClaimTotal) || d["psn_no"] != "LT1" {
+				t.Errorf("2304 data %v", d)
+			}
+			_, _ = io.WriteString(w, `{"infcode":"-1","err_msg":"预结算结果已变化","output":null}`)
+		}
+	}))
+	defer srv.Close()
+	h := newHISLoad(strings.TrimPrefix(srv.URL, "http://"), 4)
+	visits, err := h.openVisits(context.Background(), people{"LT", 2}, "p", 2, 2)
+	if err != nil || len(visits) != 2 || visits[1] != (hisVisit{id: "MD-1", person: "LT1"}) {
+		t.Fatalf("openVisits: %v %v", visits, err)
+	}
+	var s scratch
+	err = h.claim(context.Background(), visits[1], "2026-11-27", &s)
+	if err == nil || err.Error() != "2304: infcode -1: 预结算结果已变化" {
+		t.Fatalf("claim: %v", err)
+	}
+	if strings.Join(infnos[2:], ",") != "2301,2304" || len(nonces) != 4 {
+		t.Fatalf("requests %v, %d nonces", infnos, len(nonces))
+	}
+}
