@@ -26,12 +26,12 @@ const (
 )
 
 // clearingSnapshot is what a run reads, taken under the read lock: the
-// selected settlement records (immutable once stored, so they may be
-// read after the lock is released), the run's other inputs and the
-// registry level of every institution the records name.
+// selected settlement records, encoded (their bytes never change, so they
+// may be decoded after the lock is released), the run's other inputs and
+// the registry level of every institution the records name.
 type clearingSnapshot struct {
 	inputs  engine.RunInputs
-	records []*engine.Settlement
+	records [][]byte
 	levels  map[string]int
 }
 
@@ -139,9 +139,13 @@ func (s *Store) selectLocked(sel store.Selection, key engine.ClearingRun) (clear
 			if _, ok := in.Budget(sel.Year); sel.Kind == engine.ClearingBudget && !ok {
 				continue
 			}
-			for _, sid := range s.byInstitution[id] {
-				st := s.settlements[sid]
-				if !counted(st) {
+			for _, slot := range s.byInstitution[id] {
+				rec := s.recs.bytes(slot)
+				st, err := decodeRecordHeader(rec)
+				if err != nil {
+					return clearingSnapshot{}, err
+				}
+				if !counted(&st) {
 					continue
 				}
 				if sel.Kind == engine.ClearingDRG {
@@ -151,7 +155,7 @@ func (s *Store) selectLocked(sel store.Selection, key engine.ClearingRun) (clear
 				} else if !hasVisitType(sel.VisitTypes, st.Claim.VisitType) {
 					continue
 				}
-				snap.records = append(snap.records, st)
+				snap.records = append(snap.records, rec)
 			}
 		}
 	case engine.ClearingCapitation:
@@ -166,12 +170,16 @@ func (s *Store) selectLocked(sel store.Selection, key engine.ClearingRun) (clear
 		}
 		sort.Strings(members)
 		for _, pid := range members {
-			for _, sid := range s.byPerson[pid] {
-				st := s.settlements[sid]
-				if !counted(st) || !hasVisitType(sel.VisitTypes, st.Claim.VisitType) {
+			for _, slot := range s.byPerson[pid] {
+				rec := s.recs.bytes(slot)
+				st, err := decodeRecordHeader(rec)
+				if err != nil {
+					return clearingSnapshot{}, err
+				}
+				if !counted(&st) || !hasVisitType(sel.VisitTypes, st.Claim.VisitType) {
 					continue
 				}
-				snap.records = append(snap.records, st)
+				snap.records = append(snap.records, rec)
 				if _, ok := snap.levels[st.Claim.InstitutionID]; !ok {
 					snap.levels[st.Claim.InstitutionID] = s.institutions[st.Claim.InstitutionID].Level
 				}
@@ -210,11 +218,15 @@ func feed(ctx context.Context, snap clearingSnapshot, c engine.Clearer, progress
 		return nil, fmt.Errorf("clearing: begin: %w", err)
 	}
 	lines := map[string][]engine.CaseLine{}
-	for i, st := range snap.records {
+	for i, rec := range snap.records {
 		if i%cancelEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
+		}
+		st, err := decodeRecordHeader(rec)
+		if err != nil {
+			return nil, err
 		}
 		b := st.Result.Breakdown
 		cs := engine.ClearingCase{

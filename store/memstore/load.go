@@ -41,24 +41,25 @@ func (s *Store) LoadSettlements(ctx context.Context, sts []engine.Settlement) er
 			return fmt.Errorf("settlement %d: person %q: %w", i, st.Claim.PersonID, store.ErrNotFound)
 		}
 		if st.ID != "" {
-			if _, taken := s.settlements[st.ID]; taken || ids[st.ID] {
+			if _, taken := s.recs.slotOf(st.ID); taken || ids[st.ID] {
 				return fmt.Errorf("settlement %d: id %q is taken: %w", i, st.ID, store.ErrConflict)
 			}
 			ids[st.ID] = true
 		}
 		k := requestKey{st.Claim.InstitutionID, st.Claim.RequestID}
-		if _, taken := s.keys[k]; taken || keys[k] {
+		if s.keyTakenLocked(k) || keys[k] {
 			return fmt.Errorf("settlement %d: request id %q of institution %q: %w", i, k.requestID, k.institution, store.ErrConflict)
 		}
 		keys[k] = true
 	}
 	// Given ids first, so that the ids assigned next skip them.
+	var buf []byte
 	for _, pass := range []bool{true, false} {
 		for _, st := range sts {
 			if (st.ID != "") != pass {
 				continue
 			}
-			rec := cloneSettlement(st)
+			rec := st
 			if rec.ID == "" {
 				rec.ID = s.nextSettlementIDLocked()
 			}
@@ -66,8 +67,8 @@ func (s *Store) LoadSettlements(ctx context.Context, sts []engine.Settlement) er
 			if rec.Fingerprint == "" {
 				rec.Fingerprint = rec.Claim.Fingerprint()
 			}
-			s.addSettlementLocked(&rec)
-			s.keys[requestKey{rec.Claim.InstitutionID, rec.Claim.RequestID}] = keyEntry{fingerprint: rec.Fingerprint, settlementID: rec.ID}
+			buf = appendRecord(buf[:0], &rec)
+			s.addRecordLocked(rec.Claim, rec.ID, s.recs.write(nil, buf))
 		}
 	}
 	return nil

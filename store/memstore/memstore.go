@@ -30,8 +30,11 @@ type Store struct {
 	persons      map[string]engine.Person
 	institutions map[string]engine.Institution
 	policies     []*engine.Policy
-	settlements  map[string]*engine.Settlement
-	keys         map[requestKey]keyEntry
+	// recs are the settlement records, encoded (record_store.go), with
+	// the request keys of Settle; reversalKeys are the request keys of
+	// Reverse.
+	recs         records
+	reversalKeys map[requestKey]keyEntry
 	accums       map[personYear]engine.Accumulators
 	budgetUsed   map[institutionYear]engine.Money
 
@@ -40,11 +43,11 @@ type Store struct {
 	filings     map[string]map[string]engine.Filing
 	filingOwner map[string]string
 
-	// Settlement ids by institution and by person, in commit order
-	// (settlements are never deleted): what clearing and reconciliation
-	// scan instead of every settlement.
-	byInstitution map[string][]string
-	byPerson      map[string][]string
+	// Settlement slots (records) by institution and by person, in commit
+	// order (settlements are never deleted): what clearing and
+	// reconciliation scan instead of every settlement.
+	byInstitution map[string][]uint32
+	byPerson      map[string][]uint32
 
 	// Clearing runs by id, the draft of each run key, the final runs.
 	runs   map[string]*runRecord
@@ -89,23 +92,24 @@ type institutionYear struct {
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{
+	s := &Store{
 		persons:      map[string]engine.Person{},
 		institutions: map[string]engine.Institution{},
-		settlements:  map[string]*engine.Settlement{},
-		keys:         map[requestKey]keyEntry{},
+		reversalKeys: map[requestKey]keyEntry{},
 		accums:       map[personYear]engine.Accumulators{},
 		budgetUsed:   map[institutionYear]engine.Money{},
 		filings:      map[string]map[string]engine.Filing{},
 		filingOwner:  map[string]string{},
 
-		byInstitution: map[string][]string{},
-		byPerson:      map[string][]string{},
+		byInstitution: map[string][]uint32{},
+		byPerson:      map[string][]uint32{},
 		runs:          map[string]*runRecord{},
 		drafts:        map[string]string{},
 		contracts:     map[string]*contractRecord{},
 		enrolled:      map[personYear]string{},
 	}
+	s.recs.init()
+	return s
 }
 
 // lockPerson takes the person's lock and returns it, to be unlocked.

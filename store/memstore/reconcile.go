@@ -22,10 +22,14 @@ func (s *Store) Reconcile(ctx context.Context, q store.ReconcileQuery) (store.Re
 	if err := ctx.Err(); err != nil {
 		return store.ReconcileResult{}, err
 	}
-	var counted []*engine.Settlement
+	var counted []engine.Settlement
 	s.mu.RLock()
-	for _, id := range s.byInstitution[q.InstitutionID] {
-		st := s.settlements[id]
+	for _, slot := range s.byInstitution[q.InstitutionID] {
+		st, err := decodeRecordHeader(s.recs.bytes(slot))
+		if err != nil {
+			s.mu.RUnlock()
+			return store.ReconcileResult{}, err
+		}
 		d := st.Claim.SettleDate
 		if st.State != engine.StateSettled || d.Compare(q.From) < 0 || d.Compare(q.To) > 0 {
 			continue
@@ -40,7 +44,6 @@ func (s *Store) Reconcile(ctx context.Context, q store.ReconcileQuery) (store.Re
 	}
 	s.mu.RUnlock()
 
-	// The records are immutable: they are read without the lock.
 	var res store.ReconcileResult
 	for _, st := range counted {
 		b := st.Result.Breakdown

@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -47,14 +48,37 @@ func (s *Store) readLocked(personID, institutionID string, year int) (store.Pers
 // recorded fingerprint is this request's), ErrConflict for another one.
 // s.mu must be held.
 func (s *Store) replayLocked(key requestKey, same func(fingerprint string) bool) (engine.Settlement, bool, error) {
-	e, ok := s.keys[key]
-	if !ok {
-		return engine.Settlement{}, false, nil
+	var slot uint32
+	if e, ok := s.reversalKeys[key]; ok {
+		if !same(e.fingerprint) {
+			return engine.Settlement{}, true, conflict(key)
+		}
+		slot, _ = s.recs.slotOf(e.settlementID)
+	} else {
+		var fp []byte
+		if slot, fp, ok = s.recs.settleKey(key); !ok {
+			return engine.Settlement{}, false, nil
+		}
+		if !same(string(fp)) {
+			return engine.Settlement{}, true, conflict(key)
+		}
 	}
-	if !same(e.fingerprint) {
-		return engine.Settlement{}, true, fmt.Errorf("request id %q of institution %q: %w", key.requestID, key.institution, store.ErrConflict)
+	st, err := decodeRecord(s.recs.bytes(slot))
+	return st, true, err
+}
+
+func conflict(key requestKey) error {
+	return fmt.Errorf("request id %q of institution %q: %w", key.requestID, key.institution, store.ErrConflict)
+}
+
+// keyTakenLocked reports whether a request key is recorded. s.mu must be
+// held.
+func (s *Store) keyTakenLocked(key requestKey) bool {
+	if _, ok := s.reversalKeys[key]; ok {
+		return true
 	}
-	return cloneSettlement(*s.settlements[e.settlementID]), true, nil
+	_, _, ok := s.recs.settleKey(key)
+	return ok
 }
 
 // Settle records a settlement atomically; see store.Store.
@@ -105,10 +129,13 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 		State:       engine.StateSettled,
 		Result:      res,
 	}
-	// The record is a copy: it shares nothing with the caller's claim or
+	// The record is encoded: it shares nothing with the caller's claim or
 	// compute's result, which the settlement returned is made of (they
-	// are the caller's).
-	rec := cloneSettlement(out)
+	// are the caller's). Its ID and budget are added under the lock.
+	buf := bodyBuffers.Get().(*[]byte)
+	defer bodyBuffers.Put(buf)
+	body := appendRecordBody((*buf)[:0], &out)
+	*buf = body
 	id := store.NewSettlementID()
 
 	s.mu.Lock()
@@ -122,16 +149,17 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	if res.BudgetLimit != nil {
 		b := engine.NewBudgetStatus(claim.Year(), *res.BudgetLimit, used, res.WarnRatio)
 		out.Result.Budget = &b
-		recBudget := b
-		rec.Result.Budget = &recBudget
 	}
 	// LoadSettlements stores given ids as they are: one may be taken.
-	for s.settlements[id] != nil {
+	for {
+		if _, taken := s.recs.slotOf(id); !taken {
+			break
+		}
 		id = store.NewSettlementID()
 	}
-	out.ID, rec.ID = id, id
-	s.addSettlementLocked(&rec)
-	s.keys[key] = keyEntry{fingerprint: fp, settlementID: rec.ID}
+	out.ID = id
+	var pre [96]byte
+	s.addRecordLocked(claim, id, s.recs.write(appendRecordPrefix(pre[:0], id, out.Result.Budget), body))
 	return out, nil
 }
 
@@ -156,19 +184,23 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 	if st, done, err := s.replayLocked(key, func(recorded string) bool { return recorded == fp }); done {
 		return st, err
 	}
-	cur := s.settlements[r.SettlementID]
+	slot, _ := s.recs.slotOf(r.SettlementID)
+	cur, err := decodeRecord(s.recs.bytes(slot))
+	if err != nil {
+		return engine.Settlement{}, err
+	}
 	if cur.State == engine.StateReversed {
 		return engine.Settlement{}, fmt.Errorf("settlement %q was reversed by request %q: %w", cur.ID, cur.ReversalRequestID, engine.ErrAlreadyReversed)
 	}
-	ch := engine.ReverseChanges(*cur)
+	ch := engine.ReverseChanges(cur)
 	s.applyLocked(ch)
-	next := *cur
+	next := cur
 	next.State = ch.State
 	next.ReversalReason = r.Reason
 	next.ReversalRequestID = r.RequestID
-	s.settlements[cur.ID] = &next
-	s.keys[key] = keyEntry{fingerprint: fp, settlementID: cur.ID}
-	return cloneSettlement(next), nil
+	s.recs.replace(slot, s.recs.write(nil, appendRecord(nil, &next)))
+	s.reversalKeys[key] = keyEntry{fingerprint: fp, settlementID: cur.ID}
+	return next, nil
 }
 
 // applyLocked applies the engine's plan of changes (engine.SettleChanges,
@@ -197,45 +229,38 @@ func (s *Store) applyLocked(ch engine.Changes) engine.Money {
 func (s *Store) nextSettlementIDLocked() string {
 	for {
 		id := store.NewSettlementID()
-		if _, taken := s.settlements[id]; !taken {
+		if _, taken := s.recs.slotOf(id); !taken {
 			return id
 		}
 	}
 }
 
-// addSettlementLocked stores a new settlement record and indexes it. s.mu
-// must be held for writing.
-func (s *Store) addSettlementLocked(rec *engine.Settlement) {
-	s.settlements[rec.ID] = rec
-	s.byInstitution[rec.Claim.InstitutionID] = append(s.byInstitution[rec.Claim.InstitutionID], rec.ID)
-	s.byPerson[rec.Claim.PersonID] = append(s.byPerson[rec.Claim.PersonID], rec.ID)
+// bodyBuffers are the buffers Settle encodes a record's body into before
+// it takes the store's mutex.
+var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// addRecordLocked indexes a new settlement of claim, whose record is
+// written at ref: by id, by institution and by person, and its request
+// key. s.mu must be held for writing.
+func (s *Store) addRecordLocked(claim engine.Claim, id string, ref recordRef) {
+	slot := s.recs.add(id, ref)
+	s.byInstitution[claim.InstitutionID] = append(s.byInstitution[claim.InstitutionID], slot)
+	s.byPerson[claim.PersonID] = append(s.byPerson[claim.PersonID], slot)
+	s.recs.addSettleKey(requestKey{claim.InstitutionID, claim.RequestID}, slot)
 }
 
 // GetSettlement reads a settlement. Returns store.ErrNotFound if there is none.
 func (s *Store) GetSettlement(_ context.Context, id string) (engine.Settlement, error) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	rec, ok := s.settlements[id]
+	slot, ok := s.recs.slotOf(id)
+	var rec []byte
+	if ok {
+		rec = s.recs.bytes(slot)
+	}
+	s.mu.RUnlock()
 	if !ok {
 		return engine.Settlement{}, fmt.Errorf("settlement %q: %w", id, store.ErrNotFound)
 	}
-	return cloneSettlement(*rec), nil
-}
-
-// cloneSettlement is a deep copy, so that what the store holds and what
-// callers hold never share a slice, map or pointer.
-func cloneSettlement(st engine.Settlement) engine.Settlement {
-	out := st
-	out.Claim.Items = append([]engine.LineItem(nil), st.Claim.Items...)
-	out.Result.Details = append([]engine.Detail(nil), st.Result.Details...)
-	out.Result.Delta = st.Result.Delta.Clone()
-	if st.Result.Budget != nil {
-		b := *st.Result.Budget
-		out.Result.Budget = &b
-	}
-	if st.Result.BudgetLimit != nil {
-		l := *st.Result.BudgetLimit
-		out.Result.BudgetLimit = &l
-	}
-	return out
+	// Written bytes never change: they are decoded without the lock.
+	return decodeRecord(rec)
 }

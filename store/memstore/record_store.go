@@ -1,0 +1,145 @@
+package memstore
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+)
+
+// recordChunk is the size of the byte chunks the settlement records are
+// appended to; a larger record gets a chunk of its own.
+const recordChunk = 1 << 20
+
+// records holds the settlement records encoded (record_codec.go) in
+// pointer-free chunks of bytes, and the indexes that find them, none of
+// which holds a pointer per settlement either: the garbage collector does
+// not scan what grows with every settlement. Each settlement has a slot, a
+// number given in commit order; a reversal appends the record anew and
+// moves its slot to it. Bytes once written never change, so a record read
+// under the store's mutex (its chunk and span) may be decoded after the
+// mutex is released. The zero value is empty; the caller holds the store's
+// mutex (for writing to add or replace).
+type records struct {
+	seed   maphash.Seed
+	chunks [][]byte // each of its full length; never resliced once made
+	used   int      // bytes written in the last chunk
+	refs   []recordRef
+
+	// byID finds a slot by the hash of its settlement id, and bySettleKey
+	// by the hash of its request key (institution, request id); a hash
+	// taken by another id or key goes to the overflow maps instead. Every
+	// hit is checked against the record.
+	byID             map[uint64]uint32
+	idOverflow       map[string]uint32
+	bySettleKey      map[uint64]uint32
+	settleKeyOverflw map[requestKey]uint32
+}
+
+// recordRef is where a record is: its chunk, offset and length.
+type recordRef struct {
+	chunk, off, n uint32
+}
+
+func (rs *records) init() {
+	rs.seed = maphash.MakeSeed()
+	rs.byID = map[uint64]uint32{}
+	rs.idOverflow = map[string]uint32{}
+	rs.bySettleKey = map[uint64]uint32{}
+	rs.settleKeyOverflw = map[requestKey]uint32{}
+}
+
+// count is the number of settlements held.
+func (rs *records) count() int { return len(rs.refs) }
+
+// bytes is the encoded record of a slot.
+func (rs *records) bytes(slot uint32) []byte {
+	ref := rs.refs[slot]
+	return rs.chunks[ref.chunk][ref.off : ref.off+ref.n : ref.off+ref.n]
+}
+
+// write appends a record, given as its prefix and its body
+// (appendRecordPrefix, appendRecordBody), and returns where it is.
+func (rs *records) write(prefix, body []byte) recordRef {
+	size := len(prefix) + len(body)
+	if len(rs.chunks) == 0 || recordChunk-rs.used < size {
+		rs.chunks = append(rs.chunks, make([]byte, max(size, recordChunk)))
+		rs.used = 0
+	}
+	c := len(rs.chunks) - 1
+	copy(rs.chunks[c][rs.used:], prefix)
+	copy(rs.chunks[c][rs.used+len(prefix):], body)
+	ref := recordRef{chunk: uint32(c), off: uint32(rs.used), n: uint32(size)}
+	rs.used += size
+	return ref
+}
+
+// add stores a new settlement's record and returns its slot.
+func (rs *records) add(id string, ref recordRef) uint32 {
+	slot := uint32(len(rs.refs))
+	rs.refs = append(rs.refs, ref)
+	h := maphash.String(rs.seed, id)
+	if _, taken := rs.byID[h]; taken {
+		rs.idOverflow[id] = slot
+	} else {
+		rs.byID[h] = slot
+	}
+	return slot
+}
+
+// replace points a slot at a new record of the same settlement.
+func (rs *records) replace(slot uint32, ref recordRef) { rs.refs[slot] = ref }
+
+// slotOf finds the slot of a settlement id.
+func (rs *records) slotOf(id string) (uint32, bool) {
+	if len(rs.idOverflow) > 0 {
+		if slot, ok := rs.idOverflow[id]; ok {
+			return slot, true
+		}
+	}
+	slot, ok := rs.byID[maphash.String(rs.seed, id)]
+	if !ok || string(recordID(rs.bytes(slot))) != id {
+		return 0, false
+	}
+	return slot, true
+}
+
+// keyHash is the hash of a request key.
+func (rs *records) keyHash(k requestKey) uint64 {
+	var h maphash.Hash
+	h.SetSeed(rs.seed)
+	var n [binary.MaxVarintLen64]byte
+	h.Write(binary.AppendUvarint(n[:0], uint64(len(k.institution))))
+	h.WriteString(k.institution)
+	h.WriteString(k.requestID)
+	return h.Sum64()
+}
+
+// addSettleKey records that a settlement's own request key (its claim's
+// institution and request id) names slot.
+func (rs *records) addSettleKey(k requestKey, slot uint32) {
+	h := rs.keyHash(k)
+	if _, taken := rs.bySettleKey[h]; taken {
+		rs.settleKeyOverflw[k] = slot
+		return
+	}
+	rs.bySettleKey[h] = slot
+}
+
+// settleKey finds the settlement whose claim has request key k, and
+// returns its slot and recorded fingerprint (bytes of the record).
+func (rs *records) settleKey(k requestKey) (uint32, []byte, bool) {
+	if len(rs.settleKeyOverflw) > 0 {
+		if slot, ok := rs.settleKeyOverflw[k]; ok {
+			fp, _, _ := recordKey(rs.bytes(slot))
+			return slot, fp, true
+		}
+	}
+	slot, ok := rs.bySettleKey[rs.keyHash(k)]
+	if !ok {
+		return 0, nil, false
+	}
+	fp, in, req := recordKey(rs.bytes(slot))
+	if string(in) != k.institution || string(req) != k.requestID {
+		return 0, nil, false
+	}
+	return slot, fp, true
+}
