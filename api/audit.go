@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 	"github.com/medsettle/medsettle/store"
 )
 
@@ -124,6 +125,14 @@ func auditFields(m protoreflect.Message, depth int, f func(name protoreflect.Nam
 // requestIDs reads the well-known ids of a request; the first value found
 // of each name wins.
 func requestIDs(req any) auditIDs {
+	if m, ok := req.(*pb.SettleRequest); ok && m != nil {
+		return settleRequestIDs(m)
+	}
+	return reflectedRequestIDs(req)
+}
+
+// reflectedRequestIDs is requestIDs of any message, by reflection.
+func reflectedRequestIDs(req any) auditIDs {
 	var ids auditIDs
 	m, ok := req.(proto.Message)
 	if !ok || m == nil {
@@ -140,6 +149,14 @@ func requestIDs(req any) auditIDs {
 // resultIDs appends the ids a response carries to ids (without repeats,
 // at most store.MaxAuditResultIDs).
 func resultIDs(ids []string, resp any) []string {
+	if m, ok := resp.(*pb.SettleResponse); ok && m != nil {
+		return settleResultIDs(ids, m)
+	}
+	return reflectedResultIDs(ids, resp)
+}
+
+// reflectedResultIDs is resultIDs of any message, by reflection.
+func reflectedResultIDs(ids []string, resp any) []string {
 	m, ok := resp.(proto.Message)
 	if !ok || m == nil {
 		return ids
