@@ -2,8 +2,6 @@ package memstore
 
 import (
 	"context"
-	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -12,31 +10,26 @@ import (
 
 // auditLog is the memory store's append-only audit log; its zero value is
 // an empty log. It has its own mutex: appending does not wait for
-// settlements. The events are kept in chunks of auditChunk: a growing log
-// never copies the events it holds (a single slice would copy them all,
-// and leave the old copy to the garbage collector, each time it doubled).
+// settlements. The events are kept encoded (audit_codec.go) in chunks of
+// bytes, which the garbage collector does not scan and a growing log
+// never copies.
 type auditLog struct {
 	mu     sync.RWMutex
-	chunks [][]store.AuditEvent // in append order; ID i+1 at chunks[i/auditChunk][i%auditChunk]
-	n      int                  // events held
+	events byteChunks
+	refs   []recordRef // event ID i+1 is at refs[i]
 }
 
-// auditChunk is the number of events of one chunk of the log.
-const auditChunk = 4096
-
-// at is the event with ID i+1. a.mu must be held.
-func (a *auditLog) at(i int) *store.AuditEvent {
-	return &a.chunks[i/auditChunk][i%auditChunk]
+// at decodes the event with ID i+1. a.mu must be held.
+func (a *auditLog) at(i int) (store.AuditEvent, error) {
+	e, err := decodeAuditEvent(a.events.at(a.refs[i]))
+	e.ID = int64(i) + 1
+	return e, err
 }
 
 // add appends e. a.mu must be held for writing.
-func (a *auditLog) add(e store.AuditEvent) {
-	if a.n%auditChunk == 0 {
-		a.chunks = append(a.chunks, make([]store.AuditEvent, 0, auditChunk))
-	}
-	last := &a.chunks[len(a.chunks)-1]
-	*last = append(*last, e)
-	a.n++
+func (a *auditLog) add(e *store.AuditEvent) {
+	var buf [512]byte
+	a.refs = append(a.refs, a.events.write(nil, appendAuditEvent(buf[:0], e)))
 }
 
 // AppendAudit appends e with the next id.
@@ -47,10 +40,9 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) (int64, err
 	a := &s.audit
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	e.ID = int64(a.n) + 1
+	e.ID = int64(len(a.refs)) + 1
 	e.Time = e.Time.UTC().Truncate(time.Microsecond) // microseconds, as PostgreSQL keeps them
-	e.ResultIDs = slices.Clone(e.ResultIDs)
-	a.add(e)
+	a.add(&e)
 	return e.ID, nil
 }
 
@@ -63,15 +55,15 @@ func (s *Store) AuditEvents(ctx context.Context, f store.AuditFilter) ([]store.A
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	limit := f.PageLimit()
-	start := sort.Search(a.n, func(i int) bool { return a.at(i).ID > f.After })
+	// Event ID i+1 is at i.
+	start := int(min(max(f.After, 0), int64(len(a.refs))))
 	var out []store.AuditEvent
-	for i := start; i < a.n; i++ {
-		e := *a.at(i)
-		if len(out) == limit {
-			break
+	for i := start; i < len(a.refs) && len(out) < limit; i++ {
+		e, err := a.at(i)
+		if err != nil {
+			return nil, err
 		}
 		if f.Match(e) {
-			e.ResultIDs = slices.Clone(e.ResultIDs)
 			out = append(out, e)
 		}
 	}

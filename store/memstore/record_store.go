@@ -5,10 +5,6 @@ import (
 	"hash/maphash"
 )
 
-// recordChunk is the size of the byte chunks the settlement records are
-// appended to; a larger record gets a chunk of its own.
-const recordChunk = 1 << 20
-
 // records holds the settlement records encoded (record_codec.go) in
 // pointer-free chunks of bytes, and the indexes that find them, none of
 // which holds a pointer per settlement either: the garbage collector does
@@ -19,10 +15,9 @@ const recordChunk = 1 << 20
 // mutex is released. The zero value is empty; the caller holds the store's
 // mutex (for writing to add or replace).
 type records struct {
-	seed   maphash.Seed
-	chunks [][]byte // each of its full length; never resliced once made
-	used   int      // bytes written in the last chunk
-	refs   []recordRef
+	byteChunks
+	seed maphash.Seed
+	refs []recordRef
 
 	// byID finds a slot by the hash of its settlement id, and bySettleKey
 	// by the hash of its request key (institution, request id); a hash
@@ -32,11 +27,6 @@ type records struct {
 	idOverflow       map[string]uint32
 	bySettleKey      map[uint64]uint32
 	settleKeyOverflw map[requestKey]uint32
-}
-
-// recordRef is where a record is: its chunk, offset and length.
-type recordRef struct {
-	chunk, off, n uint32
 }
 
 func (rs *records) init() {
@@ -51,26 +41,7 @@ func (rs *records) init() {
 func (rs *records) count() int { return len(rs.refs) }
 
 // bytes is the encoded record of a slot.
-func (rs *records) bytes(slot uint32) []byte {
-	ref := rs.refs[slot]
-	return rs.chunks[ref.chunk][ref.off : ref.off+ref.n : ref.off+ref.n]
-}
-
-// write appends a record, given as its prefix and its body
-// (appendRecordPrefix, appendRecordBody), and returns where it is.
-func (rs *records) write(prefix, body []byte) recordRef {
-	size := len(prefix) + len(body)
-	if len(rs.chunks) == 0 || recordChunk-rs.used < size {
-		rs.chunks = append(rs.chunks, make([]byte, max(size, recordChunk)))
-		rs.used = 0
-	}
-	c := len(rs.chunks) - 1
-	copy(rs.chunks[c][rs.used:], prefix)
-	copy(rs.chunks[c][rs.used+len(prefix):], body)
-	ref := recordRef{chunk: uint32(c), off: uint32(rs.used), n: uint32(size)}
-	rs.used += size
-	return ref
-}
+func (rs *records) bytes(slot uint32) []byte { return rs.at(rs.refs[slot]) }
 
 // add stores a new settlement's record and returns its slot.
 func (rs *records) add(id string, ref recordRef) uint32 {
