@@ -12,7 +12,7 @@ import (
 // number given in commit order; a reversal appends the record anew and
 // moves its slot to it. Bytes once written never change, so a record read
 // under the store's mutex (its chunk and span) may be decoded after the
-// mutex is released. The zero value is empty; the caller holds the store's
+// mutex is released. init makes it empty; the caller holds the store's
 // mutex (for writing to add or replace).
 type records struct {
 	byteChunks
@@ -23,10 +23,14 @@ type records struct {
 	// by the hash of its request key (institution, request id); a hash
 	// taken by another id or key goes to the overflow maps instead. Every
 	// hit is checked against the record.
-	byID             map[uint64]uint32
-	idOverflow       map[string]uint32
-	bySettleKey      map[uint64]uint32
-	settleKeyOverflw map[requestKey]uint32
+	byID              map[uint64]uint32
+	idOverflow        map[string]uint32
+	bySettleKey       map[uint64]uint32
+	settleKeyOverflow map[requestKey]uint32
+
+	// hashMask is ANDed into every hash: all ones, or 0 in the tests
+	// that make every id and key collide (TestConformanceAllHashesCollide).
+	hashMask uint64
 }
 
 func (rs *records) init() {
@@ -34,11 +38,12 @@ func (rs *records) init() {
 	rs.byID = map[uint64]uint32{}
 	rs.idOverflow = map[string]uint32{}
 	rs.bySettleKey = map[uint64]uint32{}
-	rs.settleKeyOverflw = map[requestKey]uint32{}
+	rs.settleKeyOverflow = map[requestKey]uint32{}
+	rs.hashMask = ^uint64(0)
 }
 
-// count is the number of settlements held.
-func (rs *records) count() int { return len(rs.refs) }
+// idHash is the hash of a settlement id.
+func (rs *records) idHash(id string) uint64 { return maphash.String(rs.seed, id) & rs.hashMask }
 
 // bytes is the encoded record of a slot.
 func (rs *records) bytes(slot uint32) []byte { return rs.at(rs.refs[slot]) }
@@ -47,7 +52,7 @@ func (rs *records) bytes(slot uint32) []byte { return rs.at(rs.refs[slot]) }
 func (rs *records) add(id string, ref recordRef) uint32 {
 	slot := uint32(len(rs.refs))
 	rs.refs = append(rs.refs, ref)
-	h := maphash.String(rs.seed, id)
+	h := rs.idHash(id)
 	if _, taken := rs.byID[h]; taken {
 		rs.idOverflow[id] = slot
 	} else {
@@ -66,7 +71,7 @@ func (rs *records) slotOf(id string) (uint32, bool) {
 			return slot, true
 		}
 	}
-	slot, ok := rs.byID[maphash.String(rs.seed, id)]
+	slot, ok := rs.byID[rs.idHash(id)]
 	if !ok || string(recordID(rs.bytes(slot))) != id {
 		return 0, false
 	}
@@ -81,7 +86,7 @@ func (rs *records) keyHash(k requestKey) uint64 {
 	h.Write(binary.AppendUvarint(n[:0], uint64(len(k.institution))))
 	h.WriteString(k.institution)
 	h.WriteString(k.requestID)
-	return h.Sum64()
+	return h.Sum64() & rs.hashMask
 }
 
 // addSettleKey records that a settlement's own request key (its claim's
@@ -89,7 +94,7 @@ func (rs *records) keyHash(k requestKey) uint64 {
 func (rs *records) addSettleKey(k requestKey, slot uint32) {
 	h := rs.keyHash(k)
 	if _, taken := rs.bySettleKey[h]; taken {
-		rs.settleKeyOverflw[k] = slot
+		rs.settleKeyOverflow[k] = slot
 		return
 	}
 	rs.bySettleKey[h] = slot
@@ -98,8 +103,8 @@ func (rs *records) addSettleKey(k requestKey, slot uint32) {
 // settleKey finds the settlement whose claim has request key k, and
 // returns its slot and recorded fingerprint (bytes of the record).
 func (rs *records) settleKey(k requestKey) (uint32, []byte, bool) {
-	if len(rs.settleKeyOverflw) > 0 {
-		if slot, ok := rs.settleKeyOverflw[k]; ok {
+	if len(rs.settleKeyOverflow) > 0 {
+		if slot, ok := rs.settleKeyOverflow[k]; ok {
 			fp, _, _ := recordKey(rs.bytes(slot))
 			return slot, fp, true
 		}
