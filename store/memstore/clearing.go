@@ -26,13 +26,39 @@ const (
 )
 
 // clearingSnapshot is what a run reads, taken under the read lock: the
-// selected settlement records, encoded (their bytes never change, so they
-// may be decoded after the lock is released), the run's other inputs and
-// the registry level of every institution the records name.
+// selected settlements as a clearer reads them, the run's other inputs and
+// the registry level of every institution the settlements name. The
+// settlements' texts are all in one string (one allocation per run, not
+// per case), and the records are read once.
 type clearingSnapshot struct {
-	inputs  engine.RunInputs
-	records [][]byte
-	levels  map[string]int
+	inputs engine.RunInputs
+	cases  []snapCase
+	texts  []byte // the cases' texts while the snapshot is taken
+	text   string // then as one string
+	levels map[string]int
+}
+
+// snapCase is a selected settlement: its texts are spans of the
+// snapshot's text.
+type snapCase struct {
+	id, requestID, institutionID, drgCode span
+	visitType                             engine.VisitType
+	settleDate                            engine.Date
+	total, personalTotal, basicFund       engine.Money
+}
+
+// add selects the settlement of rec, whose view is v.
+func (snap *clearingSnapshot) add(rec []byte, v *recordView) {
+	text := func(sp span) span {
+		i := len(snap.texts)
+		snap.texts = append(snap.texts, sp.in(rec)...)
+		return span{i, len(snap.texts)}
+	}
+	snap.cases = append(snap.cases, snapCase{
+		id: text(v.id), requestID: text(v.requestID), institutionID: text(v.institutionID), drgCode: text(v.drgCode),
+		visitType: v.visitType, settleDate: v.settleDate,
+		total: v.breakdown.Total, personalTotal: v.breakdown.PersonalTotal, basicFund: v.breakdown.BasicFund,
+	})
 }
 
 // RunClearing reads one snapshot of what sel selects, feeds it to c and
@@ -118,9 +144,9 @@ func (s *Store) selectLocked(sel store.Selection, key engine.ClearingRun) (clear
 		}
 	}
 	snap := clearingSnapshot{levels: map[string]int{}}
-	counted := func(st *engine.Settlement) bool {
-		return st.State == engine.StateSettled &&
-			st.Claim.SettleDate.Compare(sel.From) >= 0 && st.Claim.SettleDate.Compare(sel.To) <= 0
+	counted := func(v *recordView) bool {
+		return v.state == engine.StateSettled &&
+			v.settleDate.Compare(sel.From) >= 0 && v.settleDate.Compare(sel.To) <= 0
 	}
 	switch sel.Kind {
 	case engine.ClearingDRG, engine.ClearingBudget:
@@ -141,21 +167,21 @@ func (s *Store) selectLocked(sel store.Selection, key engine.ClearingRun) (clear
 			}
 			for _, slot := range s.byInstitution[id] {
 				rec := s.recs.bytes(slot)
-				st, err := decodeRecordHeader(rec)
+				v, err := viewRecord(rec)
 				if err != nil {
 					return clearingSnapshot{}, err
 				}
-				if !counted(&st) {
+				if !counted(&v) {
 					continue
 				}
 				if sel.Kind == engine.ClearingDRG {
-					if st.Claim.VisitType != engine.VisitInpatient || st.Result.PolicyRegion != sel.Region || st.Result.PolicyScheme != sel.Scheme {
+					if v.visitType != engine.VisitInpatient || string(v.policyRegion.in(rec)) != sel.Region || v.policyScheme != sel.Scheme {
 						continue
 					}
-				} else if !hasVisitType(sel.VisitTypes, st.Claim.VisitType) {
+				} else if !hasVisitType(sel.VisitTypes, v.visitType) {
 					continue
 				}
-				snap.records = append(snap.records, rec)
+				snap.add(rec, &v)
 			}
 		}
 	case engine.ClearingCapitation:
@@ -172,16 +198,17 @@ func (s *Store) selectLocked(sel store.Selection, key engine.ClearingRun) (clear
 		for _, pid := range members {
 			for _, slot := range s.byPerson[pid] {
 				rec := s.recs.bytes(slot)
-				st, err := decodeRecordHeader(rec)
+				v, err := viewRecord(rec)
 				if err != nil {
 					return clearingSnapshot{}, err
 				}
-				if !counted(&st) || !hasVisitType(sel.VisitTypes, st.Claim.VisitType) {
+				if !counted(&v) || !hasVisitType(sel.VisitTypes, v.visitType) {
 					continue
 				}
-				snap.records = append(snap.records, rec)
-				if _, ok := snap.levels[st.Claim.InstitutionID]; !ok {
-					snap.levels[st.Claim.InstitutionID] = s.institutions[st.Claim.InstitutionID].Level
+				snap.add(rec, &v)
+				if _, ok := snap.levels[string(v.institutionID.in(rec))]; !ok {
+					in := string(v.institutionID.in(rec))
+					snap.levels[in] = s.institutions[in].Level
 				}
 			}
 		}
@@ -189,6 +216,7 @@ func (s *Store) selectLocked(sel store.Selection, key engine.ClearingRun) (clear
 		return clearingSnapshot{}, &engine.ValidationError{Violations: []engine.Violation{{
 			Field: "kind", Description: fmt.Sprintf("must be a clearing kind, got %s", sel.Kind)}}}
 	}
+	snap.text, snap.texts = string(snap.texts), nil
 	return snap, nil
 }
 
@@ -205,7 +233,7 @@ func hasVisitType(vs []engine.VisitType, v engine.VisitType) bool {
 // progress and looking at ctx every cancelEvery cases, and returns the case
 // lines Add returned, by institution and ordered by settlement id.
 func feed(ctx context.Context, snap clearingSnapshot, c engine.Clearer, progress store.Progress) (map[string][]engine.CaseLine, error) {
-	total := int64(len(snap.records))
+	total := int64(len(snap.cases))
 	reported := int64(-1)
 	report := func(n int64) {
 		if progress != nil && n != reported {
@@ -218,32 +246,28 @@ func feed(ctx context.Context, snap clearingSnapshot, c engine.Clearer, progress
 		return nil, fmt.Errorf("clearing: begin: %w", err)
 	}
 	lines := map[string][]engine.CaseLine{}
-	for i, rec := range snap.records {
+	for i := range snap.cases {
 		if i%cancelEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		st, err := decodeRecordHeader(rec)
-		if err != nil {
-			return nil, err
-		}
-		b := st.Result.Breakdown
+		sc, t := &snap.cases[i], snap.text
 		cs := engine.ClearingCase{
-			SettlementID:  st.ID,
-			RequestID:     st.Claim.RequestID,
-			InstitutionID: st.Claim.InstitutionID,
-			Level:         snap.levels[st.Claim.InstitutionID],
-			VisitType:     st.Claim.VisitType,
-			SettleDate:    st.Claim.SettleDate,
-			DRGCode:       st.Claim.DRGCode,
-			Total:         b.Total,
-			PersonalTotal: b.PersonalTotal,
-			BasicFund:     b.BasicFund,
+			SettlementID:  sc.id.of(t),
+			RequestID:     sc.requestID.of(t),
+			InstitutionID: sc.institutionID.of(t),
+			Level:         snap.levels[sc.institutionID.of(t)],
+			VisitType:     sc.visitType,
+			SettleDate:    sc.settleDate,
+			DRGCode:       sc.drgCode.of(t),
+			Total:         sc.total,
+			PersonalTotal: sc.personalTotal,
+			BasicFund:     sc.basicFund,
 		}
 		line, err := c.Add(cs)
 		if err != nil {
-			return nil, fmt.Errorf("clearing: settlement %s: %w", st.ID, err)
+			return nil, fmt.Errorf("clearing: settlement %s: %w", cs.SettlementID, err)
 		}
 		if line != nil {
 			l := *line

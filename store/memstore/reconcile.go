@@ -22,31 +22,38 @@ func (s *Store) Reconcile(ctx context.Context, q store.ReconcileQuery) (store.Re
 	if err := ctx.Err(); err != nil {
 		return store.ReconcileResult{}, err
 	}
-	var counted []engine.Settlement
+	// The views are read under the lock, the records' bytes after it
+	// (they never change).
+	type viewed struct {
+		rec []byte
+		v   recordView
+	}
+	var counted []viewed
 	s.mu.RLock()
 	for _, slot := range s.byInstitution[q.InstitutionID] {
-		st, err := decodeRecordHeader(s.recs.bytes(slot))
+		rec := s.recs.bytes(slot)
+		v, err := viewRecord(rec)
 		if err != nil {
 			s.mu.RUnlock()
 			return store.ReconcileResult{}, err
 		}
-		d := st.Claim.SettleDate
-		if st.State != engine.StateSettled || d.Compare(q.From) < 0 || d.Compare(q.To) > 0 {
+		d := v.settleDate
+		if v.state != engine.StateSettled || d.Compare(q.From) < 0 || d.Compare(q.To) > 0 {
 			continue
 		}
-		if q.Scheme != engine.SchemeUnspecified && st.Result.PolicyScheme != q.Scheme {
+		if q.Scheme != engine.SchemeUnspecified && v.policyScheme != q.Scheme {
 			continue
 		}
-		if len(q.VisitTypes) > 0 && !hasVisitType(q.VisitTypes, st.Claim.VisitType) {
+		if len(q.VisitTypes) > 0 && !hasVisitType(q.VisitTypes, v.visitType) {
 			continue
 		}
-		counted = append(counted, st)
+		counted = append(counted, viewed{rec, v})
 	}
 	s.mu.RUnlock()
 
 	var res store.ReconcileResult
-	for _, st := range counted {
-		b := st.Result.Breakdown
+	for _, c := range counted {
+		b := c.v.breakdown
 		res.Totals.Count++
 		res.Totals.Total = res.Totals.Total.Add(b.Total)
 		res.Totals.FundTotal = res.Totals.FundTotal.Add(b.FundTotal)
@@ -56,11 +63,11 @@ func (s *Store) Reconcile(ctx context.Context, q store.ReconcileQuery) (store.Re
 		return res, nil
 	}
 	sort.Slice(counted, func(i, j int) bool {
-		a, b := counted[i], counted[j]
-		if c := a.Claim.SettleDate.Compare(b.Claim.SettleDate); c != 0 {
+		a, b := &counted[i], &counted[j]
+		if c := a.v.settleDate.Compare(b.v.settleDate); c != 0 {
 			return c < 0
 		}
-		return a.ID < b.ID
+		return string(a.v.id.in(a.rec)) < string(b.v.id.in(b.rec))
 	})
 	limit := q.ListLimit
 	if limit <= 0 {
@@ -71,12 +78,12 @@ func (s *Store) Reconcile(ctx context.Context, q store.ReconcileQuery) (store.Re
 		res.Truncated = true
 	}
 	res.Settlements = make([]store.ReconcileSettlement, 0, len(counted))
-	for _, st := range counted {
-		b := st.Result.Breakdown
+	for _, c := range counted {
+		b := c.v.breakdown
 		res.Settlements = append(res.Settlements, store.ReconcileSettlement{
-			SettlementID: st.ID,
-			RequestID:    st.Claim.RequestID,
-			SettleDate:   st.Claim.SettleDate,
+			SettlementID: string(c.v.id.in(c.rec)),
+			RequestID:    string(c.v.requestID.in(c.rec)),
+			SettleDate:   c.v.settleDate,
 			Total:        b.Total,
 			FundTotal:    b.FundTotal,
 			Account:      b.Account,

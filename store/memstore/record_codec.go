@@ -17,14 +17,16 @@ import (
 //	ID, budget, headerLen (4 bytes, little-endian), header (headerLen bytes), tail
 //
 // where budget is 0, or 1 and the BudgetStatus; the header holds the
-// state, the reversal, the fingerprint, the claim's fields but its items
-// and the result's fields but its details and delta; the tail holds the
-// items, the details and the delta. Integers are varints (signed ones
+// claim's fields but its items and the result's fields but its details
+// and delta, what clearing reads first (appendRecordHeader), and the
+// state, the fingerprint and the reversal; the tail holds the items, the
+// details and the delta. Integers are varints (signed ones
 // zigzagged), strings a uvarint length and their bytes, a slice or map a
 // uvarint of its length plus one (0 for nil) and its elements, map entries
 // in key order. The ID and the budget come first because Settle knows them
 // only under the store's lock; appendRecordBody encodes everything else
-// before it.
+// before it. Clearing and reconciliation read the header only
+// (record_view.go).
 
 // appendRecord appends the whole encoded record of st to b.
 func appendRecord(b []byte, st *engine.Settlement) []byte {
@@ -56,29 +58,30 @@ func appendRecordBody(b []byte, st *engine.Settlement) []byte {
 }
 
 func appendRecordHeader(b []byte, st *engine.Settlement) []byte {
+	c, r := &st.Claim, &st.Result
+	// What a clearing run selects by, then what it reads (recordView),
+	// then the rest.
 	b = binary.AppendVarint(b, int64(st.State))
-	b = appendString(b, st.ReversalReason)
-	b = appendString(b, st.ReversalRequestID)
-	b = appendString(b, st.Fingerprint)
-	c := &st.Claim
-	b = appendString(b, c.RequestID)
-	b = appendString(b, c.InstitutionID)
-	b = appendString(b, c.PersonID)
 	b = binary.AppendVarint(b, int64(c.VisitType))
 	b = binary.AppendVarint(b, int64(c.SettleDate.Year))
 	b = binary.AppendVarint(b, int64(c.SettleDate.Month))
 	b = binary.AppendVarint(b, int64(c.SettleDate.Day))
-	b = binary.AppendVarint(b, int64(c.CrossRegion))
-	b = appendString(b, c.DRGCode)
-	b = appendBool(b, c.UsePersonalAccount)
-	r := &st.Result
-	b = appendString(b, r.PolicyVersion)
-	b = appendString(b, r.PolicyRegion)
 	b = binary.AppendVarint(b, int64(r.PolicyScheme))
-	b = binary.AppendVarint(b, int64(r.CrossRegion))
+	b = appendString(b, r.PolicyRegion)
+	b = appendString(b, c.InstitutionID)
+	b = appendString(b, c.RequestID)
+	b = appendString(b, c.DRGCode)
 	for _, m := range breakdownFields(&r.Breakdown) {
 		b = binary.AppendVarint(b, m.Fen())
 	}
+	b = appendString(b, st.Fingerprint)
+	b = appendString(b, st.ReversalReason)
+	b = appendString(b, st.ReversalRequestID)
+	b = appendString(b, c.PersonID)
+	b = binary.AppendVarint(b, int64(c.CrossRegion))
+	b = appendBool(b, c.UsePersonalAccount)
+	b = appendString(b, r.PolicyVersion)
+	b = binary.AppendVarint(b, int64(r.CrossRegion))
 	b = binary.AppendVarint(b, r.WarnRatio.Scaled())
 	if r.BudgetLimit == nil {
 		return append(b, 0)
@@ -149,10 +152,13 @@ func appendAccumulators(b []byte, a *engine.Accumulators) []byte {
 	return b
 }
 
+// breakdownLen is the number of a breakdown's figures.
+const breakdownLen = 14
+
 // breakdownFields are pointers to a breakdown's figures, in the order
 // they are encoded.
-func breakdownFields(bd *engine.Breakdown) [14]*engine.Money {
-	return [14]*engine.Money{&bd.Total, &bd.OutOfScope, &bd.OverLimit, &bd.PreSelfPay, &bd.InScope,
+func breakdownFields(bd *engine.Breakdown) [breakdownLen]*engine.Money {
+	return [breakdownLen]*engine.Money{&bd.Total, &bd.OutOfScope, &bd.OverLimit, &bd.PreSelfPay, &bd.InScope,
 		&bd.Deductible, &bd.BasicFund, &bd.OverCap, &bd.Catastrophic, &bd.MedicalAid,
 		&bd.FundTotal, &bd.PersonalTotal, &bd.Account, &bd.Cash}
 }
@@ -177,30 +183,15 @@ func appendLen(b []byte, isNil bool, n int) []byte {
 	return binary.AppendUvarint(b, uint64(n)+1)
 }
 
-// decodeRecord decodes a whole record. An error (wrapping
-// engine.ErrInvariant) means the bytes are not a record: memstore only
-// reads what it wrote, so it is a bug.
+// decodeRecord decodes a record. An error (wrapping engine.ErrInvariant)
+// means the bytes are not a record: memstore only reads what it wrote, so
+// it is a bug.
 func decodeRecord(rec []byte) (engine.Settlement, error) {
-	return decode(rec, true)
-}
-
-// decodeRecordHeader decodes a record but its tail: the settlement without
-// its claim's items, its result's details and its delta. Clearing and
-// reconciliation read no more.
-func decodeRecordHeader(rec []byte) (engine.Settlement, error) {
-	return decode(rec, false)
-}
-
-func decode(rec []byte, whole bool) (engine.Settlement, error) {
-	// The strings are substrings of one copy of the bytes they are in.
-	end, ok := headerEnd(rec)
-	if !ok {
+	if _, ok := headerEnd(rec); !ok {
 		return engine.Settlement{}, fmt.Errorf("%w: memstore: a settlement record is cut short", engine.ErrInvariant)
 	}
-	if whole {
-		end = len(rec)
-	}
-	r := recordReader{b: rec[:end], s: string(rec[:end])}
+	// The strings are substrings of one copy of the record.
+	r := recordReader{b: rec, s: string(rec)}
 	var st engine.Settlement
 	st.ID = r.str()
 	if r.byte() == 1 {
@@ -210,13 +201,8 @@ func decode(rec []byte, whole bool) (engine.Settlement, error) {
 	}
 	r.fixed32() // the header's length
 	r.header(&st)
-	if whole {
-		r.tail(&st)
-		if r.off != len(r.b) {
-			r.bad = true
-		}
-	}
-	if r.bad {
+	r.tail(&st)
+	if r.bad || r.off != len(r.b) {
 		return engine.Settlement{}, fmt.Errorf("%w: memstore: a settlement record does not decode", engine.ErrInvariant)
 	}
 	return st, nil
@@ -257,37 +243,41 @@ func recordKey(rec []byte) (fingerprint, institution, requestID []byte) {
 		r.int64()
 	}
 	r.fixed32()
-	r.int64()
-	r.skipStr()
-	r.skipStr()
-	fingerprint = r.bytes()
-	requestID = r.bytes()
+	for range 6 { // state, visit type, settle date, policy scheme
+		r.int64()
+	}
+	r.skipStr() // policy region
 	institution = r.bytes()
+	requestID = r.bytes()
+	r.skipStr() // DRG code
+	for range breakdownLen {
+		r.int64()
+	}
+	fingerprint = r.bytes()
 	return fingerprint, institution, requestID
 }
 
 func (r *recordReader) header(st *engine.Settlement) {
+	c, res := &st.Claim, &st.Result
 	st.State = engine.SettlementState(r.int64())
-	st.ReversalReason = r.str()
-	st.ReversalRequestID = r.str()
-	st.Fingerprint = r.str()
-	c := &st.Claim
-	c.RequestID = r.str()
-	c.InstitutionID = r.str()
-	c.PersonID = r.str()
 	c.VisitType = engine.VisitType(r.int64())
 	c.SettleDate = engine.Date{Year: r.int(), Month: time.Month(r.int64()), Day: r.int()}
-	c.CrossRegion = engine.CrossRegion(r.int64())
-	c.DRGCode = r.str()
-	c.UsePersonalAccount = r.byte() == 1
-	res := &st.Result
-	res.PolicyVersion = r.str()
-	res.PolicyRegion = r.str()
 	res.PolicyScheme = engine.Scheme(r.int64())
-	res.CrossRegion = engine.CrossRegion(r.int64())
+	res.PolicyRegion = r.str()
+	c.InstitutionID = r.str()
+	c.RequestID = r.str()
+	c.DRGCode = r.str()
 	for _, m := range breakdownFields(&res.Breakdown) {
 		*m = r.money()
 	}
+	st.Fingerprint = r.str()
+	st.ReversalReason = r.str()
+	st.ReversalRequestID = r.str()
+	c.PersonID = r.str()
+	c.CrossRegion = engine.CrossRegion(r.int64())
+	c.UsePersonalAccount = r.byte() == 1
+	res.PolicyVersion = r.str()
+	res.CrossRegion = engine.CrossRegion(r.int64())
 	res.WarnRatio = engine.RatioFromScaled(r.int64())
 	if r.byte() == 1 {
 		l := r.money()

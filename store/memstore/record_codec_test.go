@@ -124,12 +124,25 @@ func fillRandom(r *rand.Rand, v reflect.Value) {
 	}
 }
 
-// withoutTail is st as decodeRecordHeader decodes it.
-func withoutTail(st engine.Settlement) engine.Settlement {
-	st.Claim.Items = nil
-	st.Result.Details = nil
-	st.Result.Delta = engine.Accumulators{}
-	return st
+// recordSummary is what a recordView holds, as values.
+type recordSummary struct {
+	ID, RequestID, InstitutionID, DRGCode, PolicyRegion string
+	State                                               engine.SettlementState
+	VisitType                                           engine.VisitType
+	SettleDate                                          engine.Date
+	PolicyScheme                                        engine.Scheme
+	Breakdown                                           engine.Breakdown
+}
+
+func summary(st engine.Settlement) recordSummary {
+	return recordSummary{st.ID, st.Claim.RequestID, st.Claim.InstitutionID, st.Claim.DRGCode, st.Result.PolicyRegion,
+		st.State, st.Claim.VisitType, st.Claim.SettleDate, st.Result.PolicyScheme, st.Result.Breakdown}
+}
+
+func viewed(rec []byte, v recordView) recordSummary {
+	hdr := string(rec[:v.headerEnd])
+	return recordSummary{v.id.of(hdr), v.requestID.of(hdr), v.institutionID.of(hdr), v.drgCode.of(hdr), v.policyRegion.of(hdr),
+		v.state, v.visitType, v.settleDate, v.policyScheme, v.breakdown}
 }
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -144,12 +157,12 @@ func TestRecordRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(got, st) {
 			t.Fatalf("settlement %d: decoded\n%#v\nwant\n%#v", i, got, st)
 		}
-		hdr, err := decodeRecordHeader(rec)
+		v, err := viewRecord(rec)
 		if err != nil {
-			t.Fatalf("settlement %d: header: %v", i, err)
+			t.Fatalf("settlement %d: view: %v", i, err)
 		}
-		if want := withoutTail(st); !reflect.DeepEqual(hdr, want) {
-			t.Fatalf("settlement %d: header decoded\n%#v\nwant\n%#v", i, hdr, want)
+		if got := viewed(rec, v); !reflect.DeepEqual(got, summary(st)) {
+			t.Fatalf("settlement %d: view\n%#v\nwant\n%#v", i, got, summary(st))
 		}
 		if id := string(recordID(rec)); id != st.ID {
 			t.Fatalf("settlement %d: recordID %q, want %q", i, id, st.ID)
@@ -167,7 +180,8 @@ func TestRecordRoundTrip(t *testing.T) {
 }
 
 // TestRecordCutShort decodes every proper prefix of records: each is an
-// ErrInvariant, never a panic or a wrong settlement.
+// ErrInvariant, never a panic or a wrong settlement; a view of one is
+// refused or reads the record's own header.
 func TestRecordCutShort(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 7))
 	for i := range 200 {
@@ -176,6 +190,12 @@ func TestRecordCutShort(t *testing.T) {
 		for n := range len(rec) {
 			if _, err := decodeRecord(rec[:n]); !errors.Is(err, engine.ErrInvariant) {
 				t.Fatalf("settlement %d cut at %d of %d: %v, want ErrInvariant", i, n, len(rec), err)
+			}
+			v, err := viewRecord(rec[:n])
+			if err == nil && !reflect.DeepEqual(viewed(rec, v), summary(st)) {
+				t.Fatalf("settlement %d cut at %d of %d: view %#v", i, n, len(rec), viewed(rec, v))
+			} else if err != nil && !errors.Is(err, engine.ErrInvariant) {
+				t.Fatalf("settlement %d cut at %d of %d: view: %v", i, n, len(rec), err)
 			}
 		}
 	}
@@ -199,7 +219,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		if err != nil || !reflect.DeepEqual(again, st) {
 			t.Fatalf("re-encoded %#v: %#v, %v", st, again, err)
 		}
-		decodeRecordHeader(rec)
+		viewRecord(rec)
 		recordKey(rec)
 		recordID(rec)
 	})
