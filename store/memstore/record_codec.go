@@ -20,8 +20,8 @@ import (
 // claim's fields but its items and the result's fields but its details
 // and delta, what clearing reads first (appendRecordHeader), and the
 // state, the fingerprint and the reversal; the tail holds the items, the
-// details and the delta. Integers are varints (signed ones
-// zigzagged), strings a uvarint length and their bytes, a slice or map a
+// details, the fund layers, the account balance read and the delta.
+// Integers are varints (signed ones zigzagged), strings a uvarint length and their bytes, a slice or map a
 // uvarint of its length plus one (0 for nil) and its elements, map entries
 // in key order. The ID and the budget come first because Settle knows them
 // only under the store's lock; appendRecordBody encodes everything else
@@ -111,7 +111,39 @@ func appendRecordTail(b []byte, st *engine.Settlement) []byte {
 		b = binary.AppendVarint(b, d.Base.Fen())
 		b = binary.AppendVarint(b, d.Amount.Fen())
 	}
+	layers := st.Result.Layers
+	b = appendLen(b, layers == nil, len(layers))
+	for i := range layers {
+		b = appendLayer(b, &layers[i])
+	}
+	b = binary.AppendVarint(b, st.Result.AccountBalance.Fen())
 	return appendAccumulators(b, &st.Result.Delta)
+}
+
+func appendLayer(b []byte, l *engine.Layer) []byte {
+	b = binary.AppendVarint(b, int64(l.Fund))
+	b = binary.AppendVarint(b, l.From.Fen())
+	b = binary.AppendVarint(b, l.Base.Fen())
+	b = binary.AppendVarint(b, l.Threshold.Fen())
+	b = appendLen(b, l.Bands == nil, len(l.Bands))
+	for _, band := range l.Bands {
+		b = appendOptMoney(b, band.UpTo)
+		b = binary.AppendVarint(b, band.Ratio.Scaled())
+	}
+	b = appendOptMoney(b, l.Cap)
+	b = binary.AppendVarint(b, l.Room.Fen())
+	b = binary.AppendVarint(b, l.Raw.Fen())
+	b = binary.AppendVarint(b, l.Paid.Fen())
+	b = appendOptMoney(b, l.Ceiling)
+	return binary.AppendVarint(b, l.CeilingPaid.Fen())
+}
+
+// appendOptMoney appends 0 for nil, else 1 and the amount.
+func appendOptMoney(b []byte, m *engine.Money) []byte {
+	if m == nil {
+		return append(b, 0)
+	}
+	return binary.AppendVarint(append(b, 1), m.Fen())
 }
 
 func appendAccumulators(b []byte, a *engine.Accumulators) []byte {
@@ -308,6 +340,13 @@ func (r *recordReader) tail(st *engine.Settlement) {
 			d.Amount = r.money()
 		}
 	}
+	if n, ok := r.len(); ok {
+		st.Result.Layers = make([]engine.Layer, n)
+		for i := range st.Result.Layers {
+			r.layer(&st.Result.Layers[i])
+		}
+	}
+	st.Result.AccountBalance = r.money()
 	a := &st.Result.Delta
 	a.PersonID = r.str()
 	a.Year = r.int()
@@ -329,4 +368,33 @@ func (r *recordReader) tail(st *engine.Settlement) {
 	for _, m := range [...]*engine.Money{&a.CatastrophicBase, &a.CatastrophicPaid, &a.AidBase, &a.AidPaid, &a.AidOutOfPocket} {
 		*m = r.money()
 	}
+}
+
+func (r *recordReader) layer(l *engine.Layer) {
+	l.Fund = engine.Fund(r.int64())
+	l.From = r.money()
+	l.Base = r.money()
+	l.Threshold = r.money()
+	if n, ok := r.len(); ok {
+		l.Bands = make([]engine.Band, n)
+		for i := range l.Bands {
+			l.Bands[i].UpTo = r.optMoney()
+			l.Bands[i].Ratio = engine.RatioFromScaled(r.int64())
+		}
+	}
+	l.Cap = r.optMoney()
+	l.Room = r.money()
+	l.Raw = r.money()
+	l.Paid = r.money()
+	l.Ceiling = r.optMoney()
+	l.CeilingPaid = r.money()
+}
+
+// optMoney reads what appendOptMoney wrote.
+func (r *recordReader) optMoney() *engine.Money {
+	if r.byte() != 1 {
+		return nil
+	}
+	m := r.money()
+	return &m
 }
