@@ -59,6 +59,9 @@ func (s *Store) AuditEvents(ctx context.Context, f store.AuditFilter) ([]store.A
 	start := int(min(max(f.After, 0), int64(len(a.refs))))
 	var out []store.AuditEvent
 	for i := start; i < len(a.refs) && len(out) < limit; i++ {
+		if !mayMatch(a.events.at(a.refs[i]), &f) {
+			continue
+		}
 		e, err := a.at(i)
 		if err != nil {
 			return nil, err
