@@ -17,6 +17,7 @@ type auditLog struct {
 	mu     sync.RWMutex
 	events byteChunks
 	refs   []recordRef // event ID i+1 is at refs[i]
+	byReq  auditByRequest
 }
 
 // at decodes the event with ID i+1. a.mu must be held.
@@ -29,6 +30,7 @@ func (a *auditLog) at(i int) (store.AuditEvent, error) {
 // add appends e. a.mu must be held for writing.
 func (a *auditLog) add(e *store.AuditEvent) {
 	var buf [512]byte
+	a.byReq.add(len(a.refs), e.RequestID)
 	a.refs = append(a.refs, a.events.write(nil, appendAuditEvent(buf[:0], e)))
 }
 
@@ -58,16 +60,31 @@ func (s *Store) AuditEvents(ctx context.Context, f store.AuditFilter) ([]store.A
 	// Event ID i+1 is at i.
 	start := int(min(max(f.After, 0), int64(len(a.refs))))
 	var out []store.AuditEvent
-	for i := start; i < len(a.refs) && len(out) < limit; i++ {
+	take := func(i int) error {
 		if !mayMatch(a.events.at(a.refs[i]), &f) {
-			continue
+			return nil
 		}
 		e, err := a.at(i)
-		if err != nil {
-			return nil, err
-		}
-		if f.Match(e) {
+		if err == nil && f.Match(e) {
 			out = append(out, e)
+		}
+		return err
+	}
+	if f.RequestID != "" {
+		// Only the events of that request id can match.
+		for _, i := range a.byReq.after(f.RequestID, start) {
+			if len(out) == limit {
+				break
+			}
+			if err := take(i); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	for i := start; i < len(a.refs) && len(out) < limit; i++ {
+		if err := take(i); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
