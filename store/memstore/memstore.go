@@ -22,9 +22,9 @@ var _ store.Store = (*Store)(nil)
 // by one mutex held only for map reads and the final commit.
 //
 // A stored settlement record is never modified in place: Settle and
-// Reverse store a new record, so that a pointer read under the mutex is a
-// snapshot that stays valid after the mutex is released (clearing runs
-// rely on it to read without holding the mutex).
+// Reverse append a new encoded record (record_store.go), so that a
+// record's bytes found under the mutex stay valid after it is released
+// (GetSettlement decodes them without holding it).
 type Store struct {
 	mu           sync.RWMutex
 	persons      map[string]engine.Person
