@@ -43,18 +43,24 @@ func (l Layer) CapRoom() Money {
 
 // newLayer records a layer whose bands were applied from c0 to c0 + base
 // above threshold with the ratios lowered by cut.
+// Without a cut the layer shares the policy's bands, which nothing
+// modifies (policies are shared and read-only once indexed).
 func newLayer(fund Fund, bands []Band, cut Ratio, threshold, c0, base Money) Layer {
-	applied := make([]Band, len(bands))
-	for i, b := range bands {
-		applied[i] = Band{UpTo: b.UpTo, Ratio: b.Ratio.Sub(cut).Max(Ratio{})}
+	applied := bands
+	if !cut.IsZero() {
+		applied = make([]Band, len(bands))
+		for i, b := range bands {
+			applied[i] = Band{UpTo: b.UpTo, Ratio: b.Ratio.Sub(cut).Max(Ratio{})}
+		}
 	}
 	return Layer{Fund: fund, From: c0, Base: base, Threshold: threshold, Bands: applied}
 }
 
 // capped records the layer's annual cap and what it allowed before.
-func (l *Layer) capped(limit, used Money) {
-	c := limit
-	l.Cap = &c
+// limit points into the policy, which nothing modifies: the layer shares
+// it rather than copy it.
+func (l *Layer) capped(limit *Money, used Money) {
+	l.Cap = limit
 	l.Room = limit.Sub(used).Max(Money{})
 }
 

@@ -81,6 +81,8 @@ func Settle(in Input) (Result, error) {
 	aid := aidRuleFor(p, in.Person, c.SettleDate)
 	special := specialFor(p.Catastrophic, in.Person, c.SettleDate)
 	res.Details = make([]Detail, 0, detailCapacity(p, aid, c.VisitType, in.Institution.Level))
+	// One allocation for the layers, one each at most.
+	res.Layers = make([]Layer, 0, 3)
 	basic, err := basicLayer(p, in.Person, in.Institution, cross, c, acc, b.InScope, &delta, &res.Details, &res.Layers)
 	if err != nil {
 		return Result{}, err
@@ -272,7 +274,9 @@ func ratesFor(p *Policy, ben *Benefit, level int, emp Employment) (Schedule, err
 
 // capFor is a cap pool's amount for a person: the row with the largest
 // min_years not above the contribution years.
-func capFor(p *Policy, pool string, years int) (Money, error) {
+// The amount is returned by its place in the policy, which nothing
+// modifies, so that a layer can record it without a copy.
+func capFor(p *Policy, pool string, years int) (*Money, error) {
 	for _, cp := range p.CapPools {
 		if cp.Name != pool {
 			continue
@@ -284,12 +288,12 @@ func capFor(p *Policy, pool string, years int) (Money, error) {
 			}
 		}
 		if best >= 0 {
-			return cp.Rows[best].Amount, nil
+			return &cp.Rows[best].Amount, nil
 		}
-		return Money{}, fmt.Errorf("%w: cap pool %q of policy %s %s has no row for %d contribution years",
+		return nil, fmt.Errorf("%w: cap pool %q of policy %s %s has no row for %d contribution years",
 			ErrNotCovered, pool, p.Region, p.Version, years)
 	}
-	return Money{}, fmt.Errorf("%w: policy %s %s has no cap pool %q", ErrNotCovered, p.Region, p.Version, pool)
+	return nil, fmt.Errorf("%w: policy %s %s has no cap pool %q", ErrNotCovered, p.Region, p.Version, pool)
 }
 
 // catastrophicLayer computes catastrophic insurance (hifmi_pay), on the
@@ -314,7 +318,7 @@ func catastrophicLayer(p *Policy, special bool, c Claim, acc Accumulators, b Bre
 	layer := newLayer(FundCatastrophic, sched.Bands, Ratio{}, Money{}, acc.CatastrophicBase, base)
 	paid := raw
 	if sched.AnnualCap != nil {
-		layer.capped(*sched.AnnualCap, acc.CatastrophicPaid)
+		layer.capped(sched.AnnualCap, acc.CatastrophicPaid)
 		paid = capLines((*details)[start:], raw, sched.AnnualCap.Sub(acc.CatastrophicPaid))
 	}
 	layer.Raw, layer.Paid = raw, paid
@@ -345,7 +349,7 @@ func aidLayer(rule *AidRule, acc Accumulators, b Breakdown, delta *Accumulators,
 	layer := newLayer(FundMedicalAid, rule.Schedule.Bands, Ratio{}, Money{}, acc.AidBase, base)
 	regular := raw
 	if rule.Schedule.AnnualCap != nil {
-		layer.capped(*rule.Schedule.AnnualCap, acc.AidPaid)
+		layer.capped(rule.Schedule.AnnualCap, acc.AidPaid)
 		regular = capLines((*details)[start:], raw, rule.Schedule.AnnualCap.Sub(acc.AidPaid))
 	}
 	*details = dropZero(*details, start)
@@ -360,8 +364,8 @@ func aidLayer(rule *AidRule, acc Accumulators, b Breakdown, delta *Accumulators,
 	}
 	layer.Raw, layer.Paid = raw, regular
 	if rule.OOPCeiling != nil {
-		c := *rule.OOPCeiling
-		layer.Ceiling, layer.CeilingPaid = &c, extra
+		// The policy's own value: policies are read-only once indexed.
+		layer.Ceiling, layer.CeilingPaid = rule.OOPCeiling, extra
 	}
 	*layers = append(*layers, layer)
 	delta.AidBase = base
