@@ -44,8 +44,8 @@ func withGateway(store string, calls []call, persons int, compare bool) []call {
 }
 
 // runGateway runs the gateway row for d: it opens enough admissions for
-// the run first (for 1.3 times the best rate of the row or of Settle so
-// far), then 64 (-concurrency) workers each upload and settle one claim
+// the run first (for 1.3 times the row's best rate so far, or Settle's
+// before it has run), then 64 (-concurrency) workers each upload and settle one claim
 // after another until d has passed; a claim still in flight then is left
 // out, as ghz's --duration-stop ignore does. Should the admissions run
 // out, a worker opens one itself, timed with its claim (counted and
@@ -55,7 +55,13 @@ func runGateway(ctx context.Context, srv *server, c call, o options, d time.Dura
 	if srv.rates == nil {
 		srv.rates = rates{}
 	}
-	best := max(srv.rates[c.id], srv.rates["settle"])
+	// The row's own best rate once it has run (opening far more than
+	// needed would cost time and fill the gateway's replay cache of
+	// 1,048,576 nonces a 10 minutes), else Settle's.
+	best := srv.rates[c.id]
+	if best == 0 {
+		best = srv.rates["settle"]
+	}
 	if best == 0 {
 		best = 5000 // no Settle row ran before: a rate no store has reached
 	}
