@@ -35,3 +35,26 @@ func settleCheckFrom(ctx context.Context) SettleCheck {
 	check, _ := ctx.Value(settleCheckKey{}).(SettleCheck)
 	return check
 }
+
+// Settled receives the settlement a successful Settle call answers, as
+// the store returned it (before the answer is made the first one, so with
+// its state now; like Settle's answer, without the claim's items): the
+// caller then needs no second read of it.
+type Settled func(engine.Settlement)
+
+// settledKey is the context key of a call's Settled.
+type settledKey struct{}
+
+// WithSettled returns ctx carrying fn for the Settle calls made
+// in-process (Local) with it: the national gateway answers the
+// settlement Settle recorded without reading it back (DECISIONS.md
+// "National gateway: throughput").
+func WithSettled(ctx context.Context, fn Settled) context.Context {
+	return context.WithValue(ctx, settledKey{}, fn)
+}
+
+// settledFrom is the Settled ctx carries (nil: none).
+func settledFrom(ctx context.Context) Settled {
+	fn, _ := ctx.Value(settledKey{}).(Settled)
+	return fn
+}

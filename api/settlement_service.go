@@ -44,6 +44,9 @@ func (s *SettlementService) Settle(ctx context.Context, req *pb.SettleRequest) (
 	if err != nil {
 		return nil, err
 	}
+	if fn := settledFrom(ctx); fn != nil {
+		fn(st)
+	}
 	// A retry gets the first answer unchanged, even after a reversal.
 	return &pb.SettleResponse{Settlement: settlementToProto(st.AsFirstAnswered())}, nil
 }

@@ -235,9 +235,15 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 		}
 		return nil
 	}
-	resp, err := g.svc.Settle(api.WithSettleCheck(ctx, check), req)
+	var recorded *engine.Settlement
+	got := func(st engine.Settlement) {
+		mu.Lock()
+		defer mu.Unlock()
+		recorded = &st
+	}
+	resp, err := g.svc.Settle(api.WithSettled(api.WithSettleCheck(ctx, check), got), req)
 	mu.Lock()
-	stale, committed := diff, computed && err == nil
+	stale, committed, st := diff, computed && err == nil, recorded
 	mu.Unlock()
 	var id string
 	switch {
@@ -262,16 +268,21 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 	if _, err := g.visits.MarkVisitSettled(ctx, v.ID, id); err != nil {
 		return nil, undoOrphan(ctx, g, v.ID, id, err)
 	}
-	st, err := g.store.GetSettlement(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("reading settlement %q: %w", id, err)
+	if st == nil || st.ID != id {
+		// Services that do not tell what Settle recorded (or the
+		// settlement of another call, AlreadyExists): read it.
+		read, err := g.store.GetSettlement(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("reading settlement %q: %w", id, err)
+		}
+		st = &read
 	}
 	if committed {
 		// This call committed it: its msgid is the settling one.
 		c.AuditResult(st.ID)
-		return answerFor(ctx, g, c, r, v, p, st, c.Env.Msgid)
+		return answerFor(ctx, g, c, r, v, p, *st, c.Env.Msgid)
 	}
-	return answerSettled(ctx, g, c, r, v, p, st)
+	return answerSettled(ctx, g, c, r, v, p, *st)
 }
 
 // undoOrphan handles a settlement committed for a visit that could not be
