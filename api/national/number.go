@@ -2,7 +2,6 @@ package national
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 
 	"github.com/medsettle/medsettle/engine"
@@ -26,8 +25,8 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 		n.Text, n.Present = "", false
 		return nil
 	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		n.Text = string(bytes.TrimSpace([]byte(s)))

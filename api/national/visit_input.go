@@ -23,8 +23,8 @@ func (t *text) UnmarshalJSON(b []byte) error {
 	case bytes.Equal(b, []byte("null")):
 		*t = ""
 	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		*t = text(s)
