@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/medsettle/medsettle/engine"
@@ -48,31 +49,9 @@ type detailResult struct {
 // or nothing. One bad line refuses the upload, naming every bad
 // feedetl_sn; nothing is stored then.
 func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessage, kind store.VisitKind, infno string) (any, error) {
-	var in struct {
-		Feedetail []json.RawMessage `json:"feedetail"`
-	}
-	if err := decodeInput(input, &in); err != nil {
+	lines, decoded, err := readFeeDetails(input)
+	if err != nil {
 		return nil, err
-	}
-	switch n := len(in.Feedetail); {
-	case n == 0:
-		return nil, refuse("input.feedetail 为空，请传入至少一条费用明细")
-	case n > engine.MaxItems:
-		return nil, refuse("input.feedetail 有 %d 条，一次至多上传 %d 条，请分批上传", n, engine.MaxItems)
-	}
-	lines := make([]feeDetailLine, len(in.Feedetail))
-	decoded := make([]bool, len(lines))
-	for i, raw := range in.Feedetail {
-		decoded[i] = json.Unmarshal(raw, &lines[i]) == nil && len(bytes.TrimSpace(raw)) > 0 && raw[0] == '{'
-		if !decoded[i] {
-			// Keep what can be read of a line with a field of the wrong
-			// type, to name it.
-			var named struct {
-				FeedetlSn text `json:"feedetl_sn"`
-			}
-			_ = json.Unmarshal(raw, &named)
-			lines[i] = feeDetailLine{FeedetlSn: named.FeedetlSn}
-		}
 	}
 	// The visit is the first readable line's; every line must name it.
 	var first feeDetailLine
@@ -163,6 +142,57 @@ func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 		return nil, whenNotOpen(ctx, g, v.ID, "上传费用明细", err)
 	}
 	return map[string]any{"result": out}, nil
+}
+
+// readFeeDetails reads input.feedetail: every line, and whether it could
+// be read as a line (one that could not keeps only its feedetl_sn, if that
+// can be read, to name it). An upload whose every line reads (nearly all)
+// is decoded in one pass; any other is read line by line.
+func readFeeDetails(input json.RawMessage) ([]feeDetailLine, []bool, error) {
+	var fast struct {
+		Feedetail []*feeDetailLine `json:"feedetail"`
+	}
+	if n := len(bytes.TrimSpace(input)); n > 0 && json.Unmarshal(input, &fast) == nil &&
+		len(fast.Feedetail) > 0 && len(fast.Feedetail) <= engine.MaxItems && !slices.Contains(fast.Feedetail, nil) {
+		lines := make([]feeDetailLine, len(fast.Feedetail))
+		decoded := make([]bool, len(lines))
+		for i, l := range fast.Feedetail {
+			lines[i], decoded[i] = *l, true
+		}
+		return lines, decoded, nil
+	}
+	return readFeeDetailsByLine(input)
+}
+
+// readFeeDetailsByLine reads input.feedetail line by line.
+func readFeeDetailsByLine(input json.RawMessage) ([]feeDetailLine, []bool, error) {
+	var in struct {
+		Feedetail []json.RawMessage `json:"feedetail"`
+	}
+	if err := decodeInput(input, &in); err != nil {
+		return nil, nil, err
+	}
+	switch n := len(in.Feedetail); {
+	case n == 0:
+		return nil, nil, refuse("input.feedetail 为空，请传入至少一条费用明细")
+	case n > engine.MaxItems:
+		return nil, nil, refuse("input.feedetail 有 %d 条，一次至多上传 %d 条，请分批上传", n, engine.MaxItems)
+	}
+	lines := make([]feeDetailLine, len(in.Feedetail))
+	decoded := make([]bool, len(lines))
+	for i, raw := range in.Feedetail {
+		decoded[i] = json.Unmarshal(raw, &lines[i]) == nil && len(bytes.TrimSpace(raw)) > 0 && raw[0] == '{'
+		if !decoded[i] {
+			// Keep what can be read of a line with a field of the wrong
+			// type, to name it.
+			var named struct {
+				FeedetlSn text `json:"feedetl_sn"`
+			}
+			_ = json.Unmarshal(raw, &named)
+			lines[i] = feeDetailLine{FeedetlSn: named.FeedetlSn}
+		}
+	}
+	return lines, decoded, nil
 }
 
 // lineName names the i-th line (from 0) of an upload in a refusal: by its
