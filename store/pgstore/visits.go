@@ -33,6 +33,12 @@ const (
 	lockVisitSQL     = `SELECT ` + visitColumns + `, detail_rows FROM {s}.visits WHERE visit_id = $1 FOR UPDATE`
 	updateVisitSQL   = `UPDATE {s}.visits SET state = $2, settlement_id = $3, generation = $4, reversed_settlement_id = $5,
 		discharge = $6, updated_at = $7 WHERE visit_id = $1`
+	// settleVisitSQL settles an OPEN visit by settlement $3 unless $3 is
+	// the reversed settlement that reopened it (store.Visit.SettledBy's
+	// change), returning it as lockVisitSQL reads it; no row otherwise.
+	settleVisitSQL = `UPDATE {s}.visits SET state = $2, settlement_id = $3, updated_at = $4
+		WHERE visit_id = $1 AND state = $5 AND reversed_settlement_id <> $3
+		RETURNING ` + visitColumns + `, detail_rows`
 )
 
 // fkViolation is PostgreSQL's foreign_key_violation.
@@ -104,7 +110,27 @@ func (s *Store) CancelVisit(ctx context.Context, id string) (store.Visit, error)
 }
 
 // MarkVisitSettled settles an OPEN visit; see store.VisitStore.
+//
+// The usual case, an OPEN visit that settlementID did not reopen, is one
+// statement (settleVisitSQL: the transition SettledBy makes, under the
+// row's lock); any other visit goes through SettledBy in a transaction.
 func (s *Store) MarkVisitSettled(ctx context.Context, id, settlementID string) (store.Visit, error) {
+	// SettledBy refuses a malformed settlement id before looking at the
+	// visit: checked on an OPEN visit, that is its only refusal.
+	if _, _, err := (store.Visit{State: store.VisitOpen}).SettledBy(settlementID); err != nil {
+		return store.Visit{}, err
+	}
+	if store.Storable(id) {
+		var rows int
+		v, err := scanVisit(s.pool.QueryRow(ctx, s.sql(settleVisitSQL), id, int16(store.VisitSettled), settlementID, s.now(),
+			int16(store.VisitOpen)), &rows)
+		switch {
+		case err == nil:
+			return v, nil
+		case !errors.Is(err, pgx.ErrNoRows):
+			return store.Visit{}, fmt.Errorf("visit %q: %w", id, translate(err))
+		}
+	}
 	return s.moveVisit(ctx, id, func(v store.Visit) (store.Visit, bool, error) { return v.SettledBy(settlementID) })
 }
 
