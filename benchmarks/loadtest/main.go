@@ -21,6 +21,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/medsettle/medsettle/benchmarks/benchbuild"
 	"io"
 	"os"
 	"os/signal"
@@ -129,7 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
-	root, err := repoRoot()
+	root, err := benchbuild.RepoRoot("loadtest")
 	if err != nil {
 		return err
 	}
@@ -154,7 +155,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		p.step(fmt.Sprintf("warning: %s is ghz %s, the figures in benchmarks/README.md were taken with %s (%s)", ghz, ghzVer, ghzVersion, ghzInstall))
 	}
 	p.step("building bin/medsettle")
-	bin, err := buildServer(ctx, root)
+	bin, err := benchbuild.Binary(ctx, root)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -28,35 +27,6 @@ func nonce() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// repoRoot is the directory of go.mod above the working directory.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run loadtest inside the medsettle repository (no go.mod above the working directory)")
-		}
-		dir = parent
-	}
-}
-
-// buildServer builds bin/medsettle from the working tree.
-func buildServer(ctx context.Context, root string) (string, error) {
-	bin := filepath.Join(root, "bin", "medsettle")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/medsettle")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/medsettle: %w\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // server is a running `medsettle serve`.

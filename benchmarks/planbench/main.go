@@ -24,6 +24,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/medsettle/medsettle/benchmarks/benchbuild"
 	"io"
 	"os"
 	"os/signal"
@@ -82,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	step := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "%s  %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, a...))
 	}
-	root, err := repoRoot()
+	root, err := benchbuild.RepoRoot("planbench")
 	if err != nil {
 		return err
 	}
@@ -92,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(work)
 	step("building bin/medsettle")
-	bin, err := buildBinary(ctx, root)
+	bin, err := benchbuild.Binary(ctx, root)
 	if err != nil {
 		return err
 	}

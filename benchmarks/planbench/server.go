@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -17,35 +16,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
-
-// repoRoot is the directory of go.mod above the working directory.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run planbench inside the medsettle repository (no go.mod above the working directory)")
-		}
-		dir = parent
-	}
-}
-
-// buildBinary builds bin/medsettle from the working tree.
-func buildBinary(ctx context.Context, root string) (string, error) {
-	bin := filepath.Join(root, "bin", "medsettle")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/medsettle")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/medsettle: %w\n%s", err, out)
-	}
-	return bin, nil
-}
 
 // server is a running `medsettle serve --demo` on PostgreSQL.
 type server struct {

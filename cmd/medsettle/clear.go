@@ -125,24 +125,9 @@ func parseClearFlags(args []string, stderr io.Writer) (clearOptions, error) {
 		need("contract")
 		refuse("region", "scheme", "year", "budget", "from", "to")
 	}
-	if set["region"] {
-		if o.req.Region = strings.TrimSpace(region); o.req.Region == "" {
-			problems = append(problems, "--region is empty")
-		}
-	}
-	if set["scheme"] {
-		v, err := enumValue("--scheme", "SCHEME_", scheme, pb.Scheme_value)
-		if err != nil || v == 0 {
-			problems = append(problems, fmt.Sprintf("--scheme %q must be employee or resident", scheme))
-		}
-		o.req.Scheme = pb.Scheme(v)
-	}
-	if set["year"] {
-		if year < 1900 || year > 9999 {
-			problems = append(problems, fmt.Sprintf("--year %d is not a year", year))
-		}
-		o.req.Year = int32(year)
-	}
+	sc, bad := scopeFlags(set, region, scheme, year)
+	problems = append(problems, bad...)
+	o.req.Region, o.req.Scheme, o.req.Year = sc.region, sc.scheme, sc.year
 	for _, d := range []struct {
 		name, value string
 		dst         *string
