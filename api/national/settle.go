@@ -265,7 +265,8 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 	default:
 		return nil, err
 	}
-	if _, err := g.visits.MarkVisitSettled(ctx, v.ID, id); err != nil {
+	marked, err := g.visits.MarkVisitSettled(ctx, v.ID, id)
+	if err != nil {
 		return nil, undoOrphan(ctx, g, v.ID, id, err)
 	}
 	if st == nil || st.ID != id {
@@ -276,6 +277,17 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 			return nil, fmt.Errorf("reading settlement %q: %w", id, err)
 		}
 		st = &read
+	}
+	if !committed && st.State == engine.StateReversed {
+		// The visit's request id answered a settlement reversed since
+		// (over gRPC, its mark lost): it is not the visit's settlement.
+		// Reopen the visit and settle anew under its next request id.
+		v, err := g.visits.ReopenVisit(ctx, marked.ID, st.ID)
+		if err != nil {
+			return nil, whenNotOpen(ctx, g, marked.ID, "结算", err)
+		}
+		req.RequestId = settleRequestID(v)
+		return commitSettlement(ctx, g, c, r, v, p, req)
 	}
 	if committed {
 		// This call committed it: its msgid is the settling one.

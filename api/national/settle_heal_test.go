@@ -141,3 +141,29 @@ func TestConcurrentSettle(t *testing.T) {
 		t.Fatalf("balance %s after concurrent 2207s, want 685.00 (one settlement)", snap.Person.AccountBalance)
 	}
 }
+
+// TestSettleAfterALostMarkAndAReversalOverGRPC: a settlement committed
+// under the visit's request id whose mark was lost, then reversed over
+// gRPC, is not the answer of the next 2207 (the visit would be SETTLED by
+// a reversed settlement and the HIS told it settled): the visit is
+// reopened and settled anew.
+func TestSettleAfterALostMarkAndAReversalOverGRPC(t *testing.T) {
+	f := newStFixture(t)
+	v := f.s1Outpatient()
+	first := f.settleLikeGateway(v, "2025-03-04")
+	ctx := api.WithPrincipal(context.Background(), api.Principal{Role: api.RoleInstitution, Institution: "H1"})
+	if _, err := f.local.ReverseSettlement(ctx, &pb.ReverseSettlementRequest{RequestId: "R1", SettlementId: first}); err != nil {
+		t.Fatal(err)
+	}
+	out := f.ok("2207", outpatientInput(v, "450", ""))
+	second := strings.Trim(field(t, out, "setlinfo.setl_id"), `"`)
+	if second == first {
+		t.Fatal("2207 answered the reversed settlement as settled")
+	}
+	if got := f.visit(v.ID); got.State != store.VisitSettled || got.SettlementID != second || got.Generation != 1 {
+		t.Fatalf("visit %+v", got)
+	}
+	if got := field(t, out, "setlinfo.balc"); got != "685.00" {
+		t.Errorf("balc %s, want 685.00 (one live settlement)", got)
+	}
+}
