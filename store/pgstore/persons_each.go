@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/medsettle/medsettle/engine"
+	"github.com/medsettle/medsettle/store"
 )
 
 // eachPersonSQL walks the persons of a region and scheme in person id byte
@@ -45,6 +46,10 @@ const eachPersonFetch = 1000
 // a slow fn keeps it open (and its snapshot) that long. fn's error is
 // returned as it is, and so is ctx's.
 func (s *Store) EachPerson(ctx context.Context, region string, scheme engine.Scheme, fn func(engine.Person) error) error {
+	if !store.Storable(region) {
+		// Names no person; PostgreSQL would refuse to compare it.
+		return ctx.Err()
+	}
 	tx, err := s.pool.BeginTx(ctx, snapshotTx)
 	if err != nil {
 		return eachErr(ctx, err)

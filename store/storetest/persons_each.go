@@ -72,6 +72,10 @@ func testEachPerson(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"R2", engine.SchemeEmployee},
 		{"R2", engine.SchemeResident},
 		{"R9", engine.SchemeUnspecified},
+		// A region no store can hold as text names no person (PostgreSQL
+		// would refuse to compare it).
+		{"R\x00", engine.SchemeUnspecified},
+		{"R\xff", engine.SchemeEmployee},
 	} {
 		var want []engine.Person
 		for _, p := range all {
