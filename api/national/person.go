@@ -82,9 +82,9 @@ func personInfo(ctx context.Context, g *Gateway, c *Call, input json.RawMessage)
 		return nil, refuse("缺少 input.data：请传入 data{mdtrt_cert_type, mdtrt_cert_no, certno, …}")
 	}
 	var ids []string
-	for _, id := range []text{in.Data.MdtrtCertNo, in.Data.Certno} {
+	for i, id := range []text{in.Data.MdtrtCertNo, in.Data.Certno} {
 		if id != "" && (len(ids) == 0 || ids[0] != string(id)) {
-			if err := requireID("mdtrt_cert_no", id); err != nil {
+			if err := requireID([]string{"mdtrt_cert_no", "certno"}[i], id); err != nil {
 				return nil, err
 			}
 			ids = append(ids, string(id))

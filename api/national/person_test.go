@@ -95,14 +95,15 @@ func TestPerson1101(t *testing.T) {
 		`{"data":{"mdtrt_cert_no":"NOBODY"}}`:       "人员不存在：mdtrt_cert_no / certno 未找到参保人员，请核对证件号码",
 		`{"data":{"mdtrt_cert_no":"","certno":""}}`: "缺少 mdtrt_cert_no 和 certno：请传入就诊凭证编号或证件号码（人员编号）",
 		`{}`: "缺少 input.data：请传入 data{mdtrt_cert_type, mdtrt_cert_no, certno, …}",
-		`{"data":{"mdtrt_cert_no":"` + strings.Repeat("x", 200) + `"}}`: "mdtrt_cert_no 须为 1 至 64 个字符且不含控制字符，请传入正确的 mdtrt_cert_no",
+		`{"data":{"mdtrt_cert_no":"` + strings.Repeat("x", 200) + `"}}`:               "mdtrt_cert_no 须为 1 至 64 个字符且不含控制字符，请传入正确的 mdtrt_cert_no",
+		`{"data":{"mdtrt_cert_no":"P2","certno":"` + strings.Repeat("x", 200) + `"}}`: "certno 须为 1 至 64 个字符且不含控制字符，请传入正确的 certno",
 	} {
 		code, r, raw := s.post("1101", input)
 		if code != http.StatusOK || r.Infcode != "-1" || r.ErrMsg != want {
 			t.Fatalf("%s: HTTP %d %s\nwant %q", input, code, raw, want)
 		}
 	}
-	if n := len(s.events()); n != before+4 {
-		t.Fatalf("%d events, want %d: one per refused request", n, before+4)
+	if n := len(s.events()); n != before+5 {
+		t.Fatalf("%d events, want %d: one per refused request", n, before+5)
 	}
 }
