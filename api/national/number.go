@@ -2,7 +2,8 @@ package national
 
 import (
 	"bytes"
-	"errors"
+	"encoding/json"
+	"reflect"
 
 	"github.com/medsettle/medsettle/engine"
 )
@@ -35,7 +36,27 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 		n.Text = string(b)
 		return nil
 	}
-	return errors.New("not a number")
+	return typeError(b, reflect.TypeFor[Number]())
+}
+
+// typeError is the error of a JSON value b of the wrong type for t: a
+// *json.UnmarshalTypeError, which the decoder completes with the field's
+// path, so that the refusal names the field (decodeInput).
+func typeError(b []byte, t reflect.Type) error {
+	kind := "value"
+	if len(b) > 0 {
+		switch b[0] {
+		case '{':
+			kind = "object"
+		case '[':
+			kind = "array"
+		case 't', 'f':
+			kind = "bool"
+		case '"':
+			kind = "string"
+		}
+	}
+	return &json.UnmarshalTypeError{Value: kind, Type: t}
 }
 
 // Amount is money in an answer: a JSON number written with two decimals

@@ -214,6 +214,8 @@ func TestSettleRefusals(t *testing.T) {
 		{"an admission on 2207", "2207", outpatientInput(inpatient, "10", ""), "交易 2207 只办理门诊"},
 		{"no data", "2207", `{}`, "input.data 缺失"},
 		{"input not JSON", "2207", `[1,2]`, "input"},
+		{"medfee_sumamt not a number", "2207", outpatientInput(v, "true", ""), "input.data.medfee_sumamt 类型不对"},
+		{"psn_no not a string", "2207", strings.Replace(good, `"psn_no":"S1"`, `"psn_no":{}`, 1), "input.data.psn_no 类型不对"},
 	} {
 		msg := f.refused("H1", c.infno, c.input)
 		if !strings.Contains(msg, c.want) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 	"unicode/utf8"
 
@@ -31,7 +32,7 @@ func (t *text) UnmarshalJSON(b []byte) error {
 	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
 		*t = text(b)
 	default:
-		return errors.New("not a string")
+		return typeError(b, reflect.TypeFor[text]())
 	}
 	return nil
 }
