@@ -71,9 +71,11 @@ func reverseVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessag
 		return nil, err
 	}
 	if live {
-		if v, err = g.visits.ReopenVisit(ctx, v.ID, id); err != nil {
+		reopened, err := g.visits.ReopenVisit(ctx, v.ID, id)
+		if err != nil {
 			return nil, whenNotOpen(ctx, g, v.ID, "撤销结算", err)
 		}
+		v = reopened
 	}
 	st, err := g.store.GetSettlement(ctx, id)
 	if err != nil {

@@ -185,11 +185,11 @@ func liveSettlement(ctx context.Context, g *Gateway, v store.Visit) (store.Visit
 	if st.State != engine.StateReversed {
 		return v, &st, nil
 	}
-	v, err = g.visits.ReopenVisit(ctx, v.ID, st.ID)
+	reopened, err := g.visits.ReopenVisit(ctx, v.ID, st.ID)
 	if err != nil {
 		return v, nil, whenNotOpen(ctx, g, v.ID, "结算", err)
 	}
-	return v, nil, nil
+	return reopened, nil, nil
 }
 
 // preSettle computes the settlement and records nothing: the answer is

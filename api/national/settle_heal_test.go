@@ -167,3 +167,54 @@ func TestSettleAfterALostMarkAndAReversalOverGRPC(t *testing.T) {
 		t.Errorf("balc %s, want 685.00 (one live settlement)", got)
 	}
 }
+
+// settlingAgainVisits has the visit reopened and settled anew (by
+// "ST-AGAIN") just before the first ReopenVisit: a 2207 that healed the
+// visit while a 2208 was between its reversal and its reopening.
+type settlingAgainVisits struct {
+	store.VisitStore
+	done *bool
+}
+
+func (s settlingAgainVisits) ReopenVisit(ctx context.Context, id, settlementID string) (store.Visit, error) {
+	if !*s.done {
+		*s.done = true
+		if _, err := s.VisitStore.ReopenVisit(ctx, id, settlementID); err != nil {
+			return store.Visit{}, err
+		}
+		if _, err := s.VisitStore.MarkVisitSettled(ctx, id, "ST-AGAIN"); err != nil {
+			return store.Visit{}, err
+		}
+	}
+	return s.VisitStore.ReopenVisit(ctx, id, settlementID)
+}
+
+// TestReopenRefusedNamesTheVisit: when the visit's reopening is refused
+// because it moved on meanwhile (a concurrent 2207 reopened it and settled
+// it anew), 2208 and 2207 say what the visit is now, not that it does not
+// exist (the visit read before the failed reopening is kept).
+func TestReopenRefusedNamesTheVisit(t *testing.T) {
+	// 2208 between its reversal and its reopening.
+	f := newStFixture(t)
+	v := f.s1Outpatient()
+	out := f.ok("2207", outpatientInput(v, "450", ""))
+	first := strings.Trim(field(t, out, "setlinfo.setl_id"), `"`)
+	f.g.visits = settlingAgainVisits{VisitStore: f.st, done: new(bool)}
+	if r, _ := f.tx("H1", "2208", "RV1", reversal(first, v)); r.Infcode != "-1" || !strings.Contains(r.ErrMsg, "已结算（setl_id ST-AGAIN）") {
+		t.Errorf("2208 whose reopening was refused: %s %s", r.Infcode, r.ErrMsg)
+	}
+
+	// 2207 healing a visit SETTLED by a settlement reversed over gRPC.
+	f = newStFixture(t)
+	v = f.s1Outpatient()
+	out = f.ok("2207", outpatientInput(v, "450", ""))
+	first = strings.Trim(field(t, out, "setlinfo.setl_id"), `"`)
+	ctx := api.WithPrincipal(context.Background(), api.Principal{Role: api.RoleInstitution, Institution: "H1"})
+	if _, err := f.local.ReverseSettlement(ctx, &pb.ReverseSettlementRequest{RequestId: "R1", SettlementId: first}); err != nil {
+		t.Fatal(err)
+	}
+	f.g.visits = settlingAgainVisits{VisitStore: f.st, done: new(bool)}
+	if r, _ := f.tx("H1", "2207", "ST2", outpatientInput(v, "450", "")); r.Infcode != "-1" || !strings.Contains(r.ErrMsg, "已结算（setl_id ST-AGAIN）") {
+		t.Errorf("2207 whose healing reopening was refused: %s %s", r.Infcode, r.ErrMsg)
+	}
+}
