@@ -3,6 +3,7 @@ package national
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
@@ -72,10 +73,19 @@ func reverseVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessag
 	}
 	if live {
 		reopened, err := g.visits.ReopenVisit(ctx, v.ID, id)
-		if err != nil {
+		switch {
+		case err == nil:
+			v = reopened
+		case errors.Is(err, store.ErrVisitNotOpen):
+			// The reversal has committed: a 2207/2304 that ran between it
+			// and this reopening found the settlement reversed, reopened
+			// the visit itself and settled it anew. The reversal stands
+			// and is answered (its retry, the visit having been settled
+			// since, is then "reversing twice", as after any new
+			// settlement).
+		default:
 			return nil, whenNotOpen(ctx, g, v.ID, "撤销结算", err)
 		}
-		v = reopened
 	}
 	st, err := g.store.GetSettlement(ctx, id)
 	if err != nil {
