@@ -59,7 +59,9 @@ func expectedFigures(d *settleData) ([]expected, error) {
 	}
 	var out []expected
 	for _, f := range fields {
-		if !f.n.Present {
+		// An empty string is how many HIS clients leave a figure unset:
+		// it is not checked, as an absent one is not.
+		if !f.n.Present || f.n.Text == "" {
 			continue
 		}
 		m, err := parseAmount(f.name, f.n)

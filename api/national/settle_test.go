@@ -250,3 +250,17 @@ func TestResidentWithMedicalAid(t *testing.T) {
 	}
 	f.sameAsGRPC(out, strings.Trim(field(t, out, "setlinfo.setl_id"), `"`))
 }
+
+// TestEmptyFiguresAreUnset: a figure sent as "" (how many HIS clients leave
+// it unset) is not checked, as an absent one is not; "0" is checked.
+func TestEmptyFiguresAreUnset(t *testing.T) {
+	f := newStFixture(t)
+	v := f.s1Outpatient()
+	if msg := f.refused("H1", "2207", outpatientInput(v, "450", `,"fulamt_ownpay_amt":"0"`)); !strings.Contains(msg, "fulamt_ownpay_amt 传入 0.00，本次结算为 50.00") {
+		t.Fatalf("a stale 0 was not refused: %s", msg)
+	}
+	out := f.ok("2207", outpatientInput(v, "450", `,"fulamt_ownpay_amt":"","overlmt_selfpay":"","preselfpay_amt":"","inscp_scp_amt":""`))
+	if got := field(t, out, "setlinfo.fulamt_ownpay_amt"); got != "50.00" {
+		t.Errorf("fulamt_ownpay_amt %s, want 50.00", got)
+	}
+}
