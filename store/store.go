@@ -78,13 +78,17 @@ type Store interface {
 	// opening balance: it is taken when the person is new; a person
 	// already stored keeps the live balance (only settlements, reversals
 	// and AdjustAccount move it). Under the person's lock, so that it
-	// never interleaves with a settlement.
+	// never interleaves with a settlement. Returns a
+	// *engine.ValidationError, and stores nothing, if its identities are
+	// not valid (CheckPersons).
 	PutPerson(ctx context.Context, p engine.Person) error
 	// PutPersons creates or replaces many persons in one atomic step (bulk
 	// import): a concurrent reader or settlement sees all of them or none.
 	// The entries apply in order, as PutPerson would: a later entry with
 	// the same id wins, and the balance of a person is an opening balance
-	// only (that of the first entry of a new person).
+	// only (that of the first entry of a new person). Returns a
+	// *engine.ValidationError, and stores none of them, if an entry's
+	// identities are not valid (CheckPersons).
 	PutPersons(ctx context.Context, ps []engine.Person) error
 	// AdjustAccount credits or debits a person's account balance
 	// (a.Credit − a.Debit) under the person's lock, and records the

@@ -127,6 +127,9 @@ func (s *Store) lockPerson(id string) *sync.Mutex {
 // PutPerson creates or replaces a person; a person already stored keeps
 // the live account balance (p's is an opening balance).
 func (s *Store) PutPerson(_ context.Context, p engine.Person) error {
+	if err := store.CheckPersons(p); err != nil {
+		return err
+	}
 	mu := s.lockPerson(p.ID)
 	defer mu.Unlock()
 	s.mu.Lock()
@@ -155,6 +158,9 @@ func (s *Store) putPersonLocked(p engine.Person) {
 func (s *Store) PutPersons(_ context.Context, ps []engine.Person) error {
 	if len(ps) == 0 {
 		return nil
+	}
+	if err := store.CheckPersons(ps...); err != nil {
+		return err
 	}
 	ids := make([]string, 0, len(ps))
 	for _, p := range ps {

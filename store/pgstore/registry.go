@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/medsettle/medsettle/engine"
+	"github.com/medsettle/medsettle/store"
 )
 
 // rowQuerier is what reads need from a pool or a transaction.
@@ -38,6 +39,9 @@ func (s *Store) putPersonQuery() string {
 // that it never interleaves with a settlement; an existing person keeps
 // the live account balance.
 func (s *Store) PutPerson(ctx context.Context, p engine.Person) error {
+	if err := store.CheckPersons(p); err != nil {
+		return err
+	}
 	return s.withTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, s.putPersonQuery(), putPersonArgs(p)...)
 		return translate(err)
@@ -59,6 +63,9 @@ const putPersonsChunk = 1000
 func (s *Store) PutPersons(ctx context.Context, ps []engine.Person) error {
 	if len(ps) == 0 {
 		return nil
+	}
+	if err := store.CheckPersons(ps...); err != nil {
+		return err
 	}
 	return s.withTx(ctx, func(tx pgx.Tx) error {
 		// Planned for the table as it is now (customPlansSQL): the lock

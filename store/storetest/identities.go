@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -209,4 +210,38 @@ func (e *env) expected(id string, c engine.Claim, prev engine.Settlement) engine
 		e.t.Fatal(err)
 	}
 	return res.Breakdown.MedicalAid
+}
+
+// testIdentitiesRefused checks that a store refuses, whole and before
+// writing anything, persons whose identities no read would accept (an
+// ORDINARY identity, a missing date, dates out of order), through
+// PutPerson and PutPersons alike, so that a caller bypassing the API's
+// validation cannot leave a person that can no longer be read or settle.
+func testIdentitiesRefused(t *testing.T, newStore func(t *testing.T) store.Store) {
+	e := newEnv(t, newStore)
+	ctx, st := e.ctx, e.st
+	bad := map[string][]engine.Identity{
+		"ordinary":     {ident(engine.CategoryOrdinary, jan1st2024, dec31st24)},
+		"unspecified":  {ident(engine.CategoryUnspecified, jan1st2024, dec31st24)},
+		"no valid_to":  {{Category: engine.CategoryMonitored, ValidFrom: jan1st2024}},
+		"out of order": {ident(engine.CategoryMonitored, dec31st24, jan1st2024)},
+		"unknown code": {ident(engine.Category(99), jan1st2024, dec31st24)},
+	}
+	for name, ids := range bad {
+		p := identityPerson("REF-" + name)
+		p.Identities = ids
+		var ve *engine.ValidationError
+		if err := st.PutPerson(ctx, p); !errors.As(err, &ve) {
+			t.Errorf("%s: PutPerson: %v, want a validation error", name, err)
+		}
+		good := identityPerson("REF-GOOD-" + name)
+		if err := st.PutPersons(ctx, []engine.Person{good, p}); !errors.As(err, &ve) {
+			t.Errorf("%s: PutPersons: %v, want a validation error", name, err)
+		}
+		for _, id := range []string{p.ID, good.ID} {
+			if _, err := st.GetPerson(ctx, id); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: GetPerson %s after the refusals: %v, want ErrNotFound", name, id, err)
+			}
+		}
+	}
 }

@@ -68,7 +68,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SettleRecordsDecidedCrossRegion", testSettleRecordsDecidedCrossRegion},
 		{"OpeningBalances", testOpeningBalances}, {"AdjustAccount", testAdjustAccount}, {"AdjustAccountConcurrent", testAdjustAccountConcurrent},
 		{"Audit", testAudit}, {"AuditLimit", testAuditLimit},
-		{"Identities", testIdentities}, {"IdentitiesDecideSettlement", testIdentitiesDecideSettlement},
+		{"Identities", testIdentities}, {"IdentitiesRefused", testIdentitiesRefused}, {"IdentitiesDecideSettlement", testIdentitiesDecideSettlement},
 		{"EachPerson", testEachPerson}, {"EachPersonStops", testEachPersonStops}, {"EachPersonSnapshot", testEachPersonSnapshot},
 		{"OpenVisit", testOpenVisit}, {"CancelVisit", testCancelVisit}, {"RecordDischarge", testRecordDischarge},
 		{"FeeDetails", testFeeDetails}, {"CancelFeeDetails", testCancelFeeDetails}, {"FeeDetailFigures", testFeeDetailFigures},
