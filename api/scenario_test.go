@@ -77,10 +77,18 @@ type replayer interface {
 
 func loadScenarios(t *testing.T) []scenario {
 	t.Helper()
+	// testdata/vectors is an exact copy of the contract's shared/vectors;
+	// testdata/local-vectors holds worked cases of our own, in the same
+	// shape, replayed the same way.
 	files, err := filepath.Glob("testdata/vectors/*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no vectors in testdata/vectors (err %v)", err)
 	}
+	local, err := filepath.Glob("testdata/local-vectors/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, local...)
 	sort.Strings(files)
 	var out []scenario
 	for _, f := range files {
