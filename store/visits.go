@@ -68,6 +68,34 @@ type Visit struct {
 	// Discharge is the 2402 discharge record as received ("" until then).
 	Discharge string
 	OpenedAt  time.Time
+	// DetailsVersion counts the changes made to the visit's live fee
+	// details (each PutFeeDetails or CancelFeeDetails that changed
+	// something adds one): SettleVisit settles only the details its caller
+	// read.
+	DetailsVersion int64
+	// SettledAt, SettleMsgid and SettleCertType say when the live
+	// settlement committed and the msgid and mdtrt_cert_type of the
+	// national call that settled it (VisitMark); zero unless the visit is
+	// SETTLED by SettleVisit.
+	SettledAt      time.Time
+	SettleMsgid    string
+	SettleCertType string
+}
+
+// VisitMark names the visit a settlement settles and what its caller read
+// of it (SettleVisit).
+type VisitMark struct {
+	VisitID string
+	// Generation and DetailsVersion are the visit's as the caller read
+	// them: a visit reopened, or whose details changed, since then is not
+	// settled.
+	Generation     int
+	DetailsVersion int64
+	// Msgid and CertType are the national call's msgid and
+	// mdtrt_cert_type, kept as the visit's SettleMsgid and SettleCertType
+	// (at most engine.MaxIDLen and 10 characters).
+	Msgid    string
+	CertType string
 }
 
 // FeeDetail is one uploaded fee-detail line of a visit (费用明细).
@@ -152,6 +180,18 @@ type VisitStore interface {
 	// settlementID is not an id engine.CheckID accepts (Visit.SettledBy
 	// decides).
 	MarkVisitSettled(ctx context.Context, id, settlementID string) (Visit, error)
+	// SettleVisit is Settle(ctx, claim, compute) that, in the same
+	// transaction, moves visit mark.VisitID from OPEN to SETTLED by the
+	// new settlement, with SettledAt the time it commits (UTC, to the
+	// microsecond) and SettleMsgid and SettleCertType from mark: both
+	// commit or neither does. A request already recorded is answered as
+	// Settle answers it (a replay) and the visit is not touched. Returns
+	// what Settle returns; and, with nothing changed, ErrNotFound if the
+	// visit does not exist, ErrVisitNotOpen if it is not OPEN or its
+	// Generation or DetailsVersion is no longer mark's, a
+	// *engine.ValidationError if mark's Msgid or CertType is too long. A
+	// failed mark never fails another claim committed with it.
+	SettleVisit(ctx context.Context, claim engine.Claim, compute ComputeFunc, mark VisitMark) (engine.Settlement, error)
 	// ReopenVisit moves a visit SETTLED by settlementID back to OPEN with
 	// Generation + 1 and ReversedSettlementID = settlementID (after that
 	// settlement's reversal) and returns it; a visit already reopened for

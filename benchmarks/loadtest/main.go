@@ -45,6 +45,7 @@ type options struct {
 	strict      bool
 	keep        bool
 	compare     bool
+	profileDir  string
 }
 
 func main() {
@@ -89,6 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	serveArgs := fs.String("serve-args", "", "extra flags for `medsettle serve`, separated by spaces (e.g. \"--max-in-flight 128\")")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a row misses its target")
 	fs.BoolVar(&o.compare, "compare", false, "only issue 12's comparison: gRPC Settle and the national gateway's 2301+2304, on memstore and pgstore")
+	fs.StringVar(&o.profileDir, "profile", "", "write a CPU profile of the server during each call's first round to DIR/<store>-<call>.pprof (serve --pprof-listen)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (server logs, ghz reports) and print its path")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -255,6 +257,18 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 			args = append(args, "--national-listen", gatewayAddr, "--national-config", cfg)
 		}
 	}
+	var prof *profiler
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return nil, "", fmt.Errorf("-profile: %w", err)
+		}
+		port, err := freePort()
+		if err != nil {
+			return nil, "", err
+		}
+		prof = &profiler{dir: o.profileDir, addr: fmt.Sprintf("127.0.0.1:%d", port)}
+		args = append(args, "--pprof-listen", prof.addr)
+	}
 	p.step(name + ": starting medsettle serve --demo")
 	srv, err := startServer(ctx, bin, work, name, args, env)
 	if err != nil {
@@ -289,7 +303,14 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 		for i, c := range calls {
 			left -= slice
 			label := fmt.Sprintf("%s round %d/%d %s", name, round, o.rounds, c.label)
+			wait := func() error { return nil }
+			if round == 1 {
+				wait = prof.during(ctx, slice, name+"-"+c.id)
+			}
 			rep, err := runCall(ctx, ghz, srv, work, c, o, slice, fmt.Sprintf("r%d", round), p, label, left)
+			if werr := wait(); err == nil && werr != nil {
+				err = werr
+			}
 			if err != nil {
 				return nil, "", err
 			}

@@ -37,6 +37,7 @@ type serveFlags struct {
 	storeTimeouts                api.StoreTimeouts
 	limits                       limitFlags
 	metricsListen                string
+	pprofListen                  string
 	pgMaxBatch                   int
 	// nationalListen and nationalConfig serve the national-interface
 	// gateway (api/national) beside gRPC; both or neither.
@@ -69,6 +70,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.IntVar(&f.pgMaxBatch, "pg-max-batch", pgstore.DefaultMaxBatch,
 		"PostgreSQL: most settlements (and audit events) committed together in one transaction (group commit); 1: each its own")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "address to serve Prometheus /metrics on over plain HTTP (docs/METRICS.md); empty: off")
+	fs.StringVar(&f.pprofListen, "pprof-listen", "", "loopback address to serve the Go runtime's profiles on (/debug/pprof/); empty: off")
 	fs.StringVar(&f.nationalListen, "national-listen", "", "address to serve the national-interface gateway on (HTTP; HTTPS with --tls-cert); needs --national-config; empty: off")
 	fs.StringVar(&f.nationalConfig, "national-config", "", "national gateway config: {\"scheme\": \"x-tif\"|\"csb\", \"area\": …, \"institutions\": [{\"fixmedins_code\", \"institution_id\", \"key\", \"secret\"}]} (examples/national-config.json for --demo)")
 	addLimitFlags(fs, &f.limits)
@@ -122,6 +124,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 
+	if f.pprofListen != "" {
+		if err := startPprof(f.pprofListen, log); err != nil {
+			return err
+		}
+	}
 	tokens := &api.Tokens{}
 	if f.tokens != "" {
 		if tokens, err = api.LoadTokens(f.tokens, log); err != nil {

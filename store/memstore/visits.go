@@ -2,10 +2,12 @@ package memstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
 )
 
@@ -146,4 +148,9 @@ func (s *Store) moveVisit(ctx context.Context, id string, move func(store.Visit)
 		r.v = v
 	}
 	return v, nil
+}
+
+// SettleVisit implements store.VisitStore.
+func (s *Store) SettleVisit(ctx context.Context, claim engine.Claim, compute store.ComputeFunc, mark store.VisitMark) (engine.Settlement, error) {
+	return engine.Settlement{}, errors.New("SettleVisit: not implemented yet")
 }

@@ -203,3 +203,8 @@ func scanVisit(row pgx.Row, extra ...any) (store.Visit, error) {
 	v.OpenedAt = opened.UTC()
 	return v, nil
 }
+
+// SettleVisit implements store.VisitStore.
+func (s *Store) SettleVisit(ctx context.Context, claim engine.Claim, compute store.ComputeFunc, mark store.VisitMark) (engine.Settlement, error) {
+	return engine.Settlement{}, errors.New("SettleVisit: not implemented yet")
+}

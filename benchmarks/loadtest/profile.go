@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// profiler takes CPU profiles of the server (serve --pprof-listen) while
+// the first round of each call runs, so that a profile shows one call's
+// work only: -profile DIR writes DIR/<store>-<call id>.pprof.
+type profiler struct {
+	dir  string
+	addr string // the server's --pprof-listen address
+}
+
+// during starts a CPU profile of d, a second into a run of d, and returns
+// a function that waits for it and writes it; it is nil-safe so that a
+// run without -profile calls it alike.
+func (pr *profiler) during(ctx context.Context, d time.Duration, name string) func() error {
+	if pr == nil || d < 3*time.Second {
+		return func() error { return nil }
+	}
+	secs := int((d - 2*time.Second) / time.Second)
+	done := make(chan error, 1)
+	go func() {
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			done <- ctx.Err()
+			return
+		}
+		done <- pr.fetch(ctx, secs, filepath.Join(pr.dir, name+".pprof"))
+	}()
+	return func() error { return <-done }
+}
+
+// fetch writes a CPU profile of secs seconds to path.
+func (pr *profiler) fetch(ctx context.Context, secs int, path string) error {
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pr.addr, secs)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("profile %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("profile %s: HTTP %d: %s", path, resp.StatusCode, b)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("profile %s: %w", path, err)
+	}
+	return f.Close()
+}
