@@ -40,6 +40,9 @@ func (s *Store) PutFeeDetails(ctx context.Context, visitID string, lines []store
 	// A new slice: a caller's FeeDetails slice is never the record's.
 	r.lines = append(slices.Clip(r.lines), fresh...)
 	r.rows += len(fresh)
+	if len(fresh) > 0 {
+		r.v.DetailsVersion++
+	}
 	return nil
 }
 
@@ -67,7 +70,11 @@ func (s *Store) CancelFeeDetails(ctx context.Context, visitID, batch, sn string)
 		kept = append(kept, d)
 	}
 	n := len(r.lines) - len(kept)
+	if n == 0 {
+		return 0, nil
+	}
 	r.lines = kept
+	r.v.DetailsVersion++
 	return n, nil
 }
 

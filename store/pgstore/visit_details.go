@@ -26,7 +26,12 @@ const (
 		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::int8[], $10::int8[], $11::text[], $12::text[])
 			WITH ORDINALITY AS u(sn, batch, code, name, q, p, a, fee_time, med_type, ord)
 		ORDER BY u.ord`
-	addDetailRowsSQL = `UPDATE {s}.visits SET detail_rows = detail_rows + $2, updated_at = $3 WHERE visit_id = $1`
+	// addDetailRowsSQL counts lines added to a visit: its detail_rows,
+	// and one more change of its details (details_version).
+	addDetailRowsSQL = `UPDATE {s}.visits SET detail_rows = detail_rows + $2, details_version = details_version + 1,
+		updated_at = $3 WHERE visit_id = $1`
+	// bumpDetailsVersionSQL counts a change of a visit's details.
+	bumpDetailsVersionSQL = `UPDATE {s}.visits SET details_version = details_version + 1, updated_at = $2 WHERE visit_id = $1`
 	// cancelDetailsSQL cancels a visit's live lines of a batch and SN
 	// ('' matching any).
 	cancelDetailsSQL = `UPDATE {s}.fee_details SET cancelled_at = $4
@@ -135,7 +140,8 @@ func detailArrays(lines []store.FeeDetail) detailColumnArrays {
 }
 
 // CancelFeeDetails cancels a visit's live lines of a batch and SN; see
-// store.VisitStore. The lines are kept, marked cancelled.
+// store.VisitStore. The lines are kept, marked cancelled; a call that
+// cancels some adds one to the visit's details_version.
 func (s *Store) CancelFeeDetails(ctx context.Context, visitID, batch, sn string) (int, error) {
 	if !store.Storable(visitID) {
 		return 0, noVisit(visitID)
@@ -153,11 +159,18 @@ func (s *Store) CancelFeeDetails(ctx context.Context, visitID, batch, sn string)
 		if !store.Storable(batch) || !store.Storable(sn) {
 			return nil // names no line
 		}
-		tag, err := tx.Exec(ctx, s.sql(cancelDetailsSQL), visitID, batch, sn, s.now())
+		now := s.now()
+		tag, err := tx.Exec(ctx, s.sql(cancelDetailsSQL), visitID, batch, sn, now)
 		if err != nil {
 			return fmt.Errorf("visit %q: cancel fee details: %w", visitID, translate(err))
 		}
 		n = int(tag.RowsAffected())
+		if n == 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, s.sql(bumpDetailsVersionSQL), visitID, now); err != nil {
+			return fmt.Errorf("visit %q: count the cancellation: %w", visitID, translate(err))
+		}
 		return nil
 	})
 	if err != nil {

@@ -234,6 +234,7 @@ func testCancelVisit(t *testing.T, newStore func(t *testing.T) store.Store) {
 	ctx, vs := e.ctx, e.vs
 	v := e.open(outpatientVisit("MZ1"))
 	e.put(v.ID, detail(v.ID, "B1", "1", "2", "3.5"))
+	v.DetailsVersion = 1 // the upload
 	got, err := vs.CancelVisit(ctx, v.ID)
 	if err != nil {
 		t.Fatalf("CancelVisit: %v", err)
@@ -521,6 +522,7 @@ func testVisitSettlement(t *testing.T, newStore func(t *testing.T) store.Store) 
 	id := v.ID
 	d1 := detail(id, "B1", "1", "1", "10")
 	e.put(id, d1)
+	v.DetailsVersion = 1 // the upload
 
 	_, err := vs.ReopenVisit(ctx, id, "ST1")
 	wantErr(t, "ReopenVisit of a visit never settled", err, store.ErrVisitNotOpen)
@@ -577,6 +579,7 @@ func testVisitSettlement(t *testing.T, newStore func(t *testing.T) store.Store) 
 	e.sameDetails("details after reopening", e.details(id, ""), []store.FeeDetail{d2})
 	again := reopened
 	again.State, again.SettlementID = store.VisitSettled, "ST3"
+	again.DetailsVersion = 3 // and the upload and cancellation after reopening
 	got, err := vs.MarkVisitSettled(ctx, id, "ST3")
 	if err != nil {
 		t.Fatal(err)
@@ -589,7 +592,7 @@ func testVisitSettlement(t *testing.T, newStore func(t *testing.T) store.Store) 
 		t.Fatal(err)
 	}
 	twice := v
-	twice.Generation, twice.ReversedSettlementID = 2, "ST3"
+	twice.Generation, twice.ReversedSettlementID, twice.DetailsVersion = 2, "ST3", 3
 	e.sameVisit("the second ReopenVisit", got, twice)
 	if got, err := vs.CancelVisit(ctx, id); err != nil || got.State != store.VisitCancelled || got.Generation != 2 {
 		t.Errorf("CancelVisit of a reopened visit: %+v, %v", got, err)
@@ -800,6 +803,7 @@ func testVisitKeysNotStorable(t *testing.T, newStore func(t *testing.T) store.St
 	v := e.open(outpatientVisit("MZ1"))
 	d := detail(v.ID, "B1", "1", "1", "1")
 	e.put(v.ID, d)
+	v.DetailsVersion = 1 // the upload
 	for _, id := range []string{"MD\x00", "\xff", v.ID + "\x00", ""} {
 		_, err := vs.GetVisit(ctx, id)
 		wantErr(t, fmt.Sprintf("GetVisit(%q)", id), err, store.ErrNotFound)
