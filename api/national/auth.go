@@ -124,7 +124,7 @@ func sameSignature(sent, want string) bool {
 type authenticated struct {
 	cred *Credential
 	// csbStamp is the csb timestamp as sent: with the key and the msgid,
-	// the triple checked against replay once the envelope is read.
+	// the triple checked against replay once the envelope is accepted.
 	csbStamp string
 }
 
@@ -199,7 +199,9 @@ func (g *Gateway) authenticateCSB(h http.Header, now time.Time) (authenticated, 
 }
 
 // checkCSBReplay refuses a csb request whose (access key, timestamp,
-// msgid) was seen within ReplayWindow, and records it otherwise.
+// msgid) was seen within ReplayWindow, and records it otherwise. It is
+// called once the envelope is accepted for processing (ServeHTTP), so that
+// a request refused for its envelope does not burn its triple.
 func (g *Gateway) checkCSBReplay(a authenticated, msgid string, now time.Time) *authFailure {
 	if g.cfg.Scheme != SchemeCSB {
 		return nil

@@ -193,6 +193,17 @@ func TestCSB(t *testing.T) {
 		h.Del(name)
 		s.refused401(h, signIn9001("M3"), "缺少请求头 "+name)
 	}
+	// A request refused for its envelope does not burn its triple: once
+	// corrected, the same signed headers and msgid are accepted, and
+	// then their replay is refused.
+	h = csbHeaders("AK1", secretH1, ts)
+	code, _, r, raw := s.do(http.MethodPost, nationalPath, "application/json", h,
+		envelope("9001", "M4", "H61030000002", `{"signIn":{"opter_no":"001","mac":"","ip":""}}`))
+	if code != http.StatusOK || r.Infcode != "-1" || !strings.Contains(r.ErrMsg, "fixmedins_code") {
+		t.Fatalf("wrong fixmedins_code: HTTP %d %s", code, raw)
+	}
+	s.accepted(h, signIn9001("M4"))
+	s.refused401(h, signIn9001("M4"), "重复的请求")
 	// x-tif headers mean nothing to a csb gateway.
 	s.refused401(tifHeaders("AK1", secretH1, ts, "n"), signIn9001("M3"), "缺少请求头 _api_access_key")
 }

@@ -27,7 +27,7 @@ const nationalPath = "/fsi/api/rsfComIfsService/callService"
 const maxMsgid = 30
 
 // ServeHTTP answers one request (GATEWAY.md "Transport"): POST only, a
-// JSON or text/plain body; the signature headers are checked before the
+// JSON or text/plain body (no Content-Type is read as JSON); the signature headers are checked before the
 // body is read (HTTP 401 when they fail); the body is read up to its
 // limit (HTTP 413 beyond); the envelope is checked (fixmedins_code the
 // credential's, infno four digits and the path's, msgid present); then
@@ -76,10 +76,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	env, refusal := parseEnvelope(raw)
 	c.Env = env
 	if refusal == nil && env != nil {
-		if fail := g.checkCSBReplay(auth, env.Msgid, received); fail != nil {
-			g.refuseAuth(w, r, received, fail)
-			return
-		}
 		refusal = g.checkEnvelope(r.URL.Path, env, auth.cred)
 	}
 	if refusal != nil {
@@ -89,6 +85,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, ok := handlers[env.Infno]
 	if !ok {
 		g.finish(ctx, w, c, refuse("交易 %s 未开通", env.Infno), nil)
+		return
+	}
+	// The csb triple is recorded once the request is accepted for
+	// processing: a request refused for its envelope does not burn it
+	// (its replay is refused the same way).
+	if fail := g.checkCSBReplay(auth, env.Msgid, received); fail != nil {
+		g.refuseAuth(w, r, received, fail)
 		return
 	}
 	hctx := api.WithPrincipal(ctx, api.Principal{Role: api.RoleInstitution, Institution: auth.cred.InstitutionID})
@@ -160,11 +163,14 @@ func (g *Gateway) admit(ctx context.Context) (func(), bool) {
 }
 
 // checkContentType accepts application/json and text/plain, in UTF-8 (a
-// charset other than UTF-8 is refused); it returns why not, or "".
+// charset other than UTF-8 is refused), and no Content-Type at all (read
+// as JSON: many HIS clients send none); it returns why not, or "".
 func checkContentType(ct string) string {
 	const want = "Content-Type 须为 application/json 或 text/plain（UTF-8 编码）"
-	if ct == "" {
-		return "缺少 " + want
+	switch ct {
+	case "", "application/json", "application/json;charset=utf-8", "application/json; charset=utf-8",
+		"application/json;charset=UTF-8", "application/json; charset=UTF-8":
+		return "" // none (read as JSON), and the common forms without parsing
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || (mt != "application/json" && mt != "text/plain") {

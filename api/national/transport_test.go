@@ -67,8 +67,8 @@ func TestEnvelopeRefusals(t *testing.T) {
 }
 
 // TestHTTPRefusals: a method other than POST (405), a content type other
-// than JSON or text in UTF-8 (415), a body over the limit (413): each
-// with an envelope, none changing anything.
+// than JSON or text in UTF-8 (415; none at all is read as JSON), a body
+// over the limit (413): each with an envelope, none changing anything.
 func TestHTTPRefusals(t *testing.T) {
 	s := newServed(t, SchemeXTif, WithMaxBodyBytes(1000))
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
@@ -78,7 +78,6 @@ func TestHTTPRefusals(t *testing.T) {
 		}
 	}
 	for ct, want := range map[string]string{
-		"":                                  "缺少 Content-Type 须为 application/json 或 text/plain（UTF-8 编码）",
 		"application/xml":                   "Content-Type 须为 application/json 或 text/plain（UTF-8 编码）",
 		"application/json; charset=GBK":     "Content-Type 须为 application/json 或 text/plain（UTF-8 编码），不支持 charset=GBK",
 		"application/x-www-form-urlencoded": "Content-Type 须为 application/json 或 text/plain（UTF-8 编码）",
@@ -88,14 +87,19 @@ func TestHTTPRefusals(t *testing.T) {
 			t.Fatalf("Content-Type %q: HTTP %d %s", ct, code, raw)
 		}
 	}
+	// No Content-Type at all is read as JSON (many HIS clients send none).
+	if code, _, r, raw := s.do(http.MethodPost, nationalPath, "", s.sign("AK1", secretH1), signIn9001("M0")); code != http.StatusOK || r.Infcode != "0" {
+		t.Fatalf("no Content-Type: HTTP %d %s", code, raw)
+	}
 	big := envelope("9001", "M1", "H61030000001", `{"signIn":{"opter_no":"001","mac":"`+strings.Repeat("a", 1000)+`"}}`)
 	code, _, r, raw := s.do(http.MethodPost, nationalPath, "application/json", s.sign("AK1", secretH1), big)
 	if code != http.StatusRequestEntityTooLarge || r.Infcode != "-1" || r.ErrMsg != "报文超过 1000 字节：请分批上传费用明细" {
 		t.Fatalf("oversize: HTTP %d %s", code, raw)
 	}
 	ev := s.events()
-	if len(ev) != 1 || ev[0].Method != "national/invalid" || ev[0].Code != 8 || ev[0].CallerInstitution != "H1" {
-		t.Fatalf("events %+v, want the oversize request's only (national/invalid, RESOURCE_EXHAUSTED)", ev)
+	if len(ev) != 2 || ev[0].Method != "national/9001" || ev[0].Code != 0 ||
+		ev[1].Method != "national/invalid" || ev[1].Code != 8 || ev[1].CallerInstitution != "H1" {
+		t.Fatalf("events %+v, want the sign-in without Content-Type's and the oversize request's (national/invalid, RESOURCE_EXHAUSTED)", ev)
 	}
 	// A body of exactly the limit is read.
 	exact := signIn9001("M2")
