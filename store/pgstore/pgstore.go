@@ -42,9 +42,9 @@ type Options struct {
 	Log *slog.Logger
 	// MaxConns caps the pool (defaultMaxConns, or pool_max_conns of the URL, when 0).
 	MaxConns int32
-	// MaxBatch caps how many settlements, and how many audit events,
-	// share one transaction (group commit, DECISIONS.md "Group commit on
-	// PostgreSQL"):
+	// MaxBatch caps how many settlements, how many audit events, and
+	// how many fee-detail uploads share one transaction (group commit,
+	// DECISIONS.md "Group commit on PostgreSQL"):
 	// DefaultMaxBatch when 0; 1 turns group commit off (every settlement
 	// its own transaction).
 	MaxBatch int
@@ -80,6 +80,8 @@ type Store struct {
 	// audits queues AppendAudit calls for group commit; nil when off.
 	audits     *groupQueue[*auditCall]
 	groupStats groupStats
+	// details group-commits PutFeeDetails (details_group.go).
+	details detailGroup
 	// failGroup, set by tests, fails a group's transaction after its
 	// writes when it returns an error.
 	failGroup func() error
@@ -140,6 +142,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		// burst's first event goes alone and the rest wait for it and
 		// share the next transaction.
 		s.audits = newGroupQueue(opts.MaxBatch, 1, s.appendGroup)
+		s.details.q = newGroupQueue(opts.MaxBatch, opts.Batches, s.putDetailsGroup)
 	}
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)

@@ -44,10 +44,8 @@ const (
 )
 
 // PutFeeDetails adds lines to an OPEN visit, all or nothing; see
-// store.VisitStore. One transaction: the visit's row lock, then (one
-// round trip) the live count and the live lines of the SNs uploaded,
-// read after the lock; then (another) the new lines in one INSERT and the
-// visit's row count.
+// store.VisitStore. The uploads arriving together share one transaction
+// (details_group.go) unless group commit is off.
 func (s *Store) PutFeeDetails(ctx context.Context, visitID string, lines []store.FeeDetail) error {
 	if err := store.CheckFeeDetails(lines); err != nil {
 		return err
@@ -55,6 +53,18 @@ func (s *Store) PutFeeDetails(ctx context.Context, visitID string, lines []store
 	if !store.Storable(visitID) {
 		return noVisit(visitID)
 	}
+	if s.details.q != nil {
+		return s.putDetailsGrouped(ctx, visitID, lines)
+	}
+	return s.putDetailsOne(ctx, visitID, lines)
+}
+
+// putDetailsOne is PutFeeDetails by itself, on lines CheckFeeDetails
+// accepted for a store.Storable visit id. One transaction: the visit's
+// row lock, then (one round trip) the live count and the live lines of
+// the SNs uploaded, read after the lock; then (another) the new lines in
+// one INSERT and the visit's row count.
+func (s *Store) putDetailsOne(ctx context.Context, visitID string, lines []store.FeeDetail) error {
 	sns := make([]string, len(lines))
 	for i, d := range lines {
 		sns[i] = d.SN
