@@ -146,9 +146,17 @@ func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 
 // readFeeDetails reads input.feedetail: every line, and whether it could
 // be read as a line (one that could not keeps only its feedetl_sn, if that
-// can be read, to name it). An upload whose every line reads (nearly all)
-// is decoded in one pass; any other is read line by line.
+// can be read, to name it). An upload whose every line plainly reads
+// (nearly all) is read in one pass (feeDetailsFast), or else decoded whole
+// by encoding/json; any other is read line by line.
 func readFeeDetails(input json.RawMessage) ([]feeDetailLine, []bool, error) {
+	if lines, ok := feeDetailsFast(input, engine.MaxItems); ok {
+		decoded := make([]bool, len(lines))
+		for i := range decoded {
+			decoded[i] = true
+		}
+		return lines, decoded, nil
+	}
 	var fast struct {
 		Feedetail []*feeDetailLine `json:"feedetail"`
 	}
