@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -83,6 +84,14 @@ func (s *Store) keyTakenLocked(key requestKey) bool {
 
 // Settle records a settlement atomically; see store.Store.
 func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (engine.Settlement, error) {
+	return s.settle(ctx, claim, compute, nil)
+}
+
+// settle is Settle, and SettleVisit when mark is not nil: the visit is
+// checked before compute runs and checked again and settled under the
+// visit book's mutex and the store's, taken in that order (OpenVisit's),
+// with the settlement's writes.
+func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc, mark *store.VisitMark) (engine.Settlement, error) {
 	key := requestKey{claim.InstitutionID, claim.RequestID}
 	same := claim.SameRequest
 	s.mu.RLock()
@@ -112,6 +121,13 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	if readErr != nil {
 		return engine.Settlement{}, readErr
 	}
+	if mark != nil {
+		// Refused before computing, so that a stale mark is not checked
+		// against figures it was never meant for.
+		if err := s.visits.markable(*mark); err != nil {
+			return engine.Settlement{}, err
+		}
+	}
 	res, err := compute(state)
 	if err != nil {
 		return engine.Settlement{}, err
@@ -138,12 +154,26 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	*buf = body
 	id := store.NewSettlementID()
 
+	var visit *visitRecord
+	if mark != nil {
+		s.visits.mu.Lock()
+		defer s.visits.mu.Unlock()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// A request with the same key for another person may have committed
 	// while we computed: the key decides, and nothing is applied.
 	if st, done, err := s.replayLocked(key, same); done {
 		return st, err
+	}
+	if mark != nil {
+		// The visit may have moved on while we computed.
+		if visit, err = s.visits.visit(mark.VisitID); err != nil {
+			return engine.Settlement{}, err
+		}
+		if _, err := visit.v.SettledByMark(*mark, "", time.Time{}); err != nil {
+			return engine.Settlement{}, err
+		}
 	}
 	used := s.applyLocked(changes)
 	if res.BudgetLimit != nil {
@@ -160,6 +190,14 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	out.ID = id
 	var pre [96]byte
 	s.addRecordLocked(claim, id, s.recs.write(appendRecordPrefix(pre[:0], id, out.Result.Budget), body))
+	if visit != nil {
+		// Checked above under the same locks: this cannot fail.
+		v, err := visit.v.SettledByMark(*mark, id, s.visits.clock())
+		if err != nil {
+			panic(fmt.Sprintf("memstore: visit %s checked and then refused: %v", mark.VisitID, err))
+		}
+		visit.v = v
+	}
 	return out, nil
 }
 

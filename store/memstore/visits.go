@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -20,6 +19,28 @@ type visitBook struct {
 	mu       sync.Mutex
 	byID     map[string]*visitRecord
 	byNumber map[visitNumber]string
+	// now is the clock of SettledAt (time.Now when nil; SetClock).
+	now func() time.Time
+}
+
+var _ store.Clocked = (*Store)(nil)
+
+// SetClock makes now the clock SettleVisit records a visit settled by
+// (time.Now when nil); see store.Clocked.
+func (s *Store) SetClock(now func() time.Time) {
+	s.visits.mu.Lock()
+	defer s.visits.mu.Unlock()
+	s.visits.now = now
+}
+
+// clock is the time now on the book's clock, UTC to the microsecond.
+// Call with b.mu held.
+func (b *visitBook) clock() time.Time {
+	now := time.Now
+	if b.now != nil {
+		now = b.now
+	}
+	return now().UTC().Truncate(time.Microsecond)
 }
 
 // visitNumber is what OpenVisit is idempotent on.
@@ -112,7 +133,13 @@ func (s *Store) MarkVisitSettled(ctx context.Context, id, settlementID string) (
 // ReopenVisit reopens a visit after its settlement's reversal; see
 // store.VisitStore.
 func (s *Store) ReopenVisit(ctx context.Context, id, settlementID string) (store.Visit, error) {
-	return s.moveVisit(ctx, id, func(v store.Visit) (store.Visit, bool, error) { return v.ReopenedFrom(settlementID) })
+	return s.moveVisit(ctx, id, func(v store.Visit) (store.Visit, bool, error) {
+		nv, changed, err := v.ReopenedFrom(settlementID)
+		if changed {
+			nv = nv.Unsettled()
+		}
+		return nv, changed, err
+	})
 }
 
 // RecordDischarge stores a visit's discharge record; see store.VisitStore.
@@ -150,7 +177,24 @@ func (s *Store) moveVisit(ctx context.Context, id string, move func(store.Visit)
 	return v, nil
 }
 
-// SettleVisit implements store.VisitStore.
+// SettleVisit records a settlement and settles the visit mark names with
+// it, both or neither; see store.VisitStore.
 func (s *Store) SettleVisit(ctx context.Context, claim engine.Claim, compute store.ComputeFunc, mark store.VisitMark) (engine.Settlement, error) {
-	return engine.Settlement{}, errors.New("SettleVisit: not implemented yet")
+	if err := store.CheckVisitMark(mark); err != nil {
+		return engine.Settlement{}, err
+	}
+	return s.settle(ctx, claim, compute, &mark)
+}
+
+// markable checks that the visit mark names may be settled for it now
+// (store.Visit.SettledByMark's refusals). It takes b.mu.
+func (b *visitBook) markable(mark store.VisitMark) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, err := b.visit(mark.VisitID)
+	if err != nil {
+		return err
+	}
+	_, err = r.v.SettledByMark(mark, "", time.Time{})
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -79,7 +80,7 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	if s.settles == nil {
 		return s.settleOne(ctx, claim, compute)
 	}
-	return s.settleGrouped(ctx, claim, compute)
+	return s.settleGrouped(ctx, claim, compute, nil)
 }
 
 // settleOne records a settlement in a transaction of its own. The
@@ -87,6 +88,15 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 // read; the accumulator, balance and budget writes with the usage after
 // them; the settlement with its idempotency key; COMMIT.
 func (s *Store) settleOne(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (engine.Settlement, error) {
+	return s.settleOneMarked(ctx, claim, compute, nil)
+}
+
+// settleOneMarked is settleOne, and SettleVisit's settlement by itself
+// when mark is not nil: after the person's lock and the request key, the
+// visit's row is locked (a round trip more: persons before visits, as a
+// group locks them) and checked before compute runs, and settled with
+// the settlement's insert.
+func (s *Store) settleOneMarked(ctx context.Context, claim engine.Claim, compute store.ComputeFunc, mark *store.VisitMark) (engine.Settlement, error) {
 	same := claim.SameRequest
 	var out engine.Settlement
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
@@ -100,14 +110,34 @@ func (s *Store) settleOne(ctx context.Context, claim engine.Claim, compute store
 			out, err = s.replayKey(ctx, tx, claim.InstitutionID, claim.RequestID, same, key)
 			return errReplayed{err}
 		}
+		var visit store.Visit
+		if mark != nil {
+			if visit, err = s.lockMarkedVisit(ctx, tx, *mark); err != nil {
+				return err
+			}
+		}
 		res, err := compute(state)
 		if err != nil {
 			return err
 		}
 		// Recorded as settled: with the cross_region decided.
 		settled := claim.Decided(res.CrossRegion)
-		out, err = s.commitSettlement(ctx, tx, settled, settled.Fingerprint(), state, res)
-		return err
+		at := s.now().UTC().Truncate(time.Microsecond)
+		out, err = s.commitSettlement(ctx, tx, settled, settled.Fingerprint(), state, res, at)
+		if err != nil || mark == nil {
+			return err
+		}
+		if visit, err = visit.SettledByMark(*mark, out.ID, at); err != nil {
+			return err
+		}
+		var m visitMarks
+		m.add(visit)
+		b := &pgx.Batch{}
+		m.queue(s, b)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("visit %q: %w", mark.VisitID, translate(err))
+		}
+		return nil
 	})
 	var replayed errReplayed
 	switch {
@@ -210,7 +240,26 @@ type errReplayed struct{ err error }
 
 func (e errReplayed) Error() string { return "replayed" }
 
-func (s *Store) commitSettlement(ctx context.Context, tx pgx.Tx, claim engine.Claim, fp string, state store.PersonYear, res engine.Result) (engine.Settlement, error) {
+// lockMarkedVisit locks the visit mark names and checks that it may be
+// settled for mark (store.Visit.SettledByMark's refusals).
+func (s *Store) lockMarkedVisit(ctx context.Context, tx pgx.Tx, mark store.VisitMark) (store.Visit, error) {
+	if !store.Storable(mark.VisitID) {
+		return store.Visit{}, noVisit(mark.VisitID)
+	}
+	var rows int
+	v, err := scanVisit(tx.QueryRow(ctx, s.sql(lockVisitSQL), mark.VisitID), &rows)
+	if err != nil {
+		return store.Visit{}, fmt.Errorf("visit %q: %w", mark.VisitID, translate(err))
+	}
+	if _, err := v.SettledByMark(mark, "", time.Time{}); err != nil {
+		return store.Visit{}, err
+	}
+	return v, nil
+}
+
+// commitSettlement writes a settlement computed under the person's lock,
+// recorded as settled at at.
+func (s *Store) commitSettlement(ctx context.Context, tx pgx.Tx, claim engine.Claim, fp string, state store.PersonYear, res engine.Result, at time.Time) (engine.Settlement, error) {
 	year := claim.Year()
 	b := res.Breakdown
 	batch := &pgx.Batch{}
@@ -245,7 +294,7 @@ func (s *Store) commitSettlement(ctx context.Context, tx pgx.Tx, claim engine.Cl
 	var id string
 	err = tx.QueryRow(ctx, s.q.insertSettlement, claim.InstitutionID, claim.RequestID, claim.PersonID, cols.visitType,
 		claim.SettleDate.String(), year, cols.state, fp, claimDoc, resultDoc,
-		b.Total, b.BasicFund, b.FundTotal, b.Account, s.now(),
+		b.Total, b.BasicFund, b.FundTotal, b.Account, at,
 		region, cols.scheme, claim.DRGCode, b.PersonalTotal, store.NewSettlementID()).Scan(&id)
 	if err != nil {
 		return engine.Settlement{}, translate(err)

@@ -25,7 +25,10 @@ import (
 // (compute's error, an unknown person, a conflicting request id) gets its
 // own error and is left out; a group whose transaction fails as a whole is
 // settled again claim by claim (settleOne), so that no claim fails its
-// neighbours.
+// neighbours. A SettleVisit call's visit is locked after the persons, in
+// visit id order, in the first batch, checked in Go before its claim is
+// computed (a refused mark leaves that claim out, as a failed compute
+// does) and settled in the last batch with the settlements' insert.
 
 const (
 	// lockPersonsSQL locks the persons of a group in person id byte
@@ -117,6 +120,8 @@ type settleCall struct {
 	ctx     context.Context
 	claim   engine.Claim
 	compute store.ComputeFunc
+	// mark names the visit a SettleVisit call settles (nil for Settle).
+	mark *store.VisitMark
 	// done receives the answer once (buffered: the caller may have left).
 	done chan settleAnswer
 }
@@ -135,16 +140,16 @@ type settleAnswer struct {
 // then gets its context's error while the settlement may still commit (as
 // a single transaction's COMMIT may race a cancellation): a retry with the
 // same request id tells.
-func (s *Store) settleGrouped(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (engine.Settlement, error) {
+func (s *Store) settleGrouped(ctx context.Context, claim engine.Claim, compute store.ComputeFunc, mark *store.VisitMark) (engine.Settlement, error) {
 	if err := ctx.Err(); err != nil {
 		return engine.Settlement{}, err
 	}
-	c := &settleCall{ctx: ctx, claim: claim, compute: compute, done: make(chan settleAnswer, 1)}
+	c := &settleCall{ctx: ctx, claim: claim, compute: compute, mark: mark, done: make(chan settleAnswer, 1)}
 	s.settles.add(c)
 	select {
 	case a := <-c.done:
 		if a.alone {
-			return s.settleOne(ctx, claim, compute)
+			return s.settleOneMarked(ctx, claim, compute, mark)
 		}
 		return a.st, a.err
 	case <-ctx.Done():
@@ -227,6 +232,7 @@ type groupState struct {
 	years    []groupKey                      // person-years changed, in first-change order
 	added    map[groupKey]engine.Money       // budget usage added, by institution-year
 	taken    map[groupKey]*engine.Settlement // request keys taken in the group
+	visits   map[string]store.Visit          // the marked visits, as locked and then settled in the group
 }
 
 // settleTogether runs a group's transaction and returns each call's answer;
@@ -271,10 +277,22 @@ func (s *Store) settleTogether(ctx context.Context, calls []*settleCall) ([]sett
 			replays, replayOf[i] = append(replays, i), st.ID
 			continue
 		}
+		if c.mark != nil {
+			if err := gs.markable(*c.mark); err != nil {
+				answers[i].err = err
+				continue
+			}
+		}
 		st, doc, err := s.settleInGroup(gs, claim, p, c.compute)
 		if err != nil {
 			answers[i].err = err
 			continue
+		}
+		if c.mark != nil {
+			// Settled as of the insert (SettledAt is set then): a later
+			// claim of the group marking this visit is refused.
+			v, _ := gs.visits[c.mark.VisitID].SettledByMark(*c.mark, st.ID, time.Time{})
+			gs.visits[v.ID] = v
 		}
 		gs.taken[k] = &st
 		answers[i].st, claimDocs[i] = st, doc
@@ -286,9 +304,16 @@ func (s *Store) settleTogether(ctx context.Context, calls []*settleCall) ([]sett
 	}
 	budgetStatuses(answers, settled, used)
 	rows := &settlementRows{}
+	var marks visitMarks
 	for _, i := range settled {
-		if err := rows.add(answers[i].st, claimDocs[i], gs.read[calls[i].claim.PersonID], s.now()); err != nil {
+		at := s.now().UTC().Truncate(time.Microsecond)
+		if err := rows.add(answers[i].st, claimDocs[i], gs.read[calls[i].claim.PersonID], at); err != nil {
 			return nil, err
+		}
+		if m := calls[i].mark; m != nil {
+			v := gs.visits[m.VisitID]
+			v.SettledAt = at
+			marks.add(v)
 		}
 	}
 	if s.failGroup != nil {
@@ -298,6 +323,7 @@ func (s *Store) settleTogether(ctx context.Context, calls []*settleCall) ([]sett
 	}
 	b := &pgx.Batch{}
 	s.queueInsert(b, rows)
+	marks.queue(s, b)
 	if len(replays) > 0 {
 		// A replay reads its settlement back, which may be one this
 		// group inserts: the inserts go first, and the commit after the
@@ -322,6 +348,17 @@ func (s *Store) settleTogether(ctx context.Context, calls []*settleCall) ([]sett
 		return nil, translate(err)
 	}
 	return answers, nil
+}
+
+// markable checks that the visit mark names, as the group locked it and
+// its earlier claims left it, may be settled for mark.
+func (gs *groupState) markable(mark store.VisitMark) error {
+	v, ok := gs.visits[mark.VisitID]
+	if !ok {
+		return noVisit(mark.VisitID)
+	}
+	_, err := v.SettledByMark(mark, "", time.Time{})
+	return err
 }
 
 // conflict is the error of a claim whose request id is another request's.
@@ -434,9 +471,9 @@ func (s *Store) readGroup(ctx context.Context, conn *pgxpool.Conn, calls []*sett
 		persons: map[string]engine.Person{}, keys: map[groupKey]recordedKey{}, docs: map[groupKey][]byte{},
 		accs: map[groupKey]engine.Accumulators{}, budgets: map[groupKey]engine.Money{}, filings: map[string][]engine.Filing{},
 		balances: map[string]bool{}, added: map[groupKey]engine.Money{}, taken: map[groupKey]*engine.Settlement{},
-		read: map[string]engine.Person{}, reread: map[groupKey]bool{},
+		read: map[string]engine.Person{}, reread: map[groupKey]bool{}, visits: map[string]store.Visit{},
 	}
-	var persons, keyInsts, keyReqs, yearPersons, budgetInsts []string
+	var persons, keyInsts, keyReqs, yearPersons, budgetInsts, visits []string
 	var years, budgetYears []int32
 	seen := map[groupKey]bool{}
 	once := func(k groupKey) bool {
@@ -461,6 +498,11 @@ func (s *Store) readGroup(ctx context.Context, conn *pgxpool.Conn, calls []*sett
 		if once(groupKey{sub: "b", id: cl.InstitutionID, year: int(y)}) {
 			budgetInsts, budgetYears = append(budgetInsts, cl.InstitutionID), append(budgetYears, y)
 		}
+		// A visit id that cannot be stored names no visit: not locked,
+		// so not found.
+		if c.mark != nil && store.Storable(c.mark.VisitID) && once(groupKey{sub: "v", id: c.mark.VisitID}) {
+			visits = append(visits, c.mark.VisitID)
+		}
 	}
 	b := &pgx.Batch{}
 	b.Queue(beginSQL) // first: the settings below are local to the transaction
@@ -475,6 +517,20 @@ func (s *Store) readGroup(ctx context.Context, conn *pgxpool.Conn, calls []*sett
 		}
 		return rows.Err()
 	})
+	if len(visits) > 0 {
+		// After the persons: every transaction that locks both locks a
+		// person first (lockMarkedVisitsSQL).
+		b.Queue(s.sql(lockMarkedVisitsSQL), visits).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				v, err := scanVisit(rows)
+				if err != nil {
+					return err
+				}
+				gs.visits[v.ID] = v
+			}
+			return rows.Err()
+		})
+	}
 	b.Queue(s.sql(groupKeysSQL), keyInsts, keyReqs).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var inst, req string

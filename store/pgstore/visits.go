@@ -15,12 +15,25 @@ import (
 
 var _ store.VisitStore = (*Store)(nil)
 
+var _ store.Clocked = (*Store)(nil)
+
+// SetClock makes now the store's clock (Options.Now; time.Now when nil):
+// the time settlements, reversals and visits record. See store.Clocked:
+// set it before the store is used.
+func (s *Store) SetClock(now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	s.now = now
+}
+
 // The SQL of visits, written with {s} for the schema. The transitions
 // themselves are store.Visit's (shared with memstore): a call locks the
 // visit's row, decides in Go, and writes what changed.
 const (
 	visitColumns = `visit_id, institution_id, person_id, kind, number, scheme, med_type, begin_time,
-		state, settlement_id, generation, reversed_settlement_id, discharge, opened_at`
+		state, settlement_id, generation, reversed_settlement_id, discharge, opened_at,
+		details_version, settled_at, settle_msgid, settle_cert_type`
 	// openVisitSQL inserts a new visit unless the institution has one of
 	// that kind and number (then it returns no row).
 	openVisitSQL = `INSERT INTO {s}.visits (visit_id, institution_id, person_id, kind, number, scheme, med_type, begin_time,
@@ -32,7 +45,19 @@ const (
 	getVisitSQL      = `SELECT ` + visitColumns + ` FROM {s}.visits WHERE visit_id = $1`
 	lockVisitSQL     = `SELECT ` + visitColumns + `, detail_rows FROM {s}.visits WHERE visit_id = $1 FOR UPDATE`
 	updateVisitSQL   = `UPDATE {s}.visits SET state = $2, settlement_id = $3, generation = $4, reversed_settlement_id = $5,
-		discharge = $6, updated_at = $7 WHERE visit_id = $1`
+		discharge = $6, updated_at = $7, settled_at = $8, settle_msgid = $9, settle_cert_type = $10 WHERE visit_id = $1`
+	// lockMarkedVisitsSQL locks the visits a settlement group settles, in
+	// visit id byte order, after the group's persons (settle_group.go):
+	// every transaction that locks a visit and a person locks the person
+	// first, and no transaction locks a visit and then a person.
+	lockMarkedVisitsSQL = `SELECT ` + visitColumns + ` FROM {s}.visits WHERE visit_id = ANY($1::text[])
+		ORDER BY visit_id COLLATE "C" FOR UPDATE`
+	// markVisitsSQL settles the visits of a group's (or a lone
+	// settlement's) SettleVisit calls, checked under their locks.
+	markVisitsSQL = `UPDATE {s}.visits v SET state = $2, settlement_id = u.sid, settled_at = u.at, settle_msgid = u.msgid,
+			settle_cert_type = u.cert, updated_at = u.at
+		FROM unnest($1::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[]) AS u(id, sid, at, msgid, cert)
+		WHERE v.visit_id = ANY($1::text[]) AND v.visit_id = u.id`
 	// settleVisitSQL settles an OPEN visit by settlement $3 unless $3 is
 	// the reversed settlement that reopened it (store.Visit.SettledBy's
 	// change), returning it as lockVisitSQL reads it; no row otherwise.
@@ -137,7 +162,13 @@ func (s *Store) MarkVisitSettled(ctx context.Context, id, settlementID string) (
 // ReopenVisit reopens a visit after its settlement's reversal; see
 // store.VisitStore.
 func (s *Store) ReopenVisit(ctx context.Context, id, settlementID string) (store.Visit, error) {
-	return s.moveVisit(ctx, id, func(v store.Visit) (store.Visit, bool, error) { return v.ReopenedFrom(settlementID) })
+	return s.moveVisit(ctx, id, func(v store.Visit) (store.Visit, bool, error) {
+		nv, changed, err := v.ReopenedFrom(settlementID)
+		if changed {
+			nv = nv.Unsettled()
+		}
+		return nv, changed, err
+	})
 }
 
 // RecordDischarge stores a visit's discharge record; see store.VisitStore.
@@ -172,7 +203,8 @@ func (s *Store) moveVisit(ctx context.Context, id string, move func(store.Visit)
 		}
 		if changed {
 			if _, err := tx.Exec(ctx, s.sql(updateVisitSQL), id, int16(nv.State), nv.SettlementID, nv.Generation,
-				nv.ReversedSettlementID, nv.Discharge, s.now()); err != nil {
+				nv.ReversedSettlementID, nv.Discharge, s.now(), settledAtArg(nv.SettledAt), nv.SettleMsgid,
+				nv.SettleCertType); err != nil {
 				return fmt.Errorf("visit %q: %w", id, translate(err))
 			}
 		}
@@ -194,17 +226,62 @@ func scanVisit(row pgx.Row, extra ...any) (store.Visit, error) {
 	var v store.Visit
 	var kind, scheme, state int16
 	var opened time.Time
+	var settled *time.Time
 	dest := append([]any{&v.ID, &v.InstitutionID, &v.PersonID, &kind, &v.Number, &scheme, &v.MedType, &v.Begin,
-		&state, &v.SettlementID, &v.Generation, &v.ReversedSettlementID, &v.Discharge, &opened}, extra...)
+		&state, &v.SettlementID, &v.Generation, &v.ReversedSettlementID, &v.Discharge, &opened,
+		&v.DetailsVersion, &settled, &v.SettleMsgid, &v.SettleCertType}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return store.Visit{}, err
 	}
 	v.Kind, v.Scheme, v.State = store.VisitKind(kind), engine.Scheme(scheme), store.VisitState(state)
 	v.OpenedAt = opened.UTC()
+	if settled != nil {
+		v.SettledAt = settled.UTC()
+	}
 	return v, nil
 }
 
-// SettleVisit implements store.VisitStore.
+// settledAtArg is the settled_at column of t: NULL for the zero time.
+func settledAtArg(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// SettleVisit records a settlement and settles the visit mark names in
+// the same transaction; see store.VisitStore. With group commit on it
+// shares its group's transaction (settle_group.go: the visit is locked
+// after the group's persons and checked in Go, so a refused mark leaves
+// its claim out and nothing else); otherwise, and when a group fails as a
+// whole, it is settled by itself (settleOne).
 func (s *Store) SettleVisit(ctx context.Context, claim engine.Claim, compute store.ComputeFunc, mark store.VisitMark) (engine.Settlement, error) {
-	return engine.Settlement{}, errors.New("SettleVisit: not implemented yet")
+	if err := store.CheckVisitMark(mark); err != nil {
+		return engine.Settlement{}, err
+	}
+	if s.settles == nil {
+		return s.settleOneMarked(ctx, claim, compute, &mark)
+	}
+	return s.settleGrouped(ctx, claim, compute, &mark)
+}
+
+// visitMarks are the columns markVisitsSQL writes.
+type visitMarks struct {
+	ids, settlements, msgids, certs []string
+	at                              []time.Time
+}
+
+// add appends the mark of visit v (as settled) to m.
+func (m *visitMarks) add(v store.Visit) {
+	m.ids, m.settlements = append(m.ids, v.ID), append(m.settlements, v.SettlementID)
+	m.msgids, m.certs = append(m.msgids, v.SettleMsgid), append(m.certs, v.SettleCertType)
+	m.at = append(m.at, v.SettledAt)
+}
+
+// queue queues markVisitsSQL for m's visits, if any.
+func (m *visitMarks) queue(s *Store, b *pgx.Batch) {
+	if len(m.ids) == 0 {
+		return
+	}
+	b.Queue(s.sql(markVisitsSQL), m.ids, int16(store.VisitSettled), m.settlements, m.at, m.msgids, m.certs)
 }

@@ -1,0 +1,63 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/medsettle/medsettle/engine"
+)
+
+// MaxCertTypeLen is the longest VisitMark.CertType (mdtrt_cert_type).
+const MaxCertTypeLen = 10
+
+// CheckVisitMark refuses a mark SettleVisit cannot keep: a Msgid longer
+// than engine.MaxIDLen or a CertType longer than MaxCertTypeLen
+// characters, or either not UTF-8 or holding a NUL (a
+// *engine.ValidationError naming mark.msgid or mark.cert_type).
+func CheckVisitMark(m VisitMark) error {
+	var v engine.Violations
+	if m.Msgid != "" {
+		engine.CheckText(&v, "mark.msgid", m.Msgid, engine.MaxIDLen)
+	}
+	if m.CertType != "" {
+		engine.CheckText(&v, "mark.cert_type", m.CertType, MaxCertTypeLen)
+	}
+	return v.Err()
+}
+
+// SettledByMark is v settled by settlementID at at for mark (SettleVisit's
+// transition, made in the settlement's transaction). Refuses, with
+// ErrVisitNotOpen, a v that is not OPEN or whose Generation or
+// DetailsVersion is no longer mark's.
+func (v Visit) SettledByMark(mark VisitMark, settlementID string, at time.Time) (Visit, error) {
+	if err := v.CheckOpen(); err != nil {
+		return Visit{}, err
+	}
+	if v.Generation != mark.Generation {
+		return Visit{}, fmt.Errorf("visit %s was reopened since it was read (generation %d, read %d): %w",
+			v.ID, v.Generation, mark.Generation, ErrVisitNotOpen)
+	}
+	if v.DetailsVersion != mark.DetailsVersion {
+		return Visit{}, fmt.Errorf("visit %s: its fee details changed since they were read (version %d, read %d): %w",
+			v.ID, v.DetailsVersion, mark.DetailsVersion, ErrVisitNotOpen)
+	}
+	v.State, v.SettlementID = VisitSettled, settlementID
+	v.SettledAt, v.SettleMsgid, v.SettleCertType = at.UTC().Truncate(time.Microsecond), mark.Msgid, mark.CertType
+	return v, nil
+}
+
+// Unsettled is v without what SettleVisit kept of its last settlement
+// (SettledAt, SettleMsgid, SettleCertType): a visit reopened, or settled
+// by MarkVisitSettled, has none.
+func (v Visit) Unsettled() Visit {
+	v.SettledAt, v.SettleMsgid, v.SettleCertType = time.Time{}, "", ""
+	return v
+}
+
+// Clocked is a store whose clock can be set (both stores): the time
+// SettleVisit records a visit settled at, and pgstore's settlements
+// theirs. For tests and demos on a fixed clock; set it before the store
+// is used.
+type Clocked interface {
+	SetClock(now func() time.Time)
+}
