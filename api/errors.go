@@ -87,7 +87,7 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 		return statusError(codes.FailedPrecondition, err.Error()+"; nothing was changed")
 	case errors.Is(err, engine.ErrNotCovered), errors.Is(err, engine.ErrAlreadyReversed),
 		errors.Is(err, engine.ErrFinalExists), errors.Is(err, engine.ErrNoClearingRules), errors.Is(err, engine.ErrContractInUse),
-		errors.Is(err, engine.ErrCrossRegion), errors.Is(err, ErrSettleCheck):
+		errors.Is(err, engine.ErrCrossRegion), errors.Is(err, ErrSettleCheck), errors.Is(err, store.ErrVisitNotOpen):
 		return statusError(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, engine.ErrForbidden):
 		return statusError(codes.PermissionDenied, err.Error())

@@ -3,8 +3,13 @@ package api
 import (
 	"context"
 	"errors"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/medsettle/medsettle/engine"
+	"github.com/medsettle/medsettle/store"
 )
 
 // ErrSettleCheck marks a settlement refused by the caller's SettleCheck:
@@ -57,4 +62,36 @@ func WithSettled(ctx context.Context, fn Settled) context.Context {
 func settledFrom(ctx context.Context) Settled {
 	fn, _ := ctx.Value(settledKey{}).(Settled)
 	return fn
+}
+
+// visitMarkKey is the context key of a call's VisitMark.
+type visitMarkKey struct{}
+
+// WithVisitMark returns ctx carrying mark for the Settle calls made
+// in-process (Local) with it: Settle commits through the store's
+// SettleVisit, so that the national gateway's visit is settled in the
+// settlement's own transaction (DECISIONS.md). A visit that is not open,
+// or no longer as the caller read it, refuses the settlement with nothing
+// committed (FAILED_PRECONDITION wrapping store.ErrVisitNotOpen); a
+// replay of a recorded settlement does not touch the visit. A store that
+// keeps no visits answers INTERNAL.
+func WithVisitMark(ctx context.Context, mark store.VisitMark) context.Context {
+	return context.WithValue(ctx, visitMarkKey{}, mark)
+}
+
+// visitMarkFrom is the VisitMark ctx carries, if any.
+func visitMarkFrom(ctx context.Context) (store.VisitMark, bool) {
+	mark, ok := ctx.Value(visitMarkKey{}).(store.VisitMark)
+	return mark, ok
+}
+
+// IsVisitNotOpen reports whether err is a Settle call's refusal of its
+// VisitMark (WithVisitMark): FAILED_PRECONDITION whose message carries
+// store.ErrVisitNotOpen's text. Nothing was committed.
+func IsVisitNotOpen(err error) bool {
+	if errors.Is(err, store.ErrVisitNotOpen) {
+		return true
+	}
+	st, ok := status.FromError(err)
+	return ok && st.Code() == codes.FailedPrecondition && strings.Contains(st.Message(), store.ErrVisitNotOpen.Error())
 }

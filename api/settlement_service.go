@@ -95,7 +95,17 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 		sctx, sp := s.tel.span(ctx, &storeOpSettle, attribute.String("medsettle.institution_id", claim.InstitutionID),
 			attribute.String("medsettle.request_id", claim.RequestID))
 		compute, computed := fresh(compute)
-		st, err := s.store.Settle(sctx, claim, compute)
+		var st engine.Settlement
+		if mark, ok := visitMarkFrom(ctx); ok {
+			vs, isVS := s.store.(store.VisitStore)
+			if !isVS {
+				err = fmt.Errorf("settle with a visit mark: the store (%T) keeps no visits: %w", s.store, engine.ErrInvariant)
+			} else {
+				st, err = vs.SettleVisit(sctx, claim, compute, mark)
+			}
+		} else {
+			st, err = s.store.Settle(sctx, claim, compute)
+		}
 		sp.end(err)
 		if err == nil && computed() {
 			s.tel.metrics.settled(ctx, st)

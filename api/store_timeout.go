@@ -60,16 +60,20 @@ func (t StoreTimeouts) withDefaults() StoreTimeouts {
 // answers DEADLINE_EXCEEDED or CANCELLED). NewServer wraps its store with
 // the defaults unless given one WithStoreTimeouts made.
 func WithStoreTimeouts(st store.Store, limits StoreTimeouts) store.Store {
-	if ts, ok := st.(*timedStore); ok {
+	if ts := asTimed(st); ts != nil {
 		st = ts.Store
 	}
-	return &timedStore{Store: st, limits: limits.withDefaults(), metrics: newMetrics()}
+	ts := &timedStore{Store: st, limits: limits.withDefaults(), metrics: newMetrics()}
+	if vs, ok := st.(store.VisitStore); ok {
+		return &timedVisitStore{timedStore: ts, visits: vs}
+	}
+	return ts
 }
 
 // withDefaultStoreTimeouts is what NewServer serves: st as it is if
 // WithStoreTimeouts made it, else st with the default limits.
 func withDefaultStoreTimeouts(st store.Store) store.Store {
-	if _, ok := st.(*timedStore); ok || st == nil {
+	if asTimed(st) != nil || st == nil {
 		return st
 	}
 	return WithStoreTimeouts(st, StoreTimeouts{})
@@ -155,8 +159,8 @@ func timeoutError(err error) bool {
 // appended under its own (audit.go). The settlement service has no long
 // operation (TestSettlementServiceHasNoLongStoreOperation).
 func storeDeadline(st store.Store) grpc.UnaryServerInterceptor {
-	ts, ok := st.(*timedStore)
-	if !ok || ts.limits.Unary < 0 {
+	ts := asTimed(st)
+	if ts == nil || ts.limits.Unary < 0 {
 		return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 			return handler(ctx, req)
 		}
@@ -339,5 +343,92 @@ func (s *timedStore) AppendAudit(ctx context.Context, e store.AuditEvent) (int64
 func (s *timedStore) AuditEvents(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
 	return timed(ctx, s.metrics, s.limits.Unary, "AuditEvents", func(ctx context.Context) ([]store.AuditEvent, error) {
 		return s.Store.AuditEvents(ctx, f)
+	})
+}
+
+// asTimed is the timedStore st is (with or without its visits), or nil.
+func asTimed(st store.Store) *timedStore {
+	switch ts := st.(type) {
+	case *timedStore:
+		return ts
+	case *timedVisitStore:
+		return ts.timedStore
+	}
+	return nil
+}
+
+// timedVisitStore is the timedStore of a store that keeps the national
+// gateway's visits (store.VisitStore): it bounds each visit operation by
+// the unary limit as well, so that the gateway's visit calls get the same
+// per-operation limit as its settlements. WithStoreTimeouts returns one
+// exactly when the store it bounds is a VisitStore.
+type timedVisitStore struct {
+	*timedStore
+	visits store.VisitStore
+}
+
+var _ store.VisitStore = (*timedVisitStore)(nil)
+
+// OpenVisit is bounded by the unary limit.
+func (s *timedVisitStore) OpenVisit(ctx context.Context, v store.Visit) (store.Visit, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "OpenVisit", func(ctx context.Context) (store.Visit, error) { return s.visits.OpenVisit(ctx, v) })
+}
+
+// GetVisit is bounded by the unary limit.
+func (s *timedVisitStore) GetVisit(ctx context.Context, id string) (store.Visit, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "GetVisit", func(ctx context.Context) (store.Visit, error) { return s.visits.GetVisit(ctx, id) })
+}
+
+// CancelVisit is bounded by the unary limit.
+func (s *timedVisitStore) CancelVisit(ctx context.Context, id string) (store.Visit, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "CancelVisit", func(ctx context.Context) (store.Visit, error) { return s.visits.CancelVisit(ctx, id) })
+}
+
+// RecordDischarge is bounded by the unary limit.
+func (s *timedVisitStore) RecordDischarge(ctx context.Context, id, record string) error {
+	return timedErr(ctx, s.metrics, s.limits.Unary, "RecordDischarge", func(ctx context.Context) error {
+		return s.visits.RecordDischarge(ctx, id, record)
+	})
+}
+
+// PutFeeDetails is bounded by the unary limit.
+func (s *timedVisitStore) PutFeeDetails(ctx context.Context, visitID string, lines []store.FeeDetail) error {
+	return timedErr(ctx, s.metrics, s.limits.Unary, "PutFeeDetails", func(ctx context.Context) error {
+		return s.visits.PutFeeDetails(ctx, visitID, lines)
+	})
+}
+
+// CancelFeeDetails is bounded by the unary limit.
+func (s *timedVisitStore) CancelFeeDetails(ctx context.Context, visitID, batch, sn string) (int, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "CancelFeeDetails", func(ctx context.Context) (int, error) {
+		return s.visits.CancelFeeDetails(ctx, visitID, batch, sn)
+	})
+}
+
+// FeeDetails is bounded by the unary limit.
+func (s *timedVisitStore) FeeDetails(ctx context.Context, visitID, batch string) ([]store.FeeDetail, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "FeeDetails", func(ctx context.Context) ([]store.FeeDetail, error) {
+		return s.visits.FeeDetails(ctx, visitID, batch)
+	})
+}
+
+// MarkVisitSettled is bounded by the unary limit.
+func (s *timedVisitStore) MarkVisitSettled(ctx context.Context, id, settlementID string) (store.Visit, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "MarkVisitSettled", func(ctx context.Context) (store.Visit, error) {
+		return s.visits.MarkVisitSettled(ctx, id, settlementID)
+	})
+}
+
+// SettleVisit is bounded by the unary limit, as Settle is.
+func (s *timedVisitStore) SettleVisit(ctx context.Context, claim engine.Claim, compute store.ComputeFunc, mark store.VisitMark) (engine.Settlement, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "SettleVisit", func(ctx context.Context) (engine.Settlement, error) {
+		return s.visits.SettleVisit(ctx, claim, compute, mark)
+	})
+}
+
+// ReopenVisit is bounded by the unary limit.
+func (s *timedVisitStore) ReopenVisit(ctx context.Context, id, settlementID string) (store.Visit, error) {
+	return timed(ctx, s.metrics, s.limits.Unary, "ReopenVisit", func(ctx context.Context) (store.Visit, error) {
+		return s.visits.ReopenVisit(ctx, id, settlementID)
 	})
 }

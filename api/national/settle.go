@@ -217,10 +217,13 @@ func preSettle(ctx context.Context, g *Gateway, c *Call, r settleRequest, v stor
 }
 
 // commitSettlement settles the claim under the visit's request id, with
-// the HIS's pre-settled figures checked inside the transaction that would
-// commit it (a difference refuses it, nothing committed), then marks the
-// visit settled. A crash between the two is healed by the retry: Settle
-// answers the recorded settlement of the same request id.
+// the HIS's pre-settled figures checked, and the visit marked settled,
+// inside the transaction that commits it (api.WithVisitMark: v is the
+// visit as read before its details were, so a visit reopened, cancelled or
+// whose details changed since is refused with nothing committed). A
+// request id already recorded (a retry after a crash, or a visit settled
+// before SettleVisit existed) is answered without touching the visit:
+// the visit is then marked as before (MarkVisitSettled, the heal path).
 func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest, v store.Visit, p engine.Person, req *pb.SettleRequest) (any, error) {
 	var mu sync.Mutex
 	var diff string
@@ -241,7 +244,9 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 		defer mu.Unlock()
 		recorded = &st
 	}
-	resp, err := g.svc.Settle(api.WithSettled(api.WithSettleCheck(ctx, check), got), req)
+	mark := store.VisitMark{VisitID: v.ID, Generation: v.Generation, DetailsVersion: v.DetailsVersion,
+		Msgid: c.Env.Msgid, CertType: string(r.data.MdtrtCertType)}
+	resp, err := g.svc.Settle(api.WithVisitMark(api.WithSettled(api.WithSettleCheck(ctx, check), got), mark), req)
 	mu.Lock()
 	stale, committed, st := diff, computed && err == nil, recorded
 	mu.Unlock()
@@ -253,6 +258,9 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 		// The last computation was refused by the check: nothing was
 		// committed (whatever status the store's error became).
 		return nil, refuse("预结算结果已变化，未结算：%s；请重新预结算后再结算", clip(stale, 120))
+	case api.IsVisitNotOpen(err):
+		// The visit moved on since it was read: nothing was committed.
+		return nil, visitMoved(ctx, g, v)
 	case status.Code(err) == codes.AlreadyExists:
 		// The visit's request id settled another claim (a retry after a
 		// crash whose details or date changed since): that settlement
@@ -265,6 +273,29 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 	default:
 		return nil, err
 	}
+	if committed {
+		// This call committed it and, in the same transaction, settled
+		// the visit: its msgid is the settling one, kept on the visit
+		// with the commit time.
+		if st == nil || st.ID != id {
+			read, err := g.store.GetSettlement(ctx, id)
+			if err != nil {
+				return nil, fmt.Errorf("reading settlement %q: %w", id, err)
+			}
+			st = &read
+		}
+		marked, err := g.visits.GetVisit(ctx, v.ID)
+		if err != nil {
+			return nil, fmt.Errorf("re-reading visit %q: %w", v.ID, err)
+		}
+		c.AuditResult(st.ID)
+		// A reversal may have reopened it already (2208 right after the
+		// commit): the answer is the settlement all the same, its time
+		// then from the audit log (answerFor).
+		return answerFor(ctx, g, c, r, marked, p, *st, c.Env.Msgid)
+	}
+	// The heal path: the request id was recorded before (its visit maybe
+	// not marked).
 	marked, err := g.visits.MarkVisitSettled(ctx, v.ID, id)
 	if err != nil {
 		return nil, undoOrphan(ctx, g, v.ID, id, err)
@@ -289,18 +320,31 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 		req.RequestId = settleRequestID(v)
 		return commitSettlement(ctx, g, c, r, v, p, req)
 	}
-	if committed {
-		// This call committed it: its msgid is the settling one.
-		c.AuditResult(st.ID)
-		return answerFor(ctx, g, c, r, v, p, *st, c.Env.Msgid)
-	}
-	return answerSettled(ctx, g, c, r, v, p, *st)
+	return answerSettled(ctx, g, c, r, marked, p, *st)
 }
 
-// undoOrphan handles a settlement committed for a visit that could not be
-// marked settled by it: the visit was cancelled meanwhile (2202/2404
-// between the read and the mark), so the settlement is reversed and the
-// request refused. Any other error is returned: the retry heals it.
+// visitMoved answers a settlement refused for its visit mark: the visit
+// is read again and the refusal says what changed since it was read
+// (v): its state (notOpen), a reopening, or its fee details.
+func visitMoved(ctx context.Context, g *Gateway, v store.Visit) error {
+	cur, err := g.visits.GetVisit(ctx, v.ID)
+	if err != nil {
+		return whenNotOpen(ctx, g, v.ID, "结算", err)
+	}
+	switch {
+	case cur.State != store.VisitOpen:
+		return notOpen(cur, "结算")
+	case cur.Generation != v.Generation:
+		return refuse("就诊 %s 在结算过程中已冲正重开，未结算：请重新预结算后再结算", v.ID)
+	}
+	return refuse("就诊 %s 的费用明细在读取后已变化（上传或撤销），未结算：请重新预结算后再结算", v.ID)
+}
+
+// undoOrphan handles a settlement, recorded before this call (the heal
+// path), for a visit that could not be marked settled by it: the visit
+// was cancelled meanwhile (2202/2404 between that call's settlement and
+// its mark), so the settlement is reversed and the request refused. Any
+// other error is returned: the retry heals it.
 func undoOrphan(ctx context.Context, g *Gateway, visitID, settlementID string, err error) error {
 	if !errors.Is(err, store.ErrVisitNotOpen) {
 		return fmt.Errorf("marking visit %q settled by %q: %w", visitID, settlementID, err)
@@ -318,9 +362,13 @@ func undoOrphan(ctx context.Context, g *Gateway, visitID, settlementID string, e
 
 // answerSettled is the answer of a committed settlement: the same on
 // every reading (setl_time is when it was committed).
-// A replay: medins_setl_id is the msgid of the call that committed it.
+// A replay: medins_setl_id is the msgid of the call that committed it,
+// as the visit keeps it (settledBySettleVisit), else from the audit log.
 func answerSettled(ctx context.Context, g *Gateway, c *Call, r settleRequest, v store.Visit, p engine.Person, st engine.Settlement) (any, error) {
 	c.AuditResult(st.ID)
+	if settledBySettleVisit(v, st) {
+		return answerFor(ctx, g, c, r, v, p, st, v.SettleMsgid)
+	}
 	msgid, err := settlingMsgid(ctx, g, c, c.Env.Infno, p.ID, st.ID, c.Env.Msgid)
 	if err != nil {
 		return nil, err
@@ -328,14 +376,32 @@ func answerSettled(ctx context.Context, g *Gateway, c *Call, r settleRequest, v 
 	return answerFor(ctx, g, c, r, v, p, st, msgid)
 }
 
-// answerFor is the answer of a committed settlement that msgid committed.
+// answerFor is the answer of a committed settlement that msgid committed:
+// setl_time, medins_setl_id and mdtrt_cert_type as the visit keeps them
+// when SettleVisit settled it by st, else the commit time from the audit
+// log and msgid and the request's mdtrt_cert_type (a visit settled
+// before SettleVisit existed, or healed by MarkVisitSettled).
 func answerFor(ctx context.Context, g *Gateway, c *Call, r settleRequest, v store.Visit, p engine.Person, st engine.Settlement, msgid string) (any, error) {
-	at, err := committedAt(ctx, g, st.Claim.InstitutionID, pb.SettlementService_Settle_FullMethodName, st.Claim.RequestID, st)
-	if err != nil {
-		return nil, err
+	at, certType := v.SettledAt, string(r.data.MdtrtCertType)
+	if settledBySettleVisit(v, st) {
+		msgid = v.SettleMsgid
+		if v.SettleCertType != "" {
+			certType = v.SettleCertType
+		}
+	} else {
+		var err error
+		if at, err = committedAt(ctx, g, st.Claim.InstitutionID, pb.SettlementService_Settle_FullMethodName, st.Claim.RequestID, st); err != nil {
+			return nil, err
+		}
 	}
 	return answer(settled{ID: st.ID, Result: st.Result, Visit: v, Person: p, VisitType: st.Claim.VisitType,
-		MedType: r.medType, CertType: string(r.data.MdtrtCertType), At: at, Msgid: msgid}), nil
+		MedType: r.medType, CertType: certType, At: at, Msgid: msgid}), nil
+}
+
+// settledBySettleVisit reports whether v is SETTLED by st through
+// SettleVisit, which kept the commit time and the settling msgid.
+func settledBySettleVisit(v store.Visit, st engine.Settlement) bool {
+	return v.State == store.VisitSettled && v.SettlementID == st.ID && !v.SettledAt.IsZero() && v.SettleMsgid != ""
 }
 
 // answer is the output of a settlement.

@@ -113,6 +113,10 @@ func newStFixtureOn(t *testing.T, st stStore) *stFixture {
 		}
 	}
 	clock := &testClock{t: stNow}
+	// The store records settlements and visits on the same clock.
+	if c, ok := st.(store.Clocked); ok {
+		c.SetClock(clock.now)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	_, _, local := api.NewServerWithLocal(api.Config{Store: st, Log: log, Now: clock.now})
 	g, err := New(servedConfig(SchemeXTif), local, st, st, WithClock(clock.now), WithLogger(log))

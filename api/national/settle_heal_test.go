@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/medsettle/medsettle/api"
+	"github.com/medsettle/medsettle/engine"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 	"github.com/medsettle/medsettle/store"
 )
@@ -87,12 +88,14 @@ func (c cancellingVisits) MarkVisitSettled(ctx context.Context, id, settlementID
 	return c.VisitStore.MarkVisitSettled(ctx, id, settlementID)
 }
 
-// TestSettleOfAVisitCancelledMeanwhile: the settlement committed for a
-// visit cancelled before it could be marked is reversed, and 2207 refused:
-// the person's account and accumulators are as before.
+// TestSettleOfAVisitCancelledMeanwhile: on the heal path (a settlement
+// recorded under the visit's request id, its visit not marked), the
+// settlement of a visit cancelled before it could be marked is reversed,
+// and 2207 refused: the person's account and accumulators are as before.
 func TestSettleOfAVisitCancelledMeanwhile(t *testing.T) {
 	f := newStFixture(t)
 	v := f.s1Outpatient()
+	f.settleLikeGateway(v, "2025-03-04")
 	f.g.visits = cancellingVisits{f.st}
 	r, _ := f.tx("H1", "2207", "M1", outpatientInput(v, "450", ""))
 	if r.Infcode != "-1" || !strings.Contains(r.ErrMsg, "已撤销") {
@@ -104,6 +107,106 @@ func TestSettleOfAVisitCancelledMeanwhile(t *testing.T) {
 	}
 	if !snap.Person.AccountBalance.Equal(mon("1000")) || len(snap.Accumulators.VisitTypes) != 0 {
 		t.Fatalf("after the undone settlement: balance %s, accumulators %+v", snap.Person.AccountBalance, snap.Accumulators)
+	}
+}
+
+// changingVisits runs change once the gateway has read a visit's
+// details (between its read of the visit and the settlement): a 2202,
+// 2204 or 2205 arriving while 2207 settles.
+type changingVisits struct {
+	store.VisitStore
+	change func(visitID string)
+}
+
+func (c changingVisits) FeeDetails(ctx context.Context, visitID, batch string) ([]store.FeeDetail, error) {
+	ds, err := c.VisitStore.FeeDetails(ctx, visitID, batch)
+	if err == nil && c.change != nil {
+		c.change(visitID)
+	}
+	return ds, err
+}
+
+// TestSettleRefusedWhenTheVisitChanges: a 2207 whose visit changes
+// between the gateway's read of it and the settlement (its details
+// uploaded or cancelled, the visit cancelled) is refused saying what
+// changed, and nothing is settled: the person, the visit and the
+// request id are as before, so the next 2207 settles the visit as it is.
+func TestSettleRefusedWhenTheVisitChanges(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, want string
+		change     func(f *stFixture, id string)
+	}{
+		{"an upload", "费用明细在读取后已变化", func(f *stFixture, id string) {
+			if err := f.st.PutFeeDetails(ctx, id, []store.FeeDetail{func() store.FeeDetail {
+				d := line("C9", "1", "50", "50")
+				d.VisitID, d.Batch, d.SN = id, "B1", "99"
+				return d
+			}()}); err != nil {
+				f.t.Fatal(err)
+			}
+		}},
+		{"a cancellation of details", "费用明细在读取后已变化", func(f *stFixture, id string) {
+			if n, err := f.st.CancelFeeDetails(ctx, id, "B1", "1"); err != nil || n != 1 {
+				f.t.Fatalf("CancelFeeDetails: %d, %v", n, err)
+			}
+		}},
+		{"the visit's cancellation", "已撤销", func(f *stFixture, id string) {
+			if _, err := f.st.CancelVisit(ctx, id); err != nil {
+				f.t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newStFixture(t)
+			v := f.s1Outpatient()
+			before := f.state()
+			once := false
+			f.g.visits = changingVisits{VisitStore: f.st, change: func(id string) {
+				if !once {
+					once = true
+					tc.change(f, id)
+				}
+			}}
+			r, _ := f.tx("H1", "2207", "M1", outpatientInput(v, "450", ""))
+			if r.Infcode != "-1" || !strings.Contains(r.ErrMsg, tc.want) {
+				t.Fatalf("2207 of a visit changed meanwhile: %s %s; want a refusal saying %s", r.Infcode, r.ErrMsg, tc.want)
+			}
+			got := f.visit(v.ID)
+			if got.SettlementID != "" || !got.SettledAt.IsZero() || got.SettleMsgid != "" {
+				t.Fatalf("the refused 2207 settled the visit: %+v", got)
+			}
+			snap, err := f.st.Snapshot(ctx, "S1", "H1", 2025)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !snap.Person.AccountBalance.Equal(mon("1000")) || len(snap.Accumulators.VisitTypes) != 0 {
+				t.Fatalf("after the refused 2207: balance %s, accumulators %+v", snap.Person.AccountBalance, snap.Accumulators)
+			}
+			if got.State != store.VisitOpen {
+				return
+			}
+			// Nothing of the refusal stays: with the change undone, the
+			// visit settles under the same request id.
+			if f.state() == before {
+				t.Fatal("the change made no difference to the state")
+			}
+			f.g.visits = f.st
+			ds, err := f.st.FeeDetails(ctx, v.ID, "B1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := engine.Money{}
+			for _, d := range ds {
+				sum = sum.Add(d.Amount)
+			}
+			out := f.ok("2207", outpatientInput(v, sum.String(), ""))
+			settled := f.visit(v.ID)
+			if id := strings.Trim(field(t, out, "setlinfo.setl_id"), `"`); settled.State != store.VisitSettled || settled.SettlementID != id ||
+				settled.SettleMsgid != f.msgid || settled.Generation != 0 {
+				t.Fatalf("the next 2207 answered %s; visit %+v", id, settled)
+			}
+		})
 	}
 }
 

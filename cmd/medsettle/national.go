@@ -38,15 +38,17 @@ type gatewayServer struct {
 }
 
 // startNational loads --national-config and listens on --national-listen
-// with the gateway over local (the gRPC server's services), st's visits
-// and timed's audit log; TLS when tlsCfg is set; at most maxConns
-// connections. It does not serve yet (serve).
+// with the gateway over local (the gRPC server's services) and timed's
+// visits and audit log (timed is st with every operation bounded, as the
+// gRPC API's are: api.WithStoreTimeouts bounds the visits of a store that
+// keeps them); TLS when tlsCfg is set; at most maxConns connections. It
+// does not serve yet (serve).
 func startNational(f serveFlags, st, timed store.Store, local *api.Local, tlsCfg *tls.Config, maxConns int, log *slog.Logger) (*gatewayServer, error) {
 	cfg, err := national.LoadConfig(f.nationalConfig)
 	if err != nil {
 		return nil, err
 	}
-	visits, ok := st.(store.VisitStore)
+	visits, ok := timed.(store.VisitStore)
 	if !ok {
 		return nil, fmt.Errorf("--national-listen: the store (%T) keeps no national visits; this build cannot serve the gateway on it", st)
 	}

@@ -64,6 +64,10 @@ func startGatewayDemo(t *testing.T, dbURL string, now func() time.Time) *gateway
 	if now == nil {
 		now = time.Now
 	}
+	// The store records settlements and visits on the same clock.
+	if c, ok := st.(store.Clocked); ok {
+		c.SetClock(now)
+	}
 	srv, _, local := api.NewServerWithLocal(api.Config{Store: st, Log: log, Now: now})
 	visits, ok := st.(store.VisitStore)
 	if !ok {
