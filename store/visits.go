@@ -188,9 +188,11 @@ type VisitStore interface {
 	// Settle answers it (a replay) and the visit is not touched. Returns
 	// what Settle returns; and, with nothing changed, ErrNotFound if the
 	// visit does not exist, ErrVisitNotOpen if it is not OPEN or its
-	// Generation or DetailsVersion is no longer mark's, a
-	// *engine.ValidationError if mark's Msgid or CertType is too long. A
-	// failed mark never fails another claim committed with it.
+	// Generation or DetailsVersion is no longer mark's (checked before
+	// compute runs, and again as the settlement commits), a
+	// *engine.ValidationError if CheckVisitMark refuses mark (checked
+	// first, before a replay is looked for). A failed mark never fails
+	// another claim committed with it.
 	SettleVisit(ctx context.Context, claim engine.Claim, compute ComputeFunc, mark VisitMark) (engine.Settlement, error)
 	// ReopenVisit moves a visit SETTLED by settlementID back to OPEN with
 	// Generation + 1 and ReversedSettlementID = settlementID (after that
