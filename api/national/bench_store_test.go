@@ -68,6 +68,10 @@ func (t *timedSt) Settle(ctx context.Context, c engine.Claim, f store.ComputeFun
 	defer t.rec("Settle", time.Now())
 	return t.stStore.Settle(ctx, c, f)
 }
+func (t *timedSt) SettleVisit(ctx context.Context, c engine.Claim, f store.ComputeFunc, m store.VisitMark) (engine.Settlement, error) {
+	defer t.rec("SettleVisit", time.Now())
+	return t.stStore.SettleVisit(ctx, c, f, m)
+}
 func (t *timedSt) GetSettlement(ctx context.Context, id string) (engine.Settlement, error) {
 	defer t.rec("GetSettlement", time.Now())
 	return t.stStore.GetSettlement(ctx, id)
