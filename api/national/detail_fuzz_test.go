@@ -68,7 +68,7 @@ func FuzzUploadDetails(f *testing.F) {
 				t.Fatalf("%q: answered line %q is not live", input, l.SN)
 			}
 		}
-		for _, l := range out.(map[string]any)["result"].([]detailResult) {
+		for _, l := range out.(uploadAnswer).Result {
 			sum := engine.Money(l.FulamtOwnpayAmt).Add(engine.Money(l.OverlmtAmt)).Add(engine.Money(l.PreselfpayAmt)).Add(engine.Money(l.InscpScpAmt))
 			if !sum.Equal(engine.Money(l.DetItemFeeSumamt)) {
 				t.Fatalf("%q: line %q's parts add up to %v, not %v", input, l.FeedetlSn, sum, l.DetItemFeeSumamt)

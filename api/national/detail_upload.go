@@ -141,7 +141,7 @@ func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 		}
 		return nil, whenNotOpen(ctx, g, v.ID, "上传费用明细", err)
 	}
-	return map[string]any{"result": out}, nil
+	return uploadAnswer{Result: out}, nil
 }
 
 // readFeeDetails reads input.feedetail: every line, and whether it could

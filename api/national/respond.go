@@ -73,7 +73,8 @@ func cutChars(s string, n int) string {
 // answer is an envelope ready to write: infcode "0" and output when
 // errMsg is empty, else "-1" with errMsg (cut to maxErrMsg characters)
 // and no output. ok is false when output could not be encoded: the body
-// is then the answer "内部错误".
+// is then the answer "内部错误". The envelope is written by
+// Response.appendJSON (encoding/json when that gives up).
 func (g *Gateway) answer(received time.Time, errMsg string, output any) (body []byte, ok bool) {
 	resp := Response{Infcode: "0", Output: output}
 	if g.refmsgid != nil && g.cfg != nil {
@@ -84,6 +85,9 @@ func (g *Gateway) answer(received time.Time, errMsg string, output any) (body []
 		resp.Infcode, resp.ErrMsg, resp.Output = "-1", cutChars(errMsg, maxErrMsg), nil
 	}
 	resp.RespondTime = respTime(g.now())
+	if body, ok := resp.appendJSON(make([]byte, 0, answerSize)); ok {
+		return body, true
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -96,6 +100,10 @@ func (g *Gateway) answer(received time.Time, errMsg string, output any) (body []
 	}
 	return buf.Bytes(), true
 }
+
+// answerSize is the capacity an answer's buffer starts with: a settling
+// transaction's answer (or a six-line upload's) fits.
+const answerSize = 2048
 
 // write sends an answer's body with httpStatus.
 func write(w http.ResponseWriter, httpStatus int, body []byte) {
