@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -241,4 +243,73 @@ func TestDetailGroupOff(t *testing.T) {
 	if groups, _, _ := pgstore.DetailGroupStats(st); groups != 0 {
 		t.Errorf("%d groups ran with group commit off", groups)
 	}
+}
+
+// BenchmarkPutFeeDetails uploads six new lines a call from 64 goroutines,
+// each to a visit of its own, with fee-detail uploads group-committed
+// and with group commit off (MaxBatch 1: a transaction, and a WAL flush,
+// per upload).
+func BenchmarkPutFeeDetails(b *testing.B) {
+	for _, bc := range []struct {
+		name     string
+		maxBatch int
+	}{{"group", 0}, {"off", 1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			st := benchDetailStore(b, pgstore.Options{MaxBatch: bc.maxBatch, MaxConns: 80})
+			ctx := context.Background()
+			var next atomic.Int64
+			groups0, grouped0, _ := pgstore.DetailGroupStats(st)
+			b.SetParallelism(64 / max(runtime.GOMAXPROCS(0), 1))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				var id string
+				uploads := 0
+				for pb.Next() {
+					if uploads%10 == 0 {
+						// A new visit every ten uploads: a visit of the gateway holds a few.
+						n := next.Add(1)
+						v, err := st.OpenVisit(ctx, store.Visit{ID: fmt.Sprintf("MD-B%06d", n), InstitutionID: "GH", PersonID: "GA",
+							Kind: store.VisitKindOutpatient, Number: fmt.Sprintf("MZ-B%06d", n), Scheme: engine.SchemeEmployee,
+							MedType: "11", Begin: "2026-03-01 09:00:00"})
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						id = v.ID
+					}
+					lines := make([]store.FeeDetail, 6)
+					for k := range lines {
+						lines[k] = feeLine(id, fmt.Sprintf("%d-%d", uploads, k), k)
+					}
+					if err := st.PutFeeDetails(ctx, id, lines); err != nil {
+						b.Error(err)
+						return
+					}
+					uploads++
+				}
+			})
+			groups, grouped, _ := pgstore.DetailGroupStats(st)
+			if groups > groups0 {
+				b.ReportMetric(float64(grouped-grouped0)/float64(groups-groups0), "uploads/tx")
+			}
+		})
+	}
+}
+
+// benchDetailStore is a store with person GA.
+func benchDetailStore(b *testing.B, opts pgstore.Options) *pgstore.Store {
+	b.Helper()
+	url := pgtest.URL(b)
+	ctx := context.Background()
+	opts.Schema = pgtest.Schema(b, url)
+	st, err := pgstore.Open(ctx, url, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(st.Close)
+	p := engine.Person{ID: "GA", Name: "GA", Region: "R", Scheme: engine.SchemeEmployee, AccountBalance: engine.MustMoney("2.00")}
+	if err := st.PutPerson(ctx, p); err != nil {
+		b.Fatal(err)
+	}
+	return st
 }
