@@ -97,3 +97,46 @@ func TestGroupSettlesVisits(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupFailureSettlesVisitsOneByOne fails a group holding SettleVisit
+// calls as a whole: nothing of it stays, and each call settles by itself
+// (settleOne with its mark): the good one settles its visit, the stale
+// mark and the second request for the same visit are refused.
+func TestGroupFailureSettlesVisitsOneByOne(t *testing.T) {
+	ctx := context.Background()
+	st := groupFixture(t, pgstore.Options{})
+	pgstore.FailGroups(st, func() error { return errors.New("injected: serialization failure") })
+	open := func(number, person string) store.Visit {
+		v, err := st.OpenVisit(ctx, store.Visit{InstitutionID: "GH", PersonID: person, Kind: store.VisitKindInpatient, Number: number,
+			Scheme: engine.SchemeEmployee, MedType: "21", Begin: "2026-03-01 08:00:00"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	good, other := open("F1", "GA"), open("F2", "GB")
+	goodMark := &store.VisitMark{VisitID: good.ID, Msgid: "m-1", CertType: "02"}
+	staleMark := &store.VisitMark{VisitID: other.ID, DetailsVersion: other.DetailsVersion + 1, Msgid: "m-2"}
+	claims := []engine.Claim{groupClaim("f-1", "GA", "10.00"), groupClaim("f-2", "GB", "20.00"), groupClaim("f-3", "GA", "30.00")}
+	computes := []store.ComputeFunc{chained(claims[0]), chained(claims[1]), chained(claims[2])}
+	sts, errs := pgstore.SettleVisitsAsGroup(ctx, st, claims, computes, []*store.VisitMark{goodMark, staleMark, goodMark})
+	if _, _, failed := pgstore.GroupStats(st); failed != 1 {
+		t.Fatalf("%d groups failed, want 1", failed)
+	}
+	if errs[0] != nil || !errors.Is(errs[1], store.ErrVisitNotOpen) || !errors.Is(errs[2], store.ErrVisitNotOpen) {
+		t.Fatalf("answers after the fallback: %v", errs)
+	}
+	v, err := st.GetVisit(ctx, good.ID)
+	if err != nil || v.State != store.VisitSettled || v.SettlementID != sts[0].ID || v.SettleMsgid != "m-1" || v.SettledAt.IsZero() {
+		t.Errorf("good visit after the fallback: %+v, %v", v, err)
+	}
+	if v, err := st.GetVisit(ctx, other.ID); err != nil || v.State != store.VisitOpen {
+		t.Errorf("stale visit after the fallback: %+v, %v", v, err)
+	}
+	for id, n := range map[string]int{"GA": 1, "GB": 0} {
+		py, err := st.Snapshot(ctx, id, "GH", 2026)
+		if err != nil || py.Accumulators.InpatientCount != n {
+			t.Errorf("%s: %d stays (%v), want %d", id, py.Accumulators.InpatientCount, err, n)
+		}
+	}
+}
