@@ -15,13 +15,14 @@ import (
 // process's memory and code paths and the endpoint has no authentication.
 // It is for profiling the real server under load (benchmarks/README.md,
 // "Profiling the server"); the listener lives as long as the process.
-func startPprof(addr string, log *slog.Logger) error {
+// It returns the address it listens on.
+func startPprof(addr string, log *slog.Logger) (string, error) {
 	if !isLoopback(addr) {
-		return fmt.Errorf("--pprof-listen %s: profiles are served on a loopback address only (e.g. 127.0.0.1:6060)", addr)
+		return "", fmt.Errorf("--pprof-listen %s: profiles are served on a loopback address only (e.g. 127.0.0.1:6060)", addr)
 	}
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("--pprof-listen %s: %w", addr, err)
+		return "", fmt.Errorf("--pprof-listen %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -36,5 +37,5 @@ func startPprof(addr string, log *slog.Logger) error {
 		}
 	}()
 	log.Info("pprof", "addr", lis.Addr().String(), "path", "/debug/pprof/")
-	return nil
+	return lis.Addr().String(), nil
 }

@@ -125,7 +125,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}()
 
 	if f.pprofListen != "" {
-		if err := startPprof(f.pprofListen, log); err != nil {
+		if _, err := startPprof(f.pprofListen, log); err != nil {
 			return err
 		}
 	}
