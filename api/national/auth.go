@@ -41,10 +41,25 @@ func (a *authFailure) Error() string { return a.Msg }
 
 func unauthorized(msg string) *authFailure { return &authFailure{Msg: msg} }
 
+// canonicalHeaders are the signature headers' keys in an http.Header
+// (http.CanonicalHeaderKey, computed once rather than on every read).
+var canonicalHeaders = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{hdrTifPaasid, hdrTifTimestamp, hdrTifNonce, hdrTifSignature,
+		hdrCSBName, hdrCSBVersion, hdrCSBAccessKey, hdrCSBTimestamp, hdrCSBSignature} {
+		m[n] = http.CanonicalHeaderKey(n)
+	}
+	return m
+}()
+
 // header reads one signature header: present once, at most
 // maxHeaderValue bytes of printable ASCII.
 func header(h http.Header, name string) (string, *authFailure) {
-	vals := h.Values(name)
+	key, ok := canonicalHeaders[name]
+	if !ok {
+		key = http.CanonicalHeaderKey(name)
+	}
+	vals := h[key] // h.Values(name), without canonicalizing name each time
 	switch {
 	case len(vals) == 0 || vals[0] == "":
 		return "", unauthorized("缺少请求头 " + name + "：请按签名规则填写")
@@ -104,6 +119,43 @@ func tifSignature(timestamp, secret, nonce string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// tifSignatureHolds reports whether sent is the x-tif signature of
+// timestamp, secret and nonce (tifSignature), computed without allocating
+// and compared in constant time.
+func tifSignatureHolds(sent, timestamp, secret, nonce string) bool {
+	var in [256]byte
+	b := append(in[:0], timestamp...)
+	b = append(b, secret...)
+	b = append(b, nonce...)
+	b = append(b, timestamp...)
+	sum := sha256.Sum256(b)
+	var want [2 * sha256.Size]byte
+	hex.Encode(want[:], sum[:])
+	if len(sent) != len(want) {
+		return false
+	}
+	var diff byte
+	for i := range want {
+		diff |= sent[i] ^ want[i]
+	}
+	return diff == 0
+}
+
+// replayKey is the replay cache's hash of the parts of a nonce or triple
+// joined by NUL (the same hash as replayCache.add of the joined string).
+func replayKey(parts ...string) [16]byte {
+	var in [256]byte
+	b := in[:0]
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, p...)
+	}
+	sum := sha256.Sum256(b)
+	return [16]byte(sum[:16])
+}
+
 // csbSignature is the csb signature: Base64 of HMAC-SHA1(secret, the
 // other four _api_* parameters sorted by name, joined k=v&k=v).
 func csbSignature(secret, accessKey, name, timestamp, version string) string {
@@ -159,10 +211,10 @@ func (g *Gateway) authenticateTif(h http.Header, now time.Time) (authenticated, 
 	if f := checkClock(hdrTifTimestamp, stamp, ts, now); f != nil {
 		return authenticated{}, f
 	}
-	if !sameSignature(sig, tifSignature(stamp, cred.Secret, nonce)) {
+	if !tifSignatureHolds(sig, stamp, cred.Secret, nonce) {
 		return authenticated{}, unauthorized("签名不符（x-tif-signature）：应为 SHA-256(timestamp+密钥+nonce+timestamp) 的小写十六进制")
 	}
-	switch g.replay.add(now, "x-tif\x00"+key+"\x00"+nonce) {
+	switch g.replay.addHash(now, replayKey("x-tif", key, nonce)) {
 	case replaySeen:
 		return authenticated{}, unauthorized("请求头 x-tif-nonce 在 10 分钟内已使用过：每个请求须使用新的 nonce")
 	case replayFull:
@@ -206,7 +258,7 @@ func (g *Gateway) checkCSBReplay(a authenticated, msgid string, now time.Time) *
 	if g.cfg.Scheme != SchemeCSB {
 		return nil
 	}
-	switch g.replay.add(now, "csb\x00"+a.cred.Key+"\x00"+a.csbStamp+"\x00"+msgid) {
+	switch g.replay.addHash(now, replayKey("csb", a.cred.Key, a.csbStamp, msgid)) {
 	case replaySeen:
 		return unauthorized("重复的请求：同一 _api_access_key、_api_timestamp 与 msgid 在 10 分钟内已收到过；新请求须重新签名")
 	case replayFull:

@@ -48,8 +48,12 @@ func newReplayCache(capacity int, window time.Duration) *replayCache {
 // (replaySeen) or the cache is full (replayFull); only replayNew records.
 func (c *replayCache) add(now time.Time, value string) replayOutcome {
 	sum := sha256.Sum256([]byte(value))
-	var h [16]byte
-	copy(h[:], sum[:16])
+	return c.addHash(now, [16]byte(sum[:16]))
+}
+
+// addHash is add of a value by its hash: the first 16 bytes of its
+// SHA-256 (replayKey).
+func (c *replayCache) addHash(now time.Time, h [16]byte) replayOutcome {
 	start := now.Truncate(c.span)
 	c.mu.Lock()
 	defer c.mu.Unlock()

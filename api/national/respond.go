@@ -41,9 +41,10 @@ func newRefmsgidSource() *refmsgidSource {
 // id is the next inf_refmsgid of area at t.
 func (s *refmsgidSource) id(area string, t time.Time) string {
 	n := s.next.Add(1) % refmsgidSerials
-	serial := strconv.FormatUint(n, 10)
-	b := make([]byte, 0, 30)
-	b = append(b, area...)
+	var digits [20]byte
+	serial := strconv.AppendUint(digits[:0], n, 10)
+	var buf [64]byte
+	b := append(buf[:0], area...)
 	b = t.In(shanghai).AppendFormat(b, refmsgidTimeLayout)
 	for range 10 - len(serial) {
 		b = append(b, '0')
@@ -53,8 +54,9 @@ func (s *refmsgidSource) id(area string, t time.Time) string {
 
 // respTime is t as refmsg_time and respond_time.
 func respTime(t time.Time) string {
-	s := t.In(shanghai).Format(respTimeLayout)
-	return s[:14] + s[15:] // the layout's dot out: yyyyMMddHHmmssSSS
+	var buf [24]byte
+	b := t.In(shanghai).AppendFormat(buf[:0], respTimeLayout)
+	return string(append(b[:14], b[15:]...)) // the layout's dot out: yyyyMMddHHmmssSSS
 }
 
 // cutChars cuts s to at most n characters.
@@ -105,13 +107,21 @@ func (g *Gateway) answer(received time.Time, errMsg string, output any) (body []
 // transaction's answer (or a six-line upload's) fits.
 const answerSize = 2048
 
+// The constant headers of every answer: shared, never modified, so that
+// an answer does not allocate them anew.
+var (
+	hdrJSON    = []string{"application/json;charset=utf-8"}
+	hdrNosniff = []string{"nosniff"}
+	hdrNoStore = []string{"no-store"}
+)
+
 // write sends an answer's body with httpStatus.
 func write(w http.ResponseWriter, httpStatus int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json;charset=utf-8")
+	h["Content-Type"] = hdrJSON
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
+	h["X-Content-Type-Options"] = hdrNosniff
+	h["Cache-Control"] = hdrNoStore
 	w.WriteHeader(httpStatus)
 	_, _ = w.Write(body)
 }

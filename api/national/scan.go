@@ -1,6 +1,11 @@
 package national
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
+)
 
 // One-pass reading of the requests nearly every HIS sends.
 //
@@ -22,11 +27,58 @@ import "encoding/json"
 // bodies go to encoding/json (whose own limit is 10,000).
 const maxFastDepth = 64
 
-// scanner reads one JSON text from b.
+// scanner reads one JSON text from b. The string values of the object
+// being read are gathered (pend) and made one string when it is done
+// (flush), each field a slice of it: one allocation per object rather
+// than one per field.
 type scanner struct {
 	b     []byte
 	i     int
 	depth int
+
+	vals     []byte
+	refs     []pendingValue
+	valSpace [512]byte
+	refSpace [24]pendingValue
+}
+
+// pendingValue is a field whose value is vals[start:end] once flushed.
+type pendingValue struct {
+	dst        *string
+	start, end int
+}
+
+// pend sets *dst to v at the next flush (in order: a later value of the
+// same field wins, as with encoding/json).
+func (s *scanner) pend(dst *string, v []byte) {
+	if s.vals == nil {
+		s.vals, s.refs = s.valSpace[:0], s.refSpace[:0]
+	}
+	start := len(s.vals)
+	s.vals = append(s.vals, v...)
+	s.refs = append(s.refs, pendingValue{dst, start, len(s.vals)})
+}
+
+// pendString is pend of a string.
+func (s *scanner) pendString(dst *string, v string) {
+	if s.vals == nil {
+		s.vals, s.refs = s.valSpace[:0], s.refSpace[:0]
+	}
+	start := len(s.vals)
+	s.vals = append(s.vals, v...)
+	s.refs = append(s.refs, pendingValue{dst, start, len(s.vals)})
+}
+
+// flush sets the pending fields, from one string.
+func (s *scanner) flush() {
+	if len(s.refs) == 0 {
+		return
+	}
+	all := string(s.vals)
+	for _, r := range s.refs {
+		*r.dst = all[r.start:r.end]
+	}
+	s.vals, s.refs = s.vals[:0], s.refs[:0]
 }
 
 // ws skips white space.
@@ -268,30 +320,107 @@ func (s *scanner) array(elem func() bool) bool {
 	}
 }
 
-// text reads a text value (text.UnmarshalJSON on its literal).
+// text reads a text value as text.UnmarshalJSON reads its literal (null
+// "", a string, a number's literal text), pending; anything else gives up
+// (encoding/json names the field).
 func (s *scanner) text(t *text) bool {
-	lit, ok := s.value()
-	return ok && t.UnmarshalJSON(lit) == nil
+	s.ws()
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		lit, plain, ok := s.str()
+		if !ok {
+			return false
+		}
+		if in := lit[1 : len(lit)-1]; plain && utf8.Valid(in) {
+			s.pend((*string)(t), in)
+			return true
+		}
+		v, err := unquote(lit)
+		if err != nil {
+			return false
+		}
+		s.pendString((*string)(t), v)
+		return true
+	case c == 'n':
+		if !s.word("null") {
+			return false
+		}
+		s.pend((*string)(t), nil)
+		return true
+	case c == '-' || isDigit(c):
+		start := s.i
+		if !s.number() {
+			return false
+		}
+		s.pend((*string)(t), s.b[start:s.i])
+		return true
+	}
+	return false
 }
 
-// numberField reads a Number value (Number.UnmarshalJSON on its literal).
+// numberField reads a Number value as Number.UnmarshalJSON reads its
+// literal (null unset, a string trimmed, a number's literal text),
+// pending; anything else gives up.
 func (s *scanner) numberField(n *Number) bool {
-	lit, ok := s.value()
-	return ok && n.UnmarshalJSON(lit) == nil
+	s.ws()
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		lit, plain, ok := s.str()
+		if !ok {
+			return false
+		}
+		n.Present = true
+		if in := lit[1 : len(lit)-1]; plain && utf8.Valid(in) {
+			s.pend(&n.Text, bytes.TrimSpace(in))
+			return true
+		}
+		v, err := unquote(lit)
+		if err != nil {
+			return false
+		}
+		s.pendString(&n.Text, strings.TrimSpace(v))
+		return true
+	case c == 'n':
+		if !s.word("null") {
+			return false
+		}
+		n.Present = false
+		s.pend(&n.Text, nil)
+		return true
+	case c == '-' || isDigit(c):
+		start := s.i
+		if !s.number() {
+			return false
+		}
+		n.Present = true
+		s.pend(&n.Text, s.b[start:s.i])
+		return true
+	}
+	return false
 }
 
-// stringField reads a string field: a string (unquote, as encoding/json
-// reads it), or null (which leaves it as it is, as encoding/json does).
+// stringField reads a string field: a string (as encoding/json reads
+// it), pending, or null (which leaves it as it is, as encoding/json does).
 func (s *scanner) stringField(p *string) bool {
 	if s.isNull() {
 		return true
 	}
-	lit, _, ok := s.str()
+	lit, plain, ok := s.str()
 	if !ok {
 		return false
 	}
+	if in := lit[1 : len(lit)-1]; plain && utf8.Valid(in) {
+		s.pend(p, in)
+		return true
+	}
 	v, err := unquote(lit)
-	*p = v
+	s.pendString(p, v)
 	return err == nil
 }
 
@@ -358,7 +487,17 @@ func (env *Envelope) decodeFast(b []byte) bool {
 		case "infno":
 			return s.stringField(&env.Infno)
 		case "msgid":
-			return s.stringField(&env.Msgid)
+			// Its own string: the audit log keeps it.
+			if s.isNull() {
+				return true
+			}
+			lit, _, ok := s.str()
+			if !ok {
+				return false
+			}
+			v, err := unquote(lit)
+			env.Msgid = v
+			return err == nil
 		case "mdtrtarea_admvs":
 			return s.stringField(&env.MdtrtareaAdmvs)
 		case "insuplc_admdvs":
@@ -400,6 +539,7 @@ func (env *Envelope) decodeFast(b []byte) bool {
 		*env = saved
 		return false
 	}
+	s.flush()
 	return true
 }
 
@@ -461,7 +601,11 @@ func feeDetailsFast(input []byte, max int) ([]feeDetailLine, bool) {
 				return false
 			}
 			lines = append(lines, feeDetailLine{})
-			return lines[len(lines)-1].decodeFast(&s)
+			if !lines[len(lines)-1].decodeFast(&s) {
+				return false
+			}
+			s.flush() // before lines may move
+			return true
 		})
 	})
 	if !ok || !s.end() || len(lines) == 0 {
@@ -541,6 +685,7 @@ func (in *settleInput) decodeFast(b []byte) bool {
 		*in = saved
 		return false
 	}
+	s.flush()
 	return true
 }
 
