@@ -66,6 +66,12 @@ func reverseVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessag
 	if err != nil {
 		return nil, fmt.Errorf("reading person %q: %w", v.PersonID, err)
 	}
+	// The settling call's msgid as the visit kept it (SettleVisit), read
+	// before the reopening clears it; a retry, the visit reopened already,
+	// finds the same msgid in the audit log. mdtrt_cert_type stays empty:
+	// 2208/2305 send none, and a retry must answer what the first answer
+	// did.
+	msgid := v.SettleMsgid
 	rid := reverseRequestID(id)
 	if _, err := g.svc.ReverseSettlement(ctx, &pb.ReverseSettlementRequest{RequestId: rid, SettlementId: id,
 		Reason: reverseReason(infno)}); err != nil {
@@ -105,9 +111,10 @@ func reverseVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessag
 	if kind == store.VisitKindInpatient {
 		settleInfno = "2304"
 	}
-	msgid, err := settlingMsgid(ctx, g, c, settleInfno, v.PersonID, st.ID, "")
-	if err != nil {
-		return nil, err
+	if msgid == "" {
+		if msgid, err = settlingMsgid(ctx, g, c, settleInfno, v.PersonID, st.ID, ""); err != nil {
+			return nil, err
+		}
 	}
 	s := settled{ID: st.ID, Result: st.Result, Visit: v, Person: person, VisitType: st.Claim.VisitType,
 		MedType: v.MedType, At: at, Msgid: msgid}
