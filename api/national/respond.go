@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -78,6 +79,11 @@ func cutChars(s string, n int) string {
 // is then the answer "内部错误". The envelope is written by
 // Response.appendJSON (encoding/json when that gives up).
 func (g *Gateway) answer(received time.Time, errMsg string, output any) (body []byte, ok bool) {
+	return g.appendAnswer(make([]byte, 0, answerSize), received, errMsg, output)
+}
+
+// appendAnswer is answer appended to dst (a pooled buffer: pooledBuffer).
+func (g *Gateway) appendAnswer(dst []byte, received time.Time, errMsg string, output any) (body []byte, ok bool) {
 	resp := Response{Infcode: "0", Output: output}
 	if g.refmsgid != nil && g.cfg != nil {
 		resp.InfRefmsgid = g.refmsgid.id(g.cfg.Area, received)
@@ -87,7 +93,7 @@ func (g *Gateway) answer(received time.Time, errMsg string, output any) (body []
 		resp.Infcode, resp.ErrMsg, resp.Output = "-1", cutChars(errMsg, maxErrMsg), nil
 	}
 	resp.RespondTime = respTime(g.now())
-	if body, ok := resp.appendJSON(make([]byte, 0, answerSize)); ok {
+	if body, ok := resp.appendJSON(dst); ok {
 		return body, true
 	}
 	var buf bytes.Buffer
@@ -106,6 +112,29 @@ func (g *Gateway) answer(received time.Time, errMsg string, output any) (body []
 // answerSize is the capacity an answer's buffer starts with: a settling
 // transaction's answer (or a six-line upload's) fits.
 const answerSize = 2048
+
+// maxPooledBuffer is the largest buffer kept for reuse (request bodies
+// and answers): a larger one is left to the collector.
+const maxPooledBuffer = 64 << 10
+
+// buffers are the request bodies' and answers' buffers, reused.
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, answerSize); return &b }}
+
+// pooledBuffer is an empty buffer from the pool; putBuffer returns it.
+func pooledBuffer() *[]byte {
+	bp := buffers.Get().(*[]byte)
+	*bp = (*bp)[:0]
+	return bp
+}
+
+// putBuffer returns b's space (bp's, perhaps grown) to the pool, unless
+// it grew beyond maxPooledBuffer. Nothing may use b afterwards.
+func putBuffer(bp *[]byte, b []byte) {
+	if cap(b) <= maxPooledBuffer {
+		*bp = b[:0]
+		buffers.Put(bp)
+	}
+}
 
 // The constant headers of every answer: shared, never modified, so that
 // an answer does not allocate them anew.
@@ -129,6 +158,8 @@ func write(w http.ResponseWriter, httpStatus int, body []byte) {
 // refuseHTTP answers a request refused before its transaction: httpStatus
 // with an envelope carrying errMsg.
 func (g *Gateway) refuseHTTP(w http.ResponseWriter, httpStatus int, received time.Time, errMsg string) {
-	body, _ := g.answer(received, errMsg, nil)
+	bp := pooledBuffer()
+	body, _ := g.appendAnswer(*bp, received, errMsg, nil)
 	write(w, httpStatus, body)
+	putBuffer(bp, body)
 }

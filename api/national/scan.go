@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -28,18 +29,40 @@ import (
 const maxFastDepth = 64
 
 // scanner reads one JSON text from b. The string values of the object
-// being read are gathered (pend) and made one string when it is done
-// (flush), each field a slice of it: one allocation per object rather
-// than one per field.
+// being read are gathered (pend, in pooled space) and made one string
+// when it is done (flush), each field a slice of it: one allocation per
+// object rather than one per field.
 type scanner struct {
 	b     []byte
 	i     int
 	depth int
 
-	vals     []byte
-	refs     []pendingValue
-	valSpace [512]byte
-	refSpace [24]pendingValue
+	sp *scanSpace
+}
+
+// scanSpace holds a scanner's pending values; they are pooled.
+type scanSpace struct {
+	vals []byte
+	refs []pendingValue
+}
+
+var scanSpaces = sync.Pool{New: func() any {
+	return &scanSpace{vals: make([]byte, 0, 512), refs: make([]pendingValue, 0, 24)}
+}}
+
+// newScanner is a scanner of b with pooled space for its pending values;
+// release returns it.
+func newScanner(b []byte) scanner {
+	return scanner{b: b, sp: scanSpaces.Get().(*scanSpace)}
+}
+
+// release returns the scanner's space to the pool, keeping no pointer.
+func (s *scanner) release() {
+	sp := s.sp
+	s.sp = nil
+	clear(sp.refs[:cap(sp.refs)])
+	sp.vals, sp.refs = sp.vals[:0], sp.refs[:0]
+	scanSpaces.Put(sp)
 }
 
 // pendingValue is a field whose value is vals[start:end] once flushed.
@@ -51,34 +74,31 @@ type pendingValue struct {
 // pend sets *dst to v at the next flush (in order: a later value of the
 // same field wins, as with encoding/json).
 func (s *scanner) pend(dst *string, v []byte) {
-	if s.vals == nil {
-		s.vals, s.refs = s.valSpace[:0], s.refSpace[:0]
-	}
-	start := len(s.vals)
-	s.vals = append(s.vals, v...)
-	s.refs = append(s.refs, pendingValue{dst, start, len(s.vals)})
+	sp := s.sp
+	start := len(sp.vals)
+	sp.vals = append(sp.vals, v...)
+	sp.refs = append(sp.refs, pendingValue{dst, start, len(sp.vals)})
 }
 
 // pendString is pend of a string.
 func (s *scanner) pendString(dst *string, v string) {
-	if s.vals == nil {
-		s.vals, s.refs = s.valSpace[:0], s.refSpace[:0]
-	}
-	start := len(s.vals)
-	s.vals = append(s.vals, v...)
-	s.refs = append(s.refs, pendingValue{dst, start, len(s.vals)})
+	sp := s.sp
+	start := len(sp.vals)
+	sp.vals = append(sp.vals, v...)
+	sp.refs = append(sp.refs, pendingValue{dst, start, len(sp.vals)})
 }
 
 // flush sets the pending fields, from one string.
 func (s *scanner) flush() {
-	if len(s.refs) == 0 {
+	sp := s.sp
+	if len(sp.refs) == 0 {
 		return
 	}
-	all := string(s.vals)
-	for _, r := range s.refs {
+	all := string(sp.vals)
+	for _, r := range sp.refs {
 		*r.dst = all[r.start:r.end]
 	}
-	s.vals, s.refs = s.vals[:0], s.refs[:0]
+	sp.vals, sp.refs = sp.vals[:0], sp.refs[:0]
 }
 
 // ws skips white space.
@@ -481,7 +501,8 @@ var envelopeFields = []string{"infno", "msgid", "mdtrtarea_admvs", "insuplc_admd
 // b, not copied); false leaves env as it was.
 func (env *Envelope) decodeFast(b []byte) bool {
 	saved := *env
-	s := scanner{b: b}
+	s := newScanner(b)
+	defer s.release()
 	ok := s.object(func(key []byte) bool {
 		switch string(key) {
 		case "infno":
@@ -582,7 +603,8 @@ func (l *feeDetailLine) decodeFast(s *scanner) bool {
 // lines, or false when input is not that plainly (an empty, null or
 // absent feedetail included), for readFeeDetailsByLine to read and judge.
 func feeDetailsFast(input []byte, max int) ([]feeDetailLine, bool) {
-	s := scanner{b: input}
+	s := newScanner(input)
+	defer s.release()
 	var lines []feeDetailLine
 	seen := false
 	ok := s.object(func(key []byte) bool {
@@ -623,7 +645,8 @@ var settleDataFields = []string{"psn_no", "mdtrt_cert_type", "mdtrt_cert_no", "m
 // leaves in as it was (decodeInput then reads it with encoding/json).
 func (in *settleInput) decodeFast(b []byte) bool {
 	saved := *in
-	s := scanner{b: b}
+	s := newScanner(b)
+	defer s.release()
 	seen := false
 	ok := s.object(func(key []byte) bool {
 		if string(key) != "data" {

@@ -60,7 +60,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &Call{Cred: auth.cred, Now: received}
 	ctx, cancel := context.WithTimeout(r.Context(), g.timeout)
 	defer cancel()
-	raw, err := readBody(w, r, g.maxBody)
+	bp := pooledBuffer()
+	raw, err := readBody(w, r, g.maxBody, *bp)
+	// raw is reused once the request is answered: what outlives it
+	// (audit fields, stored lines) is copied out of it when decoded.
+	defer putBuffer(bp, raw)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -100,16 +104,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // readBody reads a request's body up to max bytes (an
-// *http.MaxBytesError beyond), into a buffer sized by its Content-Length
-// when it declares one within max (one allocation, where io.ReadAll grows
-// its buffer from 512 bytes).
-func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+// *http.MaxBytesError beyond), appending to b (a pooled buffer), or to a
+// buffer sized by its Content-Length when b is too small for it (one
+// allocation, where io.ReadAll grows its buffer from 512 bytes).
+func readBody(w http.ResponseWriter, r *http.Request, max int64, b []byte) ([]byte, error) {
 	body := http.MaxBytesReader(w, r.Body, max)
-	size := 512
-	if cl := r.ContentLength; cl > 0 && cl < max {
-		size = int(cl) + 1 // room to read the end without growing
+	if cl := r.ContentLength; cl > 0 && cl < max && int(cl) >= cap(b) {
+		b = make([]byte, 0, int(cl)+1) // room to read the end without growing
 	}
-	b := make([]byte, 0, size)
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
@@ -148,12 +150,14 @@ func (g *Gateway) finish(ctx context.Context, w http.ResponseWriter, c *Call, er
 	if err != nil {
 		msg, code = g.failure(ctx, c, err)
 	}
-	body, ok := g.answer(c.Now, msg, out)
+	bp := pooledBuffer()
+	body, ok := g.appendAnswer(*bp, c.Now, msg, out)
 	if !ok {
 		code = codes.Internal
 	}
 	g.record(ctx, c, code)
 	write(w, http.StatusOK, body)
+	putBuffer(bp, body)
 }
 
 // refuseAuth answers a request whose credentials fail: HTTP 401 (503 when
