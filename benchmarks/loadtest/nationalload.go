@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -46,29 +47,26 @@ func writeNationalConfig(dir string) (string, error) {
 }
 
 // hisLoad is the HTTP client of the gateway row: one keep-alive
-// connection per worker, every request signed as a HIS signs it (x-tif:
-// SHA-256 of timestamp + secret + nonce + timestamp, a fresh nonce and
-// the current timestamp each). It costs what a lean HIS client costs: a
-// claim's bodies are appended from parts built once (no formatting), the
-// request's header map, body reader and buffers are the worker's own and
-// reused, and the signature is computed on the stack.
+// HTTP/1.1 connection per worker, every request signed as a HIS signs it
+// (x-tif: SHA-256 of timestamp + secret + nonce + timestamp, a fresh nonce
+// and the current timestamp each). It costs what a lean HIS client costs:
+// a claim's bodies are appended from parts built once (no formatting),
+// each request is written whole in one write (request line, headers,
+// body) from the worker's buffer and its answer read into the worker's
+// buffer (Content-Length), the signature computed on the stack; the
+// requests on the wire are those net/http's client sends.
 type hisLoad struct {
-	url    string
-	client *http.Client
-	seq    atomic.Uint64
+	addr string
+	seq  atomic.Uint64
 }
 
 func newHISLoad(addr string, concurrency int) *hisLoad {
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        concurrency * 2,
-		MaxIdleConnsPerHost: concurrency * 2,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-	}
-	return &hisLoad{url: "http://" + addr + gatewayPath, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	return &hisLoad{addr: addr}
 }
+
+// requestTimeout bounds one request's exchange (as http.Client.Timeout
+// did).
+const requestTimeout = 10 * time.Second
 
 // envelopeTail is the envelope's fixed middle, between msgid and inf_time.
 const envelopeTail = `","mdtrtarea_admvs":"350500","insuplc_admdvs":"350500","recer_sys_code":"FSI_LOCAL","dev_no":"","dev_safe_info":"",` +
@@ -96,22 +94,47 @@ func (h *hisLoad) envelope(b []byte, infno string, now time.Time, input []byte, 
 var cstZone = time.FixedZone("CST", 8*3600)
 
 // post sends one signed body and reads the answer into s.answer; it is an
-// error unless the answer is infcode "0".
+// error unless the answer is infcode "0". A request on a kept-alive
+// connection that fails before any answer is sent again once on a new
+// connection (as net/http's client does for a connection the server
+// closed).
 func (h *hisLoad) post(ctx context.Context, body []byte, s *scratch) error {
-	req := s.request(ctx, h.url, body)
-	h.sign(s, time.Now())
-	resp, err := h.client.Do(req)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	s.answer.Reset()
-	if _, err := s.answer.ReadFrom(resp.Body); err != nil {
-		return err
+	s.req = h.request(s.req[:0], body, time.Now())
+	var status int
+	for attempt := 0; ; attempt++ {
+		reused := s.conn != nil
+		if !reused {
+			c, err := (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext(ctx, "tcp", h.addr)
+			if err != nil {
+				return err
+			}
+			s.conn, s.deadline = c, time.Time{}
+			if s.rd == nil {
+				s.rd = bufio.NewReaderSize(c, 16<<10)
+			} else {
+				s.rd.Reset(c)
+			}
+		}
+		var keep, answered bool
+		var err error
+		status, keep, answered, err = s.exchange()
+		if err == nil {
+			if !keep {
+				s.closeConn()
+			}
+			break
+		}
+		s.closeConn()
+		if !reused || answered || attempt > 0 {
+			return err
+		}
 	}
 	b := s.answer.Bytes()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, errMsgOf(b))
+	if status != http.StatusOK {
+		return fmt.Errorf("HTTP %d: %s", status, errMsgOf(b))
 	}
 	if !bytes.Contains(b, []byte(`"infcode":"0"`)) {
 		return errors.New(errMsgOf(b))
@@ -119,28 +142,106 @@ func (h *hisLoad) post(ctx context.Context, body []byte, s *scratch) error {
 	return nil
 }
 
-// sign sets the worker's signature headers for a request at now: the
-// timestamp in seconds, a new nonce, and the signature, the three from
-// one string.
-func (h *hisLoad) sign(s *scratch, now time.Time) {
-	var buf [256]byte
-	b := strconv.AppendInt(buf[:0], now.Unix(), 10)
-	nts := len(b)
-	b = append(b, runID...)
-	b = append(b, '-')
-	b = strconv.AppendUint(b, h.seq.Add(1), 36)
-	nnonce := len(b)
+// request appends the HTTP/1.1 request of body to b, signed at now: the
+// timestamp in seconds, a new nonce, and the signature.
+func (h *hisLoad) request(b, body []byte, now time.Time) []byte {
+	var buf [128]byte
+	ts := strconv.AppendInt(buf[:0], now.Unix(), 10)
+	nts := len(ts)
+	tn := append(ts, runID...)
+	tn = append(tn, '-')
+	tn = strconv.AppendUint(tn, h.seq.Add(1), 36)
 	var in [256]byte
-	m := append(in[:0], b[:nts]...)
+	m := append(in[:0], tn[:nts]...)
 	m = append(m, gatewaySecret...)
-	m = append(m, b[nts:nnonce]...)
-	m = append(m, b[:nts]...)
+	m = append(m, tn[nts:]...)
+	m = append(m, tn[:nts]...)
 	sum := sha256.Sum256(m)
+
+	b = append(b, "POST "+gatewayPath+" HTTP/1.1\r\nHost: "...)
+	b = append(b, h.addr...)
+	b = append(b, "\r\nContent-Type: application/json;charset=utf-8\r\nX-Tif-Paasid: "+gatewayKey+"\r\nX-Tif-Timestamp: "...)
+	b = append(b, tn[:nts]...)
+	b = append(b, "\r\nX-Tif-Nonce: "...)
+	b = append(b, tn[nts:]...)
+	b = append(b, "\r\nX-Tif-Signature: "...)
 	b = hex.AppendEncode(b, sum[:])
-	all := string(b)
-	s.hdr["X-Tif-Timestamp"][0] = all[:nts]
-	s.hdr["X-Tif-Nonce"][0] = all[nts:nnonce]
-	s.hdr["X-Tif-Signature"][0] = all[nnonce:]
+	b = append(b, "\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\n\r\n"...)
+	return append(b, body...)
+}
+
+// exchange writes the worker's request and reads the answer's status and
+// body (s.answer); keep is false when the server closes the connection;
+// answered says whether any of the answer arrived.
+func (s *scratch) exchange() (status int, keep, answered bool, err error) {
+	if now := time.Now(); now.After(s.deadline.Add(-requestTimeout + time.Second)) {
+		s.deadline = now.Add(requestTimeout) // renewed once a second, not per request
+		if err := s.conn.SetDeadline(s.deadline); err != nil {
+			return 0, false, false, err
+		}
+	}
+	if _, err := s.conn.Write(s.req); err != nil {
+		return 0, false, false, err
+	}
+	line, err := s.rd.ReadSlice('\n')
+	if err != nil {
+		return 0, false, len(line) > 0, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
+		return 0, false, true, fmt.Errorf("not an HTTP/1.1 status line: %q", line)
+	}
+	status, err = strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, false, true, fmt.Errorf("status line %q: %w", line, err)
+	}
+	length, keep := -1, true
+	for {
+		line, err := s.rd.ReadSlice('\n')
+		if err != nil {
+			return 0, false, true, err
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			break
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		value = bytes.TrimSpace(value)
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			if length, err = strconv.Atoi(string(value)); err != nil || length < 0 {
+				return 0, false, true, fmt.Errorf("Content-Length %q", value)
+			}
+		case bytes.EqualFold(name, []byte("Connection")) && bytes.EqualFold(value, []byte("close")):
+			keep = false
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			return 0, false, true, fmt.Errorf("Transfer-Encoding %q is not read", value)
+		}
+	}
+	s.answer.Reset()
+	if length < 0 {
+		_, err := s.answer.ReadFrom(s.rd) // to the end of the connection
+		return status, false, true, err
+	}
+	s.answer.Grow(length)
+	b := s.answer.AvailableBuffer()[:length]
+	if _, err := io.ReadFull(s.rd, b); err != nil {
+		return 0, false, true, err
+	}
+	s.answer.Write(b)
+	return status, keep, true, nil
+}
+
+// closeConn closes the worker's connection.
+func (s *scratch) closeConn() {
+	if s.conn != nil {
+		_ = s.conn.Close()
+		s.conn = nil
+	}
 }
 
 // errMsgOf is an answer's err_msg (or its start when there is none).
@@ -170,57 +271,22 @@ func field(b []byte, name string) (string, bool) {
 // hisVisit is an admission opened for one claim.
 type hisVisit struct{ id, person string }
 
-// scratch is one worker's reused state: its buffers, the request's
-// header map and body, the clock strings of the current second, and the
-// claim's body parts for its day.
+// scratch is one worker's reused state: its buffers and connection, the
+// clock strings of the current second, and the claim's body parts for its
+// day.
 type scratch struct {
-	input, body []byte
-	answer      bytes.Buffer
+	input, body, req []byte
+	answer           bytes.Buffer
 
-	hdr     http.Header
-	reqBody requestBody
-	tmpl    *http.Request
-	ctx     context.Context
+	conn     net.Conn
+	rd       *bufio.Reader
+	deadline time.Time
 
 	sec            int64
 	stamp          [14]byte // yyyyMMddHHmmss
 	dateTime       [19]byte // yyyy-MM-dd HH:mm:ss
 	today          string
 	linePre, lineX []string // a line's parts before mdtrt_id, and after psn_no
-}
-
-// requestBody is a request's body: the worker's bytes, read once.
-type requestBody struct{ bytes.Reader }
-
-// Close implements io.Closer.
-func (*requestBody) Close() error { return nil }
-
-// request is a POST of body to url under ctx, sharing the worker's header
-// map (signed by sign before it is sent) and body reader.
-func (s *scratch) request(ctx context.Context, url string, body []byte) *http.Request {
-	if s.tmpl == nil || s.ctx != ctx {
-		s.tmpl, _ = http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
-		s.ctx = ctx
-		s.hdr = http.Header{
-			"Content-Type":    {"application/json;charset=utf-8"},
-			"X-Tif-Paasid":    {gatewayKey},
-			"X-Tif-Timestamp": {""},
-			"X-Tif-Nonce":     {""},
-			"X-Tif-Signature": {""},
-		}
-	}
-	req := new(http.Request)
-	*req = *s.tmpl
-	req.Header = s.hdr
-	s.reqBody.Reset(body)
-	req.Body = &s.reqBody
-	req.ContentLength = int64(len(body))
-	req.GetBody = func() (io.ReadCloser, error) { // a retry on a connection the server closed
-		r := &requestBody{}
-		r.Reset(body)
-		return r, nil
-	}
-	return req
 }
 
 // tick updates the worker's clock strings to now's second.
@@ -315,6 +381,7 @@ func (h *hisLoad) openVisits(ctx context.Context, who people, prefix string, n, 
 		go func() {
 			defer wg.Done()
 			var s scratch
+			defer s.closeConn()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n || ctx.Err() != nil {

@@ -85,3 +85,48 @@ func TestHISLoadRequests(t *testing.T) {
 		t.Fatalf("requests %v, %d nonces", infnos, len(nonces))
 	}
 }
+
+// TestHISLoadConnections: the client keeps its connection alive, opens a
+// new one when the server closes it (Connection: close), sends a request
+// again once when a kept-alive connection is closed before any answer,
+// and reads an error answer's err_msg.
+func TestHISLoadConnections(t *testing.T) {
+	var mu sync.Mutex
+	n, conns := 0, map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		mu.Lock()
+		n++
+		k := n
+		conns[r.RemoteAddr] = true
+		mu.Unlock()
+		switch k {
+		case 2:
+			w.Header().Set("Connection", "close")
+		case 4:
+			c, _, _ := w.(http.Hijacker).Hijack() // closed before answering
+			_ = c.Close()
+			return
+		case 6:
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"infcode":"-1","err_msg":"签名不符"}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"infcode":"0","err_msg":"","output":{}}`)
+	}))
+	defer srv.Close()
+	h := newHISLoad(strings.TrimPrefix(srv.URL, "http://"), 1)
+	var s scratch
+	defer s.closeConn()
+	for i := 1; i <= 4; i++ { // the 4th is answered on its second sending (request 5)
+		if err := h.post(context.Background(), []byte(`{}`), &s); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if err := h.post(context.Background(), []byte(`{}`), &s); err == nil || err.Error() != "HTTP 401: infcode -1: 签名不符" {
+		t.Fatalf("401: %v", err)
+	}
+	if n != 6 || len(conns) != 3 {
+		t.Fatalf("%d requests over %d connections, want 6 over 3", n, len(conns))
+	}
+}

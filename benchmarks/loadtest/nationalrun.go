@@ -88,6 +88,7 @@ func runGateway(ctx context.Context, srv *server, c call, o options, d time.Dura
 		go func(w int) {
 			defer wg.Done()
 			var s scratch
+			defer s.closeConn()
 			errs[w] = map[string]int{}
 			for ctx.Err() == nil {
 				t0 := time.Now()
