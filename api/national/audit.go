@@ -3,6 +3,7 @@ package national
 import (
 	"context"
 	"slices"
+	"sync"
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
@@ -50,13 +51,13 @@ const auditMethodPrefix = "national/"
 // failure). The answer does not depend on it: an event that cannot be
 // appended is logged at ERROR level with every field.
 func (g *Gateway) record(ctx context.Context, c *Call, code codes.Code) {
-	infno := "invalid"
+	method := auditMethodPrefix + "invalid"
 	if c.Env != nil && digits(c.Env.Infno, 4) {
-		infno = c.Env.Infno
+		method = auditMethod(c.Env.Infno)
 	}
 	e := store.AuditEvent{
 		Time: g.now(), Role: "institution", CallerInstitution: cut(c.Cred.InstitutionID, store.MaxAuditString),
-		Method: auditMethodPrefix + infno, InstitutionID: cut(c.Cred.InstitutionID, store.MaxAuditString),
+		Method: method, InstitutionID: cut(c.Cred.InstitutionID, store.MaxAuditString),
 		PersonID: c.audit.personID, SettlementID: c.audit.settlementID, Code: int32(code), ResultIDs: c.audit.results,
 	}
 	if c.Env != nil {
@@ -68,6 +69,25 @@ func (g *Gateway) record(ctx context.Context, c *Call, code codes.Code) {
 			"request_id", e.RequestID, "person_id", e.PersonID, "settlement_id", e.SettlementID,
 			"code", e.Code, "result_ids", e.ResultIDs)
 	}
+}
+
+// auditMethods are the audit methods of the transactions served, made
+// once, on first use (after every init function has registered its
+// transactions).
+var auditMethods = sync.OnceValue(func() map[string]string {
+	m := make(map[string]string, len(handlers))
+	for infno := range handlers {
+		m[infno] = auditMethodPrefix + infno
+	}
+	return m
+})
+
+// auditMethod is "national/<infno>".
+func auditMethod(infno string) string {
+	if m, ok := auditMethods()[infno]; ok {
+		return m
+	}
+	return auditMethodPrefix + infno
 }
 
 // cut cuts s to at most n bytes, at a UTF-8 boundary.
