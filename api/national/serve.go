@@ -110,7 +110,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func readBody(w http.ResponseWriter, r *http.Request, max int64, b []byte) ([]byte, error) {
 	body := http.MaxBytesReader(w, r.Body, max)
 	if cl := r.ContentLength; cl > 0 && cl < max && int(cl) >= cap(b) {
-		b = make([]byte, 0, int(cl)+1) // room to read the end without growing
+		// Room to read the end without growing; a large declared length
+		// is not trusted for more than maxPooledBuffer before it arrives.
+		b = make([]byte, 0, min(int(cl)+1, maxPooledBuffer))
 	}
 	for {
 		if len(b) == cap(b) {
