@@ -25,10 +25,19 @@ func CheckVisitMark(m VisitMark) error {
 	return v.Err()
 }
 
-// SettledByMark is v settled by settlementID at at for mark (SettleVisit's
-// transition, made in the settlement's transaction). Refuses, with
-// ErrVisitNotOpen, a v that is not OPEN or whose Generation or
-// DetailsVersion is no longer mark's.
+// SettledAt is the time a visit settled for m is recorded as settled at:
+// m.At, or now when m.At is zero, in UTC truncated to the microsecond.
+func (m VisitMark) SettledAt(now time.Time) time.Time {
+	if !m.At.IsZero() {
+		now = m.At
+	}
+	return now.UTC().Truncate(time.Microsecond)
+}
+
+// SettledByMark is v settled by settlementID for mark at
+// mark.SettledAt(at) (SettleVisit's transition, made in the settlement's
+// transaction). Refuses, with ErrVisitNotOpen, a v that is not OPEN or
+// whose Generation or DetailsVersion is no longer mark's.
 func (v Visit) SettledByMark(mark VisitMark, settlementID string, at time.Time) (Visit, error) {
 	if err := v.CheckOpen(); err != nil {
 		return Visit{}, err
@@ -42,7 +51,7 @@ func (v Visit) SettledByMark(mark VisitMark, settlementID string, at time.Time) 
 			v.ID, v.DetailsVersion, mark.DetailsVersion, ErrVisitNotOpen)
 	}
 	v.State, v.SettlementID = VisitSettled, settlementID
-	v.SettledAt, v.SettleMsgid, v.SettleCertType = at.UTC().Truncate(time.Microsecond), mark.Msgid, mark.CertType
+	v.SettledAt, v.SettleMsgid, v.SettleCertType = mark.SettledAt(at), mark.Msgid, mark.CertType
 	return v, nil
 }
 

@@ -96,6 +96,10 @@ type VisitMark struct {
 	// (at most engine.MaxIDLen and 10 characters).
 	Msgid    string
 	CertType string
+	// At is the time the settlement is recorded as settled on the visit
+	// (its SettledAt), on the caller's clock: truncated to the
+	// microsecond and kept in UTC. Zero means now on the store's clock.
+	At time.Time
 }
 
 // FeeDetail is one uploaded fee-detail line of a visit (费用明细).
@@ -182,8 +186,9 @@ type VisitStore interface {
 	MarkVisitSettled(ctx context.Context, id, settlementID string) (Visit, error)
 	// SettleVisit is Settle(ctx, claim, compute) that, in the same
 	// transaction, moves visit mark.VisitID from OPEN to SETTLED by the
-	// new settlement, with SettledAt the time it commits (UTC, to the
-	// microsecond) and SettleMsgid and SettleCertType from mark: both
+	// new settlement, with SettledAt mark.At (or, when it is zero, the
+	// time it commits on the store's clock), UTC to the microsecond, and
+	// SettleMsgid and SettleCertType from mark: both
 	// commit or neither does. A request already recorded is answered as
 	// Settle answers it (a replay) and the visit is not touched. Returns
 	// what Settle returns; and, with nothing changed, ErrNotFound if the

@@ -245,7 +245,7 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 		recorded = &st
 	}
 	mark := store.VisitMark{VisitID: v.ID, Generation: v.Generation, DetailsVersion: v.DetailsVersion,
-		Msgid: c.Env.Msgid, CertType: string(r.data.MdtrtCertType)}
+		Msgid: c.Env.Msgid, CertType: string(r.data.MdtrtCertType), At: c.Now}
 	resp, err := g.svc.Settle(api.WithVisitMark(api.WithSettled(api.WithSettleCheck(ctx, check), got), mark), req)
 	mu.Lock()
 	stale, committed, st := diff, computed && err == nil, recorded
@@ -275,8 +275,10 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 	}
 	if committed {
 		// This call committed it and, in the same transaction, settled
-		// the visit: its msgid is the settling one, kept on the visit
-		// with the commit time.
+		// the visit as mark says: its msgid is the settling one, kept on
+		// the visit with the request's time (mark.At). The visit is
+		// answered as the commit left it, not read again: a replay reads
+		// the same time, msgid and type from the visit.
 		if st == nil || st.ID != id {
 			read, err := g.store.GetSettlement(ctx, id)
 			if err != nil {
@@ -284,14 +286,11 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 			}
 			st = &read
 		}
-		marked, err := g.visits.GetVisit(ctx, v.ID)
+		marked, err := v.SettledByMark(mark, st.ID, c.Now)
 		if err != nil {
-			return nil, fmt.Errorf("re-reading visit %q: %w", v.ID, err)
+			return nil, fmt.Errorf("visit %q as settled by %q: %w", v.ID, st.ID, err)
 		}
 		c.AuditResult(st.ID)
-		// A reversal may have reopened it already (2208 right after the
-		// commit): the answer is the settlement all the same, its time
-		// then from the audit log (answerFor).
 		return answerFor(ctx, g, c, r, marked, p, *st, c.Env.Msgid)
 	}
 	// The heal path: the request id was recorded before (its visit maybe

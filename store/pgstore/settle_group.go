@@ -312,7 +312,7 @@ func (s *Store) settleTogether(ctx context.Context, calls []*settleCall) ([]sett
 		}
 		if m := calls[i].mark; m != nil {
 			v := gs.visits[m.VisitID]
-			v.SettledAt = at
+			v.SettledAt = m.SettledAt(at)
 			marks.add(v)
 		}
 	}

@@ -148,12 +148,19 @@ func testSettleVisit(t *testing.T, newStore func(t *testing.T) store.Store) {
 	e.sameVisit("the reopened visit read back", e.visit(v.ID), want)
 	c3 := inpatient("SV-3", hospBudget, psnEmployed, settleVisitDay, "30")
 	e.refusedMark("the mark read before the reopening", c3, mark, store.ErrVisitNotOpen, "")
-	st3, err := e.settleVisit(c3, markOf(reopened, "H1202506021000000003"))
+	// This time the caller gives the time (VisitMark.At, on its clock, in
+	// another zone and finer than a microsecond): the visit keeps it
+	// exactly, in UTC to the microsecond.
+	mark3 := markOf(reopened, "H1202506021000000003")
+	mark3.At = time.Date(2025, time.June, 2, 18, 30, 15, 123456789, time.FixedZone("CST", 8*3600))
+	st3, err := e.settleVisit(c3, mark3)
 	if err != nil {
 		t.Fatalf("SettleVisit after reopening: %v", err)
 	}
-	if got := e.visit(v.ID); got.State != store.VisitSettled || got.SettlementID != st3.ID || got.SettleMsgid != "H1202506021000000003" || got.SettledAt.IsZero() {
-		t.Errorf("visit settled after reopening: %+v", got)
+	wantAt := time.Date(2025, time.June, 2, 10, 30, 15, 123456000, time.UTC)
+	if got := e.visit(v.ID); got.State != store.VisitSettled || got.SettlementID != st3.ID || got.SettleMsgid != "H1202506021000000003" ||
+		!got.SettledAt.Equal(wantAt) || got.SettledAt.Location() != time.UTC {
+		t.Errorf("visit settled after reopening with the caller's time %v: %+v; want SettledAt %v", mark3.At, got, wantAt)
 	}
 
 	// The heal path: MarkVisitSettled keeps no time, msgid or type.
