@@ -412,6 +412,19 @@ func (s *timedVisitStore) FeeDetails(ctx context.Context, visitID, batch string)
 	})
 }
 
+// VisitDetails is bounded by the unary limit.
+func (s *timedVisitStore) VisitDetails(ctx context.Context, id, batch string) (store.Visit, []store.FeeDetail, error) {
+	type visitDetails struct {
+		v  store.Visit
+		ds []store.FeeDetail
+	}
+	got, err := timed(ctx, s.metrics, s.limits.Unary, "VisitDetails", func(ctx context.Context) (visitDetails, error) {
+		v, ds, err := s.visits.VisitDetails(ctx, id, batch)
+		return visitDetails{v, ds}, err
+	})
+	return got.v, got.ds, err
+}
+
 // MarkVisitSettled is bounded by the unary limit.
 func (s *timedVisitStore) MarkVisitSettled(ctx context.Context, id, settlementID string) (store.Visit, error) {
 	return timed(ctx, s.metrics, s.limits.Unary, "MarkVisitSettled", func(ctx context.Context) (store.Visit, error) {

@@ -175,6 +175,12 @@ type VisitStore interface {
 	// FeeDetails lists the live lines of a visit in batch ("" = all), in
 	// upload order. Returns ErrNotFound if the visit does not exist.
 	FeeDetails(ctx context.Context, visitID, batch string) ([]FeeDetail, error)
+	// VisitDetails is GetVisit and FeeDetails(ctx, id, batch) in one
+	// call: the visit is read no later than the details, so a change to
+	// the details after the visit was read shows as a newer DetailsVersion
+	// at SettleVisit (a mark made from the visit read is refused). Returns
+	// ErrNotFound if the visit does not exist.
+	VisitDetails(ctx context.Context, id, batch string) (Visit, []FeeDetail, error)
 	// MarkVisitSettled moves an OPEN visit to SETTLED by settlementID and
 	// returns it; a visit already SETTLED by settlementID is returned
 	// unchanged (a retry). Returns ErrNotFound if there is none,

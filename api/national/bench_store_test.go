@@ -92,6 +92,10 @@ func (t *timedSt) FeeDetails(ctx context.Context, v, b string) ([]store.FeeDetai
 	defer t.rec("FeeDetails", time.Now())
 	return t.stStore.FeeDetails(ctx, v, b)
 }
+func (t *timedSt) VisitDetails(ctx context.Context, id, b string) (store.Visit, []store.FeeDetail, error) {
+	defer t.rec("VisitDetails", time.Now())
+	return t.stStore.VisitDetails(ctx, id, b)
+}
 func (t *timedSt) MarkVisitSettled(ctx context.Context, id, s string) (store.Visit, error) {
 	defer t.rec("MarkVisitSettled", time.Now())
 	return t.stStore.MarkVisitSettled(ctx, id, s)

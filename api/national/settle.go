@@ -65,7 +65,7 @@ func settleVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessage
 		return nil, err
 	}
 	d := r.data
-	v, err := ownVisit(ctx, g, c, d.MdtrtID, d.PsnNo)
+	v, details, err := ownVisitDetails(ctx, g, c, d.MdtrtID, d.PsnNo, r.batch)
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +84,7 @@ func settleVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessage
 		}
 		r.visitType, r.medType = engine.VisitType(vt), v.MedType
 	}
+	wasOpen := v.State == store.VisitOpen
 	v, live, err := liveSettlement(ctx, g, v)
 	if err != nil {
 		return nil, err
@@ -94,7 +95,15 @@ func settleVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessage
 		}
 		return answerSettled(ctx, g, c, r, v, person, *live)
 	}
-	items, total, err := claimLines(ctx, g, v, r.batch)
+	var items []*pb.LineItem
+	var total engine.Money
+	if wasOpen {
+		items, total, err = claimItems(v, r.batch, details)
+	} else {
+		// Reopened just now (its settlement was reversed): its details
+		// are read again, after the reopened visit, as its mark needs.
+		items, total, err = claimLines(ctx, g, v, r.batch)
+	}
 	if err != nil {
 		return nil, err
 	}

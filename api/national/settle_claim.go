@@ -27,13 +27,20 @@ func reverseRequestID(settlementID string) string { return "NAT-R-" + settlement
 func reverseReason(infno string) string { return "国家接口 " + infno + " 撤销结算" }
 
 // claimLines reads the live details of the claim (outpatient: of the
-// charge batch; inpatient: of the visit) as line items, and their sum.
-// No live detail is refused.
+// charge batch; inpatient: of the visit) as line items, and their sum
+// (claimItems).
 func claimLines(ctx context.Context, g *Gateway, v store.Visit, batch string) ([]*pb.LineItem, engine.Money, error) {
 	details, err := g.visits.FeeDetails(ctx, v.ID, batch)
 	if err != nil {
 		return nil, engine.Money{}, fmt.Errorf("reading the details of visit %q: %w", v.ID, err)
 	}
+	return claimItems(v, batch, details)
+}
+
+// claimItems is the live details of the claim as read (of batch, "" for
+// an inpatient claim) as line items, and their sum. No live detail is
+// refused.
+func claimItems(v store.Visit, batch string, details []store.FeeDetail) ([]*pb.LineItem, engine.Money, error) {
 	if len(details) == 0 {
 		if batch != "" {
 			return nil, engine.Money{}, refuse("就诊 %s 收费批次 %s 没有未撤销的费用明细，请先上传明细（2204）再结算", v.ID, clip(batch, 30))

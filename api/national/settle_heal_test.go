@@ -111,8 +111,8 @@ func TestSettleOfAVisitCancelledMeanwhile(t *testing.T) {
 }
 
 // changingVisits runs change once the gateway has read a visit's
-// details (between its read of the visit and the settlement): a 2202,
-// 2204 or 2205 arriving while 2207 settles.
+// details (FeeDetails or VisitDetails: between its read of the visit and
+// the settlement): a 2202, 2204 or 2205 arriving while 2207 settles.
 type changingVisits struct {
 	store.VisitStore
 	change func(visitID string)
@@ -124,6 +124,14 @@ func (c changingVisits) FeeDetails(ctx context.Context, visitID, batch string) (
 		c.change(visitID)
 	}
 	return ds, err
+}
+
+func (c changingVisits) VisitDetails(ctx context.Context, visitID, batch string) (store.Visit, []store.FeeDetail, error) {
+	v, ds, err := c.VisitStore.VisitDetails(ctx, visitID, batch)
+	if err == nil && c.change != nil {
+		c.change(visitID)
+	}
+	return v, ds, err
 }
 
 // TestSettleRefusedWhenTheVisitChanges: a 2207 whose visit changes

@@ -20,10 +20,35 @@ func ownVisit(ctx context.Context, g *Gateway, c *Call, mdtrtID, psnNo text) (st
 	if err != nil {
 		return store.Visit{}, err
 	}
-	if v.PersonID != string(psnNo) {
-		return store.Visit{}, refuse("psn_no %s 不是就诊 %s 的人员，请传入办理该就诊时的 psn_no", clip(string(psnNo), 40), v.ID)
+	return v, personOf(v, psnNo)
+}
+
+// ownVisitDetails is ownVisit that reads, in the same call, the visit's
+// live details of batch ("" = all; store.VisitStore.VisitDetails): the
+// visit is read no later than its details.
+func ownVisitDetails(ctx context.Context, g *Gateway, c *Call, mdtrtID, psnNo text, batch string) (store.Visit, []store.FeeDetail, error) {
+	if err := requireID("psn_no", psnNo); err != nil {
+		return store.Visit{}, nil, err
 	}
-	return v, nil
+	if err := requireID("mdtrt_id", mdtrtID); err != nil {
+		return store.Visit{}, nil, err
+	}
+	v, details, err := g.visits.VisitDetails(ctx, string(mdtrtID), batch)
+	if v, err = ofInstitution(c, mdtrtID, v, err); err != nil {
+		return store.Visit{}, nil, err
+	}
+	if err := personOf(v, psnNo); err != nil {
+		return store.Visit{}, nil, err
+	}
+	return v, details, nil
+}
+
+// personOf refuses a psnNo that is not v's person.
+func personOf(v store.Visit, psnNo text) error {
+	if v.PersonID != string(psnNo) {
+		return refuse("psn_no %s 不是就诊 %s 的人员，请传入办理该就诊时的 psn_no", clip(string(psnNo), 40), v.ID)
+	}
+	return nil
 }
 
 // institutionVisit reads the visit mdtrtID of the calling institution. A
@@ -35,6 +60,13 @@ func institutionVisit(ctx context.Context, g *Gateway, c *Call, mdtrtID text) (s
 		return store.Visit{}, err
 	}
 	v, err := g.visits.GetVisit(ctx, string(mdtrtID))
+	return ofInstitution(c, mdtrtID, v, err)
+}
+
+// ofInstitution is the visit v the store read for mdtrtID (with err), if
+// it is the calling institution's; else an unknown visit (another
+// institution's, or none).
+func ofInstitution(c *Call, mdtrtID text, v store.Visit, err error) (store.Visit, error) {
 	if errors.Is(err, store.ErrNotFound) || (err == nil && v.InstitutionID != c.Cred.InstitutionID) {
 		return store.Visit{}, unknownVisit(string(mdtrtID))
 	}

@@ -91,11 +91,33 @@ func (s *Store) FeeDetails(ctx context.Context, visitID, batch string) ([]store.
 	if err != nil {
 		return nil, err
 	}
+	return r.live(batch), nil
+}
+
+// live lists the record's live lines of batch ("" = all) in upload order,
+// in a slice of its own. Call with the book's lock held.
+func (r *visitRecord) live(batch string) []store.FeeDetail {
 	var out []store.FeeDetail
 	for _, d := range r.lines {
 		if batch == "" || d.Batch == batch {
 			out = append(out, d)
 		}
 	}
-	return out, nil
+	return out
+}
+
+// VisitDetails reads a visit and its live lines of a batch under one hold
+// of the book's lock; see store.VisitStore.
+func (s *Store) VisitDetails(ctx context.Context, id, batch string) (store.Visit, []store.FeeDetail, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Visit{}, nil, err
+	}
+	b := &s.visits
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, err := b.visit(id)
+	if err != nil {
+		return store.Visit{}, nil, err
+	}
+	return r.v, r.live(batch), nil
 }

@@ -239,3 +239,39 @@ func readDetails(br pgx.BatchResults, visitID string) ([]store.FeeDetail, error)
 	}
 	return out, nil
 }
+
+// VisitDetails reads a visit and its live lines of a batch; see
+// store.VisitStore. One round trip: the visit's row and then its lines,
+// in one pipelined batch (each statement sees what committed before it
+// ran, so the lines are read no earlier than the visit). A batch that is
+// not store.Storable names no line.
+func (s *Store) VisitDetails(ctx context.Context, id, batch string) (store.Visit, []store.FeeDetail, error) {
+	if !store.Storable(id) {
+		return store.Visit{}, nil, noVisit(id)
+	}
+	list := store.Storable(batch)
+	b := &pgx.Batch{}
+	b.Queue(s.sql(getVisitSQL), id)
+	if list {
+		b.Queue(s.sql(listDetailsSQL), id, batch)
+	}
+	br := s.pool.SendBatch(ctx, b)
+	v, out, err := func() (store.Visit, []store.FeeDetail, error) {
+		v, err := scanVisit(br.QueryRow())
+		if err != nil {
+			return store.Visit{}, nil, translate(err)
+		}
+		if !list {
+			return v, nil, nil
+		}
+		out, err := readDetails(br, id)
+		return v, out, err
+	}()
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = translate(cerr)
+	}
+	if err != nil {
+		return store.Visit{}, nil, fmt.Errorf("visit %q: %w", id, err)
+	}
+	return v, out, nil
+}

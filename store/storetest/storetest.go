@@ -74,7 +74,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"FeeDetails", testFeeDetails}, {"CancelFeeDetails", testCancelFeeDetails}, {"FeeDetailFigures", testFeeDetailFigures},
 		{"VisitSettlement", testVisitSettlement}, {"VisitDetailLimits", testVisitDetailLimits}, {"VisitsConcurrent", testVisitsConcurrent}, {"VisitKeysNotStorable", testVisitKeysNotStorable},
 		{"SettleVisit", testSettleVisit}, {"SettleVisitConcurrent", testSettleVisitConcurrent},
-		{"DetailsVersion", testDetailsVersion}, {"FeeDetailsAtOnce", testFeeDetailsAtOnce},
+		{"DetailsVersion", testDetailsVersion}, {"FeeDetailsAtOnce", testFeeDetailsAtOnce}, {"VisitDetails", testVisitDetails},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })

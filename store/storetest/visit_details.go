@@ -221,3 +221,82 @@ func runN(n int, f func(g int)) {
 	close(start)
 	wg.Wait()
 }
+
+// testVisitDetails reads a visit and its live lines in one call
+// (store.VisitStore.VisitDetails): what GetVisit and FeeDetails read, for
+// every batch and after a cancellation; ErrNotFound for an unknown visit
+// and one no store can hold; no line for a batch no store can hold. With
+// uploads at once, the visit is never read after its lines: each read
+// holds at least as many lines as its DetailsVersion counts uploads.
+func testVisitDetails(t *testing.T, newStore func(t *testing.T) store.Store) {
+	e := newVisitEnv(t, newStore)
+	ctx, vs := e.ctx, e.vs
+	v := e.open(outpatientVisit("VD1"))
+	id := v.ID
+	a1, a2, b1 := detail(id, "B1", "1", "1", "10"), detail(id, "B1", "2", "2", "5"), detail(id, "B2", "3", "1", "7")
+	e.put(id, a1, a2)
+	e.put(id, b1)
+	check := func(what, batch string, want []store.FeeDetail) {
+		t.Helper()
+		got, ds, err := vs.VisitDetails(ctx, id, batch)
+		if err != nil {
+			t.Fatalf("VisitDetails %s: %v", what, err)
+		}
+		e.sameVisit("VisitDetails' visit, "+what, got, e.visit(id))
+		if len(want) == 0 {
+			if len(ds) != 0 {
+				t.Errorf("VisitDetails %s: lines %v, want none", what, sns(ds))
+			}
+			return
+		}
+		e.sameDetails("VisitDetails' lines, "+what, ds, want)
+		e.sameDetails("FeeDetails, "+what, e.details(id, batch), want)
+	}
+	check("of every batch", "", []store.FeeDetail{a1, a2, b1})
+	check("of batch B1", "B1", []store.FeeDetail{a1, a2})
+	check("of batch B2", "B2", []store.FeeDetail{b1})
+	check("of an unknown batch", "B9", nil)
+	check("of a batch no store can hold", "B\x00", nil)
+	if _, err := vs.CancelFeeDetails(ctx, id, "B1", "1"); err != nil {
+		t.Fatal(err)
+	}
+	check("after a cancellation", "", []store.FeeDetail{a2, b1})
+	for _, unknown := range []string{"MD00000000000000000000000000ff", "MD\x00"} {
+		if _, ds, err := vs.VisitDetails(ctx, unknown, ""); !errors.Is(err, store.ErrNotFound) || len(ds) != 0 {
+			t.Errorf("VisitDetails of unknown visit %q: %d lines, %v; want ErrNotFound", unknown, len(ds), err)
+		}
+	}
+
+	// Uploads of one new line each (each one more DetailsVersion) while
+	// VisitDetails reads.
+	w := e.open(outpatientVisit("VD2"))
+	const uploads = 40
+	var mu sync.Mutex
+	var problems []string
+	runN(4, func(g int) {
+		if g == 0 {
+			for i := range uploads {
+				if err := vs.PutFeeDetails(ctx, w.ID, []store.FeeDetail{detail(w.ID, "B1", fmt.Sprint(i+1), "1", "1")}); err != nil {
+					mu.Lock()
+					problems = append(problems, fmt.Sprintf("upload %d: %v", i+1, err))
+					mu.Unlock()
+				}
+			}
+			return
+		}
+		for range uploads {
+			got, ds, err := vs.VisitDetails(ctx, w.ID, "")
+			if err == nil && int64(len(ds)) < got.DetailsVersion {
+				err = fmt.Errorf("DetailsVersion %d with %d lines: the visit was read after its lines", got.DetailsVersion, len(ds))
+			}
+			if err != nil {
+				mu.Lock()
+				problems = append(problems, err.Error())
+				mu.Unlock()
+			}
+		}
+	})
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
