@@ -218,7 +218,7 @@ func (g *Gateway) authenticateTif(h http.Header, now time.Time) (authenticated, 
 	case replaySeen:
 		return authenticated{}, unauthorized("请求头 x-tif-nonce 在 10 分钟内已使用过：每个请求须使用新的 nonce")
 	case replayFull:
-		return authenticated{}, &authFailure{Msg: "系统繁忙，请稍后重试（近 10 分钟请求过多）", busy: true}
+		return authenticated{}, g.replayFull(now)
 	}
 	return authenticated{cred: cred}, nil
 }
@@ -262,7 +262,19 @@ func (g *Gateway) checkCSBReplay(a authenticated, msgid string, now time.Time) *
 	case replaySeen:
 		return unauthorized("重复的请求：同一 _api_access_key、_api_timestamp 与 msgid 在 10 分钟内已收到过；新请求须重新签名")
 	case replayFull:
-		return &authFailure{Msg: "系统繁忙，请稍后重试（近 10 分钟请求过多）", busy: true}
+		return g.replayFull(now)
 	}
 	return nil
+}
+
+// replayFull is the answer to a request the replay cache had no room for
+// (HTTP 503), and tells the operator, at most once a minute, how to make
+// room.
+func (g *Gateway) replayFull(now time.Time) *authFailure {
+	last := g.fullWarned.Load()
+	if now.UnixNano()-last >= int64(time.Minute) && g.fullWarned.CompareAndSwap(last, now.UnixNano()) {
+		g.log.Warn("national gateway: the replay cache is full, requests are answered 系统繁忙 (HTTP 503) until its oldest minute expires; raise replay_capacity in --national-config (requests per second × 600)",
+			"capacity", g.replay.capacity)
+	}
+	return &authFailure{Msg: "系统繁忙，请稍后重试（近 10 分钟请求过多）", busy: true}
 }

@@ -168,6 +168,13 @@ func TestReplayCacheFull(t *testing.T) {
 		t.Fatalf("full cache: HTTP %d %s", code, raw)
 	}
 	s.refused401(tifHeaders("AK1", secretH1, ts, "a"), signIn9001("M4"), "已使用过")
+	// The operator is told how to make room, once a minute at most.
+	if code, _, _, _ := s.do(http.MethodPost, nationalPath, "application/json", tifHeaders("AK1", secretH1, ts, "d"), signIn9001("M3")); code != http.StatusServiceUnavailable {
+		t.Fatalf("full cache, again: HTTP %d", code)
+	}
+	if n := strings.Count(s.logs.String(), "raise replay_capacity"); n != 1 {
+		t.Fatalf("the full cache was logged %d times, want once:\n%s", n, s.logs.String())
+	}
 	s.clock.add(12 * time.Minute)
 	ts = strconv.FormatInt(s.clock.now().Unix(), 10)
 	s.accepted(tifHeaders("AK1", secretH1, ts, "c"), signIn9001("M5"))

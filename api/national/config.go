@@ -8,4 +8,9 @@ type Config struct {
 	Scheme       string       `json:"scheme"`
 	Area         string       `json:"area"`
 	Institutions []Credential `json:"institutions"`
+	// ReplayCapacity is how many nonces (x-tif) or csb triples the replay
+	// cache holds over its ten minutes (0: DefaultReplayCapacity). The
+	// gateway answers "系统繁忙" (HTTP 503) while it is full, so size it
+	// for the peak: requests per second × 600 (about 60 bytes each).
+	ReplayCapacity int `json:"replay_capacity,omitempty"`
 }

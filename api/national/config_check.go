@@ -40,6 +40,10 @@ func (c Config) Check() error {
 	if !digits(c.Area, 6) {
 		return fmt.Errorf("area is %q: it must be the six-digit area code (admdvs) such as \"610300\"", c.Area)
 	}
+	if c.ReplayCapacity != 0 && (c.ReplayCapacity < MinReplayCapacity || c.ReplayCapacity > MaxReplayCapacity) {
+		return fmt.Errorf("replay_capacity is %d: give requests per second × 600, between %d and %d (or leave it out for %d)",
+			c.ReplayCapacity, MinReplayCapacity, MaxReplayCapacity, DefaultReplayCapacity)
+	}
 	if len(c.Institutions) == 0 {
 		return fmt.Errorf("institutions is empty: list each institution's fixmedins_code, institution_id, key and secret")
 	}

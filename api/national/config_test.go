@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medsettle/medsettle/api"
 	"github.com/medsettle/medsettle/store/memstore"
 )
 
@@ -37,6 +38,9 @@ func TestConfigCheck(t *testing.T) {
 		{func(c *Config) { c.Institutions[1].Key = "a\nb" }, "institutions[1].key holds control characters"},
 		{func(c *Config) { c.Institutions[1].FixmedinsCode = c.Institutions[0].FixmedinsCode }, `institutions[1].fixmedins_code "H61030000001" repeats institutions[0]'s`},
 		{func(c *Config) { c.Institutions[1].Key = c.Institutions[0].Key }, "institutions[1].key repeats institutions[0]'s"},
+		{func(c *Config) { c.ReplayCapacity = MinReplayCapacity - 1 }, "replay_capacity is 999: give requests per second × 600"},
+		{func(c *Config) { c.ReplayCapacity = MaxReplayCapacity + 1 }, "replay_capacity is 67108865"},
+		{func(c *Config) { c.ReplayCapacity = -1 }, "replay_capacity is -1"},
 	} {
 		cfg := servedConfig(SchemeXTif)
 		cfg.Institutions = append([]Credential(nil), cfg.Institutions...)
@@ -98,3 +102,30 @@ func TestLoadConfig(t *testing.T) {
 
 // fakeServices is a Services that New accepts and nothing calls.
 type fakeServices struct{ Services }
+
+// TestConfigReplayCapacity: replay_capacity sizes the replay cache; left
+// out, the default; an option still overrides both.
+func TestConfigReplayCapacity(t *testing.T) {
+	st := memstore.New()
+	_, _, local := api.NewServerWithLocal(api.Config{Store: st})
+	for _, c := range []struct {
+		capacity int
+		opts     []Option
+		want     int
+	}{
+		{0, nil, DefaultReplayCapacity},
+		{5000, nil, 5000},
+		{MaxReplayCapacity, nil, MaxReplayCapacity},
+		{5000, []Option{WithReplayCapacity(7)}, 7},
+	} {
+		cfg := servedConfig(SchemeXTif)
+		cfg.ReplayCapacity = c.capacity
+		g, err := New(cfg, local, st, st, c.opts...)
+		if err != nil {
+			t.Fatalf("replay_capacity %d: %v", c.capacity, err)
+		}
+		if g.replay.capacity != c.want {
+			t.Errorf("replay_capacity %d with %d options: the cache holds %d, want %d", c.capacity, len(c.opts), g.replay.capacity, c.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/medsettle/medsettle/store"
@@ -21,6 +22,11 @@ const (
 	// full, new requests are refused (HTTP 503) rather than a nonce
 	// forgotten early.
 	DefaultReplayCapacity = 1 << 20
+	// MinReplayCapacity and MaxReplayCapacity bound Config.ReplayCapacity:
+	// the largest, 64 Mi values, sustains about 110,000 requests a second
+	// in some 4 GB.
+	MinReplayCapacity = 1000
+	MaxReplayCapacity = 1 << 26
 	// DefaultMaxInFlight is how many requests the gateway answers at once;
 	// more wait up to DefaultQueueWait, then are answered "系统繁忙" (HTTP
 	// 503). Each holds at most its body (MaxBodyBytes).
@@ -55,6 +61,9 @@ type Gateway struct {
 	wait     time.Duration
 	timeout  time.Duration
 	refmsgid *refmsgidSource
+	// fullWarned is when the log last said the replay cache was full
+	// (unix nanoseconds): at most once a minute.
+	fullWarned atomic.Int64
 }
 
 // Option changes a Gateway New builds.
@@ -109,7 +118,11 @@ func New(cfg Config, svc Services, st store.Store, visits store.VisitStore, opts
 		o(g)
 	}
 	if g.replay == nil {
-		g.replay = newReplayCache(DefaultReplayCapacity, ReplayWindow)
+		capacity := DefaultReplayCapacity
+		if c.ReplayCapacity > 0 {
+			capacity = c.ReplayCapacity
+		}
+		g.replay = newReplayCache(capacity, ReplayWindow)
 	}
 	if g.slots == nil {
 		g.slots = make(chan struct{}, DefaultMaxInFlight)

@@ -249,7 +249,7 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 			if err != nil {
 				return nil, "", err
 			}
-			cfg, err := writeNationalConfig(work)
+			cfg, err := writeNationalConfig(work, o.warmup+o.duration)
 			if err != nil {
 				return nil, "", err
 			}

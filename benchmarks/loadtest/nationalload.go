@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/medsettle/medsettle/api/national"
 )
 
 // The gateway row's institution: QZ-H3 (level 3, region 350500), where
@@ -36,9 +38,12 @@ var gatewaySecret = "loadtest-" + nonce() + nonce() + nonce()
 
 // writeNationalConfig writes the gateway's config (x-tif, QZ-H3's
 // credential) into dir.
-func writeNationalConfig(dir string) (string, error) {
-	cfg := fmt.Sprintf(`{"scheme":"x-tif","area":"350500","institutions":[{"fixmedins_code":%q,"institution_id":%q,"key":%q,"secret":%q}]}`,
-		gatewayFixmedins, gatewayInst, gatewayKey, gatewaySecret)
+// Its replay cache holds every nonce the run can send in its ten minutes
+// (replayCapacity), so a long run is not refused 系统繁忙 once the
+// default capacity is used up.
+func writeNationalConfig(dir string, gatewayTime time.Duration) (string, error) {
+	cfg := fmt.Sprintf(`{"scheme":"x-tif","area":"350500","replay_capacity":%d,"institutions":[{"fixmedins_code":%q,"institution_id":%q,"key":%q,"secret":%q}]}`,
+		replayCapacity(gatewayTime), gatewayFixmedins, gatewayInst, gatewayKey, gatewaySecret)
 	path := filepath.Join(dir, "national-config.json")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return "", fmt.Errorf("national config: %w", err)
@@ -403,4 +408,13 @@ func (h *hisLoad) openVisits(ctx context.Context, who people, prefix string, n, 
 		return nil, fmt.Errorf("opening %d admissions: %w", n, err)
 	}
 	return out, ctx.Err()
+}
+
+// replayCapacity is a replay cache large enough for a gateway row that
+// runs for d (warm-up and rounds): 40,000 requests a second, more than
+// twice what this machine serves (admissions, uploads and settlements
+// alike), at least the gateway's default and at most its maximum.
+func replayCapacity(d time.Duration) int {
+	n := int(d.Seconds()+1) * 40_000
+	return min(max(n, national.DefaultReplayCapacity), national.MaxReplayCapacity)
 }
