@@ -45,8 +45,16 @@ func cancelDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 	if d == nil {
 		return nil, refuse("input.data 缺失，请传入 mdtrt_id、psn_no 和 feedetl_sn")
 	}
-	v, err := ownVisit(ctx, g, c, d.MdtrtID, d.PsnNo)
+	if err := requireID("psn_no", d.PsnNo); err != nil {
+		return nil, err
+	}
+	// The visit's attributes, from the cache when they are there: its
+	// state is then left to CancelFeeDetails (ErrVisitNotOpen).
+	v, read, err := knownVisit(ctx, g, c, d.MdtrtID)
 	if err != nil {
+		return nil, err
+	}
+	if err := personOf(v, d.PsnNo); err != nil {
 		return nil, err
 	}
 	if err := requireKind(v, kind, infno); err != nil {
@@ -66,7 +74,7 @@ func cancelDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 			}
 		}
 	}
-	if v.State != store.VisitOpen {
+	if read && v.State != store.VisitOpen {
 		return nil, notOpen(v, "撤销费用明细")
 	}
 	if _, err := g.visits.CancelFeeDetails(ctx, v.ID, batch, sn); err != nil {

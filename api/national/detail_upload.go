@@ -61,14 +61,16 @@ func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 			break
 		}
 	}
-	v, err := institutionVisit(ctx, g, c, first.MdtrtID)
+	// The visit's attributes, from the cache when they are there: its
+	// state is then left to PutFeeDetails (ErrVisitNotOpen).
+	v, read, err := knownVisit(ctx, g, c, first.MdtrtID)
 	if err != nil {
 		return nil, err
 	}
 	if err := requireKind(v, kind, infno); err != nil {
 		return nil, err
 	}
-	if v.State != store.VisitOpen {
+	if read && v.State != store.VisitOpen {
 		return nil, notOpen(v, "上传费用明细")
 	}
 	person, err := g.store.GetPerson(ctx, v.PersonID)
@@ -126,9 +128,23 @@ func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 		out = append(out, resultOf(fd, class))
 	}
 	if len(bad) > 0 {
+		if !read {
+			// A visit that is not OPEN is refused as such first, as
+			// when it was read before its lines were checked.
+			if err := stillOpen(ctx, g, v.ID, "上传费用明细"); err != nil {
+				return nil, err
+			}
+		}
 		return nil, &Refusal{Msg: badLinesMessage(bad)}
 	}
 	if err := g.visits.PutFeeDetails(ctx, v.ID, details); err != nil {
+		if !read && !errors.Is(err, store.ErrVisitNotOpen) {
+			// Whatever else refused the upload, a visit that is not
+			// OPEN is refused as such, as when it was read first.
+			if serr := stillOpen(ctx, g, v.ID, "上传费用明细"); serr != nil {
+				return nil, serr
+			}
+		}
 		var conflict *store.DetailConflictError
 		if errors.As(err, &conflict) {
 			return nil, refuse("feedetl_sn %s 已上传且内容不同，整批未保存；请先撤销该明细（%s）再上传，或换用新的 feedetl_sn",

@@ -64,6 +64,9 @@ type Gateway struct {
 	// fullWarned is when the log last said the replay cache was full
 	// (unix nanoseconds): at most once a minute.
 	fullWarned atomic.Int64
+	// visitAttrs keeps what never changes of the visits the gateway
+	// opened or read (visit_cache.go).
+	visitAttrs *visitCache
 }
 
 // Option changes a Gateway New builds.
@@ -126,6 +129,9 @@ func New(cfg Config, svc Services, st store.Store, visits store.VisitStore, opts
 	}
 	if g.slots == nil {
 		g.slots = make(chan struct{}, DefaultMaxInFlight)
+	}
+	if g.visitAttrs == nil {
+		g.visitAttrs = newVisitCache(DefaultVisitCacheSize)
 	}
 	if g.maxBody <= 0 || g.timeout <= 0 || cap(g.slots) <= 0 || g.wait < 0 || g.replay.capacity <= 0 || g.replay.span <= 0 || g.now == nil || g.log == nil {
 		return nil, errors.New("national gateway: limits must be positive, and the clock and log set")

@@ -34,6 +34,9 @@ func ownVisitDetails(ctx context.Context, g *Gateway, c *Call, mdtrtID, psnNo te
 		return store.Visit{}, nil, err
 	}
 	v, details, err := g.visits.VisitDetails(ctx, string(mdtrtID), batch)
+	if err == nil {
+		g.visitAttrs.keep(v)
+	}
 	if v, err = ofInstitution(c, mdtrtID, v, err); err != nil {
 		return store.Visit{}, nil, err
 	}
@@ -60,6 +63,9 @@ func institutionVisit(ctx context.Context, g *Gateway, c *Call, mdtrtID text) (s
 		return store.Visit{}, err
 	}
 	v, err := g.visits.GetVisit(ctx, string(mdtrtID))
+	if err == nil {
+		g.visitAttrs.keep(v)
+	}
 	return ofInstitution(c, mdtrtID, v, err)
 }
 

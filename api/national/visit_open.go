@@ -88,6 +88,7 @@ func openVisit(ctx context.Context, g *Gateway, c *Call, v store.Visit, insutype
 	if err != nil {
 		return store.Visit{}, fmt.Errorf("opening visit %s %q: %w", numberField, v.Number, err)
 	}
+	g.visitAttrs.keep(got)
 	switch {
 	case got.PersonID != v.PersonID:
 		return store.Visit{}, refuse("%s %s 已用于另一人员的就诊 %s，请换用新的 %s", numberField, clip(v.Number, 40), got.ID, numberField)
