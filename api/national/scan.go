@@ -56,10 +56,21 @@ func newScanner(b []byte) scanner {
 	return scanner{b: b, sp: scanSpaces.Get().(*scanSpace)}
 }
 
+// maxPooledVals and maxPooledRefs bound the scan space kept in the pool: a
+// request with a huge value or very many fields leaves its space to the
+// collector rather than to every later request.
+const (
+	maxPooledVals = 64 << 10
+	maxPooledRefs = 1024
+)
+
 // release returns the scanner's space to the pool, keeping no pointer.
 func (s *scanner) release() {
 	sp := s.sp
 	s.sp = nil
+	if cap(sp.vals) > maxPooledVals || cap(sp.refs) > maxPooledRefs {
+		return
+	}
 	clear(sp.refs[:cap(sp.refs)])
 	sp.vals, sp.refs = sp.vals[:0], sp.refs[:0]
 	scanSpaces.Put(sp)

@@ -61,12 +61,14 @@ func writeNationalConfig(dir string, gatewayTime time.Duration) (string, error) 
 // buffer (Content-Length), the signature computed on the stack; the
 // requests on the wire are those net/http's client sends.
 type hisLoad struct {
-	addr string
-	seq  atomic.Uint64
+	addr    string
+	timeout time.Duration // of one request's exchange (requestTimeout)
+	seq     atomic.Uint64 // nonces
+	msg     atomic.Uint64 // msgids
 }
 
 func newHISLoad(addr string, concurrency int) *hisLoad {
-	return &hisLoad{addr: addr}
+	return &hisLoad{addr: addr, timeout: requestTimeout}
 }
 
 // requestTimeout bounds one request's exchange (as http.Client.Timeout
@@ -80,14 +82,18 @@ const envelopeTail = `","mdtrtarea_admvs":"350500","insuplc_admdvs":"350500","re
 // envelope appends the envelope of infno around input to b, at now (the
 // worker's clock strings, s).
 func (h *hisLoad) envelope(b []byte, infno string, now time.Time, input []byte, s *scratch) []byte {
-	n := h.seq.Add(1)
+	n := h.msg.Add(1)
 	s.tick(now)
 	b = append(b, `{"infno":"`...)
 	b = append(b, infno...)
 	b = append(b, `","msgid":"`+gatewayFixmedins...)
 	b = append(b, s.stamp[:]...)
-	k := n % 10000
-	b = append(b, byte('0'+k/1000), byte('0'+k/100%10), byte('0'+k/10%10), byte('0'+k%10))
+	// Four base-36 characters after the second (30 in all, the longest
+	// msgid): 1,679,616 distinct msgids a second, as a HIS keeps its
+	// msgids distinct.
+	const digits36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+	k := n % (36 * 36 * 36 * 36)
+	b = append(b, digits36[k/(36*36*36)], digits36[k/(36*36)%36], digits36[k/36%36], digits36[k%36])
 	b = append(b, envelopeTail...)
 	b = append(b, s.dateTime[:]...)
 	b = append(b, `","fixmedins_code":"`+gatewayFixmedins+`","fixmedins_name":"QZ-H3","sign_no":"","input":`...)
@@ -100,9 +106,9 @@ var cstZone = time.FixedZone("CST", 8*3600)
 
 // post sends one signed body and reads the answer into s.answer; it is an
 // error unless the answer is infcode "0". A request on a kept-alive
-// connection that fails before any answer is sent again once on a new
-// connection (as net/http's client does for a connection the server
-// closed).
+// connection that the server closed before any answer is sent again once
+// on a new connection (as net/http's client does for a connection the
+// server closed); a timeout is an error, never resent.
 func (h *hisLoad) post(ctx context.Context, body []byte, s *scratch) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -125,7 +131,11 @@ func (h *hisLoad) post(ctx context.Context, body []byte, s *scratch) error {
 		}
 		var keep, answered bool
 		var err error
-		status, keep, answered, err = s.exchange()
+		// A cancelled run ends a wait for an answer at once.
+		c := s.conn
+		stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+		status, keep, answered, err = s.exchange(h.timeout)
+		stop()
 		if err == nil {
 			if !keep {
 				s.closeConn()
@@ -133,7 +143,14 @@ func (h *hisLoad) post(ctx context.Context, body []byte, s *scratch) error {
 			break
 		}
 		s.closeConn()
-		if !reused || answered || attempt > 0 {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		// Only a request the server closed a kept-alive connection on,
+		// unanswered, is sent again (its nonce was not read); one that
+		// timed out was read and is counted as failed, not resent.
+		var ne net.Error
+		if !reused || answered || attempt > 0 || (errors.As(err, &ne) && ne.Timeout()) {
 			return err
 		}
 	}
@@ -178,11 +195,11 @@ func (h *hisLoad) request(b, body []byte, now time.Time) []byte {
 }
 
 // exchange writes the worker's request and reads the answer's status and
-// body (s.answer); keep is false when the server closes the connection;
+// body (s.answer) within timeout; keep is false when the server closes the connection;
 // answered says whether any of the answer arrived.
-func (s *scratch) exchange() (status int, keep, answered bool, err error) {
-	if now := time.Now(); now.After(s.deadline.Add(-requestTimeout + time.Second)) {
-		s.deadline = now.Add(requestTimeout) // renewed once a second, not per request
+func (s *scratch) exchange(timeout time.Duration) (status int, keep, answered bool, err error) {
+	if now := time.Now(); now.After(s.deadline.Add(-timeout + timeout/10)) {
+		s.deadline = now.Add(timeout) // renewed every tenth of it (a second), not per request
 		if err := s.conn.SetDeadline(s.deadline); err != nil {
 			return 0, false, false, err
 		}

@@ -6,12 +6,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestHISLoadRequests: the gateway row's client signs every request as
@@ -128,5 +131,74 @@ func TestHISLoadConnections(t *testing.T) {
 	}
 	if n != 6 || len(conns) != 3 {
 		t.Fatalf("%d requests over %d connections, want 6 over 3", n, len(conns))
+	}
+}
+
+// TestHISLoadTimeoutNotResent: a request the server read and did not
+// answer in time is an error, never sent again (its nonce was used); a
+// cancelled run stops waiting at once.
+func TestHISLoadTimeoutNotResent(t *testing.T) {
+	var mu sync.Mutex
+	var nonces []string
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		mu.Lock()
+		nonces = append(nonces, r.Header.Get("x-tif-nonce"))
+		k := len(nonces)
+		mu.Unlock()
+		if k >= 2 {
+			<-release // never answered in time
+			return
+		}
+		_, _ = io.WriteString(w, `{"infcode":"0","err_msg":"","output":{}}`)
+	}))
+	defer srv.Close()
+	defer close(release)
+	h := newHISLoad(strings.TrimPrefix(srv.URL, "http://"), 1)
+	h.timeout = 300 * time.Millisecond
+	var s scratch
+	defer s.closeConn()
+	if err := h.post(context.Background(), []byte(`{}`), &s); err != nil {
+		t.Fatal(err)
+	}
+	var ne net.Error
+	if err := h.post(context.Background(), []byte(`{}`), &s); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("an unanswered request: %v, want a timeout", err)
+	}
+	mu.Lock()
+	if len(nonces) != 2 {
+		t.Fatalf("the server read %d requests (%v), want 2: the timed-out one was sent again", len(nonces), nonces)
+	}
+	mu.Unlock()
+
+	h.timeout = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	if err := h.post(ctx, []byte(`{}`), &s); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled wait: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("a cancelled run waited %s for an answer", d)
+	}
+}
+
+// TestHISLoadMsgidsDistinct: within one second the client's msgids stay
+// distinct well past the gateway's request rate, and 30 characters long.
+func TestHISLoadMsgidsDistinct(t *testing.T) {
+	h := newHISLoad("127.0.0.1:1", 1)
+	var s scratch
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	seen := map[string]bool{}
+	for range 50_000 {
+		var env struct{ Msgid string }
+		if err := json.Unmarshal(h.envelope(nil, "2301", now, []byte(`{}`), &s), &env); err != nil {
+			t.Fatal(err)
+		}
+		if len(env.Msgid) != 30 || seen[env.Msgid] {
+			t.Fatalf("msgid %q: length %d, seen before %v", env.Msgid, len(env.Msgid), seen[env.Msgid])
+		}
+		seen[env.Msgid] = true
 	}
 }
