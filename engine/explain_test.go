@@ -108,3 +108,23 @@ func TestPropertyLayers(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainLayerAllocs: the sentence is written into one buffer: one
+// allocation for the string, none for AppendExplainLayer with room.
+func TestExplainLayerAllocs(t *testing.T) {
+	l := engine.Layer{Fund: engine.FundBasic, From: engine.MustMoney("100"), Base: engine.MustMoney("12000"),
+		Threshold: engine.MustMoney("200"),
+		Bands:     []engine.Band{{UpTo: mp("10000"), Ratio: engine.MustRatio("0.85")}, {Ratio: engine.MustRatio("0.875")}},
+		Cap:       mp("9000"), Room: engine.MustMoney("9000"), Raw: engine.MustMoney("9280"), Paid: engine.MustMoney("9000")}
+	details := []engine.Detail{{Fund: engine.FundBasic, Band: 0, Ratio: engine.MustRatio("0.85"), Amount: engine.MustMoney("8330")}}
+	if n := testing.AllocsPerRun(100, func() { _ = engine.ExplainLayer(l, details) }); n != 1 {
+		t.Errorf("ExplainLayer allocates %v times, want 1", n)
+	}
+	buf := make([]byte, 0, 1024)
+	if n := testing.AllocsPerRun(100, func() { buf = engine.AppendExplainLayer(buf[:0], l, details) }); n != 0 {
+		t.Errorf("AppendExplainLayer allocates %v times, want 0", n)
+	}
+	if got, want := string(engine.AppendExplainLayer([]byte("x"), l, details)), "x"+engine.ExplainLayer(l, details); got != want {
+		t.Errorf("AppendExplainLayer after x = %s, want %s", got, want)
+	}
+}

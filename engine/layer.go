@@ -78,8 +78,10 @@ type BandPart struct {
 
 // Parts lists the bands the claim's base went through (Base > 0), in
 // order, by the same arithmetic as the settlement (span).
-func (l Layer) Parts() []BandPart {
-	var out []BandPart
+func (l Layer) Parts() []BandPart { return l.appendParts(nil) }
+
+// appendParts appends Parts' bands to out.
+func (l Layer) appendParts(out []BandPart) []BandPart {
 	var lower Money
 	c1 := l.From.Add(l.Base)
 	for i, b := range l.Bands {
