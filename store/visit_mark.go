@@ -12,10 +12,17 @@ const MaxCertTypeLen = 10
 
 // CheckVisitMark refuses a mark SettleVisit cannot keep: a Msgid longer
 // than engine.MaxIDLen or a CertType longer than MaxCertTypeLen
-// characters, or either not UTF-8 or holding a NUL (a
-// *engine.ValidationError naming mark.msgid or mark.cert_type).
+// characters, or either not UTF-8 or holding a NUL, or an At outside the
+// years 1970 to 9999 (a *engine.ValidationError naming mark.msgid,
+// mark.cert_type or mark.at): both stores refuse alike, and a mark
+// PostgreSQL could not store never reaches a group commit.
 func CheckVisitMark(m VisitMark) error {
 	var v engine.Violations
+	if !m.At.IsZero() {
+		if y := m.At.UTC().Year(); y < 1970 || y > 9999 {
+			v.Addf("mark.at", "must be a time in the years 1970 to 9999, got %s", m.At.UTC().Format(time.RFC3339))
+		}
+	}
 	if m.Msgid != "" {
 		engine.CheckText(&v, "mark.msgid", m.Msgid, engine.MaxIDLen)
 	}

@@ -25,8 +25,9 @@ type visitBook struct {
 
 var _ store.Clocked = (*Store)(nil)
 
-// SetClock makes now the clock SettleVisit records a visit settled by
-// (time.Now when nil); see store.Clocked.
+// SetClock makes now the clock of the visits' OpenedAt and of the time
+// SettleVisit records a visit settled at (time.Now when nil); see
+// store.Clocked.
 func (s *Store) SetClock(now func() time.Time) {
 	s.visits.mu.Lock()
 	defer s.visits.mu.Unlock()
@@ -93,7 +94,7 @@ func (s *Store) OpenVisit(ctx context.Context, v store.Visit) (store.Visit, erro
 	if _, taken := b.byID[v.ID]; taken {
 		return store.Visit{}, fmt.Errorf("visit id %q is another visit's: %w", v.ID, store.ErrConflict)
 	}
-	v.OpenedAt = time.Now().UTC().Truncate(time.Microsecond)
+	v.OpenedAt = b.clock()
 	if b.byID == nil {
 		b.byID, b.byNumber = map[string]*visitRecord{}, map[visitNumber]string{}
 	}

@@ -26,18 +26,24 @@ var keyedArgs = map[string]struct {
 	args string
 	rows float64
 }{
-	"group lock":           {`'{K00000003,K00000001,NOPE,K00000002}'`, 3},
-	"group keys":           {`'{I,I,I,I}', '{R00000001,R00000002,R00000003,NOPE}'`, 3},
-	"group years":          {`'{K00000001,K00000002,K00000003,NOPE}', '{2026,2026,2026,2026}'`, 3},
-	"group budgets":        {`'{I00000001,I00000002,I00000003,NOPE}', '{2026,2026,2026,2026}'`, 4},
-	"group filings":        {`'{K00000001,K00000002,K00000003,NOPE}'`, 3},
-	"group balances":       {`'{K00000001,K00000002,K00000003,NOPE}', '{1.00,2.00,3.00,4.00}'`, 0},
-	"PutPersons lock":      {`'{K00000001,K00000002,K00000003,NOPE}'`, 3},
-	"EnrollMembers check":  {`'{K00000001,K00000002,K00000003,NOPE}', 2026`, 4},
-	"EnrollMembers lock":   {`'{K00000001,K00000002,K00000003,NOPE}'`, 3},
-	"EnrollMembers others": {`'{K00000001,K00000002,K00000003,NOPE}', 2026`, 3},
-	"Reconcile totals":     {`'I00000002', '2026-01-01', '2026-12-31', 0, '{}'`, 1},
-	"Reconcile list":       {`'I00000002', '2026-01-01', '2026-12-31', 0, '{1}', 1000`, 4},
+	"group lock":               {`'{K00000003,K00000001,NOPE,K00000002}'`, 3},
+	"group keys":               {`'{I,I,I,I}', '{R00000001,R00000002,R00000003,NOPE}'`, 3},
+	"group years":              {`'{K00000001,K00000002,K00000003,NOPE}', '{2026,2026,2026,2026}'`, 3},
+	"group budgets":            {`'{I00000001,I00000002,I00000003,NOPE}', '{2026,2026,2026,2026}'`, 4},
+	"group filings":            {`'{K00000001,K00000002,K00000003,NOPE}'`, 3},
+	"group visits lock":        {`'{V00000003,V00000001,NOPE,V00000002}'`, 3},
+	"group visits mark":        {`'{V00000003,V00000001,NOPE}', 2, '{a,b,c}', '{2026-01-01,2026-01-01,2026-01-01}', '{m,m,m}', '{c,c,c}'`, 0},
+	"group details lock":       {`'{V00000003,V00000001,NOPE,V00000002}'`, 3},
+	"group details counts":     {`'{V00000003,V00000001,NOPE,V00000002}'`, 4},
+	"group details by sn":      {`'{V00000003,V00000001,NOPE,V00000002}', '{1,1,1,2}'`, 2},
+	"group details count rows": {`now(), '{V00000003,V00000001,NOPE}', '{1,1,1}', '{1,1,1}'`, 0},
+	"group balances":           {`'{K00000001,K00000002,K00000003,NOPE}', '{1.00,2.00,3.00,4.00}'`, 0},
+	"PutPersons lock":          {`'{K00000001,K00000002,K00000003,NOPE}'`, 3},
+	"EnrollMembers check":      {`'{K00000001,K00000002,K00000003,NOPE}', 2026`, 4},
+	"EnrollMembers lock":       {`'{K00000001,K00000002,K00000003,NOPE}'`, 3},
+	"EnrollMembers others":     {`'{K00000001,K00000002,K00000003,NOPE}', 2026`, 3},
+	"Reconcile totals":         {`'I00000002', '2026-01-01', '2026-12-31', 0, '{}'`, 1},
+	"Reconcile list":           {`'I00000002', '2026-01-01', '2026-12-31', 0, '{1}', 1000`, 4},
 }
 
 // TestKeyedStatementsProbeIndexes checks that every statement that reads
@@ -69,7 +75,7 @@ func TestKeyedStatementsProbeIndexes(t *testing.T) {
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	tables := []string{"persons", "person_years", "request_keys", "budget_usage", "cross_region_filings",
-		"institutions", "capitation_contracts", "contract_members", "settlements"}
+		"institutions", "capitation_contracts", "contract_members", "settlements", "visits", "fee_details"}
 	for _, tb := range tables {
 		// Before the statements are prepared: a change of a table's
 		// options drops its cached plans.
@@ -130,7 +136,11 @@ func TestKeyedStatementsProbeIndexes(t *testing.T) {
 				policy_scheme, drg_code, personal_total)
 			SELECT 'S' || g, 'I' || lpad((g % 5000)::text, 8, '0'), 'R' || g, 'K' || lpad(g::text, 8, '0'), 1,
 				date '2026-01-01' + (g / 5000 * 31), 2026, 2, 'f', '{}', '{}', 1, 1, 1, 0, now(), 'R', 1, '', 0
-			FROM generate_series(1, {n}) g;`)
+			FROM generate_series(1, {n}) g;
+		INSERT INTO {s}.visits (visit_id, institution_id, person_id, kind, number, scheme, med_type, begin_time, state, opened_at, updated_at)
+			SELECT 'V' || lpad(g::text, 8, '0'), 'I', 'K' || lpad(g::text, 8, '0'), 1, g::text, 1, '11', '', 1, now(), now() FROM generate_series(1, {n}) g;
+		INSERT INTO {s}.fee_details (visit_id, seq, sn, batch, code, name, quantity, unit_price, amount, fee_time, med_type, uploaded_at)
+			SELECT 'V' || lpad(g::text, 8, '0'), 1, '1', 'B', 'c', 'n', 1, 1, 1, '', '', now() FROM generate_series(1, {n}) g;`)
 	if _, err := conn.Exec(ctx, fill); err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ const (
 	// markVisitsSQL settles the visits of a group's (or a lone
 	// settlement's) SettleVisit calls, checked under their locks.
 	markVisitsSQL = `UPDATE {s}.visits v SET state = $2, settlement_id = u.sid, settled_at = u.at, settle_msgid = u.msgid,
-			settle_cert_type = u.cert, updated_at = u.at
+			settle_cert_type = u.cert, updated_at = greatest(v.updated_at, u.at)
 		FROM unnest($1::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[]) AS u(id, sid, at, msgid, cert)
 		WHERE v.visit_id = ANY($1::text[]) AND v.visit_id = u.id`
 	// settleVisitSQL settles an OPEN visit by settlement $3 unless $3 is

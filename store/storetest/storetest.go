@@ -73,7 +73,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"OpenVisit", testOpenVisit}, {"CancelVisit", testCancelVisit}, {"RecordDischarge", testRecordDischarge},
 		{"FeeDetails", testFeeDetails}, {"CancelFeeDetails", testCancelFeeDetails}, {"FeeDetailFigures", testFeeDetailFigures},
 		{"VisitSettlement", testVisitSettlement}, {"VisitDetailLimits", testVisitDetailLimits}, {"VisitsConcurrent", testVisitsConcurrent}, {"VisitKeysNotStorable", testVisitKeysNotStorable},
-		{"SettleVisit", testSettleVisit}, {"SettleVisitConcurrent", testSettleVisitConcurrent},
+		{"SettleVisit", testSettleVisit}, {"SettleVisitConcurrent", testSettleVisitConcurrent}, {"SettleVisitRaces", testSettleVisitRaces},
 		{"DetailsVersion", testDetailsVersion}, {"FeeDetailsAtOnce", testFeeDetailsAtOnce}, {"VisitDetails", testVisitDetails},
 	}
 	for _, tc := range tests {

@@ -83,6 +83,11 @@ func testSettleVisit(t *testing.T, newStore func(t *testing.T) store.Store) {
 	long = mark
 	long.CertType = strings.Repeat("0", store.MaxCertTypeLen+1)
 	e.refusedMark("a certificate type too long", claim, long, nil, "mark.cert_type")
+	for _, at := range []time.Time{time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC)} {
+		far := mark
+		far.At = at
+		e.refusedMark("a settle time no store can keep ("+at.Format(time.RFC3339)+")", claim, far, nil, "mark.at")
+	}
 	errCompute := errors.New("compute refuses")
 	before := e.world()
 	if _, err := vs.SettleVisit(ctx, claim, func(store.PersonYear) (engine.Result, error) { return engine.Result{}, errCompute }, mark); !errors.Is(err, errCompute) {
