@@ -253,8 +253,12 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 		defer mu.Unlock()
 		recorded = &st
 	}
+	// At is the settle time (setl_time, GATEWAY.md: the commit time): the
+	// gateway's clock as it hands the claim to the store, which commits it
+	// with the visit's mark in one transaction, not the time the request
+	// arrived (before its visit, person and details were read).
 	mark := store.VisitMark{VisitID: v.ID, Generation: v.Generation, DetailsVersion: v.DetailsVersion,
-		Msgid: c.Env.Msgid, CertType: string(r.data.MdtrtCertType), At: c.Now}
+		Msgid: c.Env.Msgid, CertType: string(r.data.MdtrtCertType), At: g.now()}
 	resp, err := g.svc.Settle(api.WithVisitMark(api.WithSettled(api.WithSettleCheck(ctx, check), got), mark), req)
 	mu.Lock()
 	stale, committed, st := diff, computed && err == nil, recorded
@@ -285,7 +289,7 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 	if committed {
 		// This call committed it and, in the same transaction, settled
 		// the visit as mark says: its msgid is the settling one, kept on
-		// the visit with the request's time (mark.At). The visit is
+		// the visit with its settle time (mark.At). The visit is
 		// answered as the commit left it, not read again: a replay reads
 		// the same time, msgid and type from the visit.
 		if st == nil || st.ID != id {
@@ -295,7 +299,7 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 			}
 			st = &read
 		}
-		marked, err := v.SettledByMark(mark, st.ID, c.Now)
+		marked, err := v.SettledByMark(mark, st.ID, mark.At)
 		if err != nil {
 			return nil, fmt.Errorf("visit %q as settled by %q: %w", v.ID, st.ID, err)
 		}
