@@ -2,7 +2,8 @@ package memstore
 
 import (
 	"context"
-	"slices"
+	"encoding/binary"
+	"fmt"
 
 	"github.com/medsettle/medsettle/store"
 )
@@ -26,19 +27,18 @@ func (s *Store) PutFeeDetails(ctx context.Context, visitID string, lines []store
 	if err := r.v.CheckOpen(); err != nil {
 		return err
 	}
-	live := make(map[string]store.FeeDetail, len(r.lines))
-	for _, d := range r.lines {
-		live[d.SN] = d
+	live, err := r.liveBySN()
+	if err != nil {
+		return err
 	}
 	fresh, err := store.NewFeeDetails(visitID, live, lines)
 	if err != nil {
 		return err
 	}
-	if err := store.CheckDetailRoom(visitID, len(r.lines), r.rows, len(fresh)); err != nil {
+	if err := store.CheckDetailRoom(visitID, r.lines.n, r.rows, len(fresh)); err != nil {
 		return err
 	}
-	// A new slice: a caller's FeeDetails slice is never the record's.
-	r.lines = append(slices.Clip(r.lines), fresh...)
+	r.lines.add(fresh) // encoded: nothing of the caller's is kept
 	r.rows += len(fresh)
 	if len(fresh) > 0 {
 		r.v.DetailsVersion++
@@ -62,14 +62,21 @@ func (s *Store) CancelFeeDetails(ctx context.Context, visitID, batch, sn string)
 	if err := r.v.CheckOpen(); err != nil {
 		return 0, err
 	}
-	kept := make([]store.FeeDetail, 0, len(r.lines))
-	for _, d := range r.lines {
-		if (batch == "" || d.Batch == batch) && (sn == "" || d.SN == sn) {
-			continue
+	var kept detailLines
+	ok := r.lines.each(func(body []byte) bool {
+		dsn, dbatch, ok := detailKey(body)
+		if ok && (batch == "" || string(dbatch) == batch) && (sn == "" || string(dsn) == sn) {
+			return true
 		}
-		kept = append(kept, d)
+		kept.enc = binary.AppendUvarint(kept.enc, uint64(len(body)))
+		kept.enc = append(kept.enc, body...)
+		kept.n++
+		return true
+	})
+	if !ok {
+		return 0, fmt.Errorf("visit %q: %w", visitID, errDetailCorrupt)
 	}
-	n := len(r.lines) - len(kept)
+	n := r.lines.n - kept.n
 	if n == 0 {
 		return 0, nil
 	}
@@ -91,19 +98,47 @@ func (s *Store) FeeDetails(ctx context.Context, visitID, batch string) ([]store.
 	if err != nil {
 		return nil, err
 	}
-	return r.live(batch), nil
+	return r.live(batch)
 }
 
 // live lists the record's live lines of batch ("" = all) in upload order,
-// in a slice of its own. Call with the book's lock held.
-func (r *visitRecord) live(batch string) []store.FeeDetail {
+// decoded. Call with the book's lock held.
+func (r *visitRecord) live(batch string) ([]store.FeeDetail, error) {
 	var out []store.FeeDetail
-	for _, d := range r.lines {
-		if batch == "" || d.Batch == batch {
-			out = append(out, d)
+	var err error
+	ok := r.lines.each(func(body []byte) bool {
+		_, dbatch, ok := detailKey(body)
+		if !ok || (batch != "" && string(dbatch) != batch) {
+			return ok
 		}
+		var d store.FeeDetail
+		if d, err = decodeDetail(r.v.ID, body); err != nil {
+			return false
+		}
+		out = append(out, d)
+		return true
+	})
+	if !ok && err == nil {
+		err = errDetailCorrupt
 	}
-	return out
+	if err != nil {
+		return nil, fmt.Errorf("visit %q: %w", r.v.ID, err)
+	}
+	return out, nil
+}
+
+// liveBySN is the record's live lines by SN, decoded. Call with the book's
+// lock held.
+func (r *visitRecord) liveBySN() (map[string]store.FeeDetail, error) {
+	lines, err := r.live("")
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]store.FeeDetail, len(lines))
+	for _, d := range lines {
+		m[d.SN] = d
+	}
+	return m, nil
 }
 
 // VisitDetails reads a visit and its live lines of a batch under one hold
@@ -119,5 +154,9 @@ func (s *Store) VisitDetails(ctx context.Context, id, batch string) (store.Visit
 	if err != nil {
 		return store.Visit{}, nil, err
 	}
-	return r.v, r.live(batch), nil
+	lines, err := r.live(batch)
+	if err != nil {
+		return store.Visit{}, nil, err
+	}
+	return r.v, lines, nil
 }

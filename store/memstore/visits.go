@@ -55,7 +55,7 @@ type visitNumber struct {
 // lines are only counted (rows): nothing reads them back.
 type visitRecord struct {
 	v     store.Visit
-	lines []store.FeeDetail
+	lines detailLines
 	rows  int
 }
 
