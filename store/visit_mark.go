@@ -62,14 +62,6 @@ func (v Visit) SettledByMark(mark VisitMark, settlementID string, at time.Time) 
 	return v, nil
 }
 
-// Unsettled is v without what SettleVisit kept of its last settlement
-// (SettledAt, SettleMsgid, SettleCertType): a visit reopened, or settled
-// by MarkVisitSettled, has none.
-func (v Visit) Unsettled() Visit {
-	v.SettledAt, v.SettleMsgid, v.SettleCertType = time.Time{}, "", ""
-	return v
-}
-
 // Clocked is a store whose clock can be set (both stores): the time
 // SettleVisit records a visit settled at, and pgstore's settlements
 // theirs. For tests and demos on a fixed clock; set it before the store

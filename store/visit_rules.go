@@ -211,7 +211,8 @@ func (v Visit) SettledBy(settlementID string) (Visit, bool, error) {
 }
 
 // ReopenedFrom is v reopened after the reversal of settlementID
-// (ReopenVisit's transition) and whether that changes v: not if v is OPEN
+// (ReopenVisit's transition: what SettleVisit kept of the settling call
+// cleared) and whether that changes v: not if v is OPEN
 // and was reopened for settlementID already (a retry). Refuses a
 // settlementID engine.CheckID refuses (a *engine.ValidationError) and,
 // with ErrVisitNotOpen, a v
@@ -234,6 +235,8 @@ func (v Visit) ReopenedFrom(settlementID string) (Visit, bool, error) {
 	v.State, v.SettlementID = VisitOpen, ""
 	v.Generation++
 	v.ReversedSettlementID = settlementID
+	// Nothing of the settling call is kept on a visit that is not SETTLED.
+	v.SettledAt, v.SettleMsgid, v.SettleCertType = time.Time{}, "", ""
 	return v, true, nil
 }
 

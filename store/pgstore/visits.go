@@ -162,13 +162,7 @@ func (s *Store) MarkVisitSettled(ctx context.Context, id, settlementID string) (
 // ReopenVisit reopens a visit after its settlement's reversal; see
 // store.VisitStore.
 func (s *Store) ReopenVisit(ctx context.Context, id, settlementID string) (store.Visit, error) {
-	return s.moveVisit(ctx, id, func(v store.Visit) (store.Visit, bool, error) {
-		nv, changed, err := v.ReopenedFrom(settlementID)
-		if changed {
-			nv = nv.Unsettled()
-		}
-		return nv, changed, err
-	})
+	return s.moveVisit(ctx, id, func(v store.Visit) (store.Visit, bool, error) { return v.ReopenedFrom(settlementID) })
 }
 
 // RecordDischarge stores a visit's discharge record; see store.VisitStore.
