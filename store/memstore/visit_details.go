@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 
 	"github.com/medsettle/medsettle/store"
@@ -68,8 +67,7 @@ func (s *Store) CancelFeeDetails(ctx context.Context, visitID, batch, sn string)
 		if ok && (batch == "" || string(dbatch) == batch) && (sn == "" || string(dsn) == sn) {
 			return true
 		}
-		kept.enc = binary.AppendUvarint(kept.enc, uint64(len(body)))
-		kept.enc = append(kept.enc, body...)
+		kept.enc = appendString(kept.enc, string(body))
 		kept.n++
 		return true
 	})
