@@ -291,7 +291,7 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 	for _, c := range calls {
 		if o.warmup > 0 {
 			left -= o.warmup
-			if _, err := runCall(ctx, ghz, srv, work, c, o, o.warmup, "warmup", p, name+" warm-up "+c.label, left); err != nil {
+			if _, err := runCall(ctx, ghz, srv, work, c, o, o.warmup, "warmup", p, name+" warm-up "+c.label, left, func() {}); err != nil {
 				return nil, "", err
 			}
 		}
@@ -303,11 +303,11 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 		for i, c := range calls {
 			left -= slice
 			label := fmt.Sprintf("%s round %d/%d %s", name, round, o.rounds, c.label)
-			wait := func() error { return nil }
+			started, wait := func() {}, func() error { return nil }
 			if round == 1 {
-				wait = prof.during(ctx, slice, name+"-"+c.id)
+				started, wait = prof.during(ctx, slice, name+"-"+c.id)
 			}
-			rep, err := runCall(ctx, ghz, srv, work, c, o, slice, fmt.Sprintf("r%d", round), p, label, left)
+			rep, err := runCall(ctx, ghz, srv, work, c, o, slice, fmt.Sprintf("r%d", round), p, label, left, started)
 			if werr := wait(); err == nil && werr != nil {
 				err = werr
 			}
@@ -341,10 +341,13 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 }
 
 // runCall runs one row's load for d: ghz, or the gateway's client.
-func runCall(ctx context.Context, ghz string, srv *server, work string, c call, o options, d time.Duration, phase string, p *progress, label string, after time.Duration) (report, error) {
+// started is called when the calls begin (before ghz is launched; after
+// the gateway's admissions are open).
+func runCall(ctx context.Context, ghz string, srv *server, work string, c call, o options, d time.Duration, phase string, p *progress, label string, after time.Duration, started func()) (report, error) {
 	if c.gateway {
-		return runGateway(ctx, srv, c, o, d, phase, p, label, after)
+		return runGateway(ctx, srv, c, o, d, phase, p, label, after, started)
 	}
+	started()
 	return runGhz(ctx, ghz, srv, work, c, o, d, phase, p, label, after)
 }
 

@@ -51,7 +51,7 @@ func withGateway(store string, calls []call, persons int, compare bool) []call {
 // out, a worker opens one itself, timed with its claim (counted and
 // said). The report is ghz's shape: claims, their latencies (2301 + 2304),
 // errors, and the server's and this process's CPU over the run.
-func runGateway(ctx context.Context, srv *server, c call, o options, d time.Duration, phase string, p *progress, label string, after time.Duration) (report, error) {
+func runGateway(ctx context.Context, srv *server, c call, o options, d time.Duration, phase string, p *progress, label string, after time.Duration, started func()) (report, error) {
 	if srv.rates == nil {
 		srv.rates = rates{}
 	}
@@ -80,6 +80,7 @@ func runGateway(ctx context.Context, srv *server, c call, o options, d time.Dura
 	stopServerCPU := sampleCPU(srv.cmd.Process.Pid, cpuSampleEvery)
 	time.Sleep(2 * cpuSampleEvery) // a sample before the run starts
 	ownBefore, _ := processCPU(os.Getpid())
+	started()
 	start := time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup

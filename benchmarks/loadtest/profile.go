@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -18,16 +19,27 @@ type profiler struct {
 	addr string // the server's --pprof-listen address
 }
 
-// during starts a CPU profile of d, a second into a run of d, and returns
-// a function that waits for it and writes it; it is nil-safe so that a
-// run without -profile calls it alike.
-func (pr *profiler) during(ctx context.Context, d time.Duration, name string) func() error {
-	if pr == nil || d < 3*time.Second {
-		return func() error { return nil }
+// during returns started, to be called when a run of d starts its calls,
+// and wait, which waits for the profile and writes it. The profile covers
+// d less 3 s, from a second after started: a ghz run's start is when ghz
+// was launched (its parsing of its file may fall into that second), the
+// gateway's when its admissions are open and its claims begin. Both are
+// nil-safe, so that a run without -profile calls them alike.
+func (pr *profiler) during(ctx context.Context, d time.Duration, name string) (started func(), wait func() error) {
+	if pr == nil || d < 4*time.Second {
+		return func() {}, func() error { return nil }
 	}
-	secs := int((d - 2*time.Second) / time.Second)
+	secs := int((d - 3*time.Second) / time.Second)
+	begin := make(chan struct{})
+	var once sync.Once
 	done := make(chan error, 1)
 	go func() {
+		select {
+		case <-begin:
+		case <-ctx.Done():
+			done <- ctx.Err()
+			return
+		}
 		select {
 		case <-time.After(time.Second):
 		case <-ctx.Done():
@@ -36,7 +48,10 @@ func (pr *profiler) during(ctx context.Context, d time.Duration, name string) fu
 		}
 		done <- pr.fetch(ctx, secs, filepath.Join(pr.dir, name+".pprof"))
 	}()
-	return func() error { return <-done }
+	return func() { once.Do(func() { close(begin) }) }, func() error {
+		once.Do(func() { close(begin) }) // a run that failed before its calls
+		return <-done
+	}
 }
 
 // fetch writes a CPU profile of secs seconds to path.
