@@ -122,12 +122,7 @@ func (h *hisLoad) post(ctx context.Context, body []byte, s *scratch) error {
 			if err != nil {
 				return err
 			}
-			s.conn, s.deadline = c, time.Time{}
-			if s.rd == nil {
-				s.rd = bufio.NewReaderSize(c, 16<<10)
-			} else {
-				s.rd.Reset(c)
-			}
+			s.attach(c)
 		}
 		var keep, answered bool
 		var err error
@@ -256,6 +251,16 @@ func (s *scratch) exchange(timeout time.Duration) (status int, keep, answered bo
 	}
 	s.answer.Write(b)
 	return status, keep, true, nil
+}
+
+// attach makes c the worker's connection.
+func (s *scratch) attach(c net.Conn) {
+	s.conn, s.deadline = c, time.Time{}
+	if s.rd == nil {
+		s.rd = bufio.NewReaderSize(c, 16<<10)
+	} else {
+		s.rd.Reset(c)
+	}
 }
 
 // closeConn closes the worker's connection.

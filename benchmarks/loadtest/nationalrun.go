@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// gatewayCallID is the gateway row's id (its profiles are
+// <store>-gateway.pprof and <store>-gateway-client.pprof).
+const gatewayCallID = "gateway"
+
 // gatewayCall is the row of issue 12: the claim of the Settle row through
 // the national gateway, each claim an admission opened beforehand (2401,
 // not timed) and then timed: its details uploaded (2301) and settled
@@ -16,7 +20,7 @@ import (
 // institution and visit type are the gRPC Settle row's. Its ratio is to
 // the Settle row of the same store and run.
 func gatewayCall(persons int) call {
-	return call{id: "gateway", label: "gateway 2301+2304 (" + thousands(float64(persons)) + " persons)",
+	return call{id: gatewayCallID, label: "gateway 2301+2304 (" + thousands(float64(persons)) + " persons)",
 		who: people{personPrefix, persons}, gateway: true, target: target{minRatio: 0.7, of: "Settle"}}
 }
 

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"time"
 )
@@ -23,8 +25,10 @@ type profiler struct {
 // and wait, which waits for the profile and writes it. The profile covers
 // d less 3 s, from a second after started: a ghz run's start is when ghz
 // was launched (its parsing of its file may fall into that second), the
-// gateway's when its admissions are open and its claims begin. Both are
-// nil-safe, so that a run without -profile calls them alike.
+// gateway's when its admissions are open and its claims begin. The
+// gateway row's (name <store>-gateway) also profiles this process, its
+// HIS client, over the same seconds: DIR/<store>-gateway-client.pprof.
+// Both are nil-safe, so that a run without -profile calls them alike.
 func (pr *profiler) during(ctx context.Context, d time.Duration, name string) (started func(), wait func() error) {
 	if pr == nil || d < 4*time.Second {
 		return func() {}, func() error { return nil }
@@ -46,7 +50,17 @@ func (pr *profiler) during(ctx context.Context, d time.Duration, name string) (s
 			done <- ctx.Err()
 			return
 		}
-		done <- pr.fetch(ctx, secs, filepath.Join(pr.dir, name+".pprof"))
+		client := make(chan error, 1)
+		if strings.HasSuffix(name, "-"+gatewayCallID) {
+			go func() { client <- profileSelf(ctx, secs, filepath.Join(pr.dir, name+"-client.pprof")) }()
+		} else {
+			client <- nil
+		}
+		err := pr.fetch(ctx, secs, filepath.Join(pr.dir, name+".pprof"))
+		if cerr := <-client; err == nil {
+			err = cerr
+		}
+		done <- err
 	}()
 	return func() { once.Do(func() { close(begin) }) }, func() error {
 		once.Do(func() { close(begin) }) // a run that failed before its calls
@@ -79,4 +93,26 @@ func (pr *profiler) fetch(ctx context.Context, secs int, path string) error {
 		return fmt.Errorf("profile %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// profileSelf writes a CPU profile of this process over the next secs
+// seconds to path (cut short should ctx end).
+func profileSelf(ctx context.Context, secs int, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("profile %s: %w", path, err)
+	}
+	select {
+	case <-time.After(time.Duration(secs) * time.Second):
+	case <-ctx.Done():
+	}
+	pprof.StopCPUProfile()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("profile %s: %w", path, err)
+	}
+	return ctx.Err()
 }
