@@ -79,10 +79,6 @@ func withDefaultStoreTimeouts(st store.Store) store.Store {
 	return WithStoreTimeouts(st, StoreTimeouts{})
 }
 
-// errStoreTimeout is the cause of the context of an operation that ran out
-// of its server-side limit.
-var errStoreTimeout = errors.New("store timeout")
-
 // storeTimeoutError is an operation that ran out of its server-side limit:
 // the API answers it as any store.ErrUnavailable, UNAVAILABLE with "retry
 // with the same request id", and logs it with the operation and limit.
@@ -118,7 +114,8 @@ func timed[T any](ctx context.Context, m *metrics, limit time.Duration, op strin
 	return v, err
 }
 
-// timedRun runs f with limit as a deadline of its own; a failure after
+// timedRun runs f with limit as a deadline of its own (a clockDeadline:
+// no timer unless the store waits on Done); a failure after
 // the deadline passed (and before the caller's) is a storeTimeoutError.
 // A context that ends no later than limit would already bounds f: it gets no deadline (no timer) of its own, and a
 // failure after its deadline passed is a storeTimeoutError when that
@@ -130,15 +127,15 @@ func timedRun[T any](ctx context.Context, limit time.Duration, op string, f func
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= limit {
 		v, err := f(ctx)
-		if err != nil && errors.Is(context.Cause(ctx), errStoreTimeout) && timeoutError(err) {
+		if err != nil && storeLimitRanOut(ctx) && timeoutError(err) {
 			return v, &storeTimeoutError{op: op, limit: limit, err: err}
 		}
 		return v, err
 	}
-	tctx, cancel := context.WithTimeoutCause(ctx, limit, errStoreTimeout)
-	defer cancel()
+	tctx, stop := withClockDeadline(ctx, time.Now().Add(limit))
+	defer stop()
 	v, err := f(tctx)
-	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(tctx), errStoreTimeout) && timeoutError(err) {
+	if err != nil && ctx.Err() == nil && tctx.ranOut() && timeoutError(err) {
 		return v, &storeTimeoutError{op: op, limit: limit, err: err}
 	}
 	return v, err
@@ -153,8 +150,9 @@ func timeoutError(err error) bool {
 // storeDeadline gives the calls of the settlement service one store
 // deadline each (the unary limit, from the start of the call) instead of
 // one per store operation: a settlement's three or four store operations
-// (institution, policies, settle, snapshot) share one timer, which
-// timedRun then does not duplicate. Every operation stays bounded by the
+// (institution, policies, settle, snapshot) share one deadline (a
+// clockDeadline, armed only if the store waits on it), which timedRun then
+// does not duplicate. Every operation stays bounded by the
 // unary limit, and all of them together are too; the audit event is
 // appended under its own (audit.go). The settlement service has no long
 // operation (TestSettlementServiceHasNoLongStoreOperation).
@@ -173,9 +171,9 @@ func storeDeadline(st store.Store) grpc.UnaryServerInterceptor {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= limit {
 			return handler(ctx, req)
 		}
-		ctx, cancel := context.WithTimeoutCause(ctx, limit, errStoreTimeout)
-		defer cancel()
-		return handler(ctx, req)
+		sctx, stop := withClockDeadline(ctx, time.Now().Add(limit))
+		defer stop()
+		return handler(sctx, req)
 	}
 }
 
