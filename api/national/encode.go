@@ -150,20 +150,33 @@ func (a uploadAnswer) appendJSON(b []byte) ([]byte, bool) {
 // appendJSON when it has one, else by encoding/json; false when the
 // output cannot be written.
 func (r *Response) appendJSON(b []byte) ([]byte, bool) {
+	b = appendEnvelope(b, r.Infcode, r.InfRefmsgid, r.RefmsgTime, r.RespondTime, r.ErrMsg, r.WarnMsg)
+	return appendOutput(b, r.Output)
+}
+
+// appendEnvelope appends a Response's fields before its output, up to
+// `"output":`.
+func appendEnvelope(b []byte, infcode, refmsgid, refmsgTime, respondTime, errMsg, warnMsg string) []byte {
 	b = append(b, `{"infcode":`...)
-	b = appendString(b, r.Infcode)
+	b = appendString(b, infcode)
 	b = append(b, `,"inf_refmsgid":`...)
-	b = appendString(b, r.InfRefmsgid)
+	b = appendString(b, refmsgid)
 	b = append(b, `,"refmsg_time":`...)
-	b = appendString(b, r.RefmsgTime)
+	b = appendString(b, refmsgTime)
 	b = append(b, `,"respond_time":`...)
-	b = appendString(b, r.RespondTime)
+	b = appendString(b, respondTime)
 	b = append(b, `,"err_msg":`...)
-	b = appendString(b, r.ErrMsg)
+	b = appendString(b, errMsg)
 	b = append(b, `,"warn_msg":`...)
-	b = appendString(b, r.WarnMsg)
-	b = append(b, `,"output":`...)
-	switch out := r.Output.(type) {
+	b = appendString(b, warnMsg)
+	return append(b, `,"output":`...)
+}
+
+// appendOutput appends a Response's output (after appendEnvelope) and
+// closes it: by the output's own appendJSON when it has one, else by
+// encoding/json; false when it cannot be written.
+func appendOutput(b []byte, output any) ([]byte, bool) {
+	switch out := output.(type) {
 	case nil:
 		b = append(b, "null"...)
 	case jsonAppender:

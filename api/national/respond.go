@@ -41,23 +41,35 @@ func newRefmsgidSource() *refmsgidSource {
 
 // id is the next inf_refmsgid of area at t.
 func (s *refmsgidSource) id(area string, t time.Time) string {
+	var buf [64]byte
+	return string(s.appendID(buf[:0], area, t))
+}
+
+// appendID appends the next inf_refmsgid of area at t to b.
+func (s *refmsgidSource) appendID(b []byte, area string, t time.Time) []byte {
 	n := s.next.Add(1) % refmsgidSerials
 	var digits [20]byte
 	serial := strconv.AppendUint(digits[:0], n, 10)
-	var buf [64]byte
-	b := append(buf[:0], area...)
+	b = append(b, area...)
 	b = t.In(shanghai).AppendFormat(b, refmsgidTimeLayout)
 	for range 10 - len(serial) {
 		b = append(b, '0')
 	}
-	return string(append(b, serial...))
+	return append(b, serial...)
 }
 
 // respTime is t as refmsg_time and respond_time.
 func respTime(t time.Time) string {
 	var buf [24]byte
-	b := t.In(shanghai).AppendFormat(buf[:0], respTimeLayout)
-	return string(append(b[:14], b[15:]...)) // the layout's dot out: yyyyMMddHHmmssSSS
+	return string(appendRespTime(buf[:0], t))
+}
+
+// appendRespTime appends t as refmsg_time and respond_time to b.
+func appendRespTime(b []byte, t time.Time) []byte {
+	start := len(b)
+	b = t.In(shanghai).AppendFormat(b, respTimeLayout)
+	dot := start + 14
+	return append(b[:dot], b[dot+1:]...) // the layout's dot out: yyyyMMddHHmmssSSS
 }
 
 // cutChars cuts s to at most n characters.
@@ -83,19 +95,29 @@ func (g *Gateway) answer(received time.Time, errMsg string, output any) (body []
 }
 
 // appendAnswer is answer appended to dst (a pooled buffer: pooledBuffer).
+// Its inf_refmsgid and times are written from the stack (no string is
+// made of them) unless the output needs encoding/json's Response.
 func (g *Gateway) appendAnswer(dst []byte, received time.Time, errMsg string, output any) (body []byte, ok bool) {
-	resp := Response{Infcode: "0", Output: output}
+	var idBuf [64]byte
+	var id []byte
 	if g.refmsgid != nil && g.cfg != nil {
-		resp.InfRefmsgid = g.refmsgid.id(g.cfg.Area, received)
+		id = g.refmsgid.appendID(idBuf[:0], g.cfg.Area, received)
 	}
-	resp.RefmsgTime = respTime(received)
+	var refBuf, respBuf [24]byte
+	refmsgTime := appendRespTime(refBuf[:0], received)
+	infcode := "0"
 	if errMsg != "" {
-		resp.Infcode, resp.ErrMsg, resp.Output = "-1", cutChars(errMsg, maxErrMsg), nil
+		infcode, errMsg, output = "-1", cutChars(errMsg, maxErrMsg), nil
 	}
-	resp.RespondTime = respTime(g.now())
-	if body, ok := resp.appendJSON(dst); ok {
+	respondTime := appendRespTime(respBuf[:0], g.now())
+	// The conversions below do not outlive the call (appendEnvelope keeps
+	// nothing): short ones are made on the stack.
+	b := appendEnvelope(dst, infcode, string(id), string(refmsgTime), string(respondTime), errMsg, "")
+	if body, ok := appendOutput(b, output); ok {
 		return body, true
 	}
+	resp := Response{Infcode: infcode, InfRefmsgid: string(id), RefmsgTime: string(refmsgTime),
+		RespondTime: string(respondTime), ErrMsg: errMsg, Output: output}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -144,11 +166,33 @@ var (
 	hdrNoStore = []string{"no-store"}
 )
 
+// contentLengths are the Content-Length values of the answers shorter
+// than maxCachedLength bytes, each made on first use and shared as the
+// constant headers are.
+var contentLengths [maxCachedLength]atomic.Pointer[[]string]
+
+// maxCachedLength bounds contentLengths: nearly every answer is shorter.
+const maxCachedLength = 8 << 10
+
+// contentLength is the Content-Length header value of a body of n bytes:
+// a shared slice, never modified.
+func contentLength(n int) []string {
+	if n < 0 || n >= maxCachedLength {
+		return []string{strconv.Itoa(n)}
+	}
+	if v := contentLengths[n].Load(); v != nil {
+		return *v
+	}
+	v := []string{strconv.Itoa(n)}
+	contentLengths[n].Store(&v)
+	return v
+}
+
 // write sends an answer's body with httpStatus.
 func write(w http.ResponseWriter, httpStatus int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = hdrJSON
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Length"] = contentLength(len(body))
 	h["X-Content-Type-Options"] = hdrNosniff
 	h["Cache-Control"] = hdrNoStore
 	w.WriteHeader(httpStatus)
