@@ -45,13 +45,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuseHTTP(w, http.StatusUnsupportedMediaType, received, msg)
 		return
 	}
-	release, ok := g.admit(r.Context())
-	if !ok {
+	if !g.admit(r.Context()) {
 		w.Header().Set("Retry-After", "1")
 		g.refuseHTTP(w, http.StatusServiceUnavailable, received, msgBusy)
 		return
 	}
-	defer release()
+	defer g.release()
 	auth, fail := g.authenticate(r.Header, received)
 	if fail != nil {
 		g.refuseAuth(w, r, received, fail)
@@ -176,23 +175,27 @@ func (g *Gateway) refuseAuth(w http.ResponseWriter, r *http.Request, received ti
 	g.refuseHTTP(w, http.StatusUnauthorized, received, fail.Msg)
 }
 
-// admit takes one of the gateway's places, waiting at most its queue wait.
-func (g *Gateway) admit(ctx context.Context) (func(), bool) {
+// admit takes one of the gateway's places, waiting at most its queue
+// wait; release gives it back.
+func (g *Gateway) admit(ctx context.Context) bool {
 	select {
 	case g.slots <- struct{}{}:
-		return func() { <-g.slots }, true
+		return true
 	default:
 	}
 	t := time.NewTimer(g.wait)
 	defer t.Stop()
 	select {
 	case g.slots <- struct{}{}:
-		return func() { <-g.slots }, true
+		return true
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	return nil, false
+	return false
 }
+
+// release gives back the place admit took.
+func (g *Gateway) release() { <-g.slots }
 
 // checkContentType accepts application/json and text/plain, in UTF-8 (a
 // charset other than UTF-8 is refused), and no Content-Type at all (read
