@@ -40,29 +40,51 @@ func (c Claim) Year() int { return c.SettleDate.Year }
 func (c Claim) Fingerprint() string {
 	// The digest of "len:field;" for each text, the header
 	// "visit;date;cross;account;", the item count and "end", exactly as
-	// it has always been written (with fmt), built in one buffer.
-	size := 64 + len(c.RequestID) + len(c.InstitutionID) + len(c.PersonID) + len(c.DRGCode)
-	for i := range c.Items {
-		size += 80 + len(c.Items[i].Code) + len(c.Items[i].Name)
+	// it has always been written (with fmt), streamed into the hash
+	// through a buffer on the stack: only the answer is allocated.
+	h := sha256.New()
+	var buf [512]byte
+	b := buf[:0]
+	// room makes n bytes free in b (n well under len(buf)).
+	room := func(n int) {
+		if len(buf)-len(b) < n {
+			h.Write(b)
+			b = buf[:0]
+		}
 	}
-	b := make([]byte, 0, size)
-	field := func(b []byte, s string) []byte {
+	// text adds s, through as many buffers as it takes.
+	text := func(s string) {
+		for len(s) > 0 {
+			if len(b) == len(buf) {
+				h.Write(b)
+				b = buf[:0]
+			}
+			n := copy(buf[len(b):], s)
+			b = buf[:len(b)+n]
+			s = s[n:]
+		}
+	}
+	field := func(s string) {
+		room(24)
 		b = strconv.AppendInt(b, int64(len(s)), 10)
 		b = append(b, ':')
-		b = append(b, s...)
-		return append(b, ';')
+		text(s)
+		room(1)
+		b = append(b, ';')
 	}
-	num := func(b []byte, v int64, scale int) []byte {
-		var buf [32]byte
-		digits := appendScaled(buf[:0], v, scale, 0) // the shortest form
-		b = strconv.AppendInt(b, int64(len(digits)), 10)
+	num := func(v int64, scale int) {
+		var digits [32]byte
+		d := appendScaled(digits[:0], v, scale, 0) // the shortest form
+		room(64)
+		b = strconv.AppendInt(b, int64(len(d)), 10)
 		b = append(b, ':')
-		b = append(b, digits...)
-		return append(b, ';')
+		b = append(b, d...)
+		b = append(b, ';')
 	}
-	b = field(b, c.RequestID)
-	b = field(b, c.InstitutionID)
-	b = field(b, c.PersonID)
+	field(c.RequestID)
+	field(c.InstitutionID)
+	field(c.PersonID)
+	room(128)
 	b = strconv.AppendInt(b, int64(c.VisitType), 10)
 	b = append(b, ';')
 	b = c.SettleDate.appendTo(b)
@@ -71,19 +93,25 @@ func (c Claim) Fingerprint() string {
 	b = append(b, ';')
 	b = strconv.AppendBool(b, c.UsePersonalAccount)
 	b = append(b, ';')
-	b = field(b, c.DRGCode)
+	field(c.DRGCode)
+	room(24)
 	b = strconv.AppendInt(b, int64(len(c.Items)), 10)
 	b = append(b, ';')
-	for _, it := range c.Items {
-		b = field(b, it.Code)
-		b = field(b, it.Name)
-		b = num(b, it.Quantity.v, 4)
-		b = num(b, it.UnitPrice.v, 6)
-		b = num(b, it.Amount.fen, 2)
+	for i := range c.Items {
+		it := &c.Items[i]
+		field(it.Code)
+		field(it.Name)
+		num(it.Quantity.v, 4)
+		num(it.UnitPrice.v, 6)
+		num(it.Amount.fen, 2)
 	}
+	room(3)
 	b = append(b, "end"...)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	h.Write(b)
+	var sum [sha256.Size]byte
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], h.Sum(sum[:0]))
+	return string(out[:])
 }
 
 func (c Claim) normalCrossRegion() CrossRegion {

@@ -57,6 +57,9 @@ func TestFingerprintUnchanged(t *testing.T) {
 			c.SettleDate = engine.Date{Year: []int{0, 12, 999, 10000, -3}[g.intn(5)], Month: 13, Day: 100}
 		case 4:
 			c.Items = nil
+		case 5: // texts longer than Fingerprint's buffer
+			c.RequestID = strings.Repeat("r", 500+g.intn(600))
+			c.Items[len(c.Items)-1].Name = strings.Repeat("名", 100+g.intn(1000))
 		}
 		if got, want := c.Fingerprint(), fingerprintRef(c); got != want {
 			g.fatalf("Fingerprint of %+v = %s, want %s", c, got, want)
