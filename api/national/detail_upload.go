@@ -164,14 +164,11 @@ func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 // be read as a line (one that could not keeps only its feedetl_sn, if that
 // can be read, to name it). An upload whose every line plainly reads
 // (nearly all) is read in one pass (feeDetailsFast), or else decoded whole
-// by encoding/json; any other is read line by line.
+// by encoding/json; any other is read line by line. decoded is read, never
+// modified (it may be allDecoded's).
 func readFeeDetails(input json.RawMessage) ([]feeDetailLine, []bool, error) {
 	if lines, ok := feeDetailsFast(input, engine.MaxItems); ok {
-		decoded := make([]bool, len(lines))
-		for i := range decoded {
-			decoded[i] = true
-		}
-		return lines, decoded, nil
+		return lines, allDecoded[:len(lines):len(lines)], nil
 	}
 	var fast struct {
 		Feedetail []*feeDetailLine `json:"feedetail"`
@@ -187,6 +184,16 @@ func readFeeDetails(input json.RawMessage) ([]feeDetailLine, []bool, error) {
 	}
 	return readFeeDetailsByLine(input)
 }
+
+// allDecoded says of every line of an upload read in one pass that it was
+// read: shared, never modified.
+var allDecoded = func() []bool {
+	b := make([]bool, engine.MaxItems)
+	for i := range b {
+		b[i] = true
+	}
+	return b
+}()
 
 // readFeeDetailsByLine reads input.feedetail line by line.
 func readFeeDetailsByLine(input json.RawMessage) ([]feeDetailLine, []bool, error) {

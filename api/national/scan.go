@@ -31,7 +31,8 @@ const maxFastDepth = 64
 // scanner reads one JSON text from b. The string values of the object
 // being read are gathered (pend, in pooled space) and made one string
 // when it is done (flush), each field a slice of it: one allocation per
-// object rather than one per field.
+// object rather than one per field (the lines of an upload share one
+// unless their slice grew while they were read).
 type scanner struct {
 	b     []byte
 	i     int
@@ -633,17 +634,17 @@ func feeDetailsFast(input []byte, max int) ([]feeDetailLine, bool) {
 			if len(lines) == max {
 				return false
 			}
-			lines = append(lines, feeDetailLine{})
-			if !lines[len(lines)-1].decodeFast(&s) {
-				return false
+			if len(lines) == cap(lines) {
+				s.flush() // before lines move
 			}
-			s.flush() // before lines may move
-			return true
+			lines = append(lines, feeDetailLine{})
+			return lines[len(lines)-1].decodeFast(&s)
 		})
 	})
 	if !ok || !s.end() || len(lines) == 0 {
 		return nil, false
 	}
+	s.flush()
 	return lines, true
 }
 
