@@ -47,14 +47,56 @@ func claimItems(v store.Visit, batch string, details []store.FeeDetail) ([]*pb.L
 		}
 		return nil, engine.Money{}, refuse("就诊 %s 没有未撤销的费用明细，请先上传明细（2301）再结算", v.ID)
 	}
+	// The items are one array, and their figures' texts (as String
+	// writes them) one string, each a slice of it.
+	var textBuf [512]byte
+	var endBuf [3 * 32]int
+	texts, ends := textBuf[:0], endBuf[:0]
+	if len(details) > len(endBuf)/3 {
+		ends = make([]int, 0, 3*len(details))
+	}
+	for _, d := range details {
+		texts = appendShortest(texts, d.Quantity.Scaled(), 4)
+		ends = append(ends, len(texts))
+		texts = appendShortest(texts, d.UnitPrice.Scaled(), 6)
+		ends = append(ends, len(texts))
+		texts = d.Amount.AppendFixed(texts)
+		ends = append(ends, len(texts))
+	}
+	all := string(texts)
+	lines := make([]pb.LineItem, len(details))
 	items := make([]*pb.LineItem, len(details))
 	var sum engine.Money
+	start := 0
 	for i, d := range details {
-		items[i] = &pb.LineItem{Code: d.Code, Name: d.Name, Quantity: d.Quantity.String(),
-			UnitPrice: d.UnitPrice.String(), Amount: d.Amount.String()}
+		it := &lines[i]
+		e := ends[3*i : 3*i+3]
+		it.Code, it.Name = d.Code, d.Name
+		it.Quantity, it.UnitPrice, it.Amount = all[start:e[0]], all[e[0]:e[1]], all[e[1]:e[2]]
+		start = e[2]
+		items[i] = it
 		sum = sum.Add(d.Amount)
 	}
 	return items, sum, nil
+}
+
+// appendShortest appends units × 10^-scale in its shortest exact form, as
+// the engine's String methods of Quantity, Price and Ratio write it ("2",
+// "0.5", "-1.25").
+func appendShortest(b []byte, units int64, scale int) []byte {
+	start := len(b)
+	b = engine.AppendScaled(b, units, scale)
+	if scale == 0 {
+		return b
+	}
+	end := len(b)
+	for end > start && b[end-1] == '0' {
+		end--
+	}
+	if b[end-1] == '.' {
+		end--
+	}
+	return b[:end]
 }
 
 // knownDRG is code when the policy that settles the person on date lists
