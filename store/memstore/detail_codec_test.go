@@ -30,8 +30,7 @@ func TestDetailCodecRoundTrip(t *testing.T) {
 		l.add([]store.FeeDetail{d})
 		want = append(want, d)
 	}
-	r := &visitRecord{v: store.Visit{ID: "V1"}, lines: l}
-	got, err := r.live("")
+	got, err := liveLines("V1", l, "")
 	if err != nil || len(got) != len(want) || l.n != len(want) {
 		t.Fatalf("live: %d lines, %v; want %d", len(got), err, len(want))
 	}
@@ -41,8 +40,8 @@ func TestDetailCodecRoundTrip(t *testing.T) {
 		}
 	}
 	// A corrupt encoding is an error, never a wrong line.
-	r.lines.enc = r.lines.enc[:len(r.lines.enc)-1]
-	if _, err := r.live(""); err == nil {
+	l.enc = l.enc[:len(l.enc)-1]
+	if _, err := liveLines("V1", l, ""); err == nil {
 		t.Fatal("a truncated encoding decoded")
 	}
 }

@@ -19,14 +19,15 @@ func (s *Store) PutFeeDetails(ctx context.Context, visitID string, lines []store
 	b := &s.visits
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r, err := b.visit(visitID)
+	slot, vs, err := b.findSlot(visitID)
 	if err != nil {
 		return err
 	}
-	if err := r.v.CheckOpen(); err != nil {
+	if err := vs.checkOpen(visitID); err != nil {
 		return err
 	}
-	live, err := r.liveBySN()
+	have := b.detailLines(slot)
+	live, err := liveBySN(visitID, have)
 	if err != nil {
 		return err
 	}
@@ -34,13 +35,14 @@ func (s *Store) PutFeeDetails(ctx context.Context, visitID string, lines []store
 	if err != nil {
 		return err
 	}
-	if err := store.CheckDetailRoom(visitID, r.lines.n, r.rows, len(fresh)); err != nil {
+	if err := store.CheckDetailRoom(visitID, have.n, int(vs.rows), len(fresh)); err != nil {
 		return err
 	}
-	r.lines.add(fresh) // encoded: nothing of the caller's is kept
-	r.rows += len(fresh)
+	have.add(fresh) // encoded: nothing of the caller's is kept
+	b.setDetailLines(slot, have)
+	vs.rows += uint32(len(fresh))
 	if len(fresh) > 0 {
-		r.v.DetailsVersion++
+		vs.detailsVersion++
 	}
 	return nil
 }
@@ -54,15 +56,16 @@ func (s *Store) CancelFeeDetails(ctx context.Context, visitID, batch, sn string)
 	b := &s.visits
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r, err := b.visit(visitID)
+	slot, vs, err := b.findSlot(visitID)
 	if err != nil {
 		return 0, err
 	}
-	if err := r.v.CheckOpen(); err != nil {
+	if err := vs.checkOpen(visitID); err != nil {
 		return 0, err
 	}
+	have := b.detailLines(slot)
 	var kept detailLines
-	ok := r.lines.each(func(body []byte) bool {
+	ok := have.each(func(body []byte) bool {
 		dsn, dbatch, ok := detailKey(body)
 		if ok && (batch == "" || string(dbatch) == batch) && (sn == "" || string(dsn) == sn) {
 			return true
@@ -74,12 +77,12 @@ func (s *Store) CancelFeeDetails(ctx context.Context, visitID, batch, sn string)
 	if !ok {
 		return 0, fmt.Errorf("visit %q: %w", visitID, errDetailCorrupt)
 	}
-	n := r.lines.n - kept.n
+	n := have.n - kept.n
 	if n == 0 {
 		return 0, nil
 	}
-	r.lines = kept
-	r.v.DetailsVersion++
+	b.setDetailLines(slot, kept)
+	vs.detailsVersion++
 	return n, nil
 }
 
@@ -92,25 +95,44 @@ func (s *Store) FeeDetails(ctx context.Context, visitID, batch string) ([]store.
 	b := &s.visits
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r, err := b.visit(visitID)
+	slot, _, err := b.findSlot(visitID)
 	if err != nil {
 		return nil, err
 	}
-	return r.live(batch)
+	return liveLines(visitID, b.detailLines(slot), batch)
 }
 
-// live lists the record's live lines of batch ("" = all) in upload order,
-// decoded. Call with the book's lock held.
-func (r *visitRecord) live(batch string) ([]store.FeeDetail, error) {
+// checkOpen is store.Visit.CheckOpen of the visit of s, whose id is id,
+// without decoding it.
+func (s *visitSlot) checkOpen(id string) error {
+	return store.Visit{ID: id, State: store.VisitState(s.state)}.CheckOpen()
+}
+
+// detailLines is the live lines of the visit of slot. Call with b.mu
+// held.
+func (b *visitBook) detailLines(slot uint32) detailLines {
+	return detailLines{enc: *b.lines.at(slot), n: int(b.slots.at(slot).lines)}
+}
+
+// setDetailLines makes l the live lines of the visit of slot. Call with
+// b.mu held.
+func (b *visitBook) setDetailLines(slot uint32, l detailLines) {
+	*b.lines.at(slot) = l.enc
+	b.slots.at(slot).lines = uint32(l.n)
+}
+
+// liveLines lists the live lines l of visit id of batch ("" = all) in
+// upload order, decoded. Call with the book's lock held.
+func liveLines(id string, l detailLines, batch string) ([]store.FeeDetail, error) {
 	var out []store.FeeDetail
 	var err error
-	ok := r.lines.each(func(body []byte) bool {
+	ok := l.each(func(body []byte) bool {
 		_, dbatch, ok := detailKey(body)
 		if !ok || (batch != "" && string(dbatch) != batch) {
 			return ok
 		}
 		var d store.FeeDetail
-		if d, err = decodeDetail(r.v.ID, body); err != nil {
+		if d, err = decodeDetail(id, body); err != nil {
 			return false
 		}
 		out = append(out, d)
@@ -120,15 +142,15 @@ func (r *visitRecord) live(batch string) ([]store.FeeDetail, error) {
 		err = errDetailCorrupt
 	}
 	if err != nil {
-		return nil, fmt.Errorf("visit %q: %w", r.v.ID, err)
+		return nil, fmt.Errorf("visit %q: %w", id, err)
 	}
 	return out, nil
 }
 
-// liveBySN is the record's live lines by SN, decoded. Call with the book's
-// lock held.
-func (r *visitRecord) liveBySN() (map[string]store.FeeDetail, error) {
-	lines, err := r.live("")
+// liveBySN is the live lines l of visit id by SN, decoded. Call with the
+// book's lock held.
+func liveBySN(id string, l detailLines) (map[string]store.FeeDetail, error) {
+	lines, err := liveLines(id, l, "")
 	if err != nil {
 		return nil, err
 	}
@@ -148,13 +170,13 @@ func (s *Store) VisitDetails(ctx context.Context, id, batch string) (store.Visit
 	b := &s.visits
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r, err := b.visit(id)
+	slot, v, err := b.find(id)
 	if err != nil {
 		return store.Visit{}, nil, err
 	}
-	lines, err := r.live(batch)
+	lines, err := liveLines(id, b.detailLines(slot), batch)
 	if err != nil {
 		return store.Visit{}, nil, err
 	}
-	return r.v, lines, nil
+	return v, lines, nil
 }

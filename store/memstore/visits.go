@@ -3,7 +3,6 @@ package memstore
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/medsettle/medsettle/engine"
@@ -13,12 +12,24 @@ import (
 var _ store.VisitStore = (*Store)(nil)
 
 // visitBook holds the gateway's visits and their fee details, under a
-// mutex of its own (a visit's calls never touch settlements). The zero
-// value is empty and ready.
+// mutex of its own (a visit's calls never touch settlements; visit_lock.go),
+// without a pointer per visit for the garbage collector to scan: each
+// visit is a pointer-free slot (visitSlot, visit_codec.go) whose strings
+// are in pointer-free byte chunks (visit_slots.go), found by hash indexes
+// (visit_index.go); a visit's live fee-detail lines are one encoded byte
+// slice (detail_codec.go), the one pointer a visit costs. The zero value
+// is empty and ready.
 type visitBook struct {
-	mu       sync.Mutex
-	byID     map[string]*visitRecord
-	byNumber map[visitNumber]string
+	mu visitLock
+	// strs holds the visits' strings (visitSlot's string groups).
+	strs  byteChunks
+	slots pagedSlice[visitSlot]
+	// lines are the visits' live fee-detail lines (detailLines.enc), at
+	// their slots' indexes.
+	lines pagedSlice[[]byte]
+	index visitIndex
+	// out is the record visit hands out (visitLock).
+	out visitRecord
 	// now is the clock of SettledAt (time.Now when nil; SetClock).
 	now func() time.Time
 }
@@ -51,23 +62,6 @@ type visitNumber struct {
 	number      string
 }
 
-// visitRecord is a visit with its live lines in upload order. Cancelled
-// lines are only counted (rows): nothing reads them back.
-type visitRecord struct {
-	v     store.Visit
-	lines detailLines
-	rows  int
-}
-
-// visit returns the record of id, or ErrNotFound. Call with b.mu held.
-func (b *visitBook) visit(id string) (*visitRecord, error) {
-	r, ok := b.byID[id]
-	if !ok {
-		return nil, fmt.Errorf("visit %q: %w", id, store.ErrNotFound)
-	}
-	return r, nil
-}
-
 // OpenVisit stores a new OPEN visit, or returns the institution's visit of
 // that kind and number; see store.VisitStore.
 func (s *Store) OpenVisit(ctx context.Context, v store.Visit) (store.Visit, error) {
@@ -78,8 +72,12 @@ func (s *Store) OpenVisit(ctx context.Context, v store.Visit) (store.Visit, erro
 	key := visitNumber{v.InstitutionID, v.Kind, v.Number}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if id, ok := b.byNumber[key]; ok {
-		return b.byID[id].v, nil
+	if slot, ok := b.slotOfNumber(key); ok {
+		v, err := b.load(slot)
+		if err != nil {
+			return store.Visit{}, fmt.Errorf("visit %s %q: %w", key.institution, key.number, err)
+		}
+		return v, nil
 	}
 	v, err := store.NewVisit(v)
 	if err != nil {
@@ -91,15 +89,11 @@ func (s *Store) OpenVisit(ctx context.Context, v store.Visit) (store.Visit, erro
 	if !known {
 		return store.Visit{}, fmt.Errorf("person %q: %w", v.PersonID, store.ErrNotFound)
 	}
-	if _, taken := b.byID[v.ID]; taken {
+	if _, taken := b.slotOfID(v.ID); taken {
 		return store.Visit{}, fmt.Errorf("visit id %q is another visit's: %w", v.ID, store.ErrConflict)
 	}
 	v.OpenedAt = b.clock()
-	if b.byID == nil {
-		b.byID, b.byNumber = map[string]*visitRecord{}, map[visitNumber]string{}
-	}
-	b.byID[v.ID] = &visitRecord{v: v}
-	b.byNumber[key] = v.ID
+	b.add(&v, key)
 	return v, nil
 }
 
@@ -111,11 +105,8 @@ func (s *Store) GetVisit(ctx context.Context, id string) (store.Visit, error) {
 	b := &s.visits
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r, err := b.visit(id)
-	if err != nil {
-		return store.Visit{}, err
-	}
-	return r.v, nil
+	_, v, err := b.find(id)
+	return v, err
 }
 
 // CancelVisit cancels an OPEN visit; see store.VisitStore.
@@ -158,16 +149,16 @@ func (s *Store) moveVisit(ctx context.Context, id string, move func(store.Visit)
 	b := &s.visits
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r, err := b.visit(id)
+	slot, old, err := b.find(id)
 	if err != nil {
 		return store.Visit{}, err
 	}
-	v, changed, err := move(r.v)
+	v, changed, err := move(old)
 	if err != nil {
 		return store.Visit{}, err
 	}
 	if changed {
-		r.v = v
+		b.put(slot, &old, &v)
 	}
 	return v, nil
 }
@@ -186,10 +177,10 @@ func (s *Store) SettleVisit(ctx context.Context, claim engine.Claim, compute sto
 func (b *visitBook) markable(mark store.VisitMark) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r, err := b.visit(mark.VisitID)
+	_, v, err := b.find(mark.VisitID)
 	if err != nil {
 		return err
 	}
-	_, err = r.v.SettledByMark(mark, "", time.Time{})
+	_, err = v.SettledByMark(mark, "", time.Time{})
 	return err
 }
