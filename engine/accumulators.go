@@ -50,28 +50,37 @@ func (a Accumulators) Pool(name string) Money {
 }
 
 // Apply returns a + sign × d, sign being +1 (settle) or -1 (reverse). The
-// receiver is not modified.
+// receiver is not modified, and the result shares no map with it or with
+// d: its maps are made once, at their size, and filled (no copy that an
+// added entry would then grow).
 func (a Accumulators) Apply(d Accumulators, sign int) Accumulators {
-	out := a.Clone()
+	out := a
 	out.InpatientCount += sign * d.InpatientCount
+	if a.VisitTypes != nil || len(d.VisitTypes) > 0 {
+		out.VisitTypes = make(map[VisitType]VisitAccumulator, len(a.VisitTypes)+len(d.VisitTypes))
+		for k, v := range a.VisitTypes {
+			out.VisitTypes[k] = v
+		}
+	}
 	for v, dv := range d.VisitTypes {
 		cur := out.VisitTypes[v]
 		cur.InScope = cur.InScope.addSigned(dv.InScope, sign)
 		cur.DeductiblePaid = cur.DeductiblePaid.addSigned(dv.DeductiblePaid, sign)
-		if out.VisitTypes == nil {
-			out.VisitTypes = map[VisitType]VisitAccumulator{}
-		}
 		out.VisitTypes[v] = cur
 		if cur.InScope.IsZero() && cur.DeductiblePaid.IsZero() {
 			delete(out.VisitTypes, v) // canonical: absent means zero
 		}
 	}
-	for name, used := range d.PoolUsed {
-		if out.PoolUsed == nil {
-			out.PoolUsed = map[string]Money{}
+	if a.PoolUsed != nil || len(d.PoolUsed) > 0 {
+		out.PoolUsed = make(map[string]Money, len(a.PoolUsed)+len(d.PoolUsed))
+		for k, v := range a.PoolUsed {
+			out.PoolUsed[k] = v
 		}
-		out.PoolUsed[name] = out.PoolUsed[name].addSigned(used, sign)
-		if out.PoolUsed[name].IsZero() {
+	}
+	for name, used := range d.PoolUsed {
+		sum := out.PoolUsed[name].addSigned(used, sign)
+		out.PoolUsed[name] = sum
+		if sum.IsZero() {
 			delete(out.PoolUsed, name)
 		}
 	}

@@ -8,7 +8,8 @@ type Changes struct {
 	PersonID      string
 	InstitutionID string
 	Year          int
-	// Accumulators is added to the person's accumulators for Year.
+	// Accumulators is added to the person's accumulators for Year; its
+	// maps are read, never modified.
 	Accumulators Accumulators
 	// Account is added to the person's account balance (negative when the
 	// settlement pays from the account).
@@ -22,13 +23,15 @@ type Changes struct {
 // SettleChanges is what recording the settlement of claim with result res
 // changes: its delta added to the accumulators, the account payment taken
 // from the balance, the basic fund added to the budget usage, and the
-// state SETTLED.
+// state SETTLED. The changes' accumulators share res.Delta's maps, which
+// neither is to modify: stores only read them (ApplyAccumulators makes
+// new maps).
 func SettleChanges(claim Claim, res Result) Changes {
 	return Changes{
 		PersonID:      claim.PersonID,
 		InstitutionID: claim.InstitutionID,
 		Year:          claim.Year(),
-		Accumulators:  res.Delta.Clone(),
+		Accumulators:  res.Delta,
 		Account:       res.Breakdown.Account.Neg(),
 		Budget:        res.Breakdown.BasicFund,
 		State:         StateSettled,
