@@ -37,7 +37,7 @@ func fundPayType(f engine.Fund, s engine.Scheme) (code, name string) {
 // and how (engine.ExplainLayer).
 func newSetlDetails(r engine.Result, scheme engine.Scheme) []setlDetail {
 	b := r.Breakdown
-	out := []setlDetail{}
+	out := make([]setlDetail, 0, 3) // never null: at most the three funds
 	for _, f := range []struct {
 		fund engine.Fund
 		paid engine.Money

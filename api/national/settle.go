@@ -110,14 +110,14 @@ func settleVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessage
 	if !total.Equal(r.sum) {
 		return nil, refuse("medfee_sumamt %s 与就诊 %s 未撤销费用明细合计 %s 不符，请核对明细（可重新上传或撤销）后按合计传入", r.sum, v.ID, total)
 	}
-	drg := ""
+	drg, today := "", c.Today()
 	if tx.kind == store.VisitKindInpatient {
-		if drg, err = knownDRG(ctx, g, person, c.Today(), drgCodeOf(d)); err != nil {
+		if drg, err = knownDRG(ctx, g, person, today, drgCodeOf(d)); err != nil {
 			return nil, err
 		}
 	}
 	req := &pb.SettleRequest{RequestId: settleRequestID(v), InstitutionId: c.Cred.InstitutionID, PersonId: person.ID,
-		VisitType: pb.VisitType(r.visitType), SettleDate: c.Today(), DrgCode: drg, UsePersonalAccount: r.account, Items: items}
+		VisitType: pb.VisitType(r.visitType), SettleDate: today, DrgCode: drg, UsePersonalAccount: r.account, Items: items}
 	if !tx.commit {
 		return preSettle(ctx, g, c, r, v, person, req)
 	}
@@ -127,9 +127,15 @@ func settleVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessage
 // readSettleRequest checks what the request says by itself, before any
 // state is read.
 func readSettleRequest(input json.RawMessage, tx settleTx) (settleRequest, error) {
+	// Read in one pass where it can be (in then stays on the stack), else
+	// by decodeInput, which refuses it or reads it with encoding/json.
 	var in settleInput
-	if err := decodeInput(input, &in); err != nil {
-		return settleRequest{}, err
+	if len(input) == 0 || !in.decodeFast(input) {
+		var slow settleInput
+		if err := decodeInput(input, &slow); err != nil {
+			return settleRequest{}, err
+		}
+		in = slow
 	}
 	d := in.Data
 	if d == nil {
@@ -234,35 +240,25 @@ func preSettle(ctx context.Context, g *Gateway, c *Call, r settleRequest, v stor
 // before SettleVisit existed) is answered without touching the visit:
 // the visit is then marked as before (MarkVisitSettled, the heal path).
 func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest, v store.Visit, p engine.Person, req *pb.SettleRequest) (any, error) {
-	var mu sync.Mutex
-	var diff string
-	computed := false
-	check := func(res engine.Result) error {
-		d := differences(r.expect, res.Breakdown)
-		mu.Lock()
-		defer mu.Unlock()
-		diff, computed = d, true
-		if d != "" {
-			return fmt.Errorf("%w: %s", api.ErrSettleCheck, d)
-		}
-		return nil
-	}
-	var recorded *engine.Settlement
-	got := func(st engine.Settlement) {
-		mu.Lock()
-		defer mu.Unlock()
-		recorded = &st
-	}
+	sc := &settleCapture{expect: r.expect}
 	// At is the settle time (setl_time, GATEWAY.md: the commit time): the
 	// gateway's clock as it hands the claim to the store, which commits it
 	// with the visit's mark in one transaction, not the time the request
 	// arrived (before its visit, person and details were read).
 	mark := store.VisitMark{VisitID: v.ID, Generation: v.Generation, DetailsVersion: v.DetailsVersion,
 		Msgid: c.Env.Msgid, CertType: string(r.data.MdtrtCertType), At: g.now()}
-	resp, err := g.svc.Settle(api.WithVisitMark(api.WithSettled(api.WithSettleCheck(ctx, check), got), mark), req)
-	mu.Lock()
-	stale, committed, st := diff, computed && err == nil, recorded
-	mu.Unlock()
+	resp, err := g.svc.Settle(api.WithVisitMark(api.WithSettled(api.WithSettleCheck(ctx, sc.check), sc.got), mark), req)
+	var recorded engine.Settlement
+	sc.mu.Lock()
+	stale, committed, has := sc.diff, sc.computed && err == nil, sc.recorded
+	if has {
+		recorded = sc.settlement
+	}
+	sc.mu.Unlock()
+	var st *engine.Settlement
+	if has {
+		st = &recorded
+	}
 	var id string
 	switch {
 	case err == nil:
@@ -333,6 +329,39 @@ func commitSettlement(ctx context.Context, g *Gateway, c *Call, r settleRequest,
 		return commitSettlement(ctx, g, c, r, v, p, req)
 	}
 	return answerSettled(ctx, g, c, r, marked, p, *st)
+}
+
+// settleCapture is what commitSettlement learns from the settlement
+// service's callbacks (from any goroutine): the settle check's last
+// verdict on the HIS's figures (expect), and the settlement recorded.
+type settleCapture struct {
+	expect []expected
+
+	mu         sync.Mutex
+	diff       string
+	computed   bool
+	recorded   bool
+	settlement engine.Settlement
+}
+
+// check is the settle check: the computed result must have the expected
+// figures.
+func (sc *settleCapture) check(res engine.Result) error {
+	d := differences(sc.expect, res.Breakdown)
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.diff, sc.computed = d, true
+	if d != "" {
+		return fmt.Errorf("%w: %s", api.ErrSettleCheck, d)
+	}
+	return nil
+}
+
+// got keeps the settlement recorded.
+func (sc *settleCapture) got(st engine.Settlement) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.settlement, sc.recorded = st, true
 }
 
 // visitMoved answers a settlement refused for its visit mark: the visit

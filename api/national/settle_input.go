@@ -103,9 +103,12 @@ func parseAmount(field string, n Number) (engine.Money, error) {
 // Anything else, or none, is "" (ungrouped): the extension is optional
 // and never a reason to refuse a settlement.
 func drgCodeOf(d *settleData) string {
-	for _, raw := range []json.RawMessage{d.ExpContent, d.ExpContentSnake} {
+	for _, raw := range [...]json.RawMessage{d.ExpContent, d.ExpContentSnake} {
 		raw = bytes.TrimSpace(raw)
-		if len(raw) > 0 && raw[0] == '"' {
+		if len(raw) == 0 {
+			continue // absent: nothing to read (encoding/json would refuse it)
+		}
+		if raw[0] == '"' {
 			var s string
 			if json.Unmarshal(raw, &s) != nil {
 				continue
