@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -55,10 +54,12 @@ func writeNationalConfig(dir string, gatewayTime time.Duration) (string, error) 
 // HTTP/1.1 connection per worker, every request signed as a HIS signs it
 // (x-tif: SHA-256 of timestamp + secret + nonce + timestamp, a fresh nonce
 // and the current timestamp each). It costs what a lean HIS client costs:
-// a claim's bodies are appended from parts built once (no formatting),
-// each request is written whole in one write (request line, headers,
-// body) from the worker's buffer and its answer read into the worker's
-// buffer (Content-Length), the signature computed on the stack; the
+// a claim's bodies are appended from parts built once (no formatting, the
+// visit's ids quoted once), each request is written whole in one write
+// (request line, headers, body) from the worker's buffer and its answer
+// read into the worker's buffer, whole in one read when it arrives whole
+// (Content-Length), with raw system calls on Linux (rawio_linux.go), the
+// signature computed on the stack, nothing allocated per claim; the
 // requests on the wire are those net/http's client sends.
 type hisLoad struct {
 	addr    string
@@ -113,7 +114,8 @@ func (h *hisLoad) post(ctx context.Context, body []byte, s *scratch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.req = h.request(s.req[:0], body, time.Now())
+	now := time.Now()
+	s.req = h.request(s.req[:0], body, now)
 	var status int
 	for attempt := 0; ; attempt++ {
 		reused := s.conn != nil
@@ -124,13 +126,10 @@ func (h *hisLoad) post(ctx context.Context, body []byte, s *scratch) error {
 			}
 			s.attach(c)
 		}
+		s.watch(ctx)
 		var keep, answered bool
 		var err error
-		// A cancelled run ends a wait for an answer at once.
-		c := s.conn
-		stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
-		status, keep, answered, err = s.exchange(h.timeout)
-		stop()
+		status, keep, answered, err = s.exchange(ctx, now, h.timeout)
 		if err == nil {
 			if !keep {
 				s.closeConn()
@@ -148,8 +147,9 @@ func (h *hisLoad) post(ctx context.Context, body []byte, s *scratch) error {
 		if !reused || answered || attempt > 0 || (errors.As(err, &ne) && ne.Timeout()) {
 			return err
 		}
+		now = time.Now()
 	}
-	b := s.answer.Bytes()
+	b := s.answer
 	if status != http.StatusOK {
 		return fmt.Errorf("HTTP %d: %s", status, errMsgOf(b))
 	}
@@ -189,85 +189,180 @@ func (h *hisLoad) request(b, body []byte, now time.Time) []byte {
 	return append(b, body...)
 }
 
-// exchange writes the worker's request and reads the answer's status and
-// body (s.answer) within timeout; keep is false when the server closes the connection;
-// answered says whether any of the answer arrived.
-func (s *scratch) exchange(timeout time.Duration) (status int, keep, answered bool, err error) {
-	if now := time.Now(); now.After(s.deadline.Add(-timeout + timeout/10)) {
+// maxAnswer bounds an answer's body (the largest is a few kilobytes).
+const maxAnswer = 16 << 20
+
+// exchange writes the worker's request (in one write) and reads the
+// answer's status and body (s.answer, within s.buf) within timeout of now;
+// keep is false when the server closes the connection; answered says
+// whether any of the answer arrived.
+func (s *scratch) exchange(ctx context.Context, now time.Time, timeout time.Duration) (status int, keep, answered bool, err error) {
+	if now.After(s.deadline.Add(-timeout + timeout/10)) {
 		s.deadline = now.Add(timeout) // renewed every tenth of it (a second), not per request
 		if err := s.conn.SetDeadline(s.deadline); err != nil {
 			return 0, false, false, err
 		}
+		// A run cancelled before the deadline was renewed: its AfterFunc's
+		// deadline in the past was overwritten.
+		if err := ctx.Err(); err != nil {
+			return 0, false, false, err
+		}
 	}
-	if _, err := s.conn.Write(s.req); err != nil {
+	s.answer = nil
+	if s.r == s.w {
+		s.r, s.w = 0, 0
+	}
+	if err := s.write(s.req); err != nil {
 		return 0, false, false, err
 	}
-	line, err := s.rd.ReadSlice('\n')
-	if err != nil {
-		return 0, false, len(line) > 0, err
-	}
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
-		return 0, false, true, fmt.Errorf("not an HTTP/1.1 status line: %q", line)
-	}
-	status, err = strconv.Atoi(string(line[9:12]))
-	if err != nil {
-		return 0, false, true, fmt.Errorf("status line %q: %w", line, err)
-	}
-	length, keep := -1, true
+	// The head, up to its blank line; its offsets are from s.r, which a
+	// fill may move.
+	var n int
 	for {
-		line, err := s.rd.ReadSlice('\n')
-		if err != nil {
-			return 0, false, true, err
-		}
-		line = bytes.TrimRight(line, "\r\n")
-		if len(line) == 0 {
+		if i := bytes.Index(s.buf[s.r:s.w], []byte("\r\n\r\n")); i >= 0 {
+			n = i + 4
 			break
 		}
+		if err := s.fill(); err != nil {
+			return 0, false, s.w > s.r, err
+		}
+	}
+	head := s.buf[s.r : s.r+n-2] // each line ends in \r\n
+	line, head, _ := bytes.Cut(head, []byte("\r\n"))
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) || (len(line) > 12 && line[12] != ' ') {
+		return 0, false, true, fmt.Errorf("not an HTTP/1.1 status line: %q", line)
+	}
+	for _, c := range line[9:12] {
+		if c < '0' || c > '9' {
+			return 0, false, true, fmt.Errorf("status line %q", line)
+		}
+		status = status*10 + int(c-'0')
+	}
+	length, keep := -1, true
+	for len(head) > 0 {
+		line, head, _ = bytes.Cut(head, []byte("\r\n"))
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
 			continue
 		}
 		value = bytes.TrimSpace(value)
 		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
-			if length, err = strconv.Atoi(string(value)); err != nil || length < 0 {
+		case len(name) == len("Content-Length") && bytes.EqualFold(name, []byte("Content-Length")):
+			if length, err = strconv.Atoi(string(value)); err != nil || length < 0 || length > maxAnswer {
 				return 0, false, true, fmt.Errorf("Content-Length %q", value)
 			}
-		case bytes.EqualFold(name, []byte("Connection")) && bytes.EqualFold(value, []byte("close")):
+		case len(name) == len("Connection") && bytes.EqualFold(name, []byte("Connection")) && bytes.EqualFold(value, []byte("close")):
 			keep = false
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			return 0, false, true, fmt.Errorf("Transfer-Encoding %q is not read", value)
 		}
 	}
-	s.answer.Reset()
-	if length < 0 {
-		_, err := s.answer.ReadFrom(s.rd) // to the end of the connection
-		return status, false, true, err
+	if length < 0 { // to the end of the connection
+		for {
+			if err := s.fill(); err == io.EOF {
+				break
+			} else if err != nil {
+				return 0, false, true, err
+			}
+		}
+		s.answer = s.buf[s.r+n : s.w]
+		s.r = s.w
+		return status, false, true, nil
 	}
-	s.answer.Grow(length)
-	b := s.answer.AvailableBuffer()[:length]
-	if _, err := io.ReadFull(s.rd, b); err != nil {
-		return 0, false, true, err
+	for s.w-s.r < n+length {
+		if err := s.fill(); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, false, true, err
+		}
 	}
-	s.answer.Write(b)
+	s.answer = s.buf[s.r+n : s.r+n+length]
+	s.r += n + length
 	return status, keep, true, nil
+}
+
+// fill reads what has arrived on the connection into s.buf after s.w,
+// making room first (moving s.buf[s.r:s.w] to the start, or growing it);
+// io.EOF at the end of the connection.
+func (s *scratch) fill() error {
+	if s.w == len(s.buf) {
+		if s.w-s.r > maxAnswer+64<<10 {
+			return errors.New("an answer too long")
+		}
+		if s.r == 0 {
+			b := make([]byte, max(2*len(s.buf), 32<<10))
+			copy(b, s.buf[:s.w])
+			s.buf = b
+		} else {
+			s.w = copy(s.buf, s.buf[s.r:s.w])
+			s.r = 0
+		}
+	}
+	var n int
+	var err error
+	if s.rc != nil {
+		n, err = s.rc.read(s.buf[s.w:])
+	} else {
+		n, err = s.conn.Read(s.buf[s.w:])
+	}
+	s.w += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.EOF
+	}
+	return err
+}
+
+// write writes b whole.
+func (s *scratch) write(b []byte) error {
+	if s.rc != nil {
+		return s.rc.write(b)
+	}
+	_, err := s.conn.Write(b)
+	return err
 }
 
 // attach makes c the worker's connection.
 func (s *scratch) attach(c net.Conn) {
-	s.conn, s.deadline = c, time.Time{}
-	if s.rd == nil {
-		s.rd = bufio.NewReaderSize(c, 16<<10)
-	} else {
-		s.rd.Reset(c)
+	s.conn, s.rc, s.deadline = c, rawConnOf(c), time.Time{}
+	s.r, s.w = 0, 0
+	if s.buf == nil {
+		s.buf = make([]byte, 32<<10) // any answer whole, the 2304's about 2 KB
+	}
+}
+
+// watch makes ctx's end cut short any wait on the worker's connection (a
+// cancelled run ends a wait for an answer at once), once per connection
+// and context rather than per request.
+func (s *scratch) watch(ctx context.Context) {
+	done := ctx.Done()
+	if s.watchedDone == done && s.watchedConn == s.conn {
+		return
+	}
+	if s.unwatch != nil {
+		s.unwatch()
+		s.unwatch = nil
+	}
+	c := s.conn
+	s.watchedDone, s.watchedConn = done, c
+	if done != nil { // a context that can end
+		s.unwatch = context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
 	}
 }
 
 // closeConn closes the worker's connection.
 func (s *scratch) closeConn() {
+	if s.unwatch != nil {
+		s.unwatch()
+		s.unwatch = nil
+	}
+	s.watchedDone, s.watchedConn = nil, nil
 	if s.conn != nil {
 		_ = s.conn.Close()
-		s.conn = nil
+		s.conn, s.rc = nil, nil
 	}
 }
 
@@ -303,11 +398,17 @@ type hisVisit struct{ id, person string }
 // day.
 type scratch struct {
 	input, body, req []byte
-	answer           bytes.Buffer
+	answer           []byte // the last answer's body, in buf until the next exchange
+	quoted           []byte // the claim's mdtrt_id and psn_no as JSON strings
 
-	conn     net.Conn
-	rd       *bufio.Reader
-	deadline time.Time
+	conn        net.Conn
+	rc          *rawIO // conn's raw reads and writes (nil: conn's Read and Write)
+	buf         []byte // what was read of answers; buf[r:w] not yet taken
+	r, w        int
+	deadline    time.Time
+	watchedDone <-chan struct{} // the context whose end sets watchedConn's deadline in the past
+	watchedConn net.Conn
+	unwatch     func() bool
 
 	sec            int64
 	stamp          [14]byte // yyyyMMddHHmmss
@@ -356,9 +457,9 @@ func (h *hisLoad) admit(ctx context.Context, person, ipt, today string, s *scrat
 	if err := h.post(ctx, s.body, s); err != nil {
 		return "", fmt.Errorf("2401: %w", err)
 	}
-	id, ok := field(s.answer.Bytes(), "mdtrt_id")
+	id, ok := field(s.answer, "mdtrt_id")
 	if !ok || id == "" {
-		return "", fmt.Errorf("2401 answered no mdtrt_id: %s", errMsgOf(s.answer.Bytes()))
+		return "", fmt.Errorf("2401 answered no mdtrt_id: %s", errMsgOf(s.answer))
 	}
 	return id, nil
 }
@@ -368,12 +469,17 @@ func (h *hisLoad) admit(ctx context.Context, person, ipt, today string, s *scrat
 // appended from the parts claimParts built.
 func (h *hisLoad) claim(ctx context.Context, v hisVisit, today string, s *scratch) error {
 	s.claimParts(today)
+	// The visit's two strings quoted once, copied into each line.
+	s.quoted = appendQuoted(s.quoted[:0], v.id)
+	nid := len(s.quoted)
+	s.quoted = appendQuoted(s.quoted, v.person)
+	id, person := s.quoted[:nid], s.quoted[nid:]
 	s.input = append(s.input[:0], `{"feedetail":[`...)
 	for i := range claimItems {
 		s.input = append(s.input, s.linePre[i]...)
-		s.input = strconv.AppendQuote(s.input, v.id)
+		s.input = append(s.input, id...)
 		s.input = append(s.input, `,"psn_no":`...)
-		s.input = strconv.AppendQuote(s.input, v.person)
+		s.input = append(s.input, person...)
 		s.input = append(s.input, s.lineX[i]...)
 	}
 	s.input = append(s.input, "]}"...)
@@ -382,17 +488,31 @@ func (h *hisLoad) claim(ctx context.Context, v hisVisit, today string, s *scratc
 		return fmt.Errorf("2301: %w", err)
 	}
 	s.input = append(s.input[:0], `{"data":{"psn_no":`...)
-	s.input = strconv.AppendQuote(s.input, v.person)
+	s.input = append(s.input, person...)
 	s.input = append(s.input, `,"mdtrt_cert_type":"02","mdtrt_cert_no":`...)
-	s.input = strconv.AppendQuote(s.input, v.person)
+	s.input = append(s.input, person...)
 	s.input = append(s.input, `,"medfee_sumamt":`+gatewayClaimTotal+`,"psn_setlway":"01","mdtrt_id":`...)
-	s.input = strconv.AppendQuote(s.input, v.id)
+	s.input = append(s.input, id...)
 	s.input = append(s.input, `,"insutype":"310","acct_used_flag":"0","mid_setl_flag":"0","invono":""}}`...)
 	s.body = h.envelope(s.body[:0], "2304", time.Now(), s.input, s)
 	if err := h.post(ctx, s.body, s); err != nil {
 		return fmt.Errorf("2304: %w", err)
 	}
 	return nil
+}
+
+// appendQuoted appends v quoted as strconv.AppendQuote quotes it (a JSON
+// string for the ids and person numbers sent), at the cost of a copy when
+// nothing in it needs escaping.
+func appendQuoted(b []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, v)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, v...)
+	return append(b, '"')
 }
 
 // openVisits opens n admissions for the persons of who, round robin,

@@ -81,12 +81,27 @@ func runGateway(ctx context.Context, srv *server, c call, o options, d time.Dura
 	errs := make([]map[string]int, o.concurrency)
 
 	stop := p.countdown(label, d, after)
-	stopServerCPU := sampleCPU(srv.cmd.Process.Pid, cpuSampleEvery)
-	time.Sleep(2 * cpuSampleEvery) // a sample before the run starts
-	ownBefore, _ := processCPU(os.Getpid())
+	// The server's CPU time and this process's (the client's) are read
+	// as the claims start and again at their deadline: the window is
+	// this process's own, so no sampler reading /proc every few
+	// milliseconds (as for ghz) adds its CPU to the client's.
+	pid := srv.cmd.Process.Pid
+	serverBefore, serverOK := processCPU(pid)
+	ownBefore, ownOK := processCPU(os.Getpid())
 	started()
 	start := time.Now()
 	deadline := start.Add(d)
+	type cpuAt struct {
+		server, own time.Duration
+		ok          bool
+	}
+	atDeadline := make(chan cpuAt, 1)
+	timer := time.AfterFunc(d, func() {
+		server, ok1 := processCPU(pid)
+		own, ok2 := processCPU(os.Getpid())
+		atDeadline <- cpuAt{server, own, ok1 && ok2 && serverOK && ownOK}
+	})
+	defer timer.Stop()
 	var wg sync.WaitGroup
 	for w := 0; w < o.concurrency; w++ {
 		wg.Add(1)
@@ -127,12 +142,11 @@ func runGateway(ctx context.Context, srv *server, c call, o options, d time.Dura
 		}(w)
 	}
 	wg.Wait()
-	ownAfter, _ := processCPU(os.Getpid())
-	samples := stopServerCPU()
 	stop()
 	if ctx.Err() != nil {
 		return report{}, ctx.Err()
 	}
+	cpu := <-atDeadline // every worker ends at or after the deadline
 	rep := report{Total: d, ErrorDist: map[string]int{}, StatusCodeDist: map[string]int{}}
 	for w := range details {
 		rep.Details = append(rep.Details, details[w]...)
@@ -144,13 +158,10 @@ func runGateway(ctx context.Context, srv *server, c call, o options, d time.Dura
 	rep.Count = uint64(len(rep.Details))
 	rep.StatusCodeDist["OK"] = int(rep.Count) - rep.StatusCodeDist["Error"]
 	rep.Rps = float64(rep.Count) / d.Seconds()
-	if len(samples) > 1 {
-		rep.ServerCPU = samples[len(samples)-1].cpu - samples[0].cpu
+	if cpu.ok {
+		rep.ServerCPU = cpu.server - serverBefore
+		rep.GhzCPU = cpu.own - ownBefore
 	}
-	if cpu, ok := cpuBetween(samples, start, deadline); ok {
-		rep.ServerCPU = cpu
-	}
-	rep.GhzCPU = ownAfter - ownBefore
 	if k := inline.Load(); k > 0 {
 		p.step(fmt.Sprintf("%s: the %d admissions opened beforehand ran out; %d claims opened theirs within their time", label, len(visits), k))
 	}
