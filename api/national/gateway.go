@@ -1,12 +1,14 @@
 package national
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
 
+	"github.com/medsettle/medsettle/api"
 	"github.com/medsettle/medsettle/store"
 )
 
@@ -67,6 +69,9 @@ type Gateway struct {
 	// visitAttrs keeps what never changes of the visits the gateway
 	// opened or read (visit_cache.go).
 	visitAttrs *visitCache
+	// principals are the credentials' principals as api.WithPrincipal
+	// carries them (on context.Background), made once (principalContext).
+	principals map[*Credential]context.Context
 }
 
 // Option changes a Gateway New builds.
@@ -114,8 +119,11 @@ func New(cfg Config, svc Services, st store.Store, visits store.VisitStore, opts
 	g := &Gateway{svc: svc, store: st, visits: visits, cfg: &c, now: time.Now, log: slog.Default(),
 		byKey: make(map[string]*Credential, len(c.Institutions)), maxBody: DefaultMaxBodyBytes,
 		wait: DefaultQueueWait, timeout: DefaultRequestTimeout, refmsgid: newRefmsgidSource()}
+	g.principals = make(map[*Credential]context.Context, len(c.Institutions))
 	for i := range c.Institutions {
-		g.byKey[c.Institutions[i].Key] = &c.Institutions[i]
+		cred := &c.Institutions[i]
+		g.byKey[cred.Key] = cred
+		g.principals[cred] = api.WithPrincipal(context.Background(), institutionPrincipal(cred))
 	}
 	for _, o := range opts {
 		o(g)

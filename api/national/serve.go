@@ -97,9 +97,44 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuseAuth(w, r, received, fail)
 		return
 	}
-	hctx := api.WithPrincipal(ctx, api.Principal{Role: api.RoleInstitution, Institution: auth.cred.InstitutionID})
-	out, err := g.run(hctx, h, c)
+	out, err := g.run(g.principalContext(ctx, auth.cred), h, c)
 	g.finish(ctx, w, c, err, out)
+}
+
+// institutionPrincipal is the principal a credential's requests call the
+// services as.
+func institutionPrincipal(cred *Credential) api.Principal {
+	return api.Principal{Role: api.RoleInstitution, Institution: cred.InstitutionID}
+}
+
+// principalContext is ctx carrying cred's principal for the services, as
+// api.WithPrincipal(ctx, institutionPrincipal(cred)) does: its values are
+// those made once for the credential (Gateway.principals), looked up
+// before ctx's, so that a request makes one context instead of two and
+// boxes nothing.
+func (g *Gateway) principalContext(ctx context.Context, cred *Credential) context.Context {
+	vals, ok := g.principals[cred]
+	if !ok {
+		return api.WithPrincipal(ctx, institutionPrincipal(cred))
+	}
+	return &principalCtx{Context: ctx, vals: vals}
+}
+
+// principalCtx is a request's context with a credential's principal:
+// Value answers from vals (api.WithPrincipal on context.Background, which
+// holds nothing else) first, then from the request's context, whose
+// deadline and cancellation it keeps.
+type principalCtx struct {
+	context.Context
+	vals context.Context
+}
+
+// Value implements context.Context.
+func (c *principalCtx) Value(key any) any {
+	if v := c.vals.Value(key); v != nil {
+		return v
+	}
+	return c.Context.Value(key)
 }
 
 // readBody reads a request's body up to max bytes (an
