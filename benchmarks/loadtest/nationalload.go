@@ -83,6 +83,14 @@ const envelopeTail = `","mdtrtarea_admvs":"350500","insuplc_admdvs":"350500","re
 // envelope appends the envelope of infno around input to b, at now (the
 // worker's clock strings, s).
 func (h *hisLoad) envelope(b []byte, infno string, now time.Time, input []byte, s *scratch) []byte {
+	b = h.envelopeStart(b, infno, now, s)
+	b = append(b, input...)
+	return append(b, '}')
+}
+
+// envelopeStart appends the envelope of infno up to its input to b, at
+// now: the input and a closing brace are to follow.
+func (h *hisLoad) envelopeStart(b []byte, infno string, now time.Time, s *scratch) []byte {
 	n := h.msg.Add(1)
 	s.tick(now)
 	b = append(b, `{"infno":"`...)
@@ -97,9 +105,7 @@ func (h *hisLoad) envelope(b []byte, infno string, now time.Time, input []byte, 
 	b = append(b, digits36[k/(36*36*36)], digits36[k/(36*36)%36], digits36[k/36%36], digits36[k%36])
 	b = append(b, envelopeTail...)
 	b = append(b, s.dateTime[:]...)
-	b = append(b, `","fixmedins_code":"`+gatewayFixmedins+`","fixmedins_name":"QZ-H3","sign_no":"","input":`...)
-	b = append(b, input...)
-	return append(b, '}')
+	return append(b, `","fixmedins_code":"`+gatewayFixmedins+`","fixmedins_name":"QZ-H3","sign_no":"","input":`...)
 }
 
 // cstZone is China Standard Time.
@@ -111,11 +117,36 @@ var cstZone = time.FixedZone("CST", 8*3600)
 // on a new connection (as net/http's client does for a connection the
 // server closed); a timeout is an error, never resent.
 func (h *hisLoad) post(ctx context.Context, body []byte, s *scratch) error {
+	s.req = append(s.bodyStart(), body...)
+	return h.send(ctx, time.Now(), s)
+}
+
+// headRoom is the room left before a request's body in s.req for its
+// request line and headers (about 300 bytes), so that a body is built
+// where it is sent from and the head is copied in front of it.
+const headRoom = 512
+
+// bodyStart is s.req emptied to its head room, a body to be appended.
+func (s *scratch) bodyStart() []byte {
+	if cap(s.req) < headRoom+8<<10 {
+		s.req = make([]byte, headRoom, headRoom+8<<10)
+	}
+	return s.req[:headRoom]
+}
+
+// send signs the body built in s.req after its head room at now, sends
+// it and reads the answer into s.answer, as post.
+func (h *hisLoad) send(ctx context.Context, now time.Time, s *scratch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	now := time.Now()
-	s.req = h.request(s.req[:0], body, now)
+	var buf [headRoom]byte
+	head := h.head(buf[:0], len(s.req)-headRoom, now)
+	if len(head) > headRoom {
+		return fmt.Errorf("a request head of %d bytes", len(head))
+	}
+	start := headRoom - copy(s.req[headRoom-len(head):headRoom], head)
+	s.out = s.req[start:]
 	var status int
 	for attempt := 0; ; attempt++ {
 		reused := s.conn != nil
@@ -153,7 +184,8 @@ func (h *hisLoad) post(ctx context.Context, body []byte, s *scratch) error {
 	if status != http.StatusOK {
 		return fmt.Errorf("HTTP %d: %s", status, errMsgOf(b))
 	}
-	if !bytes.Contains(b, []byte(`"infcode":"0"`)) {
+	// infcode is the gateway's first field; anywhere else is checked too.
+	if !bytes.HasPrefix(b, []byte(`{"infcode":"0"`)) && !bytes.Contains(b, []byte(`"infcode":"0"`)) {
 		return errors.New(errMsgOf(b))
 	}
 	return nil
@@ -162,6 +194,13 @@ func (h *hisLoad) post(ctx context.Context, body []byte, s *scratch) error {
 // request appends the HTTP/1.1 request of body to b, signed at now: the
 // timestamp in seconds, a new nonce, and the signature.
 func (h *hisLoad) request(b, body []byte, now time.Time) []byte {
+	return append(h.head(b, len(body), now), body...)
+}
+
+// head appends the request line and headers of a body of n bytes to b,
+// signed at now: the timestamp in seconds, a new nonce, and the
+// signature.
+func (h *hisLoad) head(b []byte, n int, now time.Time) []byte {
 	var buf [128]byte
 	ts := strconv.AppendInt(buf[:0], now.Unix(), 10)
 	nts := len(ts)
@@ -184,15 +223,14 @@ func (h *hisLoad) request(b, body []byte, now time.Time) []byte {
 	b = append(b, "\r\nX-Tif-Signature: "...)
 	b = hex.AppendEncode(b, sum[:])
 	b = append(b, "\r\nContent-Length: "...)
-	b = strconv.AppendInt(b, int64(len(body)), 10)
-	b = append(b, "\r\n\r\n"...)
-	return append(b, body...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, "\r\n\r\n"...)
 }
 
 // maxAnswer bounds an answer's body (the largest is a few kilobytes).
 const maxAnswer = 16 << 20
 
-// exchange writes the worker's request (in one write) and reads the
+// exchange writes the worker's request (s.out, in one write) and reads the
 // answer's status and body (s.answer, within s.buf) within timeout of now;
 // keep is false when the server closes the connection; answered says
 // whether any of the answer arrived.
@@ -212,7 +250,7 @@ func (s *scratch) exchange(ctx context.Context, now time.Time, timeout time.Dura
 	if s.r == s.w {
 		s.r, s.w = 0, 0
 	}
-	if err := s.write(s.req); err != nil {
+	if err := s.write(s.out); err != nil {
 		return 0, false, false, err
 	}
 	// The head, up to its blank line; its offsets are from s.r, which a
@@ -397,9 +435,11 @@ type hisVisit struct{ id, person string }
 // clock strings of the current second, and the claim's body parts for its
 // day.
 type scratch struct {
-	input, body, req []byte
-	answer           []byte // the last answer's body, in buf until the next exchange
-	quoted           []byte // the claim's mdtrt_id and psn_no as JSON strings
+	input, body []byte
+	req         []byte // headRoom, then the request's body being built
+	out         []byte // the request to send: its head and body, in req
+	answer      []byte // the last answer's body, in buf until the next exchange
+	quoted      []byte // the claim's mdtrt_id and psn_no as JSON strings
 
 	conn        net.Conn
 	rc          *rawIO // conn's raw reads and writes (nil: conn's Read and Write)
@@ -474,28 +514,32 @@ func (h *hisLoad) claim(ctx context.Context, v hisVisit, today string, s *scratc
 	nid := len(s.quoted)
 	s.quoted = appendQuoted(s.quoted, v.person)
 	id, person := s.quoted[:nid], s.quoted[nid:]
-	s.input = append(s.input[:0], `{"feedetail":[`...)
+	// Each body built in place, where it is sent from (envelope and
+	// input), at the request's time.
+	now := time.Now()
+	b := h.envelopeStart(s.bodyStart(), "2301", now, s)
+	b = append(b, `{"feedetail":[`...)
 	for i := range claimItems {
-		s.input = append(s.input, s.linePre[i]...)
-		s.input = append(s.input, id...)
-		s.input = append(s.input, `,"psn_no":`...)
-		s.input = append(s.input, person...)
-		s.input = append(s.input, s.lineX[i]...)
+		b = append(b, s.linePre[i]...)
+		b = append(b, id...)
+		b = append(b, `,"psn_no":`...)
+		b = append(b, person...)
+		b = append(b, s.lineX[i]...)
 	}
-	s.input = append(s.input, "]}"...)
-	s.body = h.envelope(s.body[:0], "2301", time.Now(), s.input, s)
-	if err := h.post(ctx, s.body, s); err != nil {
+	s.req = append(b, "]}}"...)
+	if err := h.send(ctx, now, s); err != nil {
 		return fmt.Errorf("2301: %w", err)
 	}
-	s.input = append(s.input[:0], `{"data":{"psn_no":`...)
-	s.input = append(s.input, person...)
-	s.input = append(s.input, `,"mdtrt_cert_type":"02","mdtrt_cert_no":`...)
-	s.input = append(s.input, person...)
-	s.input = append(s.input, `,"medfee_sumamt":`+gatewayClaimTotal+`,"psn_setlway":"01","mdtrt_id":`...)
-	s.input = append(s.input, id...)
-	s.input = append(s.input, `,"insutype":"310","acct_used_flag":"0","mid_setl_flag":"0","invono":""}}`...)
-	s.body = h.envelope(s.body[:0], "2304", time.Now(), s.input, s)
-	if err := h.post(ctx, s.body, s); err != nil {
+	now = time.Now()
+	b = h.envelopeStart(s.bodyStart(), "2304", now, s)
+	b = append(b, `{"data":{"psn_no":`...)
+	b = append(b, person...)
+	b = append(b, `,"mdtrt_cert_type":"02","mdtrt_cert_no":`...)
+	b = append(b, person...)
+	b = append(b, `,"medfee_sumamt":`+gatewayClaimTotal+`,"psn_setlway":"01","mdtrt_id":`...)
+	b = append(b, id...)
+	s.req = append(b, `,"insutype":"310","acct_used_flag":"0","mid_setl_flag":"0","invono":""}}}`...)
+	if err := h.send(ctx, now, s); err != nil {
 		return fmt.Errorf("2304: %w", err)
 	}
 	return nil

@@ -110,8 +110,8 @@ func runGateway(ctx context.Context, srv *server, c call, o options, d time.Dura
 			var s scratch
 			defer s.closeConn()
 			errs[w] = map[string]int{}
+			t0 := time.Now()
 			for ctx.Err() == nil {
-				t0 := time.Now()
 				if !t0.Before(deadline) {
 					return
 				}
@@ -138,6 +138,7 @@ func runGateway(ctx context.Context, srv *server, c call, o options, d time.Dura
 					errs[w][d.Error]++
 				}
 				details[w] = append(details[w], d)
+				t0 = t1 // the next claim starts now
 			}
 		}(w)
 	}
