@@ -56,7 +56,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuseAuth(w, r, received, fail)
 		return
 	}
-	c := &Call{Cred: auth.cred, Now: received}
+	// The call, its envelope and its handler's context are made together.
+	req := &request{call: Call{Cred: auth.cred, Now: received}}
+	c := &req.call
 	ctx, cancel := context.WithTimeout(r.Context(), g.timeout)
 	defer cancel()
 	bp := pooledBuffer()
@@ -76,7 +78,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuseHTTP(w, http.StatusBadRequest, received, "报文未能完整接收：请重新提交")
 		return
 	}
-	env, refusal := parseEnvelope(raw)
+	env, refusal := parseEnvelope(raw, &req.env)
 	c.Env = env
 	if refusal == nil && env != nil {
 		refusal = g.checkEnvelope(r.URL.Path, env, auth.cred)
@@ -97,8 +99,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuseAuth(w, r, received, fail)
 		return
 	}
-	out, err := g.run(g.principalContext(ctx, auth.cred), h, c)
+	out, err := g.run(g.principalContext(ctx, auth.cred, &req.ctx), h, c)
 	g.finish(ctx, w, c, err, out)
+}
+
+// request is what ServeHTTP makes of one request, in one allocation: its
+// call, the envelope (the call's Env once it is read) and the handler's
+// context (principalContext).
+type request struct {
+	call Call
+	env  Envelope
+	ctx  principalCtx
 }
 
 // institutionPrincipal is the principal a credential's requests call the
@@ -108,16 +119,17 @@ func institutionPrincipal(cred *Credential) api.Principal {
 }
 
 // principalContext is ctx carrying cred's principal for the services, as
-// api.WithPrincipal(ctx, institutionPrincipal(cred)) does: its values are
+// api.WithPrincipal(ctx, institutionPrincipal(cred)) does (in pc): its values are
 // those made once for the credential (Gateway.principals), looked up
 // before ctx's, so that a request makes one context instead of two and
 // boxes nothing.
-func (g *Gateway) principalContext(ctx context.Context, cred *Credential) context.Context {
+func (g *Gateway) principalContext(ctx context.Context, cred *Credential, pc *principalCtx) context.Context {
 	vals, ok := g.principals[cred]
 	if !ok {
 		return api.WithPrincipal(ctx, institutionPrincipal(cred))
 	}
-	return &principalCtx{Context: ctx, vals: vals}
+	*pc = principalCtx{Context: ctx, vals: vals}
+	return pc
 }
 
 // principalCtx is a request's context with a credential's principal:
@@ -252,20 +264,19 @@ func checkContentType(ct string) string {
 	return ""
 }
 
-// parseEnvelope reads a request body: UTF-8 JSON, one object, in one pass
-// when it plainly can (Envelope.decodeFast; its input then shares raw's
-// bytes), else with encoding/json. The envelope is returned even with a
-// refusal when it could be read.
-func parseEnvelope(raw []byte) (*Envelope, *Refusal) {
+// parseEnvelope reads a request body into env (a zero Envelope): UTF-8
+// JSON, one object, in one pass when it plainly can (Envelope.decodeFast;
+// its input then shares raw's bytes), else with encoding/json. env is
+// returned when it could be read, nil with the refusal when not.
+func parseEnvelope(raw []byte, env *Envelope) (*Envelope, *Refusal) {
 	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")) // a byte-order mark some clients send
 	if !utf8.Valid(raw) {
 		return nil, refuse("报文不是 UTF-8 编码：请以 UTF-8 编码提交")
 	}
-	var env Envelope
 	if env.decodeFast(raw) {
-		return &env, nil
+		return env, nil
 	}
-	if err := json.Unmarshal(raw, &env); err != nil {
+	if err := json.Unmarshal(raw, env); err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
@@ -276,7 +287,7 @@ func parseEnvelope(raw []byte) (*Envelope, *Refusal) {
 		}
 		return nil, refuse("报文不是一个 JSON 对象：请检查报文格式")
 	}
-	return &env, nil
+	return env, nil
 }
 
 // jsonKind names a Go kind as a JSON type in Chinese.
