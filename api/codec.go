@@ -5,6 +5,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
+
+	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 )
 
 // decodeRequest decodes a request message's wire bytes into m: the one
@@ -21,7 +23,13 @@ import (
 // returned. The guard receives each message as raw bytes (rawFrame) and
 // decodes it here, after the receive path, so that the code returned here
 // is the code the client sees.
+//
+// PreSettle's and Settle's request is decoded by decodeSettleRequest when
+// it can, with the same result in fewer allocations.
 func decodeRequest(b []byte, m proto.Message) error {
+	if r, ok := m.(*pb.SettleRequest); ok && decodeSettleRequest(b, r) {
+		return nil
+	}
 	if err := proto.Unmarshal(b, m); err != nil {
 		return statusError(codes.InvalidArgument,
 			fmt.Sprintf("the request is not a valid %s message: %v", m.ProtoReflect().Descriptor().FullName(), err))
