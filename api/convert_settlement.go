@@ -72,25 +72,49 @@ func itemsToProto(items []engine.LineItem) []*pb.LineItem {
 	return out
 }
 
+// settlementParts are the messages of a settlement's answer, allocated
+// together: one allocation where there were four.
+type settlementParts struct {
+	resp pb.SettleResponse
+	s    pb.Settlement
+	bd   pb.Breakdown
+	bs   pb.BudgetStatus
+}
+
+// settleResponse is the answer of PreSettle and Settle for s.
+func settleResponse(s engine.Settlement) *pb.SettleResponse {
+	p := &settlementParts{}
+	p.fill(s)
+	p.resp.Settlement = &p.s
+	return &p.resp
+}
+
 func settlementToProto(s engine.Settlement) *pb.Settlement {
-	c, r, b := s.Claim, s.Result, s.Result.Breakdown
-	bd := &pb.Breakdown{}
-	out := &pb.Settlement{
-		SettlementId:   s.ID,
-		RequestId:      c.RequestID,
-		InstitutionId:  c.InstitutionID,
-		PersonId:       c.PersonID,
-		VisitType:      pb.VisitType(c.VisitType),
-		SettleDate:     c.SettleDate.String(),
-		PolicyVersion:  r.PolicyVersion,
-		State:          pb.SettlementState(s.State),
-		CrossRegion:    crossRegionToProto(c.CrossRegion),
-		DrgCode:        c.DRGCode,
-		ReversalReason: s.ReversalReason,
-		Breakdown:      bd,
-	}
+	p := &settlementParts{}
+	p.fill(s)
+	return &p.s
+}
+
+// fill sets p.s (with p.bd and, when s has a budget, p.bs) to s: its
+// texts (amounts, ratios, the settle date) rendered into one string.
+func (p *settlementParts) fill(s engine.Settlement) {
+	c, r, b := &s.Claim, &s.Result, &s.Result.Breakdown
+	bd := &p.bd
+	out := &p.s
+	out.SettlementId = s.ID
+	out.RequestId = c.RequestID
+	out.InstitutionId = c.InstitutionID
+	out.PersonId = c.PersonID
+	out.VisitType = pb.VisitType(c.VisitType)
+	out.PolicyVersion = r.PolicyVersion
+	out.State = pb.SettlementState(s.State)
+	out.CrossRegion = crossRegionToProto(c.CrossRegion)
+	out.DrgCode = c.DRGCode
+	out.ReversalReason = s.ReversalReason
+	out.Breakdown = bd
 	// The amounts share one string (money_text.go).
 	var mt moneyTexts
+	mt.addDate(&out.SettleDate, c.SettleDate)
 	mt.add(&bd.Total, b.Total)
 	mt.add(&bd.OutOfScope, b.OutOfScope)
 	mt.add(&bd.OverLimit, b.OverLimit)
@@ -111,19 +135,20 @@ func settlementToProto(s engine.Settlement) *pb.Settlement {
 		details := make([]pb.FundDetail, len(r.Details))
 		for i, d := range r.Details {
 			fd := &details[i]
-			fd.Fund, fd.Band, fd.Ratio = pb.Fund(d.Fund), int32(d.Band), d.Ratio.String()
+			fd.Fund, fd.Band = pb.Fund(d.Fund), int32(d.Band)
+			mt.addRatio(&fd.Ratio, d.Ratio)
 			mt.add(&fd.Base, d.Base)
 			mt.add(&fd.Amount, d.Amount)
 			out.Details[i] = fd
 		}
 	}
 	if bs := r.Budget; bs != nil {
-		out.Budget = &pb.BudgetStatus{Year: int32(bs.Year), State: pb.BudgetState(bs.State)}
+		out.Budget = &p.bs
+		out.Budget.Year, out.Budget.State = int32(bs.Year), pb.BudgetState(bs.State)
 		mt.add(&out.Budget.Limit, bs.Limit)
 		mt.add(&out.Budget.Used, bs.Used)
 	}
 	mt.flush()
-	return out
 }
 
 func accumulatorsToProto(a engine.Accumulators, balance string) *pb.Accumulators {

@@ -32,7 +32,7 @@ func (s *SettlementService) PreSettle(ctx context.Context, req *pb.SettleRequest
 	if err != nil {
 		return nil, err
 	}
-	return &pb.SettleResponse{Settlement: settlementToProto(st)}, nil
+	return settleResponse(st), nil
 }
 
 // Settle commits a settlement, idempotently on (institution, request_id).
@@ -48,7 +48,7 @@ func (s *SettlementService) Settle(ctx context.Context, req *pb.SettleRequest) (
 		fn(st)
 	}
 	// A retry gets the first answer unchanged, even after a reversal.
-	return &pb.SettleResponse{Settlement: settlementToProto(st.AsFirstAnswered())}, nil
+	return settleResponse(st.AsFirstAnswered()), nil
 }
 
 func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, commit bool) (engine.Settlement, error) {

@@ -30,6 +30,9 @@ func (d Date) String() string {
 	return string(d.appendTo(buf[:0]))
 }
 
+// AppendString appends the date as String renders it.
+func (d Date) AppendString(b []byte) []byte { return d.appendTo(b) }
+
 // appendTo appends the date as String renders it ("%04d-%02d-%02d").
 func (d Date) appendTo(b []byte) []byte {
 	m := int(d.Month)

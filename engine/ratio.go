@@ -49,6 +49,9 @@ func MustRatio(s string) Ratio {
 // String renders the ratio in its shortest exact form ("0.9", "1", "0").
 func (r Ratio) String() string { return formatScaled(r.v, 4, 0) }
 
+// AppendString appends r as String renders it (at most 25 bytes).
+func (r Ratio) AppendString(b []byte) []byte { return appendScaled(b, r.v, 4, 0) }
+
 // MarshalText writes the ratio as String does.
 func (r Ratio) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
