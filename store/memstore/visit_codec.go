@@ -23,6 +23,10 @@ type visitSlot struct {
 	settle recordRef
 	// discharge is Discharge, or none (n 0) while it is empty.
 	discharge recordRef
+	// details is the live fee-detail lines (detailLines.enc) as last
+	// frozen, or none (n 0) if empty; the book's openLines override it
+	// (visit_lines.go).
+	details recordRef
 
 	openedAt, settledAt visitTime
 	generation          int64
@@ -30,9 +34,9 @@ type visitSlot struct {
 	kind                int32 // store.VisitKind
 	state               int32 // store.VisitState
 	scheme              int32 // engine.Scheme
-	// lines is how many live fee-detail lines the visit has (their
-	// encoding is the book's lines at the same index), rows how many it
-	// was ever given, cancelled ones included.
+	// lines is how many live fee-detail lines the visit has, rows how
+	// many it was ever given, cancelled ones included (they are only
+	// counted: nothing reads them back).
 	lines, rows uint32
 }
 

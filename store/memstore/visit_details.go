@@ -108,19 +108,6 @@ func (s *visitSlot) checkOpen(id string) error {
 	return store.Visit{ID: id, State: store.VisitState(s.state)}.CheckOpen()
 }
 
-// detailLines is the live lines of the visit of slot. Call with b.mu
-// held.
-func (b *visitBook) detailLines(slot uint32) detailLines {
-	return detailLines{enc: *b.lines.at(slot), n: int(b.slots.at(slot).lines)}
-}
-
-// setDetailLines makes l the live lines of the visit of slot. Call with
-// b.mu held.
-func (b *visitBook) setDetailLines(slot uint32, l detailLines) {
-	*b.lines.at(slot) = l.enc
-	b.slots.at(slot).lines = uint32(l.n)
-}
-
 // liveLines lists the live lines l of visit id of batch ("" = all) in
 // upload order, decoded. Call with the book's lock held.
 func liveLines(id string, l detailLines, batch string) ([]store.FeeDetail, error) {

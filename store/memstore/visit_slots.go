@@ -66,13 +66,13 @@ func (b *visitBook) add(v *store.Visit, key visitNumber) uint32 {
 	}
 	setVisitNumbers(&s, v)
 	slot := b.slots.append(s)
-	b.lines.append(nil)
 	b.index.add(slot, v.ID, key)
 	return slot
 }
 
 // put stores v, which was old, in slot: its numbers in place, and anew
-// each string group that changed. A visit's id, institution, person,
+// each string group that changed; the lines of a visit that is not OPEN
+// (they cannot change then) are frozen. A visit's id, institution, person,
 // number, med_type and begin never change once it is open: a change is
 // a bug, and panics. Call with b.mu held.
 func (b *visitBook) put(slot uint32, old, v *store.Visit) {
@@ -89,4 +89,7 @@ func (b *visitBook) put(slot uint32, old, v *store.Visit) {
 		s.discharge = b.write(appendVisitDischarge(scratch[:0], v))
 	}
 	setVisitNumbers(s, v)
+	if v.State != store.VisitOpen {
+		b.freezeLines(slot)
+	}
 }

@@ -16,18 +16,20 @@ var _ store.VisitStore = (*Store)(nil)
 // without a pointer per visit for the garbage collector to scan: each
 // visit is a pointer-free slot (visitSlot, visit_codec.go) whose strings
 // are in pointer-free byte chunks (visit_slots.go), found by hash indexes
-// (visit_index.go); a visit's live fee-detail lines are one encoded byte
-// slice (detail_codec.go), the one pointer a visit costs. The zero value
-// is empty and ready.
+// (visit_index.go); a visit's live fee-detail lines (detail_codec.go) are
+// in the chunks too once it is settled or cancelled, and in a map of
+// their own while they change (visit_lines.go). The zero value is empty
+// and ready.
 type visitBook struct {
 	mu visitLock
 	// strs holds the visits' strings (visitSlot's string groups).
 	strs  byteChunks
 	slots pagedSlice[visitSlot]
-	// lines are the visits' live fee-detail lines (detailLines.enc), at
-	// their slots' indexes.
-	lines pagedSlice[[]byte]
-	index visitIndex
+	// openLines and openPeak are the live fee-detail lines of the visits
+	// whose lines changed since they were last frozen (visit_lines.go).
+	openLines map[uint32][]byte
+	openPeak  int
+	index     visitIndex
 	// out is the record visit hands out (visitLock).
 	out visitRecord
 	// now is the clock of SettledAt (time.Now when nil; SetClock).
