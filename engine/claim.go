@@ -73,8 +73,8 @@ func (c Claim) Fingerprint() string {
 		b = append(b, ';')
 	}
 	num := func(v int64, scale int) {
-		var digits [32]byte
-		d := appendScaled(digits[:0], v, scale, 0) // the shortest form
+		var digits [shortScaledLen]byte
+		d := shortScaled(&digits, v, scale) // the shortest form
 		room(64)
 		b = strconv.AppendInt(b, int64(len(d)), 10)
 		b = append(b, ':')
@@ -112,6 +112,45 @@ func (c Claim) Fingerprint() string {
 	var out [2 * sha256.Size]byte
 	hex.Encode(out[:], h.Sum(sum[:0]))
 	return string(out[:])
+}
+
+// shortScaledLen is room for any shortScaled: a sign, 19 digits and a dot.
+const shortScaledLen = 24
+
+// shortScaled writes v × 10^-scale in its shortest form, as
+// appendScaled(b, v, scale, 0) does, at the end of buf and returns it:
+// digit by digit from the right, dividing by the constant 10 only (the
+// fingerprint renders three figures of every item).
+func shortScaled(buf *[shortScaledLen]byte, v int64, scale int) []byte {
+	u := abs64(v)
+	places := scale
+	for places > 0 && u%10 == 0 {
+		u /= 10
+		places--
+	}
+	i := len(buf)
+	if places > 0 {
+		for ; places > 0; places-- {
+			i--
+			buf[i] = byte('0' + u%10)
+			u /= 10
+		}
+		i--
+		buf[i] = '.'
+	}
+	for {
+		i--
+		buf[i] = byte('0' + u%10)
+		u /= 10
+		if u == 0 {
+			break
+		}
+	}
+	if v < 0 {
+		i--
+		buf[i] = '-'
+	}
+	return buf[i:]
 }
 
 func (c Claim) normalCrossRegion() CrossRegion {
