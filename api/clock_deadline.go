@@ -28,6 +28,9 @@ import (
 type clockDeadline struct {
 	parent   context.Context
 	deadline time.Time
+	// storeLimit marks a store limit (timedRun, storeDeadline), the only
+	// kind storeLimitRanOut reports on; WithDeadlineByClock's is not one.
+	storeLimit bool
 
 	mu      sync.Mutex
 	done    chan struct{} // nil until Done is called (or it ended first)
@@ -49,6 +52,18 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 // and the function that releases it, to be called when the work it
 // bounds is over, as context.WithDeadline's cancel is.
 func withClockDeadline(parent context.Context, d time.Time) (*clockDeadline, func()) {
+	c := &clockDeadline{parent: parent, deadline: d, storeLimit: true}
+	return c, c.stop
+}
+
+// WithDeadlineByClock is context.WithDeadline for work that seldom waits
+// on its context (the national gateway's requests on the embedded
+// store): the context ends at d or when parent ends, but starts a timer
+// and joins parent only once something waits on its Done; until then its
+// Err reads the clock. stop releases it, as context.WithDeadline's cancel
+// does, and must be called when the work is over. Running out of it is
+// the caller's deadline, not a store limit: the API reports it as such.
+func WithDeadlineByClock(parent context.Context, d time.Time) (ctx context.Context, stop context.CancelFunc) {
 	c := &clockDeadline{parent: parent, deadline: d}
 	return c, c.stop
 }
@@ -95,9 +110,10 @@ func (c *clockDeadline) Err() error {
 	return c.checkLocked()
 }
 
-// Value is the parent's, and c itself for clockDeadlineKey.
+// Value is the parent's, and c itself for clockDeadlineKey if it is a
+// store limit.
 func (c *clockDeadline) Value(key any) any {
-	if key == (clockDeadlineKey{}) {
+	if key == (clockDeadlineKey{}) && c.storeLimit {
 		return c
 	}
 	return c.parent.Value(key)
@@ -155,7 +171,8 @@ func (c *clockDeadline) endLocked(err error, expired bool) {
 }
 
 // storeLimitRanOut reports whether the innermost store limit (a
-// clockDeadline) in ctx ended at its own deadline.
+// clockDeadline made by withClockDeadline) in ctx ended at its own
+// deadline.
 func storeLimitRanOut(ctx context.Context) bool {
 	c, ok := ctx.Value(clockDeadlineKey{}).(*clockDeadline)
 	return ok && c.ranOut()

@@ -225,3 +225,28 @@ func TestClockDeadlineConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// WithDeadlineByClock's context ends by the clock like a store limit's,
+// but its running out is the caller's deadline: storeLimitRanOut looks
+// through it to the store limit outside it, if any.
+func TestWithDeadlineByClockIsNotAStoreLimit(t *testing.T) {
+	ctx, stop := WithDeadlineByClock(context.Background(), time.Now().Add(10*time.Millisecond))
+	defer stop()
+	time.Sleep(15 * time.Millisecond)
+	if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Err = %v, want DeadlineExceeded", err)
+	}
+	if !closed(ctx.Done()) {
+		t.Fatal("Done not closed after the deadline")
+	}
+	if storeLimitRanOut(ctx) {
+		t.Fatal("a caller's deadline counted as a store limit")
+	}
+	limit, stopLimit := withClockDeadline(context.Background(), time.Now().Add(-time.Millisecond))
+	defer stopLimit()
+	inner, stopInner := WithDeadlineByClock(limit, time.Now().Add(time.Hour))
+	defer stopInner()
+	if !storeLimitRanOut(inner) {
+		t.Fatal("the store limit outside a caller's deadline is not found")
+	}
+}

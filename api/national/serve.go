@@ -59,7 +59,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The call, its envelope and its handler's context are made together.
 	req := &request{call: Call{Cred: auth.cred, Now: received}}
 	c := &req.call
-	ctx, cancel := context.WithTimeout(r.Context(), g.timeout)
+	// The request's limit starts no timer unless something waits on it
+	// (api.WithDeadlineByClock): the embedded store never does.
+	ctx, cancel := api.WithDeadlineByClock(r.Context(), time.Now().Add(g.timeout))
 	defer cancel()
 	bp := pooledBuffer()
 	raw, err := readBody(w, r, g.maxBody, *bp)
