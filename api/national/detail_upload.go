@@ -83,6 +83,9 @@ func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 	}
 
 	var bad []badLine
+	var textBuf [512]byte
+	var endBuf [4 * 32]int
+	texts, ends := textBuf[:0], endBuf[:0]
 	out := make([]detailResult, 0, len(lines))
 	details := make([]store.FeeDetail, 0, len(lines))
 	seen := make(map[string]bool, len(lines))
@@ -126,6 +129,7 @@ func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 		fd.VisitID = v.ID
 		details = append(details, fd)
 		out = append(out, resultOf(fd, class))
+		texts, ends = appendResultTexts(texts, ends, fd, class)
 	}
 	if len(bad) > 0 {
 		if !read {
@@ -157,6 +161,7 @@ func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 		}
 		return nil, whenNotOpen(ctx, g, v.ID, "上传费用明细", err)
 	}
+	setResultTexts(out, texts, ends)
 	return uploadAnswer{Result: out}, nil
 }
 
@@ -243,24 +248,63 @@ func cancelInfnoOf(k store.VisitKind) string {
 	return "2205"
 }
 
-// resultOf is a stored line's answer under its classification.
+// resultOf is a stored line's answer under its classification, but for
+// its figures cnt, pric, pric_uplmt_amt and selfpay_prop, which
+// appendResultTexts and setResultTexts write.
 func resultOf(fd store.FeeDetail, lc engine.LineClass) detailResult {
 	r := detailResult{
-		FeedetlSn: fd.SN, DetItemFeeSumamt: Amount(fd.Amount),
-		Cnt: json.Number(fd.Quantity.String()), Pric: json.Number(fd.UnitPrice.String()),
-		PricUplmtAmt: "0", SelfpayProp: "1", ChrgitmLv: "03",
+		FeedetlSn: fd.SN, DetItemFeeSumamt: Amount(fd.Amount), ChrgitmLv: "03",
 		FulamtOwnpayAmt: Amount(lc.OutOfScope), OverlmtAmt: Amount(lc.OverLimit),
 		PreselfpayAmt: Amount(lc.PreSelfPay), InscpScpAmt: Amount(lc.InScope),
-	}
-	if lc.Entry.PriceCap != nil {
-		r.PricUplmtAmt = json.Number(lc.Entry.PriceCap.String())
 	}
 	switch {
 	case !lc.Known:
 	case lc.Entry.Category == engine.ItemA:
-		r.ChrgitmLv, r.SelfpayProp = "01", "0"
+		r.ChrgitmLv = "01"
 	case lc.Entry.Category == engine.ItemB:
-		r.ChrgitmLv, r.SelfpayProp = "02", json.Number(lc.Entry.SelfPayRatio.String())
+		r.ChrgitmLv = "02"
 	}
 	return r
+}
+
+// appendResultTexts appends the figures of the next line's answer
+// (cnt, pric, pric_uplmt_amt, selfpay_prop, as the engine's String writes
+// them) to b, and where each ends to ends: setResultTexts then makes them
+// one string, each figure a slice of it.
+func appendResultTexts(b []byte, ends []int, fd store.FeeDetail, lc engine.LineClass) ([]byte, []int) {
+	b = appendShortest(b, fd.Quantity.Scaled(), 4)
+	ends = append(ends, len(b))
+	b = appendShortest(b, fd.UnitPrice.Scaled(), 6)
+	ends = append(ends, len(b))
+	if lc.Entry.PriceCap != nil {
+		b = appendShortest(b, lc.Entry.PriceCap.Scaled(), 6)
+	} else {
+		b = append(b, '0')
+	}
+	ends = append(ends, len(b))
+	switch {
+	case !lc.Known:
+		b = append(b, '1')
+	case lc.Entry.Category == engine.ItemA:
+		b = append(b, '0')
+	case lc.Entry.Category == engine.ItemB:
+		b = appendShortest(b, lc.Entry.SelfPayRatio.Scaled(), 4)
+	default:
+		b = append(b, '1')
+	}
+	return b, append(ends, len(b))
+}
+
+// setResultTexts sets the figures of out, its lines' texts appended in
+// order (appendResultTexts).
+func setResultTexts(out []detailResult, b []byte, ends []int) {
+	all := string(b)
+	start := 0
+	for i := range out {
+		e := ends[4*i : 4*i+4]
+		r := &out[i]
+		r.Cnt, r.Pric = json.Number(all[start:e[0]]), json.Number(all[e[0]:e[1]])
+		r.PricUplmtAmt, r.SelfpayProp = json.Number(all[e[1]:e[2]]), json.Number(all[e[2]:e[3]])
+		start = e[3]
+	}
 }
