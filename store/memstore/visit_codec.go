@@ -115,28 +115,49 @@ func setVisitNumbers(slot *visitSlot, v *store.Visit) {
 	slot.kind, slot.state, slot.scheme = int32(v.Kind), int32(v.State), int32(v.Scheme)
 }
 
-// decodeVisit is the visit of slot whose string groups are fixed, settle
-// and discharge (their bytes in the book's chunks), its strings sharing
-// one allocation.
-func decodeVisit(slot *visitSlot, fixed, settle, discharge []byte) (store.Visit, error) {
-	var scratch [256]byte
-	b := append(append(append(scratch[:0], fixed...), settle...), discharge...)
-	// The strings are substrings of s, read through r's spans: r itself
-	// holds only b, which then stays on the stack when it fits scratch.
-	s := string(b)
-	r := recordReader{b: b}
-	str := func() string { i, j := r.span(); return s[i:j] }
-	v := store.Visit{ID: str(), InstitutionID: str(), PersonID: str(), Number: str(), MedType: str(), Begin: str()}
-	ok := r.off == len(fixed)
-	if len(settle) > 0 {
-		v.SettlementID, v.ReversedSettlementID, v.SettleMsgid, v.SettleCertType = str(), str(), str(), str()
+// visitFixed is a visit's fixed strings (visitSlot.fixed) decoded: ID,
+// InstitutionID, PersonID, Number, MedType and Begin.
+type visitFixed [6]string
+
+// decodeVisitFixed is the fixed strings encoded in enc, sharing one
+// allocation.
+func decodeVisitFixed(enc []byte) (visitFixed, error) {
+	r := recordReader{b: enc, s: string(enc)}
+	var f visitFixed
+	for i := range f {
+		f[i] = r.str()
 	}
-	ok = ok && r.off == len(fixed)+len(settle)
-	if len(discharge) > 0 {
-		v.Discharge = str()
+	if r.bad || r.off != len(enc) {
+		return visitFixed{}, errVisitCorrupt
 	}
-	if !ok || r.bad || r.off != len(b) {
-		return store.Visit{}, errVisitCorrupt
+	return f, nil
+}
+
+// decodeVisit is the visit of slot whose fixed strings are fixed and
+// whose other string groups are encoded in settle and discharge (their
+// bytes in the book's chunks), the strings of these sharing one
+// allocation.
+func decodeVisit(slot *visitSlot, fixed *visitFixed, settle, discharge []byte) (store.Visit, error) {
+	v := store.Visit{ID: fixed[0], InstitutionID: fixed[1], PersonID: fixed[2], Number: fixed[3], MedType: fixed[4], Begin: fixed[5]}
+	if len(settle)+len(discharge) > 0 {
+		var scratch [256]byte
+		b := append(append(scratch[:0], settle...), discharge...)
+		// The strings are substrings of s, read through r's spans: r
+		// itself holds only b, which then stays on the stack when it
+		// fits scratch.
+		s := string(b)
+		r := recordReader{b: b}
+		str := func() string { i, j := r.span(); return s[i:j] }
+		if len(settle) > 0 {
+			v.SettlementID, v.ReversedSettlementID, v.SettleMsgid, v.SettleCertType = str(), str(), str(), str()
+		}
+		ok := r.off == len(settle)
+		if len(discharge) > 0 {
+			v.Discharge = str()
+		}
+		if !ok || r.bad || r.off != len(b) {
+			return store.Visit{}, errVisitCorrupt
+		}
 	}
 	v.Kind, v.State, v.Scheme = store.VisitKind(slot.kind), store.VisitState(slot.state), engine.Scheme(slot.scheme)
 	v.Generation, v.DetailsVersion = int(slot.generation), slot.detailsVersion

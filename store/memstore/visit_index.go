@@ -72,7 +72,10 @@ func (x *visitIndex) add(slot uint32, id string, k visitNumber) {
 	}
 }
 
-func (x *visitIndex) hasID(h uint64) bool     { _, ok := x.byID[h]; return ok }
+// hasID reports whether an id of hash h is in byID.
+func (x *visitIndex) hasID(h uint64) bool { _, ok := x.byID[h]; return ok }
+
+// hasNumber reports whether a number of hash h is in byNumber.
 func (x *visitIndex) hasNumber(h uint64) bool { _, ok := x.byNumber[h]; return ok }
 
 // slotOfID finds the slot of the visit whose id is id.

@@ -29,10 +29,15 @@ func (b *visitBook) findSlot(id string) (uint32, *visitSlot, error) {
 	return slot, b.slots.at(slot), nil
 }
 
-// load decodes the visit of slot. Call with b.mu held.
+// load decodes the visit of slot, its fixed strings through the book's
+// cache. Call with b.mu held.
 func (b *visitBook) load(slot uint32) (store.Visit, error) {
 	s := b.slots.at(slot)
-	return decodeVisit(s, b.bytes(s.fixed), b.bytes(s.settle), b.bytes(s.discharge))
+	fixed, err := b.cache.fixed(slot, s.fixed, b.bytes(s.fixed))
+	if err != nil {
+		return store.Visit{}, err
+	}
+	return decodeVisit(s, &fixed, b.bytes(s.settle), b.bytes(s.discharge))
 }
 
 // bytes is the string group at ref, or nil for none (n 0).

@@ -30,6 +30,9 @@ type visitBook struct {
 	openLines map[uint32][]byte
 	openPeak  int
 	index     visitIndex
+	// cache holds the fixed strings of the visits decoded last
+	// (visit_cache.go).
+	cache visitCache
 	// out is the record visit hands out (visitLock).
 	out visitRecord
 	// now is the clock of SettledAt (time.Now when nil; SetClock).

@@ -1,0 +1,68 @@
+package memstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/medsettle/medsettle/engine"
+	"github.com/medsettle/medsettle/store"
+	"github.com/medsettle/medsettle/store/memstore"
+)
+
+// BenchmarkVisitCalls is the store's part of a gateway claim on a new
+// visit, every call timed: OpenVisit, PutFeeDetails of two lines,
+// VisitDetails, SettleVisit (a fixed result) and GetVisit, over 64
+// persons.
+func BenchmarkVisitCalls(b *testing.B) {
+	ctx := context.Background()
+	s := memstore.New()
+	const persons = 64
+	results := make([]engine.Result, persons)
+	for i := range persons {
+		id := fmt.Sprintf("P%02d", i)
+		if err := s.PutPerson(ctx, engine.Person{ID: id, Region: "R1", Scheme: engine.SchemeEmployee}); err != nil {
+			b.Fatal(err)
+		}
+		results[i] = benchResult(id)
+	}
+	if err := s.PutInstitution(ctx, engine.Institution{ID: "H1", Region: "R1", Level: 3,
+		Budgets: []engine.Budget{{Year: 2024, Amount: engine.MustMoney("100000000000")}}}); err != nil {
+		b.Fatal(err)
+	}
+	items := []engine.LineItem{{Code: "X001", Name: "item", Quantity: engine.QuantityOf(1),
+		UnitPrice: engine.MustPrice("100"), Amount: engine.MustMoney("100")}}
+	lines := []store.FeeDetail{
+		{SN: "1", Code: "X001", Name: "item one", FeeTime: "2024-03-01 09:40:00", MedType: "21",
+			Quantity: engine.QuantityOf(1), UnitPrice: engine.MustPrice("100"), Amount: engine.MustMoney("100")},
+		{SN: "2", Code: "X002", Name: "item two", FeeTime: "2024-03-01 09:41:00", MedType: "21",
+			Quantity: engine.QuantityOf(2), UnitPrice: engine.MustPrice("5"), Amount: engine.MustMoney("10")},
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		n++
+		p := n % persons
+		v, err := s.OpenVisit(ctx, store.Visit{InstitutionID: "H1", PersonID: fmt.Sprintf("P%02d", p), Kind: store.VisitKindInpatient,
+			Number: fmt.Sprintf("IP%09d", n), Scheme: engine.SchemeEmployee, MedType: "21", Begin: "2024-03-01 09:30:00"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.PutFeeDetails(ctx, v.ID, lines); err != nil {
+			b.Fatal(err)
+		}
+		if v, _, err = s.VisitDetails(ctx, v.ID, ""); err != nil {
+			b.Fatal(err)
+		}
+		claim := engine.Claim{RequestID: fmt.Sprintf("R%d", n), InstitutionID: "H1", PersonID: v.PersonID,
+			VisitType: engine.VisitInpatient, SettleDate: engine.Date{Year: 2024, Month: 3, Day: 1}, Items: items}
+		res := results[p]
+		mark := store.VisitMark{VisitID: v.ID, Generation: v.Generation, DetailsVersion: v.DetailsVersion, Msgid: fmt.Sprintf("H1%018d", n), CertType: "02"}
+		if _, err := s.SettleVisit(ctx, claim, func(store.PersonYear) (engine.Result, error) { return res, nil }, mark); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.GetVisit(ctx, v.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
