@@ -81,8 +81,14 @@ func Settle(in Input) (Result, error) {
 	aid := aidRuleFor(p, in.Person, c.SettleDate)
 	special := specialFor(p.Catastrophic, in.Person, c.SettleDate)
 	res.Details = make([]Detail, 0, detailCapacity(p, aid, c.VisitType, in.Institution.Level))
-	// One allocation for the layers, one each at most.
-	res.Layers = make([]Layer, 0, 3)
+	// One allocation for the layers (one each at most) and, when the
+	// institution has a budget, both budget pointers.
+	own := &struct {
+		layers [3]Layer
+		limit  Money
+		st     BudgetStatus
+	}{}
+	res.Layers = own.layers[:0:3]
 	basic, err := basicLayer(p, in.Person, in.Institution, cross, c, acc, b.InScope, &delta, &res.Details, &res.Layers)
 	if err != nil {
 		return Result{}, err
@@ -110,12 +116,8 @@ func Settle(in Input) (Result, error) {
 	res.AccountBalance = in.Person.AccountBalance
 
 	if limit, ok := in.Institution.Budget(c.Year()); ok {
-		// One allocation for both pointers.
-		bo := &struct {
-			limit Money
-			st    BudgetStatus
-		}{limit, NewBudgetStatus(c.Year(), limit, in.BudgetUsed.Add(b.BasicFund), res.WarnRatio)}
-		res.BudgetLimit, res.Budget = &bo.limit, &bo.st
+		own.limit, own.st = limit, NewBudgetStatus(c.Year(), limit, in.BudgetUsed.Add(b.BasicFund), res.WarnRatio)
+		res.BudgetLimit, res.Budget = &own.limit, &own.st
 	}
 	if err := CheckResult(res); err != nil {
 		return Result{}, err
