@@ -1,6 +1,7 @@
 package national
 
 import (
+	"sync/atomic"
 	"time"
 
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
@@ -69,4 +70,35 @@ func idetTypeOf(c pb.PersonCategory) string {
 var shanghai = time.FixedZone("CST", 8*60*60)
 
 // Today is the Asia/Shanghai date of the call, "YYYY-MM-DD".
-func (c *Call) Today() string { return c.Now.In(shanghai).Format(time.DateOnly) }
+func (c *Call) Today() string { return shanghaiText(&lastDate, c.Now, time.DateOnly, 86400) }
+
+// shanghaiDateTime is t in Asia/Shanghai as "YYYY-MM-DD HH:MM:SS".
+func shanghaiDateTime(t time.Time) string { return shanghaiText(&lastDateTime, t, time.DateTime, 1) }
+
+// clockText is a time's text in a layout, kept for the next calls within
+// the same unit of it (a day, a second): nearly every request of a busy
+// gateway formats the same date and the same second.
+type clockText struct {
+	unit int64 // Asia/Shanghai seconds / the layout's unit length
+	text string
+}
+
+// lastDate and lastDateTime are the last texts of Today and
+// shanghaiDateTime.
+var lastDate, lastDateTime atomic.Pointer[clockText]
+
+// shanghaiText is t in Asia/Shanghai in layout, which shows whole units
+// of unitSeconds and nothing finer; the last one made is reused.
+func shanghaiText(last *atomic.Pointer[clockText], t time.Time, layout string, unitSeconds int64) string {
+	local := t.Unix() + 8*60*60 // shanghai's fixed offset
+	unit := local / unitSeconds
+	if local%unitSeconds < 0 {
+		unit-- // floored
+	}
+	if c := last.Load(); c != nil && c.unit == unit {
+		return c.text
+	}
+	text := t.In(shanghai).Format(layout)
+	last.Store(&clockText{unit: unit, text: text})
+	return text
+}

@@ -83,7 +83,7 @@ func newSetlInfo(s settled) setlInfo {
 	info := setlInfo{
 		SetlID: s.ID, MdtrtID: s.Visit.ID, PsnNo: s.Person.ID, PsnName: s.Person.Name, PsnCertType: "01",
 		Certno: s.Person.ID, Insutype: insutypeOfScheme(s.Person.Scheme), CvlservFlag: "0",
-		SetlTime: s.At.In(shanghai).Format(time.DateTime), MdtrtCertType: s.CertType, MedType: s.MedType,
+		SetlTime: shanghaiDateTime(s.At), MdtrtCertType: s.CertType, MedType: s.MedType,
 		MedfeeSumamt: Amount(b.Total), FulamtOwnpayAmt: Amount(b.OutOfScope), OverlmtSelfpay: Amount(b.OverLimit),
 		PreselfpayAmt: Amount(b.PreSelfPay), InscpScpAmt: Amount(b.InScope), ActPayDedc: Amount(b.Deductible),
 		HifpPay: Amount(b.BasicFund), PoolPropSelfpay: Ratio(topBasicRatio(s.Result)), HifmiPay: Amount(b.Catastrophic),
