@@ -191,12 +191,6 @@ func (h *hisLoad) send(ctx context.Context, now time.Time, s *scratch) error {
 	return nil
 }
 
-// request appends the HTTP/1.1 request of body to b, signed at now: the
-// timestamp in seconds, a new nonce, and the signature.
-func (h *hisLoad) request(b, body []byte, now time.Time) []byte {
-	return append(h.head(b, len(body), now), body...)
-}
-
 // head appends the request line and headers of a body of n bytes to b,
 // signed at now: the timestamp in seconds, a new nonce, and the
 // signature.

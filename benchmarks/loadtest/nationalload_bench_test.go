@@ -163,8 +163,7 @@ func TestFakeGatewayProcess(t *testing.T) {
 				}
 				in = append(in[:0], rest...)
 				if len(out) > 0 && work > 0 {
-					for t := time.Now(); time.Since(t) < work; {
-					}
+					spinCPU(work)
 				}
 				if len(out) > 0 {
 					if _, err := c.Write(out); err != nil {
