@@ -12,8 +12,9 @@ import (
 // no pointer, so that the garbage collector does not scan the book's
 // slots (pagedSlice). Its numbers and times are kept here; its strings are
 // in the book's byte chunks, in three groups (visitStrings) each written
-// once and written anew, elsewhere, when one of its strings changes: bytes
-// once written never change.
+// once and written anew, elsewhere, when one of its strings changes (bytes
+// once written never change), and so are its fee-detail lines once frozen
+// (visit_lines.go).
 type visitSlot struct {
 	// fixed is ID, InstitutionID, PersonID, Number, MedType and Begin,
 	// written by OpenVisit: they never change.
