@@ -10,7 +10,8 @@ import (
 )
 
 // DefaultVisitCacheSize is how many visits' attributes a Gateway keeps in
-// memory (WithVisitCacheSize): some 20 MB at 100,000.
+// memory (WithVisitCacheSize): some 25 MB at 100,000, none of which the
+// collector scans (no pointer).
 const DefaultVisitCacheSize = 100_000
 
 // WithVisitCacheSize sets how many visits' attributes the gateway keeps
@@ -44,15 +45,73 @@ func (a visitAttrs) visit(id string) store.Visit {
 		Scheme: a.scheme, MedType: a.medType, Begin: a.begin}
 }
 
+// visitKey is a visit id as the cache's key, without a pointer: an id
+// longer than its room (national ids have at most store.MaxVisitIDLen
+// bytes) is not cached.
+type visitKey struct {
+	n  uint8
+	id [47]byte
+}
+
+// keyOf is id's key, false when it does not fit.
+func keyOf(id string) (visitKey, bool) {
+	var k visitKey
+	if len(id) > len(k.id) {
+		return k, false
+	}
+	k.n = uint8(len(id))
+	copy(k.id[:], id)
+	return k, true
+}
+
+// packedAttrs are a visit's attributes without a pointer: the texts one
+// after another, where each ends, and the two enums. Attributes whose
+// texts do not fit are not cached.
+type packedAttrs struct {
+	kind, scheme uint8
+	ends         [5]uint8 // of institution, person, number, medType, begin
+	text         [121]byte
+}
+
+// pack is a's packed form, false when it does not fit.
+func pack(a visitAttrs) (packedAttrs, bool) {
+	var p packedAttrs
+	if a.kind < 0 || a.kind > 255 || a.scheme < 0 || a.scheme > 255 {
+		return p, false
+	}
+	p.kind, p.scheme = uint8(a.kind), uint8(a.scheme)
+	n := 0
+	for i, s := range [...]string{a.institution, a.person, a.number, a.medType, a.begin} {
+		if len(s) > len(p.text)-n {
+			return p, false
+		}
+		n += copy(p.text[n:], s)
+		p.ends[i] = uint8(n)
+	}
+	return p, true
+}
+
+// institution is the packed attributes' institution, not copied.
+func (p *packedAttrs) institution() []byte { return p.text[:p.ends[0]] }
+
+// unpack is the attributes packed, their texts one string.
+func (p *packedAttrs) unpack() visitAttrs {
+	all := string(p.text[:p.ends[4]])
+	e := p.ends
+	return visitAttrs{institution: all[:e[0]], person: all[e[0]:e[1]], number: all[e[1]:e[2]],
+		medType: all[e[2]:e[3]], begin: all[e[3]:e[4]], kind: store.VisitKind(p.kind), scheme: engine.Scheme(p.scheme)}
+}
+
 // visitCache keeps the attributes of up to max visits by id, for any
 // number of goroutines: when it is full, keeping one more forgets one at
 // random. One of max 0, or a nil one, keeps nothing. Visits are never
 // deleted, and their attributes never change, so an entry is never
-// stale.
+// stale. Its map holds no pointer (visitKey, packedAttrs): however many
+// visits it keeps, the collector does not scan them.
 type visitCache struct {
 	mu  sync.RWMutex
 	max int
-	m   map[string]visitAttrs
+	m   map[visitKey]packedAttrs
 }
 
 // newVisitCache is a cache of up to max visits (none when max is not
@@ -61,35 +120,50 @@ func newVisitCache(max int) *visitCache {
 	if max <= 0 {
 		return &visitCache{}
 	}
-	return &visitCache{max: max, m: make(map[string]visitAttrs, min(max, 1024))}
+	return &visitCache{max: max, m: make(map[visitKey]packedAttrs, min(max, 1024))}
+}
+
+// lookup is the packed attributes of visit id, if they are kept.
+func (c *visitCache) lookup(id string) (packedAttrs, bool) {
+	k, fits := keyOf(id)
+	if c == nil || !fits {
+		return packedAttrs{}, false
+	}
+	c.mu.RLock()
+	p, ok := c.m[k]
+	c.mu.RUnlock()
+	return p, ok
 }
 
 // get is the attributes of visit id, if they are kept.
 func (c *visitCache) get(id string) (visitAttrs, bool) {
-	if c == nil {
+	p, ok := c.lookup(id)
+	if !ok {
 		return visitAttrs{}, false
 	}
-	c.mu.RLock()
-	a, ok := c.m[id]
-	c.mu.RUnlock()
-	return a, ok
+	return p.unpack(), true
 }
 
-// keep keeps the attributes of v (as a store answered it).
+// keep keeps the attributes of v (as a store answered it), unless they
+// or its id do not fit the cache's room.
 func (c *visitCache) keep(v store.Visit) {
 	if c == nil || c.max <= 0 || v.ID == "" {
 		return
 	}
-	a := attrsOf(v)
+	k, fits := keyOf(v.ID)
+	p, packed := pack(attrsOf(v))
+	if !fits || !packed {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[v.ID]; !ok && len(c.m) >= c.max {
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
 		for id := range c.m { // a map's range starts at random
 			delete(c.m, id)
 			break
 		}
 	}
-	c.m[v.ID] = a
+	c.m[k] = p
 }
 
 // knownVisit is the visit mdtrtID of the calling institution, as
@@ -101,11 +175,11 @@ func knownVisit(ctx context.Context, g *Gateway, c *Call, mdtrtID text) (v store
 	if err := requireID("mdtrt_id", mdtrtID); err != nil {
 		return store.Visit{}, false, err
 	}
-	if a, ok := g.visitAttrs.get(string(mdtrtID)); ok {
-		if a.institution != c.Cred.InstitutionID {
+	if p, ok := g.visitAttrs.lookup(string(mdtrtID)); ok {
+		if string(p.institution()) != c.Cred.InstitutionID {
 			return store.Visit{}, false, unknownVisit(string(mdtrtID))
 		}
-		return a.visit(string(mdtrtID)), false, nil
+		return p.unpack().visit(string(mdtrtID)), false, nil
 	}
 	v, err = institutionVisit(ctx, g, c, mdtrtID)
 	return v, err == nil, err
