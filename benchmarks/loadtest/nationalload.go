@@ -244,7 +244,18 @@ func (s *scratch) exchange(ctx context.Context, now time.Time, timeout time.Dura
 	if s.r == s.w {
 		s.r, s.w = 0, 0
 	}
-	if err := s.write(s.out); err != nil {
+	if s.rc != nil && s.r == s.w {
+		// The request written and the answer's start read as it arrives
+		// (no read before it can have come).
+		k, wrote, err := s.rc.writeRead(s.out, s.buf[s.w:])
+		if err == nil && k == 0 {
+			err = io.EOF
+		}
+		if !wrote || err != nil {
+			return 0, false, false, err
+		}
+		s.w += k
+	} else if err := s.write(s.out); err != nil {
 		return 0, false, false, err
 	}
 	// The head, up to its blank line; its offsets are from s.r, which a

@@ -131,7 +131,7 @@ func TestFakeGatewayProcess(t *testing.T) {
 		t.Skip("the fake gateway's process, started by BenchmarkHISClaim")
 	}
 	// The variable's value is the CPU the fake spends on each request
-	// (a duration; 1 for none), as the gateway's server would.
+	// (a duration, or none), as the gateway's server would.
 	work, _ := time.ParseDuration(os.Getenv(fakeGatewayEnv))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -179,7 +179,11 @@ func TestFakeGatewayProcess(t *testing.T) {
 // address; work is the CPU it spends on each request (0: none).
 func startFakeGateway(b *testing.B, work time.Duration) string {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFakeGatewayProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), fakeGatewayEnv+"="+max(work, 1).String())
+	spend := "none"
+	if work > 0 {
+		spend = work.String()
+	}
+	cmd.Env = append(os.Environ(), fakeGatewayEnv+"="+spend)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)

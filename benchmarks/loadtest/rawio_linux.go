@@ -38,17 +38,70 @@ func rawConnOf(c net.Conn) *rawIO {
 // once (a closure passed to RawConn's methods per call would be
 // allocated per call).
 type rawIO struct {
-	rc              syscall.RawConn
-	p               []byte
-	n               int
-	errno           syscall.Errno
-	readFn, writeFn func(fd uintptr) bool
+	rc                           syscall.RawConn
+	p, w                         []byte // to read into, to write
+	n                            int
+	errno, werrno                syscall.Errno
+	readFn, writeFn, writeReadFn func(fd uintptr) bool
 }
 
 func newRawIO(rc syscall.RawConn) *rawIO {
 	x := &rawIO{rc: rc}
-	x.readFn, x.writeFn = x.read1, x.write1
+	x.readFn, x.writeFn, x.writeReadFn = x.read1, x.write1, x.writeRead1
 	return x
+}
+
+// writeRead writes w whole and then reads what arrives into p, as write
+// and then read, without the read that would find nothing yet (a system
+// call per request): the poller's readiness is reset before the write,
+// so the answer's arrival, which follows the write, ends the wait that
+// follows it. wrote says whether w was written (an error before it is
+// the write's, after it the read's); 0 bytes and no error is the end of
+// the connection.
+func (x *rawIO) writeRead(w, p []byte) (n int, wrote bool, err error) {
+	x.w, x.p, x.n, x.errno, x.werrno = w, p, 0, 0, 0
+	err = x.rc.Read(x.writeReadFn)
+	w, x.w, x.p = x.w, nil, nil
+	if x.werrno != 0 {
+		return 0, false, os.NewSyscallError("write", x.werrno)
+	}
+	if len(w) > 0 { // not written: the socket's buffer full, or an error before the write
+		if err != nil {
+			return 0, false, err
+		}
+		if err := x.write(w); err != nil {
+			return 0, false, err
+		}
+		n, err := x.read(p)
+		return n, true, err
+	}
+	if err != nil {
+		return 0, true, err
+	}
+	if x.errno != 0 {
+		return 0, true, os.NewSyscallError("read", x.errno)
+	}
+	return x.n, true, nil
+}
+
+func (x *rawIO) writeRead1(fd uintptr) bool {
+	if len(x.w) == 0 {
+		return x.read1(fd) // woken: the answer, or the end of the connection
+	}
+	for len(x.w) > 0 {
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(x.w))), uintptr(len(x.w)))
+		switch e {
+		case 0:
+			x.w = x.w[r:]
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return true // the rest written by write, then read
+		default:
+			x.werrno = e
+			return true
+		}
+	}
+	return false // written: wait until the answer arrives
 }
 
 // read reads what has arrived into p (at least a byte, waiting for it as

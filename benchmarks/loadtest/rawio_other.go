@@ -14,3 +14,5 @@ func rawConnOf(net.Conn) *rawIO { return nil }
 func (*rawIO) read([]byte) (int, error) { panic("unreachable") }
 
 func (*rawIO) write([]byte) error { panic("unreachable") }
+
+func (*rawIO) writeRead(_, _ []byte) (int, bool, error) { panic("unreachable") }
