@@ -92,20 +92,6 @@ func (m *metrics) settlement(ctx context.Context, visit pb.VisitType, err error)
 		attribute.String("code", status.Code(err).String()), attribute.String("visit_type", visitTypeLabel(visit))))
 }
 
-// fresh wraps a settlement's compute function and reports whether the
-// store called it: a retried Settle returns the recorded settlement
-// without computing, and must not count its amounts again.
-func fresh(compute store.ComputeFunc) (store.ComputeFunc, func() bool) {
-	called := false
-	return func(py store.PersonYear) (engine.Result, error) {
-			res, err := compute(py)
-			called = called || err == nil
-			return res, err
-		}, func() bool {
-			return called
-		}
-}
-
 // settled counts the fund amounts and the budget state of a settlement
 // the store has just committed for the first time.
 func (m *metrics) settled(ctx context.Context, st engine.Settlement) {

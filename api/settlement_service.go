@@ -68,33 +68,19 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 	if err != nil {
 		return engine.Settlement{}, err
 	}
-	// Every policy is read before the store takes the person's lock: a
-	// ComputeFunc must not call the store (it may need a connection the
-	// locked transaction is holding). The list comes from a cache.
+	// Every policy is read before the store takes the person's lock
+	// (settleCall).
 	policies, err := s.store.Policies(ctx, "", engine.SchemeUnspecified)
 	if err != nil {
 		return engine.Settlement{}, err
 	}
-	check := settleCheckFrom(ctx)
-	compute := func(st store.PersonYear) (engine.Result, error) {
-		policy, err := engine.SelectPolicy(policies, st.Person.Region, st.Person.Scheme, claim.SettleDate)
-		if err != nil {
-			return engine.Result{}, err
-		}
-		res, err := engine.Settle(engine.Input{
-			Policy: policy, Person: st.Person, Institution: inst, Claim: claim,
-			Accumulators: st.Accumulators, BudgetUsed: st.BudgetUsed, Filings: st.Filings,
-			ClaimValidated: true, // by claimFromProto above
-		})
-		if err == nil && check != nil {
-			err = check(res)
-		}
-		return res, err
-	}
+	// One allocation for what compute reads (the claim included, which a
+	// closure would have moved to the heap on its own).
+	call := &settleCall{policies: policies, inst: inst, claim: claim, check: settleCheckFrom(ctx)}
 	if commit {
 		sctx, sp := s.tel.span(ctx, &storeOpSettle, attribute.String("medsettle.institution_id", claim.InstitutionID),
 			attribute.String("medsettle.request_id", claim.RequestID))
-		compute, computed := fresh(compute)
+		compute := call.compute
 		var st engine.Settlement
 		if mark, ok := visitMarkFrom(ctx); ok {
 			vs, isVS := s.store.(store.VisitStore)
@@ -107,7 +93,9 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 			st, err = s.store.Settle(sctx, claim, compute)
 		}
 		sp.end(err)
-		if err == nil && computed() {
+		// Counted once, by the call whose compute the store used: a
+		// replay computes nothing.
+		if err == nil && call.computed {
 			s.tel.metrics.settled(ctx, st)
 		}
 		return st, err
@@ -116,7 +104,7 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 	if err != nil {
 		return engine.Settlement{}, err
 	}
-	res, err := compute(snap)
+	res, err := call.compute(snap)
 	if err != nil {
 		return engine.Settlement{}, err
 	}
@@ -124,6 +112,38 @@ func (s *SettlementService) settle(ctx context.Context, req *pb.SettleRequest, c
 	// tells a retried request from another, which the answer does not
 	// carry).
 	return engine.Settlement{Claim: claim.Decided(res.CrossRegion), State: engine.StatePreview, Result: res}, nil
+}
+
+// settleCall is what a settlement's compute reads: every policy (read
+// before the store takes the person's lock: a ComputeFunc must not call
+// the store, which may need a connection the locked transaction is
+// holding; the list comes from a cache), the institution, the claim and
+// the call's settle check; computed is set once compute has returned a
+// result without error (the store used it: not a replay).
+type settleCall struct {
+	policies []*engine.Policy
+	inst     engine.Institution
+	claim    engine.Claim
+	check    SettleCheck
+	computed bool
+}
+
+// compute is the call's store.ComputeFunc.
+func (c *settleCall) compute(st store.PersonYear) (engine.Result, error) {
+	policy, err := engine.SelectPolicy(c.policies, st.Person.Region, st.Person.Scheme, c.claim.SettleDate)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	res, err := engine.Settle(engine.Input{
+		Policy: policy, Person: st.Person, Institution: c.inst, Claim: c.claim,
+		Accumulators: st.Accumulators, BudgetUsed: st.BudgetUsed, Filings: st.Filings,
+		ClaimValidated: true, // by claimFromProto
+	})
+	if err == nil && c.check != nil {
+		err = c.check(res)
+	}
+	c.computed = c.computed || err == nil
+	return res, err
 }
 
 // ReverseSettlement undoes a settlement once, for the institution that made it.
