@@ -53,6 +53,8 @@ func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 	if err != nil {
 		return nil, err
 	}
+	// What is kept of the lines is copied out of them (strings, answers).
+	defer putLines(lines)
 	// The visit is the first readable line's; every line must name it.
 	var first feeDetailLine
 	for i := range lines {

@@ -651,7 +651,7 @@ func feeDetailsFast(input []byte, max int) ([]feeDetailLine, bool) {
 		}
 		seen = true
 		if lines == nil {
-			lines = make([]feeDetailLine, 0, 8)
+			lines = pooledLines()
 		}
 		return s.array(func() bool {
 			if len(lines) == max {
@@ -665,10 +665,36 @@ func feeDetailsFast(input []byte, max int) ([]feeDetailLine, bool) {
 		})
 	})
 	if !ok || !s.end() || len(lines) == 0 {
+		putLines(lines)
 		return nil, false
 	}
 	s.flush()
 	return lines, true
+}
+
+// pooledLineCount is the room of a pooled slice of lines: an upload of
+// more grows its own.
+const pooledLineCount = 8
+
+// lineArrays are the pooled room of uploads' lines.
+var lineArrays = sync.Pool{New: func() any { return new([pooledLineCount]feeDetailLine) }}
+
+// pooledLines is an empty slice of lines with pooled room; putLines
+// returns it.
+func pooledLines() []feeDetailLine {
+	return lineArrays.Get().(*[pooledLineCount]feeDetailLine)[:0]
+}
+
+// putLines returns the room of lines to the pool, cleared, when it is a
+// pooled size (a slice that grew beyond it is left to the collector).
+// Nothing may use lines afterwards.
+func putLines(lines []feeDetailLine) {
+	if cap(lines) != pooledLineCount {
+		return
+	}
+	a := (*[pooledLineCount]feeDetailLine)(lines[:pooledLineCount])
+	clear(a[:])
+	lineArrays.Put(a)
 }
 
 // settleDataFields are settleData's JSON names.
