@@ -187,3 +187,28 @@ func TestDecodeSettleRequestAllocations(t *testing.T) {
 		t.Errorf("decoding a 20-line SettleRequest made %v allocations, want at most 8", n)
 	}
 }
+
+// TestCountSettleValuesAsGeneric: countSettleValues counts a
+// SettleRequest's values as countValues does, and stops at the same
+// limit, on well-formed and odd messages (unknown fields, wrong wire
+// types, bytes cut short).
+func TestCountSettleValuesAsGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 11))
+	for i := range 20000 {
+		b := settleWire(r, i%2 == 1)
+		if i%5 == 0 && len(b) > 0 {
+			// A group and arbitrary bytes, after a well-formed start.
+			b = protowire.AppendTag(b, 9, protowire.StartGroupType)
+			b = protowire.AppendTag(b, 9, protowire.EndGroupType)
+			b = append(b, byte(r.IntN(256)), byte(r.IntN(256)))
+		}
+		for _, limit := range []int{1 << 30, r.IntN(40), r.IntN(200)} {
+			var want, got int
+			wantOK := countValues(b, settleRequestDescriptor, 0, &want, limit)
+			gotOK := countSettleValues(b, settleRequestDescriptor, 0, &got, limit)
+			if wantOK != gotOK || want != got {
+				t.Fatalf("% x, limit %d: countSettleValues %v after %d values, countValues %v after %d", b, limit, gotOK, got, wantOK, want)
+			}
+		}
+	}
+}
