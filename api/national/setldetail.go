@@ -36,8 +36,13 @@ func fundPayType(f engine.Fund, s engine.Scheme) (code, name string) {
 // base, what its annual cap still allowed before the claim, what it paid
 // and how (engine.ExplainLayer).
 func newSetlDetails(r engine.Result, scheme engine.Scheme) []setlDetail {
+	return appendSetlDetails(make([]setlDetail, 0, 3), r, scheme)
+}
+
+// appendSetlDetails is newSetlDetails appended to out (never nil: an
+// empty list is written [], not null).
+func appendSetlDetails(out []setlDetail, r engine.Result, scheme engine.Scheme) []setlDetail {
 	b := r.Breakdown
-	out := make([]setlDetail, 0, 3) // never null: at most the three funds
 	for _, f := range []struct {
 		fund engine.Fund
 		paid engine.Money

@@ -39,6 +39,8 @@ func init() {
 type settleAnswer struct {
 	Setlinfo   setlInfo     `json:"setlinfo"`
 	Setldetail []setlDetail `json:"setldetail"`
+	// rows is room for Setldetail (answer): at most the three funds.
+	rows [3]setlDetail
 }
 
 // settleRequest is a settling transaction's request as checked: what the
@@ -445,7 +447,9 @@ func settledBySettleVisit(v store.Visit, st engine.Settlement) bool {
 	return v.State == store.VisitSettled && v.SettlementID == st.ID && !v.SettledAt.IsZero() && v.SettleMsgid != ""
 }
 
-// answer is the output of a settlement.
-func answer(s settled) settleAnswer {
-	return settleAnswer{Setlinfo: newSetlInfo(s), Setldetail: newSetlDetails(s.Result, s.Person.Scheme)}
+// answer is the output of a settlement (one allocation: its setldetail rows are in it).
+func answer(s settled) *settleAnswer {
+	a := &settleAnswer{Setlinfo: newSetlInfo(s)}
+	a.Setldetail = appendSetlDetails(a.rows[:0], s.Result, s.Person.Scheme)
+	return a
 }
