@@ -88,7 +88,7 @@ func uploadDetails(ctx context.Context, g *Gateway, c *Call, input json.RawMessa
 	var textBuf [512]byte
 	var endBuf [4 * 32]int
 	texts, ends := textBuf[:0], endBuf[:0]
-	out := make([]detailResult, 0, len(lines))
+	out := uploadResults(len(lines))
 	details := make([]store.FeeDetail, 0, len(lines))
 	seen := make(map[string]bool, len(lines))
 	for i := range lines {

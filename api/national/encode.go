@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/medsettle/medsettle/engine"
@@ -123,6 +124,34 @@ func (a settleAnswer) appendJSON(b []byte) ([]byte, bool) {
 // uploadAnswer is the output of 2204 and 2301: the classified lines.
 type uploadAnswer struct {
 	Result []detailResult `json:"result"`
+}
+
+// pooledAnswerLines is the room of a pooled upload answer's lines: a
+// larger answer has its own.
+const pooledAnswerLines = 8
+
+// answerRows are the pooled room of uploads' answers, reused once written
+// (finish, release).
+var answerRows = sync.Pool{New: func() any { return new([pooledAnswerLines]detailResult) }}
+
+// uploadResults is an empty (never nil) slice with room for n answer
+// lines, pooled when n is at most pooledAnswerLines.
+func uploadResults(n int) []detailResult {
+	if n > pooledAnswerLines {
+		return make([]detailResult, 0, n)
+	}
+	return answerRows.Get().(*[pooledAnswerLines]detailResult)[:0]
+}
+
+// release gives a written answer's pooled room back, cleared; nothing
+// may use the answer afterwards.
+func (a uploadAnswer) release() {
+	if cap(a.Result) != pooledAnswerLines {
+		return
+	}
+	rows := (*[pooledAnswerLines]detailResult)(a.Result[:pooledAnswerLines])
+	clear(rows[:])
+	answerRows.Put(rows)
 }
 
 // appendJSON appends an upload's output.

@@ -202,12 +202,21 @@ func (g *Gateway) finish(ctx context.Context, w http.ResponseWriter, c *Call, er
 	}
 	bp := pooledBuffer()
 	body, ok := g.appendAnswer(*bp, c.Now, msg, out)
+	if r, pooled := out.(pooledOutput); pooled {
+		r.release() // written: nothing uses it any more
+	}
 	if !ok {
 		code = codes.Internal
 	}
 	g.record(ctx, c, code)
 	write(w, http.StatusOK, body)
 	putBuffer(bp, body)
+}
+
+// pooledOutput is a handler's output taken from a pool: finish gives it
+// back once the answer is written.
+type pooledOutput interface {
+	release()
 }
 
 // refuseAuth answers a request whose credentials fail: HTTP 401 (503 when

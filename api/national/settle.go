@@ -447,9 +447,20 @@ func settledBySettleVisit(v store.Visit, st engine.Settlement) bool {
 	return v.State == store.VisitSettled && v.SettlementID == st.ID && !v.SettledAt.IsZero() && v.SettleMsgid != ""
 }
 
-// answer is the output of a settlement (one allocation: its setldetail rows are in it).
+// answer is the output of a settlement, from a pool (finish gives it
+// back once written): its setldetail rows are in it.
 func answer(s settled) *settleAnswer {
-	a := &settleAnswer{Setlinfo: newSetlInfo(s)}
+	a := settleAnswers.Get().(*settleAnswer)
+	a.Setlinfo = newSetlInfo(s)
 	a.Setldetail = appendSetlDetails(a.rows[:0], s.Result, s.Person.Scheme)
 	return a
+}
+
+// settleAnswers are settlements' answers, reused once written (finish).
+var settleAnswers = sync.Pool{New: func() any { return new(settleAnswer) }}
+
+// release gives a written answer back to the pool, cleared.
+func (a *settleAnswer) release() {
+	*a = settleAnswer{}
+	settleAnswers.Put(a)
 }
