@@ -240,7 +240,14 @@ func (g *guard) wrap(sd *grpc.ServiceDesc) *grpc.ServiceDesc {
 	// A settlement's calls run deep (stack.go).
 	deep := "/"+sd.ServiceName+"/" == settlementServicePrefix
 	for i, m := range sd.Methods {
-		out.Methods[i] = grpc.MethodDesc{MethodName: m.MethodName, Handler: g.unary(inflight, reads, deep, m.Handler)}
+		stack := stackAsIs
+		switch {
+		case deep && m.MethodName == "PreSettle":
+			stack = stackPreview
+		case deep:
+			stack = stackSettle
+		}
+		out.Methods[i] = grpc.MethodDesc{MethodName: m.MethodName, Handler: g.unary(inflight, reads, stack, m.Handler)}
 	}
 	out.Streams = make([]grpc.StreamDesc, len(sd.Streams))
 	for i, s := range sd.Streams {
@@ -268,8 +275,8 @@ func serviceShortName(full string) string {
 // unary guards a unary handler: a place, then the message read raw within
 // ReadTimeout, checked and decoded. A deep handler (the settlement
 // service's), once admitted, first gets the stack it will need
-// (growStackFor).
-func (g *guard) unary(inflight, reads *gate, deep bool, h grpc.MethodHandler) grpc.MethodHandler {
+// (stackNeed).
+func (g *guard) unary(inflight, reads *gate, stack stackNeed, h grpc.MethodHandler) grpc.MethodHandler {
 	return func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
 		if err := refusal(ctx); err != nil {
 			return nil, err
@@ -281,8 +288,12 @@ func (g *guard) unary(inflight, reads *gate, deep bool, h grpc.MethodHandler) gr
 			}
 			defer release()
 		}
-		if deep { // admitted: only a call that will run pays for the stack
+		// Admitted: only a call that will run pays for the stack.
+		switch stack {
+		case stackSettle:
 			_ = growStackFor(0)
+		case stackPreview:
+			_ = growStackForPreview(0)
 		}
 		return h(srv, ctx, func(v any) error { return g.recv(ctx, dec, v, reads, true) }, ic)
 	}

@@ -23,3 +23,28 @@ func growStackFor(i int) byte {
 // Settle on the embedded store needs below the guard (with 10 KiB the
 // stack still grew again in memstore's Settle).
 const settleStackBytes = 24 << 10
+
+// growStackForPreview is growStackFor for PreSettle, which goes less deep
+// (no store write, no fingerprint, no record): a frame of
+// previewStackBytes makes the stack 16 KiB, a size the runtime hands out
+// from a per-P cache, where growStackFor's 32 KiB is a large stack taken
+// and given back under the runtime's global stack and heap locks.
+//
+//go:noinline
+func growStackForPreview(i int) byte {
+	var frame [previewStackBytes]byte
+	frame[i%previewStackBytes] = byte(i)
+	return frame[(i+1)%previewStackBytes]
+}
+
+// previewStackBytes is the frame growStackForPreview takes.
+const previewStackBytes = 12 << 10
+
+// stackNeed is the stack a unary handler is given before it runs.
+type stackNeed int
+
+const (
+	stackAsIs    stackNeed = iota // as the goroutine has it
+	stackSettle                   // growStackFor
+	stackPreview                  // growStackForPreview
+)
