@@ -16,6 +16,9 @@ type callAudit struct {
 	personID     string
 	settlementID string
 	results      []string
+	// resultRoom is results' first room: a call names one result at most,
+	// nearly always.
+	resultRoom [1]string
 }
 
 // AuditPerson names the person a transaction is about in its audit event
@@ -33,6 +36,9 @@ func (c *Call) AuditSettlement(settlementID string) {
 func (c *Call) AuditResult(ids ...string) {
 	for _, id := range ids {
 		if id != "" && len(c.audit.results) < store.MaxAuditResultIDs && !slices.Contains(c.audit.results, id) {
+			if c.audit.results == nil {
+				c.audit.results = c.audit.resultRoom[:0]
+			}
 			c.audit.results = append(c.audit.results, cut(id, store.MaxAuditString))
 		}
 	}
