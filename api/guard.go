@@ -112,8 +112,9 @@ type gate struct {
 
 // callerPlaces are one caller's places in a gate, kept while in use.
 type callerPlaces struct {
-	slots chan struct{}
-	users int
+	caller string
+	slots  chan struct{}
+	users  int
 }
 
 func newGate(n, perCaller int, wait time.Duration, code codes.Code, msg, callerMsg string) *gate {
@@ -121,15 +122,31 @@ func newGate(n, perCaller int, wait time.Duration, code codes.Code, msg, callerM
 		callers: map[string]*callerPlaces{}}
 }
 
+// place is a place taken in a gate, given back by release: a value, so
+// that taking one allocates no closure.
+type place struct {
+	g  *gate
+	cp *callerPlaces
+}
+
+// release gives the place back.
+func (p place) release() {
+	<-p.g.slots
+	if p.cp != nil {
+		<-p.cp.slots
+		p.g.leave(p.cp.caller, p.cp)
+	}
+}
+
 // acquire takes a place for caller (its own first, then a shared one), or
 // fails with the gate's status after its wait (or with the call's end).
-func (g *gate) acquire(ctx context.Context, caller string) (release func(), err error) {
+func (g *gate) acquire(ctx context.Context, caller string) (place, error) {
 	var cp *callerPlaces
 	if g.perCaller > 0 && caller != "" {
 		g.mu.Lock()
 		cp = g.callers[caller]
 		if cp == nil {
-			cp = &callerPlaces{slots: make(chan struct{}, g.perCaller)}
+			cp = &callerPlaces{caller: caller, slots: make(chan struct{}, g.perCaller)}
 			g.callers[caller] = cp
 		}
 		cp.users++
@@ -162,7 +179,7 @@ func (g *gate) acquire(ctx context.Context, caller string) (release func(), err 
 	if cp != nil {
 		if err := take(cp.slots, g.callerMsg); err != nil {
 			g.leave(caller, cp)
-			return nil, err
+			return place{}, err
 		}
 	}
 	if err := take(g.slots, g.msg); err != nil {
@@ -170,15 +187,9 @@ func (g *gate) acquire(ctx context.Context, caller string) (release func(), err 
 			<-cp.slots
 			g.leave(caller, cp)
 		}
-		return nil, err
+		return place{}, err
 	}
-	return func() {
-		<-g.slots
-		if cp != nil {
-			<-cp.slots
-			g.leave(caller, cp)
-		}
-	}, nil
+	return place{g: g, cp: cp}, nil
 }
 
 // leave forgets a caller's places when nobody uses them.
@@ -282,11 +293,11 @@ func (g *guard) unary(inflight, reads *gate, stack stackNeed, h grpc.MethodHandl
 			return nil, err
 		}
 		if inflight != nil {
-			release, err := inflight.acquire(ctx, callerKey(ctx))
+			p, err := inflight.acquire(ctx, callerKey(ctx))
 			if err != nil {
 				return nil, err
 			}
-			defer release()
+			defer p.release()
 		}
 		// Admitted: only a call that will run pays for the stack.
 		switch stack {
@@ -311,11 +322,11 @@ func (g *guard) stream(inflight, imports, reads *gate, timed bool, h grpc.Stream
 			if gt == nil {
 				continue
 			}
-			release, err := gt.acquire(ss.Context(), callerKey(ss.Context()))
+			p, err := gt.acquire(ss.Context(), callerKey(ss.Context()))
 			if err != nil {
 				return err
 			}
-			defer release()
+			defer p.release()
 		}
 		return h(srv, &guardedStream{ServerStream: ss, g: g, reads: reads, timed: timed})
 	}
@@ -342,11 +353,11 @@ func (g *guard) recv(ctx context.Context, read func(any) error, v any, reads *ga
 		return status.Errorf(codes.Internal, "grpc: cannot decode into %T", v)
 	}
 	if reads != nil {
-		release, err := reads.acquire(ctx, callerKey(ctx))
+		p, err := reads.acquire(ctx, callerKey(ctx))
 		if err != nil {
 			return err
 		}
-		defer release()
+		defer p.release()
 	}
 	var f rawFrame
 	defer f.free()
