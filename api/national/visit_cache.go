@@ -151,8 +151,17 @@ func (c *visitCache) keep(v store.Visit) {
 		return
 	}
 	k, fits := keyOf(v.ID)
+	if !fits {
+		return
+	}
+	c.mu.RLock()
+	_, kept := c.m[k]
+	c.mu.RUnlock()
+	if kept {
+		return // a visit's attributes never change
+	}
 	p, packed := pack(attrsOf(v))
-	if !fits || !packed {
+	if !packed {
 		return
 	}
 	c.mu.Lock()
