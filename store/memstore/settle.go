@@ -197,6 +197,7 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 			panic(fmt.Sprintf("memstore: visit %s checked and then refused: %v", mark.VisitID, err))
 		}
 		visit.v = v
+		s.visits.save(visit)
 	}
 	return out, nil
 }

@@ -109,8 +109,8 @@ func TestVisitCodecRoundTrip(t *testing.T) {
 		}
 		check("change " + string(rune('0'+i)))
 	}
-	// A visit handed out by visit and changed is stored when the lock is
-	// released, and not before it.
+	// A visit handed out by visit and changed is stored by save, and not
+	// before it; a second save of the same record changes nothing.
 	b.mu.Lock()
 	r, err := b.visit("V1")
 	if err != nil {
@@ -119,11 +119,13 @@ func TestVisitCodecRoundTrip(t *testing.T) {
 	r.v.State, r.v.SettlementID = store.VisitSettled, "ST2"
 	want := r.v
 	if got, _ := b.load(r.slot); got.SettlementID == "ST2" {
-		t.Error("a change stored before the lock was released")
+		t.Error("a change stored before save")
 	}
+	b.save(r)
+	b.save(r)
 	b.mu.Unlock()
 	slots[0] = want
-	check("written back")
+	check("saved")
 }
 
 // TestVisitCodecCorrupt: a visit whose encoded strings are corrupt is an

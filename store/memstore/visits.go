@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/medsettle/medsettle/engine"
@@ -12,7 +13,7 @@ import (
 var _ store.VisitStore = (*Store)(nil)
 
 // visitBook holds the gateway's visits and their fee details, under a
-// mutex of its own (a visit's calls never touch settlements; visit_lock.go),
+// mutex of its own (a visit's calls never touch settlements),
 // without a pointer per visit for the garbage collector to scan: each
 // visit is a pointer-free slot (visitSlot, visit_codec.go) whose strings
 // are in pointer-free byte chunks (visit_slots.go), found by hash indexes
@@ -21,7 +22,7 @@ var _ store.VisitStore = (*Store)(nil)
 // their own while they change (visit_lines.go). The zero value is empty
 // and ready.
 type visitBook struct {
-	mu visitLock
+	mu sync.Mutex
 	// strs holds the visits' strings (visitSlot's string groups).
 	strs  byteChunks
 	slots pagedSlice[visitSlot]
@@ -33,7 +34,7 @@ type visitBook struct {
 	// cache holds the fixed strings of the visits decoded last
 	// (visit_cache.go).
 	cache visitCache
-	// out is the record visit hands out (visitLock).
+	// out is the scratch record visit hands out (visit_lock.go).
 	out visitRecord
 	// now is the clock of SettledAt (time.Now when nil; SetClock).
 	now func() time.Time
