@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,9 +12,11 @@ import (
 // a deadline of its own under a parent, like context.WithDeadline's,
 // except that it starts no timer and joins no parent until something
 // waits on it. Its Err reads the clock: past the deadline it has ended
-// (context.DeadlineExceeded), whether or not anyone watched Done. Only
-// Done (or a context derived from it) starts the timer and the parent's
-// watch, exactly once.
+// (context.DeadlineExceeded), whether or not anyone watched Done. The
+// first call of Done (made by anything that waits on it, a context
+// derived from it included) arms it: from then on it is a real
+// context.WithDeadlineCause, whose Done, Err, cause and children are the
+// standard library's.
 //
 // Why: the embedded store never waits on Done. It checks Err when an
 // operation starts and again after waiting for a person's lock, so a
@@ -24,7 +28,12 @@ import (
 //
 // The usual contract holds: Done is closed, once, no later than Err first
 // returns non-nil; Err never returns non-nil before the deadline unless
-// the parent ended or stop was called.
+// the parent ended or stop was called, and never changes once non-nil.
+// One difference: context.Cause of one that ended before it was armed is
+// what the parent's chain says (nil while the parent runs), not its own
+// error. Nothing here calls context.Cause on a store context (pgx, grpc
+// and the stores use Done and Err); storeLimitRanOut is what tells a store
+// limit that ran out.
 type clockDeadline struct {
 	parent   context.Context
 	deadline time.Time
@@ -32,15 +41,26 @@ type clockDeadline struct {
 	// kind storeLimitRanOut reports on; WithDeadlineByClock's is not one.
 	storeLimit bool
 
+	// armed is the real context once Done was called, nil before; Value
+	// reads it without the mutex.
+	armed atomic.Pointer[armedDeadline]
+
 	mu      sync.Mutex
-	done    chan struct{} // nil until Done is called (or it ended first)
-	err     error         // nil until it ended
-	expired bool          // it ended at its own deadline
-	timer   *time.Timer   // armed by Done
-	unwatch func() bool   // stops the parent's watch armed by Done
+	err     error // why it ended before it was armed; nil while running
+	expired bool  // it ended at its own deadline before it was armed
 }
 
-// clockDeadlineKey finds the innermost clockDeadline (Value), so that a
+// armedDeadline is a clockDeadline's real context, once armed.
+type armedDeadline struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// errRanOut is the cause of an armed clockDeadline that reached its own
+// deadline.
+var errRanOut = errors.New("store limit ran out")
+
+// clockDeadlineKey finds the innermost store limit (Value), so that a
 // store operation can tell its call's limit ran out (timedRun).
 type clockDeadlineKey struct{}
 
@@ -48,9 +68,9 @@ type clockDeadlineKey struct{}
 // asked for Done.
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// withClockDeadline returns a context ending at d (or when parent ends)
-// and the function that releases it, to be called when the work it
-// bounds is over, as context.WithDeadline's cancel is.
+// withClockDeadline returns a store limit ending at d (or when parent
+// ends) and the function that releases it, to be called when the work
+// it bounds is over, as context.WithDeadline's cancel is.
 func withClockDeadline(parent context.Context, d time.Time) (*clockDeadline, func()) {
 	c := &clockDeadline{parent: parent, deadline: d, storeLimit: true}
 	return c, c.stop
@@ -77,44 +97,48 @@ func (c *clockDeadline) Deadline() (time.Time, bool) {
 }
 
 // Done is closed when it ends: at its deadline, when the parent ends, or
-// when it is stopped. The first call starts the timer and the parent's
-// watch.
+// when it is stopped. The first call arms it (a real
+// context.WithDeadlineCause), unless it already ended.
 func (c *clockDeadline) Done() <-chan struct{} {
+	if a := c.armed.Load(); a != nil {
+		return a.ctx.Done()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done != nil {
-		return c.done
+	if a := c.armed.Load(); a != nil {
+		return a.ctx.Done()
 	}
 	if c.checkLocked() != nil {
-		return c.done // checkLocked ended it: done is closedChan
+		return closedChan
 	}
-	c.done = make(chan struct{})
-	c.timer = time.AfterFunc(time.Until(c.deadline), func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.endLocked(context.DeadlineExceeded, true)
-	})
-	c.unwatch = context.AfterFunc(c.parent, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.endLocked(c.parent.Err(), false)
-	})
-	return c.done
+	ctx, cancel := context.WithDeadlineCause(c.parent, c.deadline, errRanOut)
+	c.armed.Store(&armedDeadline{ctx: ctx, cancel: cancel})
+	return ctx.Done()
 }
 
 // Err is why it ended (the parent's error, context.DeadlineExceeded at
 // its own deadline, context.Canceled once stopped), nil before.
 func (c *clockDeadline) Err() error {
+	if a := c.armed.Load(); a != nil {
+		return a.ctx.Err()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if a := c.armed.Load(); a != nil {
+		return a.ctx.Err()
+	}
 	return c.checkLocked()
 }
 
-// Value is the parent's, and c itself for clockDeadlineKey if it is a
-// store limit.
+// Value is c itself for clockDeadlineKey if it is a store limit, else the
+// armed context's value (so that the standard library finds it as a
+// cancel context and context.Cause its cause), else the parent's.
 func (c *clockDeadline) Value(key any) any {
 	if key == (clockDeadlineKey{}) && c.storeLimit {
 		return c
+	}
+	if a := c.armed.Load(); a != nil {
+		return a.ctx.Value(key)
 	}
 	return c.parent.Value(key)
 }
@@ -122,52 +146,52 @@ func (c *clockDeadline) Value(key any) any {
 // ranOut reports whether it ended at its own deadline (not the parent's,
 // nor stopped).
 func (c *clockDeadline) ranOut() bool {
+	if a := c.armed.Load(); a != nil {
+		return a.ctx.Err() != nil && errors.Is(context.Cause(a.ctx), errRanOut)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if a := c.armed.Load(); a != nil {
+		return a.ctx.Err() != nil && errors.Is(context.Cause(a.ctx), errRanOut)
+	}
 	c.checkLocked()
 	return c.expired
 }
 
-// stop ends it (context.Canceled if it had not ended) and releases its
-// timer and watch.
+// stop ends it (context.Canceled if it had not ended) and releases what
+// arming it took.
 func (c *clockDeadline) stop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.endLocked(context.Canceled, false)
+	if a := c.armed.Load(); a != nil {
+		a.cancel()
+		return
+	}
+	if c.err == nil {
+		c.err = context.Canceled
+	}
 }
 
-// checkLocked ends it if the parent ended or its deadline passed, and
-// returns its error. Call with c.mu held.
+// checkLocked ends it, unarmed, if the parent ended or its deadline
+// passed, and returns its error. When both happened unobserved, the one
+// that came first decides, as the timers would have: its own deadline if
+// the parent ran out of a later one. Call with c.mu held.
 func (c *clockDeadline) checkLocked() error {
 	if c.err != nil {
 		return c.err
 	}
-	if err := c.parent.Err(); err != nil {
-		c.endLocked(err, false)
-	} else if !time.Now().Before(c.deadline) {
-		c.endLocked(context.DeadlineExceeded, true)
+	passed := !time.Now().Before(c.deadline)
+	if perr := c.parent.Err(); perr != nil {
+		pd, ok := c.parent.Deadline()
+		if passed && errors.Is(perr, context.DeadlineExceeded) && ok && c.deadline.Before(pd) {
+			c.err, c.expired = context.DeadlineExceeded, true
+		} else {
+			c.err = perr
+		}
+	} else if passed {
+		c.err, c.expired = context.DeadlineExceeded, true
 	}
 	return c.err
-}
-
-// endLocked ends it with err unless it already ended: Done closed, timer
-// and watch released. Call with c.mu held.
-func (c *clockDeadline) endLocked(err error, expired bool) {
-	if c.err != nil {
-		return
-	}
-	c.err, c.expired = err, expired
-	if c.done == nil {
-		c.done = closedChan
-	} else {
-		close(c.done)
-	}
-	if c.timer != nil {
-		c.timer.Stop()
-	}
-	if c.unwatch != nil {
-		c.unwatch()
-	}
 }
 
 // storeLimitRanOut reports whether the innermost store limit (a

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -44,8 +45,8 @@ func TestClockDeadlineUnwatchedEndsByTheClock(t *testing.T) {
 	if c.ranOut() {
 		t.Fatal("ranOut before the deadline")
 	}
-	if c.timer != nil || c.unwatch != nil || c.done != nil {
-		t.Fatal("a clockDeadline nobody waited on armed a timer, a watch or a channel")
+	if c.armed.Load() != nil {
+		t.Fatal("a clockDeadline nobody waited on was armed")
 	}
 	time.Sleep(time.Until(d) + 5*time.Millisecond)
 	if err := c.Err(); !errors.Is(err, context.DeadlineExceeded) {
@@ -57,8 +58,8 @@ func TestClockDeadlineUnwatchedEndsByTheClock(t *testing.T) {
 	if !closed(c.Done()) {
 		t.Fatal("Done asked for after the deadline is not closed")
 	}
-	if c.timer != nil {
-		t.Fatal("Done after the end armed a timer")
+	if c.armed.Load() != nil {
+		t.Fatal("Done after the end armed it")
 	}
 }
 
@@ -248,5 +249,71 @@ func TestWithDeadlineByClockIsNotAStoreLimit(t *testing.T) {
 	defer stopInner()
 	if !storeLimitRanOut(inner) {
 		t.Fatal("the store limit outside a caller's deadline is not found")
+	}
+}
+
+// The store limit passes first and the caller's later deadline next, and
+// nothing looks at the context until both have passed (memstore waiting
+// for a person's lock): the store limit ran out, as the timers would have
+// said, and timedRun reports a store timeout (UNAVAILABLE, retry).
+func TestClockDeadlineFirstToPassDecides(t *testing.T) {
+	parent, cancel := context.WithDeadline(context.Background(), time.Now().Add(30*time.Millisecond))
+	defer cancel()
+	sctx, stop := withClockDeadline(parent, time.Now().Add(20*time.Millisecond))
+	defer stop()
+	_, err := timedRun(context.Context(sctx), 50*time.Millisecond, "Settle", func(ctx context.Context) (int, error) {
+		time.Sleep(60 * time.Millisecond) // a lock that does not watch the context
+		return 0, ctx.Err()
+	})
+	var ste *storeTimeoutError
+	if !errors.As(err, &ste) {
+		t.Fatalf("err = %v (%T), want a storeTimeoutError: the store limit passed first", err, err)
+	}
+	// The other way round: the caller's deadline passed first.
+	parent2, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(10*time.Millisecond))
+	defer cancel2()
+	sctx2, stop2 := withClockDeadline(parent2, time.Now().Add(20*time.Millisecond))
+	defer stop2()
+	time.Sleep(30 * time.Millisecond)
+	if sctx2.ranOut() {
+		t.Fatal("the caller's earlier deadline counted as the store limit")
+	}
+	if err := sctx2.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Err = %v, want DeadlineExceeded", err)
+	}
+}
+
+// Once armed it is a standard cancel context: its cause is its own
+// (context.Cause), and contexts derived from it and context.AfterFunc on
+// it start no goroutine of their own.
+func TestClockDeadlineArmedIsStandard(t *testing.T) {
+	parent, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	c, stop := withClockDeadline(parent, time.Now().Add(20*time.Millisecond))
+	defer stop()
+	<-c.Done()
+	cancel(errors.New("client went away"))
+	if got := context.Cause(c); !errors.Is(got, errRanOut) {
+		t.Fatalf("Cause = %v, want its own (errRanOut)", got)
+	}
+	if !c.ranOut() {
+		t.Fatal("ranOut is false")
+	}
+
+	c2, stop2 := withClockDeadline(context.Background(), time.Now().Add(time.Hour))
+	defer stop2()
+	c2.Done()
+	before := runtime.NumGoroutine()
+	var stops []func() bool
+	for range 20 {
+		stops = append(stops, context.AfterFunc(c2, func() {}))
+		_, cc := context.WithCancel(c2)
+		defer cc()
+	}
+	if after := runtime.NumGoroutine(); after > before+2 {
+		t.Fatalf("goroutines %d -> %d after 20 AfterFuncs and children", before, after)
+	}
+	for _, s := range stops {
+		s()
 	}
 }
