@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -43,5 +44,20 @@ func TestDetailCodecRoundTrip(t *testing.T) {
 	l.enc = l.enc[:len(l.enc)-1]
 	if _, err := liveLines("V1", l, ""); err == nil {
 		t.Fatal("a truncated encoding decoded")
+	}
+}
+
+// TestDetailCodecCorruptKey: a line whose own SN or batch cannot be read
+// is an error whatever the batch asked for, never a list cut short.
+func TestDetailCodecCorruptKey(t *testing.T) {
+	var l detailLines
+	l.add([]store.FeeDetail{{VisitID: "V1", SN: "1", Batch: "B", Code: "A"}})
+	l.enc = appendString(l.enc, "\xff") // a body whose SN's length is cut off
+	l.n++
+	l.add([]store.FeeDetail{{VisitID: "V1", SN: "2", Batch: "B", Code: "A"}})
+	for _, batch := range []string{"", "B", "other"} {
+		if got, err := liveLines("V1", l, batch); !errors.Is(err, engine.ErrInvariant) {
+			t.Fatalf("batch %q: %d lines, %v; want engine.ErrInvariant", batch, len(got), err)
+		}
 	}
 }

@@ -115,8 +115,12 @@ func liveLines(id string, l detailLines, batch string) ([]store.FeeDetail, error
 	var err error
 	ok := l.each(func(body []byte) bool {
 		_, dbatch, ok := detailKey(body)
-		if !ok || (batch != "" && string(dbatch) != batch) {
-			return ok
+		if !ok {
+			err = errDetailCorrupt
+			return false
+		}
+		if batch != "" && string(dbatch) != batch {
+			return true
 		}
 		var d store.FeeDetail
 		if d, err = decodeDetail(id, body); err != nil {
