@@ -83,6 +83,8 @@ test: test-unit fuzz ## run every test: go test -race ./..., then short fuzz run
 
 test-unit:
 	$(GO) test -race -count=1 ./...
+	# The load client's raw system calls are off under -race: test them too.
+	$(GO) test -count=1 ./benchmarks/loadtest/
 
 fuzz: ## run each fuzz target for FUZZTIME executions (default 30000x)
 	@set -e; for file in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go')); do \
