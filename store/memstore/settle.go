@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -88,9 +87,9 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 }
 
 // settle is Settle, and SettleVisit when mark is not nil: the visit is
-// checked before compute runs and checked again and settled under the
-// visit book's mutex and the store's, taken in that order (OpenVisit's),
-// with the settlement's writes.
+// checked before compute runs, and checked again and marked settled under
+// the store's mutex and the book's (taken in that order, and the book's
+// only for the mark), with the settlement's writes.
 func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc, mark *store.VisitMark) (engine.Settlement, error) {
 	key := requestKey{claim.InstitutionID, claim.RequestID}
 	same := claim.SameRequest
@@ -154,31 +153,12 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 	*buf = body
 	id := store.NewSettlementID()
 
-	var visit *visitRecord
-	if mark != nil {
-		s.visits.mu.Lock()
-		defer s.visits.mu.Unlock()
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// A request with the same key for another person may have committed
 	// while we computed: the key decides, and nothing is applied.
 	if st, done, err := s.replayLocked(key, same); done {
 		return st, err
-	}
-	if mark != nil {
-		// The visit may have moved on while we computed.
-		if visit, err = s.visits.visit(mark.VisitID); err != nil {
-			return engine.Settlement{}, err
-		}
-		if _, err := visit.v.SettledByMark(*mark, "", time.Time{}); err != nil {
-			return engine.Settlement{}, err
-		}
-	}
-	used := s.applyLocked(changes)
-	if res.BudgetLimit != nil {
-		b := engine.NewBudgetStatus(claim.Year(), *res.BudgetLimit, used, res.WarnRatio)
-		out.Result.Budget = &b
 	}
 	// LoadSettlements stores given ids as they are: one may be taken.
 	for {
@@ -187,18 +167,23 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 		}
 		id = store.NewSettlementID()
 	}
+	if mark != nil {
+		// The visit may have moved on while we computed: it is checked and
+		// marked under the book's mutex, taken under the store's and held
+		// for that alone. Nothing below can fail, and the settlement it
+		// names is readable once the store's mutex is released.
+		if err := s.visits.settleMark(*mark, id); err != nil {
+			return engine.Settlement{}, err
+		}
+	}
+	used := s.applyLocked(changes)
+	if res.BudgetLimit != nil {
+		b := engine.NewBudgetStatus(claim.Year(), *res.BudgetLimit, used, res.WarnRatio)
+		out.Result.Budget = &b
+	}
 	out.ID = id
 	var pre [96]byte
 	s.addRecordLocked(claim, id, s.recs.write(appendRecordPrefix(pre[:0], id, out.Result.Budget), body))
-	if visit != nil {
-		// Checked above under the same locks: this cannot fail.
-		v, err := visit.v.SettledByMark(*mark, id, s.visits.clock())
-		if err != nil {
-			panic(fmt.Sprintf("memstore: visit %s checked and then refused: %v", mark.VisitID, err))
-		}
-		visit.v = v
-		s.visits.save(visit)
-	}
 	return out, nil
 }
 

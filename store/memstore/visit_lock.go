@@ -5,7 +5,7 @@ import (
 )
 
 // visitRecord is a visit decoded from its slot, as visitBook.visit hands
-// it to settle.go: its holder changes v while it holds the book's mutex,
+// it to settleMark: its holder changes v while it holds the book's mutex,
 // and stores the change with visitBook.save before releasing it.
 type visitRecord struct {
 	v    store.Visit
@@ -32,4 +32,23 @@ func (b *visitBook) save(r *visitRecord) {
 		b.put(r.slot, &r.was, &r.v)
 		r.was = r.v
 	}
+}
+
+// settleMark checks that the visit of mark may be settled and marks it
+// settled by settlementID, under b.mu (which it takes): the refusals are
+// store.Visit.SettledByMark's. The caller holds the store's mutex.
+func (b *visitBook) settleMark(mark store.VisitMark, settlementID string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, err := b.visit(mark.VisitID)
+	if err != nil {
+		return err
+	}
+	v, err := r.v.SettledByMark(mark, settlementID, b.clock())
+	if err != nil {
+		return err
+	}
+	r.v = v
+	b.save(r)
+	return nil
 }

@@ -76,6 +76,12 @@ func (s *Store) OpenVisit(ctx context.Context, v store.Visit) (store.Visit, erro
 	}
 	b := &s.visits
 	key := visitNumber{v.InstitutionID, v.Kind, v.Number}
+	// The person is looked up before the book's mutex is taken: the store's
+	// lock is never taken under it (settle takes the book's under the
+	// store's). Persons are never deleted, so the answer holds.
+	s.mu.RLock()
+	_, known := s.persons[v.PersonID]
+	s.mu.RUnlock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if slot, ok := b.slotOfNumber(key); ok {
@@ -89,9 +95,6 @@ func (s *Store) OpenVisit(ctx context.Context, v store.Visit) (store.Visit, erro
 	if err != nil {
 		return store.Visit{}, err
 	}
-	s.mu.RLock()
-	_, known := s.persons[v.PersonID]
-	s.mu.RUnlock()
 	if !known {
 		return store.Visit{}, fmt.Errorf("person %q: %w", v.PersonID, store.ErrNotFound)
 	}
