@@ -221,43 +221,11 @@ func checkValues(b []byte, md protoreflect.MessageDescriptor) error {
 	return nil
 }
 
-// countValues adds to *n the values in b, a message of type md, and
-// reports false as soon as *n exceeds limit.
+// countValues adds to *n the values in b, a message of type md (nil: no
+// field is read as a message), and reports false as soon as *n exceeds
+// limit.
 func countValues(b []byte, md protoreflect.MessageDescriptor, depth int, n *int, limit int) bool {
-	for len(b) > 0 {
-		num, typ, l := protowire.ConsumeTag(b)
-		if l < 0 {
-			return true
-		}
-		b = b[l:]
-		*n++
-		if *n > limit {
-			return false
-		}
-		if typ != protowire.BytesType {
-			l = protowire.ConsumeFieldValue(num, typ, b)
-			if l < 0 {
-				return true
-			}
-			b = b[l:]
-			continue
-		}
-		v, l := protowire.ConsumeBytes(b)
-		if l < 0 {
-			return true
-		}
-		b = b[l:]
-		var fd protoreflect.FieldDescriptor
-		if md != nil {
-			fd = md.Fields().ByNumber(num)
-		}
-		if fd != nil && fd.Kind() == protoreflect.MessageKind && depth < maxCountDepth {
-			if !countValues(v, fd.Message(), depth+1, n, limit) {
-				return false
-			}
-		}
-	}
-	return true
+	return countRecords(b, md, false, depth, n, limit)
 }
 
 // settleRequestDescriptor is PreSettle's and Settle's request type.
@@ -268,6 +236,15 @@ var settleRequestDescriptor = (&pb.SettleRequest{}).ProtoReflect().Descriptor()
 // (9), and a LineItem has none, so an item's records are counted without
 // looking deeper, as countValues would (TestCountSettleValuesAsGeneric).
 func countSettleValues(b []byte, _ protoreflect.MessageDescriptor, depth int, n *int, limit int) bool {
+	return countRecords(b, nil, true, depth, n, limit)
+}
+
+// countRecords adds to *n the records in b and, below maxCountDepth, those
+// of its message fields: found in md, or with settleItems only field 9 (a
+// SettleRequest's items, whose fields are no messages). It reports false
+// as soon as *n exceeds limit; a malformed record ends the count
+// (decoding reports it).
+func countRecords(b []byte, md protoreflect.MessageDescriptor, settleItems bool, depth int, n *int, limit int) bool {
 	for len(b) > 0 {
 		num, typ, l := protowire.ConsumeTag(b)
 		if l < 0 {
@@ -291,7 +268,17 @@ func countSettleValues(b []byte, _ protoreflect.MessageDescriptor, depth int, n 
 			return true
 		}
 		b = b[l:]
-		if num == 9 && depth < maxCountDepth && !countValues(v, nil, depth+1, n, limit) {
+		if depth >= maxCountDepth {
+			continue
+		}
+		var sub protoreflect.MessageDescriptor
+		descend := settleItems && num == 9
+		if md != nil {
+			if fd := md.Fields().ByNumber(num); fd != nil && fd.Kind() == protoreflect.MessageKind {
+				sub, descend = fd.Message(), true
+			}
+		}
+		if descend && !countRecords(v, sub, false, depth+1, n, limit) {
 			return false
 		}
 	}
