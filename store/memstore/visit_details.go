@@ -94,12 +94,14 @@ func (s *Store) FeeDetails(ctx context.Context, visitID, batch string) ([]store.
 	}
 	b := &s.visits
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	slot, _, err := b.findSlot(visitID)
 	if err != nil {
+		b.mu.Unlock()
 		return nil, err
 	}
-	return liveLines(visitID, b.detailLines(slot), batch)
+	lines := b.detailLines(slot)
+	b.mu.Unlock()
+	return liveLines(visitID, lines, batch) // outside the lock (liveLines)
 }
 
 // checkOpen is store.Visit.CheckOpen of the visit of s, whose id is id,
@@ -109,7 +111,12 @@ func (s *visitSlot) checkOpen(id string) error {
 }
 
 // liveLines lists the live lines l of visit id of batch ("" = all) in
-// upload order, decoded. Call with the book's lock held.
+// upload order, decoded. l is read (detailLines) under the book's lock, but
+// may be decoded after it is released: a visit's encoded lines are never
+// changed in place once written (an upload appends after them, or to a
+// copy when they are frozen in the chunks; a cancellation and a freeze
+// write new bytes), so the mutex every upload, read and settlement of a
+// visit waits for is held only to find them.
 func liveLines(id string, l detailLines, batch string) ([]store.FeeDetail, error) {
 	var out []store.FeeDetail
 	var err error
@@ -153,19 +160,22 @@ func liveBySN(id string, l detailLines) (map[string]store.FeeDetail, error) {
 }
 
 // VisitDetails reads a visit and its live lines of a batch under one hold
-// of the book's lock; see store.VisitStore.
+// of the book's lock (decoding the lines after it: liveLines); see
+// store.VisitStore.
 func (s *Store) VisitDetails(ctx context.Context, id, batch string) (store.Visit, []store.FeeDetail, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Visit{}, nil, err
 	}
 	b := &s.visits
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	slot, v, err := b.find(id)
 	if err != nil {
+		b.mu.Unlock()
 		return store.Visit{}, nil, err
 	}
-	lines, err := liveLines(id, b.detailLines(slot), batch)
+	enc := b.detailLines(slot)
+	b.mu.Unlock()
+	lines, err := liveLines(id, enc, batch) // outside the lock (liveLines)
 	if err != nil {
 		return store.Visit{}, nil, err
 	}

@@ -125,3 +125,67 @@ func TestVisitLinesShrink(t *testing.T) {
 		}
 	}
 }
+
+// TestVisitLinesReadWhileUploaded: VisitDetails and FeeDetails decode a
+// visit's lines after the book's mutex is released while uploads append
+// to them and cancellations replace them (go test -race): every read is
+// whole lines of the visit, in upload order, as some moment left them.
+func TestVisitLinesReadWhileUploaded(t *testing.T) {
+	ctx := context.Background()
+	s, vs := linesStore(t, 1)
+	id := vs[0].ID
+	const uploads = 300
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 2; i <= uploads; i++ {
+			if err := s.PutFeeDetails(ctx, id, []store.FeeDetail{detailLine(fmt.Sprint(i))}); err != nil {
+				t.Error(err)
+				return
+			}
+			if i%50 == 0 {
+				if _, err := s.CancelFeeDetails(ctx, id, "", fmt.Sprint(i-1)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	}()
+	check := func(lines []store.FeeDetail) {
+		last := 0
+		for _, d := range lines {
+			var sn int
+			if _, err := fmt.Sscan(d.SN, &sn); err != nil || sn <= last || d.VisitID != id || !d.SameContent(withVisit(detailLine(d.SN), id)) {
+				t.Fatalf("line %+v after SN %d: not a whole line of the visit in upload order", d, last)
+			}
+			last = sn
+		}
+	}
+	for reading := true; reading; {
+		select {
+		case <-done:
+			reading = false
+		default:
+		}
+		_, lines, err := s.VisitDetails(ctx, id, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(lines)
+		lines, err = s.FeeDetails(ctx, id, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(lines)
+	}
+	_, lines, err := s.VisitDetails(ctx, id, "")
+	if err != nil || len(lines) != uploads-uploads/50 {
+		t.Fatalf("at the end: %d lines, %v; want %d", len(lines), err, uploads-uploads/50)
+	}
+}
+
+// withVisit is d of visit id.
+func withVisit(d store.FeeDetail, id string) store.FeeDetail {
+	d.VisitID = id
+	return d
+}
