@@ -19,14 +19,11 @@ type records struct {
 	seed maphash.Seed
 	refs []recordRef
 
-	// byID finds a slot by the hash of its settlement id, and bySettleKey
-	// by the hash of its request key (institution, request id); a hash
-	// taken by another id or key goes to the overflow maps instead. Every
-	// hit is checked against the record.
-	byID              map[uint64]uint32
-	idOverflow        map[string]uint32
-	bySettleKey       map[uint64]uint32
-	settleKeyOverflow map[requestKey]uint32
+	// byID finds a slot by its settlement id, bySettleKey by its request
+	// key (institution, request id) (hashIndex: every hit is checked
+	// against the record).
+	byID        hashIndex[string]
+	bySettleKey hashIndex[requestKey]
 
 	// hashMask is ANDed into every hash: all ones, or 0 in the tests
 	// that make every id and key collide (TestConformanceAllHashesCollide).
@@ -35,10 +32,8 @@ type records struct {
 
 func (rs *records) init() {
 	rs.seed = maphash.MakeSeed()
-	rs.byID = map[uint64]uint32{}
-	rs.idOverflow = map[string]uint32{}
-	rs.bySettleKey = map[uint64]uint32{}
-	rs.settleKeyOverflow = map[requestKey]uint32{}
+	rs.byID.init()
+	rs.bySettleKey.init()
 	rs.hashMask = ^uint64(0)
 }
 
@@ -52,12 +47,7 @@ func (rs *records) bytes(slot uint32) []byte { return rs.at(rs.refs[slot]) }
 func (rs *records) add(id string, ref recordRef) uint32 {
 	slot := uint32(len(rs.refs))
 	rs.refs = append(rs.refs, ref)
-	h := rs.idHash(id)
-	if _, taken := rs.byID[h]; taken {
-		rs.idOverflow[id] = slot
-	} else {
-		rs.byID[h] = slot
-	}
+	rs.byID.add(rs.idHash(id), id, slot)
 	return slot
 }
 
@@ -66,16 +56,7 @@ func (rs *records) replace(slot uint32, ref recordRef) { rs.refs[slot] = ref }
 
 // slotOf finds the slot of a settlement id.
 func (rs *records) slotOf(id string) (uint32, bool) {
-	if len(rs.idOverflow) > 0 {
-		if slot, ok := rs.idOverflow[id]; ok {
-			return slot, true
-		}
-	}
-	slot, ok := rs.byID[rs.idHash(id)]
-	if !ok || string(recordID(rs.bytes(slot))) != id {
-		return 0, false
-	}
-	return slot, true
+	return rs.byID.find(rs.idHash(id), id, func(slot uint32) bool { return string(recordID(rs.bytes(slot))) == id })
 }
 
 // keyHash is the hash of a request key.
@@ -92,30 +73,23 @@ func (rs *records) keyHash(k requestKey) uint64 {
 // addSettleKey records that a settlement's own request key (its claim's
 // institution and request id) names slot.
 func (rs *records) addSettleKey(k requestKey, slot uint32) {
-	h := rs.keyHash(k)
-	if _, taken := rs.bySettleKey[h]; taken {
-		rs.settleKeyOverflow[k] = slot
-		return
-	}
-	rs.bySettleKey[h] = slot
+	rs.bySettleKey.add(rs.keyHash(k), k, slot)
 }
 
 // settleKey finds the settlement whose claim has request key k, and
 // returns its slot and recorded fingerprint (bytes of the record).
 func (rs *records) settleKey(k requestKey) (uint32, []byte, bool) {
-	if len(rs.settleKeyOverflow) > 0 {
-		if slot, ok := rs.settleKeyOverflow[k]; ok {
-			fp, _, _ := recordKey(rs.bytes(slot))
-			return slot, fp, true
-		}
-	}
-	slot, ok := rs.bySettleKey[rs.keyHash(k)]
+	var fp []byte
+	slot, ok := rs.bySettleKey.find(rs.keyHash(k), k, func(slot uint32) bool {
+		f, in, req := recordKey(rs.bytes(slot))
+		fp = f
+		return string(in) == k.institution && string(req) == k.requestID
+	})
 	if !ok {
 		return 0, nil, false
 	}
-	fp, in, req := recordKey(rs.bytes(slot))
-	if string(in) != k.institution || string(req) != k.requestID {
-		return 0, nil, false
+	if fp == nil { // found in the overflow, unchecked
+		fp, _, _ = recordKey(rs.bytes(slot))
 	}
 	return slot, fp, true
 }

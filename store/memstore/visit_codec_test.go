@@ -42,8 +42,8 @@ func TestVisitTypesHoldNoPointer(t *testing.T) {
 	b.index.init()
 	types := []reflect.Type{
 		reflect.TypeFor[visitSlot](),
-		reflect.TypeOf(b.index.byID).Key(), reflect.TypeOf(b.index.byID).Elem(),
-		reflect.TypeOf(b.index.byNumber).Key(), reflect.TypeOf(b.index.byNumber).Elem(),
+		reflect.TypeOf(b.index.byID.byHash).Key(), reflect.TypeOf(b.index.byID.byHash).Elem(),
+		reflect.TypeOf(b.index.byNumber.byHash).Key(), reflect.TypeOf(b.index.byNumber.byHash).Elem(),
 		reflect.TypeOf(b.slots.pages).Elem().Elem(),
 	}
 	for _, typ := range types {

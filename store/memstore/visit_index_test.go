@@ -52,8 +52,8 @@ func TestVisitIndexCollisions(t *testing.T) {
 		}
 	}
 	x := &s.visits.index
-	if len(x.byID) != 1 || len(x.idOverflow) != 2*n-1 || len(x.byNumber) != 1 || len(x.numberOverflow) != 2*n-1 {
-		t.Fatalf("indexes hold %d+%d ids and %d+%d numbers; want every hash colliding", len(x.byID), len(x.idOverflow), len(x.byNumber), len(x.numberOverflow))
+	if len(x.byID.byHash) != 1 || len(x.byID.overflow) != 2*n-1 || len(x.byNumber.byHash) != 1 || len(x.byNumber.overflow) != 2*n-1 {
+		t.Fatalf("indexes hold %d+%d ids and %d+%d numbers; want every hash colliding", len(x.byID.byHash), len(x.byID.overflow), len(x.byNumber.byHash), len(x.byNumber.overflow))
 	}
 	for i, want := range opened {
 		if got, err := s.GetVisit(ctx, want.ID); err != nil || got != want {
