@@ -36,7 +36,6 @@ const (
 	// ('' matching any).
 	cancelDetailsSQL = `UPDATE {s}.fee_details SET cancelled_at = $4
 		WHERE visit_id = $1 AND cancelled_at IS NULL AND ($2 = '' OR batch = $2) AND ($3 = '' OR sn = $3)`
-	visitExistsSQL = `SELECT true FROM {s}.visits WHERE visit_id = $1`
 	// listDetailsSQL lists a visit's live lines of a batch ('' = all) in
 	// upload order.
 	listDetailsSQL = `SELECT ` + detailColumns + ` FROM {s}.fee_details
@@ -190,36 +189,10 @@ func (s *Store) CancelFeeDetails(ctx context.Context, visitID, batch, sn string)
 }
 
 // FeeDetails lists a visit's live lines of a batch in upload order; see
-// store.VisitStore. The visit and its lines are read in one pipelined
-// batch. A batch that is not store.Storable names no line.
+// store.VisitStore. It is VisitDetails without the visit (one round trip).
 func (s *Store) FeeDetails(ctx context.Context, visitID, batch string) ([]store.FeeDetail, error) {
-	if !store.Storable(visitID) {
-		return nil, noVisit(visitID)
-	}
-	list := store.Storable(batch)
-	b := &pgx.Batch{}
-	b.Queue(s.sql(visitExistsSQL), visitID)
-	if list {
-		b.Queue(s.sql(listDetailsSQL), visitID, batch)
-	}
-	br := s.pool.SendBatch(ctx, b)
-	out, err := func() ([]store.FeeDetail, error) {
-		var ok bool
-		if err := br.QueryRow().Scan(&ok); err != nil {
-			return nil, translate(err)
-		}
-		if !list {
-			return nil, nil
-		}
-		return readDetails(br, visitID)
-	}()
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = translate(cerr)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("visit %q: %w", visitID, err)
-	}
-	return out, nil
+	_, out, err := s.VisitDetails(ctx, visitID, batch)
+	return out, err
 }
 
 // readDetails reads the next result of a batch, rows of detailColumns,
