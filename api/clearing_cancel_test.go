@@ -2,7 +2,7 @@ package api
 
 import (
 	"context"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,24 +15,30 @@ import (
 
 // holdingStore holds its first final clearing run at the first progress
 // report until the run's context ends, so that a test can cancel a run
-// while it reads, deterministically.
+// while it reads, deterministically. The run to hold is chosen when it
+// enters RunClearing, before it reports: a later final run (the client's
+// retry, which may reach its first report before the cancelled run's
+// goroutine reaches its hold) is never held.
 type holdingStore struct {
 	store.Store
-	once sync.Once
+	claimed atomic.Bool
 }
 
 func (h *holdingStore) RunClearing(ctx context.Context, sel store.Selection, c engine.Clearer, progress store.Progress) (engine.ClearingRun, error) {
-	if !sel.Final {
+	if !sel.Final || !h.claimed.CompareAndSwap(false, true) {
 		return h.Store.RunClearing(ctx, sel, c, progress)
 	}
+	held := false
 	return h.Store.RunClearing(ctx, sel, c, func(processed, total int64) {
 		progress(processed, total)
-		h.once.Do(func() {
-			select {
-			case <-ctx.Done():
-			case <-time.After(10 * time.Second):
-			}
-		})
+		if held {
+			return
+		}
+		held = true
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+		}
 	})
 }
 
