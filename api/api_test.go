@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -357,8 +358,11 @@ func TestImportPersons(t *testing.T) {
 // when the client goes away mid-stream nor when it sends too many persons.
 func TestImportPersonsIsAtomic(t *testing.T) {
 	ts := demoServer(t)
-	admin, cancel := as(adminToken)
+	// A minute, not as's ten seconds: the test streams some 6,000 persons,
+	// which takes 4–8 s under -race on a loaded two-core machine.
+	long, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	admin := metadata.AppendToOutgoingContext(long, "authorization", "Bearer "+adminToken)
 	person := func(i int) *pb.Person {
 		return &pb.Person{PersonId: fmt.Sprintf("AT%06d", i), Region: "350500", Scheme: pb.Scheme_SCHEME_RESIDENT}
 	}
