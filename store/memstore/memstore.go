@@ -71,6 +71,8 @@ type Store struct {
 	// visits are the national gateway's visits and fee details
 	// (visits.go), under a mutex of their own.
 	visits visitBook
+	// visitLocks serialise the calls on one visit (visit_stripes.go).
+	visitLocks visitStripes
 }
 
 type requestKey struct{ institution, requestID string }

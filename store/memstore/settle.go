@@ -86,10 +86,11 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 	return s.settle(ctx, claim, compute, nil)
 }
 
-// settle is Settle, and SettleVisit when mark is not nil: the visit is
-// checked before compute runs, and checked again and marked settled under
-// the store's mutex and the book's (taken in that order, and the book's
-// only for the mark), with the settlement's writes.
+// settle is Settle, and SettleVisit when mark is not nil: the visit's
+// stripe (visitStripes) is held from before the visit is checked, which
+// is before compute runs, until it is marked settled, just after the
+// settlement's writes under the store's mutex. The book's mutex is never
+// awaited under the store's.
 func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc, mark *store.VisitMark) (engine.Settlement, error) {
 	key := requestKey{claim.InstitutionID, claim.RequestID}
 	same := claim.SameRequest
@@ -107,6 +108,12 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 	}
 	mu := s.lockPerson(claim.PersonID)
 	defer mu.Unlock()
+	if mark != nil {
+		// Held until the visit is marked: nothing changes the visit
+		// between the check below and the mark (visitStripes).
+		vmu := s.visitLocks.lock(mark.VisitID)
+		defer vmu.Unlock()
+	}
 	if err := ctx.Err(); err != nil {
 		return engine.Settlement{}, err
 	}
@@ -153,12 +160,31 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 	*buf = body
 	id := store.NewSettlementID()
 
+	st, done, err = s.commit(key, same, changes, &out, id, body)
+	if done || mark == nil {
+		return st, err
+	}
+	// The visit is marked after the store's mutex is released, not under
+	// it: its stripe, held since markable, kept it as it was checked, so
+	// the mark cannot be refused, and no call sees the visit (it waits
+	// for the stripe) before it is marked.
+	if err := s.visits.settleMark(*mark, st.ID); err != nil {
+		panic(fmt.Sprintf("memstore: settlement %s stored but its visit %s refused the mark it was checked for: %v", st.ID, mark.VisitID, err))
+	}
+	return st, nil
+}
+
+// commit records the settlement out (body encoded) under the store's
+// mutex, with id or, if that is taken, a new one, unless a request with
+// the same key committed while it computed: then it reports done and
+// what that request's answer is for this one.
+func (s *Store) commit(key requestKey, same func(string) bool, changes engine.Changes, out *engine.Settlement, id string, body []byte) (engine.Settlement, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// A request with the same key for another person may have committed
 	// while we computed: the key decides, and nothing is applied.
 	if st, done, err := s.replayLocked(key, same); done {
-		return st, err
+		return st, true, err
 	}
 	// LoadSettlements stores given ids as they are: one may be taken.
 	for {
@@ -167,24 +193,15 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 		}
 		id = store.NewSettlementID()
 	}
-	if mark != nil {
-		// The visit may have moved on while we computed: it is checked and
-		// marked under the book's mutex, taken under the store's and held
-		// for that alone. Nothing below can fail, and the settlement it
-		// names is readable once the store's mutex is released.
-		if err := s.visits.settleMark(*mark, id); err != nil {
-			return engine.Settlement{}, err
-		}
-	}
 	used := s.applyLocked(changes)
-	if res.BudgetLimit != nil {
-		b := engine.NewBudgetStatus(claim.Year(), *res.BudgetLimit, used, res.WarnRatio)
-		out.Result.Budget = &b
+	if res := &out.Result; res.BudgetLimit != nil {
+		b := engine.NewBudgetStatus(out.Claim.Year(), *res.BudgetLimit, used, res.WarnRatio)
+		res.Budget = &b
 	}
 	out.ID = id
 	var pre [96]byte
-	s.addRecordLocked(claim, id, s.recs.write(appendRecordPrefix(pre[:0], id, out.Result.Budget), body))
-	return out, nil
+	s.addRecordLocked(out.Claim, id, s.recs.write(appendRecordPrefix(pre[:0], id, out.Result.Budget), body))
+	return *out, false, nil
 }
 
 // Reverse undoes a settlement; see store.Store.

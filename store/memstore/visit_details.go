@@ -8,7 +8,10 @@ import (
 )
 
 // PutFeeDetails adds lines to an OPEN visit, all or nothing; see
-// store.VisitStore.
+// store.VisitStore. The visit's stripe (visitStripes) is held throughout,
+// so nothing changes the visit between reading its lines and storing the
+// new ones, and the book's mutex is held only to read and to store: the
+// lines are decoded, checked and encoded outside it.
 func (s *Store) PutFeeDetails(ctx context.Context, visitID string, lines []store.FeeDetail) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -16,17 +19,23 @@ func (s *Store) PutFeeDetails(ctx context.Context, visitID string, lines []store
 	if err := store.CheckFeeDetails(lines); err != nil {
 		return err
 	}
+	vmu := s.visitLocks.lock(visitID)
+	defer vmu.Unlock()
 	b := &s.visits
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	slot, vs, err := b.findSlot(visitID)
+	if err == nil {
+		err = vs.checkOpen(visitID)
+	}
+	var have detailLines
+	var rows uint32
+	if err == nil {
+		have, rows = b.detailLines(slot), vs.rows
+	}
+	b.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	if err := vs.checkOpen(visitID); err != nil {
-		return err
-	}
-	have := b.detailLines(slot)
 	live, err := liveBySN(visitID, have)
 	if err != nil {
 		return err
@@ -35,15 +44,21 @@ func (s *Store) PutFeeDetails(ctx context.Context, visitID string, lines []store
 	if err != nil {
 		return err
 	}
-	if err := store.CheckDetailRoom(visitID, have.n, int(vs.rows), len(fresh)); err != nil {
+	if err := store.CheckDetailRoom(visitID, have.n, int(rows), len(fresh)); err != nil {
 		return err
 	}
-	have.add(fresh) // encoded: nothing of the caller's is kept
-	b.setDetailLines(slot, have)
-	vs.rows += uint32(len(fresh))
-	if len(fresh) > 0 {
-		vs.detailsVersion++
+	if len(fresh) == 0 {
+		return nil // every line already stored: nothing changes
 	}
+	// Encoded: nothing of the caller's is kept. Appending may write after
+	// the bytes others read, never over them (liveLines).
+	have.add(fresh)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.setDetailLines(slot, have)
+	vs = b.slots.at(slot)
+	vs.rows += uint32(len(fresh))
+	vs.detailsVersion++
 	return nil
 }
 
@@ -53,6 +68,8 @@ func (s *Store) CancelFeeDetails(ctx context.Context, visitID, batch, sn string)
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	vmu := s.visitLocks.lock(visitID)
+	defer vmu.Unlock()
 	b := &s.visits
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -92,15 +109,19 @@ func (s *Store) FeeDetails(ctx context.Context, visitID, batch string) ([]store.
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	vmu := s.visitLocks.lock(visitID)
 	b := &s.visits
 	b.mu.Lock()
 	slot, _, err := b.findSlot(visitID)
+	var lines detailLines
+	if err == nil {
+		lines = b.detailLines(slot)
+	}
+	b.mu.Unlock()
+	vmu.Unlock()
 	if err != nil {
-		b.mu.Unlock()
 		return nil, err
 	}
-	lines := b.detailLines(slot)
-	b.mu.Unlock()
 	return liveLines(visitID, lines, batch) // outside the lock (liveLines)
 }
 
@@ -145,8 +166,8 @@ func liveLines(id string, l detailLines, batch string) ([]store.FeeDetail, error
 	return out, nil
 }
 
-// liveBySN is the live lines l of visit id by SN, decoded. Call with the
-// book's lock held.
+// liveBySN is the live lines l of visit id by SN, decoded (l read as
+// liveLines says).
 func liveBySN(id string, l detailLines) (map[string]store.FeeDetail, error) {
 	lines, err := liveLines(id, l, "")
 	if err != nil {
@@ -166,15 +187,19 @@ func (s *Store) VisitDetails(ctx context.Context, id, batch string) (store.Visit
 	if err := ctx.Err(); err != nil {
 		return store.Visit{}, nil, err
 	}
+	vmu := s.visitLocks.lock(id)
 	b := &s.visits
 	b.mu.Lock()
 	slot, v, err := b.find(id)
+	var enc detailLines
+	if err == nil {
+		enc = b.detailLines(slot)
+	}
+	b.mu.Unlock()
+	vmu.Unlock()
 	if err != nil {
-		b.mu.Unlock()
 		return store.Visit{}, nil, err
 	}
-	enc := b.detailLines(slot)
-	b.mu.Unlock()
 	lines, err := liveLines(id, enc, batch) // outside the lock (liveLines)
 	if err != nil {
 		return store.Visit{}, nil, err

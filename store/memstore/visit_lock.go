@@ -36,7 +36,8 @@ func (b *visitBook) save(r *visitRecord) {
 
 // settleMark checks that the visit of mark may be settled and marks it
 // settled by settlementID, under b.mu (which it takes): the refusals are
-// store.Visit.SettledByMark's. The caller holds the store's mutex.
+// store.Visit.SettledByMark's. The caller holds the visit's stripe
+// (visitStripes), not the store's mutex.
 func (b *visitBook) settleMark(mark store.VisitMark, settlementID string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -83,14 +83,18 @@ func (s *Store) OpenVisit(ctx context.Context, v store.Visit) (store.Visit, erro
 	_, known := s.persons[v.PersonID]
 	s.mu.RUnlock()
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if slot, ok := b.slotOfNumber(key); ok {
 		v, err := b.load(slot)
+		b.mu.Unlock()
 		if err != nil {
 			return store.Visit{}, fmt.Errorf("visit %s %q: %w", key.institution, key.number, err)
 		}
-		return v, nil
+		// Read again under its stripe, as every read of a visit is: a
+		// settlement may be between its writes and the visit's mark.
+		// Visits are never deleted: the id found stays the visit's.
+		return s.GetVisit(ctx, v.ID)
 	}
+	defer b.mu.Unlock()
 	v, err := store.NewVisit(v)
 	if err != nil {
 		return store.Visit{}, err
@@ -111,6 +115,8 @@ func (s *Store) GetVisit(ctx context.Context, id string) (store.Visit, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Visit{}, err
 	}
+	vmu := s.visitLocks.lock(id)
+	defer vmu.Unlock()
 	b := &s.visits
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -149,12 +155,14 @@ func (s *Store) RecordDischarge(ctx context.Context, id, record string) error {
 	return err
 }
 
-// moveVisit applies a transition to a visit under the book's mutex and
-// stores the result when the transition changes it.
+// moveVisit applies a transition to a visit under its stripe and the
+// book's mutex and stores the result when the transition changes it.
 func (s *Store) moveVisit(ctx context.Context, id string, move func(store.Visit) (store.Visit, bool, error)) (store.Visit, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Visit{}, err
 	}
+	vmu := s.visitLocks.lock(id)
+	defer vmu.Unlock()
 	b := &s.visits
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -182,7 +190,8 @@ func (s *Store) SettleVisit(ctx context.Context, claim engine.Claim, compute sto
 }
 
 // markable checks that the visit mark names may be settled for it now
-// (store.Visit.SettledByMark's refusals). It takes b.mu.
+// (store.Visit.SettledByMark's refusals). It takes b.mu; the caller holds
+// the visit's stripe, so the answer holds until it releases it.
 func (b *visitBook) markable(mark store.VisitMark) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
