@@ -3,7 +3,9 @@ package national
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"sync"
+	"unsafe"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -102,16 +104,46 @@ func (p *packedAttrs) unpack() visitAttrs {
 		medType: all[e[2]:e[3]], begin: all[e[3]:e[4]], kind: store.VisitKind(p.kind), scheme: engine.Scheme(p.scheme)}
 }
 
+// visitShards is how many shards a cache of at least that many visits
+// has, each its own lock and map, so that keeping a visit in one blocks
+// only the lookups of that one's visits: a power of two, a shard being
+// picked by masking a hash. A smaller cache has fewer (visitCache).
+const visitShards = 64
+
+// cacheLine is the size a shard is padded to, so that two shards' locks
+// never share a line of the processor's cache.
+const cacheLine = 64
+
 // visitCache keeps the attributes of up to max visits by id, for any
-// number of goroutines: when it is full, keeping one more forgets one at
-// random. One of max 0, or a nil one, keeps nothing. Visits are never
-// deleted, and their attributes never change, so an entry is never
-// stale. Its map holds no pointer (visitKey, packedAttrs): however many
-// visits it keeps, the collector does not scan them.
+// number of goroutines: a visit is kept in the shard its id hashes to,
+// and when that shard is full, keeping one more forgets one of its visits
+// at random. There are visitShards shards, or as many as the largest
+// power of two not above max when max is smaller, and their sizes add up
+// to max exactly (each max/shards, the first max%shards one more, so
+// none is empty): it never keeps more than max visits, but may forget
+// one before it keeps max, when the visits do not hash evenly. One of max
+// 0, or a nil one, keeps nothing. Visits are never deleted, and their
+// attributes never change, so an entry is never stale. Its maps hold no
+// pointer (visitKey, packedAttrs): however many visits it keeps, the
+// collector does not scan them.
 type visitCache struct {
+	seed   maphash.Seed // of the hash picking a visit's shard, this cache's own
+	mask   uint64       // len(shards)-1: a hash's bits that pick its shard
+	shards []visitShard // none when the cache keeps nothing
+}
+
+// shardState is what a shard of a visitCache is, without its padding.
+type shardState struct {
 	mu  sync.RWMutex
-	max int
-	m   map[visitKey]packedAttrs
+	max int                      // how many visits the shard keeps at most, at least 1
+	m   map[visitKey]packedAttrs // the visits it keeps
+}
+
+// visitShard is a shard of a visitCache, padded to a whole line of the
+// processor's cache (cacheLine).
+type visitShard struct {
+	shardState
+	_ [cacheLine - unsafe.Sizeof(shardState{})%cacheLine]byte
 }
 
 // newVisitCache is a cache of up to max visits (none when max is not
@@ -120,18 +152,41 @@ func newVisitCache(max int) *visitCache {
 	if max <= 0 {
 		return &visitCache{}
 	}
-	return &visitCache{max: max, m: make(map[visitKey]packedAttrs, min(max, 1024))}
+	n := visitShards
+	for n > max {
+		n /= 2
+	}
+	c := &visitCache{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]visitShard, n)}
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.max = max / n
+		if i < max%n {
+			s.max++
+		}
+		s.m = make(map[visitKey]packedAttrs, min(s.max, 1024/n)) // some 1024 in all, as they grow
+	}
+	return c
+}
+
+// shard is the shard of the cache keeping visit id, nil when the cache
+// keeps nothing.
+func (c *visitCache) shard(id string) *visitShard {
+	if c == nil || len(c.shards) == 0 {
+		return nil
+	}
+	return &c.shards[maphash.String(c.seed, id)&c.mask]
 }
 
 // lookup is the packed attributes of visit id, if they are kept.
 func (c *visitCache) lookup(id string) (packedAttrs, bool) {
 	k, fits := keyOf(id)
-	if c == nil || !fits {
+	s := c.shard(id)
+	if s == nil || !fits {
 		return packedAttrs{}, false
 	}
-	c.mu.RLock()
-	p, ok := c.m[k]
-	c.mu.RUnlock()
+	s.mu.RLock()
+	p, ok := s.m[k]
+	s.mu.RUnlock()
 	return p, ok
 }
 
@@ -147,16 +202,17 @@ func (c *visitCache) get(id string) (visitAttrs, bool) {
 // keep keeps the attributes of v (as a store answered it), unless they
 // or its id do not fit the cache's room.
 func (c *visitCache) keep(v store.Visit) {
-	if c == nil || c.max <= 0 || v.ID == "" {
+	if v.ID == "" {
 		return
 	}
+	s := c.shard(v.ID)
 	k, fits := keyOf(v.ID)
-	if !fits {
+	if s == nil || !fits {
 		return
 	}
-	c.mu.RLock()
-	_, kept := c.m[k]
-	c.mu.RUnlock()
+	s.mu.RLock()
+	_, kept := s.m[k]
+	s.mu.RUnlock()
 	if kept {
 		return // a visit's attributes never change
 	}
@@ -164,15 +220,15 @@ func (c *visitCache) keep(v store.Visit) {
 	if !packed {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
-		for id := range c.m { // a map's range starts at random
-			delete(c.m, id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[k]; !ok && len(s.m) >= s.max {
+		for id := range s.m { // a map's range starts at random
+			delete(s.m, id)
 			break
 		}
 	}
-	c.m[k] = p
+	s.m[k] = p
 }
 
 // knownVisit is the visit mdtrtID of the calling institution, as

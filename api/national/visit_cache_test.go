@@ -2,9 +2,13 @@ package national
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"unsafe"
 
+	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
 )
 
@@ -94,22 +98,159 @@ func TestUploadToAVisitChangedAfterItWasCached(t *testing.T) {
 	f.refused("H1", "2204", upload(feeLine("MD404", "P1", "9", "A1", "1", "2", "2")), "mdtrt_id MD404 不存在")
 }
 
-// TestVisitCacheBounded: a full cache forgets one visit for each new one;
-// one of size 0 keeps none.
+// TestVisitCacheBounded: a full cache forgets a visit for each new one,
+// never the one kept last; one of size 0, or a nil one, keeps none.
 func TestVisitCacheBounded(t *testing.T) {
 	c := newVisitCache(3)
 	for _, id := range []string{"MD1", "MD2", "MD3", "MD4", "MD5", "MD4"} {
 		c.keep(store.Visit{ID: id, InstitutionID: "H1"})
 	}
-	if n := len(c.m); n != 3 {
-		t.Errorf("%d visits kept, want 3", n)
+	if n := c.count(); n > 3 {
+		t.Errorf("%d visits kept, want 3 at most (fewer when its 2 shards got the visits unevenly)", n)
 	}
 	if a, ok := c.get("MD4"); !ok || a.institution != "H1" {
 		t.Errorf("the visit kept last: %+v, %v", a, ok)
 	}
-	none := newVisitCache(0)
-	none.keep(store.Visit{ID: "MD1"})
-	if _, ok := none.get("MD1"); ok {
-		t.Error("a cache of size 0 kept a visit")
+	for _, none := range []*visitCache{newVisitCache(0), newVisitCache(-1), nil} {
+		none.keep(store.Visit{ID: "MD1"})
+		if _, ok := none.get("MD1"); ok {
+			t.Errorf("a cache of size 0, or a nil one (%v), kept a visit", none == nil)
+		}
+		if n := none.count(); n != 0 {
+			t.Errorf("a cache of size 0, or a nil one (%v), keeps %d visits", none == nil, n)
+		}
 	}
+}
+
+// TestVisitCacheShards: whatever its size, a cache's shards are a power of
+// two of them, none above its size nor visitShards, none empty, their
+// sizes adding up to its size; keeping ten times as many visits as it
+// holds, it keeps no more than its size (and, its shards filled, at least
+// most of it), each visit in the shard its id hashes to, with the
+// attributes it was given, the one kept last always found.
+func TestVisitCacheShards(t *testing.T) {
+	for _, size := range []int{1, 2, 3, visitShards - 1, visitShards, visitShards + 1, 2*visitShards - 1, 1000, 4099} {
+		c := newVisitCache(size)
+		n := len(c.shards)
+		if n < 1 || n > visitShards || n > size || n&(n-1) != 0 || c.mask != uint64(n-1) {
+			t.Errorf("size %d: %d shards (mask %#x)", size, n, c.mask)
+		}
+		if size >= visitShards && n != visitShards {
+			t.Errorf("size %d: %d shards, want %d", size, n, visitShards)
+		}
+		total := 0
+		for i := range c.shards {
+			if m := c.shards[i].max; m < 1 || m > (size+n-1)/n {
+				t.Errorf("size %d: shard %d keeps up to %d", size, i, m)
+			}
+			total += c.shards[i].max
+		}
+		if total != size {
+			t.Errorf("size %d: its shards keep up to %d in all", size, total)
+		}
+		for i := range 10 * size {
+			v := cachedVisit(i)
+			c.keep(v)
+			if a, ok := c.get(v.ID); !ok || a != attrsOf(v) {
+				t.Fatalf("size %d: the visit kept last, %s: %+v %v", size, v.ID, a, ok)
+			}
+			if kept := c.count(); kept > size {
+				t.Fatalf("size %d: %d visits kept after %d", size, kept, i+1)
+			}
+		}
+		if kept := c.count(); kept < size-size/4 {
+			t.Errorf("size %d: %d visits kept of %d", size, kept, 10*size)
+		}
+		for i := range c.shards {
+			for k := range c.shards[i].m {
+				id := string(k.id[:k.n])
+				if c.shard(id) != &c.shards[i] {
+					t.Errorf("size %d: visit %s kept in shard %d, not its own", size, id, i)
+				}
+				var n int
+				if _, err := fmt.Sscanf(id, "MD%d", &n); err != nil {
+					t.Fatalf("size %d: a visit %q was never kept", size, id)
+				}
+				if a, ok := c.get(id); !ok || a != attrsOf(cachedVisit(n)) {
+					t.Errorf("size %d: visit %s kept as %+v %v, want %+v", size, id, a, ok, attrsOf(cachedVisit(n)))
+				}
+			}
+		}
+	}
+	if s := unsafe.Sizeof(visitShard{}); s%cacheLine != 0 {
+		t.Errorf("a shard has %d bytes, not whole lines of %d", s, cacheLine)
+	}
+}
+
+// TestVisitCacheConcurrent: goroutines keeping and looking up visits at
+// once, in a cache smaller than the visits (forgetting some all along)
+// and in one large enough for all, only ever find a visit's own
+// attributes, and the cache never keeps more than its size. Run with
+// -race.
+func TestVisitCacheConcurrent(t *testing.T) {
+	const visits, goroutines, rounds = 2000, 16, 4000
+	for _, size := range []int{1, visitShards + 1, 500, visits} {
+		c := newVisitCache(size)
+		var wg sync.WaitGroup
+		for g := range goroutines {
+			wg.Go(func() {
+				for r := range rounds {
+					i := (g*7919 + r*104729) % visits
+					if r%3 == 0 {
+						c.keep(cachedVisit(i))
+						continue
+					}
+					if a, ok := c.get(cachedVisit(i).ID); ok && a != attrsOf(cachedVisit(i)) {
+						t.Errorf("size %d: visit %d found as %+v", size, i, a)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if n := c.count(); n > size {
+			t.Errorf("size %d: %d visits kept", size, n)
+		}
+	}
+}
+
+// TestVisitCacheAllocates: looking up a visit, kept or not, and keeping
+// one kept already, allocate nothing.
+func TestVisitCacheAllocates(t *testing.T) {
+	c := newVisitCache(100)
+	v := cachedVisit(1)
+	c.keep(v)
+	missing := cachedVisit(2).ID
+	for what, f := range map[string]func(){
+		"a lookup":                     func() { c.lookup(v.ID) },
+		"a lookup of a visit not kept": func() { c.lookup(missing) },
+		"keeping a visit kept":         func() { c.keep(v) },
+	} {
+		if n := testing.AllocsPerRun(100, f); n != 0 {
+			t.Errorf("%s allocates %v times", what, n)
+		}
+	}
+}
+
+// cachedVisit is the i-th of the visits the cache tests keep: its
+// attributes all its own.
+func cachedVisit(i int) store.Visit {
+	return store.Visit{ID: fmt.Sprintf("MD%d", i), InstitutionID: fmt.Sprintf("H%d", i%7), PersonID: fmt.Sprintf("P%d", i),
+		Kind: store.VisitKind(1 + i%2), Number: fmt.Sprintf("OP-%d", i), Scheme: engine.Scheme(1 + i%3),
+		MedType: fmt.Sprint(11 + i%5), Begin: fmt.Sprintf("2025-03-%02d 08:00:00", 1+i%28)}
+}
+
+// count is how many visits c keeps.
+func (c *visitCache) count() int {
+	if c == nil {
+		return 0
+	}
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
 }
