@@ -67,14 +67,16 @@ func settleVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessage
 		return nil, err
 	}
 	d := r.data
-	v, details, err := ownVisitDetails(ctx, g, c, d.MdtrtID, d.PsnNo, r.batch)
+	// The person is read with the visit where the store can (one round
+	// trip), and checked here, as when it is read here.
+	v, details, pr, err := ownVisitDetailsPerson(ctx, g, c, d.MdtrtID, d.PsnNo, r.batch)
 	if err != nil {
 		return nil, err
 	}
 	if err := requireKind(v, tx.kind, tx.infno); err != nil {
 		return nil, err
 	}
-	person, err := personFor(ctx, g, d.PsnNo, d.Insutype)
+	person, err := pr.personFor(ctx, g, d.PsnNo, d.Insutype)
 	if err != nil {
 		return nil, err
 	}

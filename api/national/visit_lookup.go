@@ -46,6 +46,62 @@ func ownVisitDetails(ctx context.Context, g *Gateway, c *Call, mdtrtID, psnNo te
 	return v, details, nil
 }
 
+// visitPersonReader is a store that reads a visit, its live details of a
+// batch and a person in one round trip (pgstore.Store.VisitDetailsPerson):
+// what VisitDetails and then GetPerson read, the person's error apart.
+type visitPersonReader interface {
+	VisitDetailsPerson(ctx context.Context, id, batch, personID string) (store.Visit, []store.FeeDetail, engine.Person, error, error)
+}
+
+// personRead is a person read with a visit (ownVisitDetailsPerson), or
+// nothing when read is false: personFor then reads it.
+type personRead struct {
+	p    engine.Person
+	err  error
+	read bool
+}
+
+// ownVisitDetailsPerson is ownVisitDetails that also reads the person
+// psnNo in the same round trip when the gateway's visit store and store
+// are one store that can (visitPersonReader); the person is checked
+// later, by personRead.personFor, as personFor checks it.
+func ownVisitDetailsPerson(ctx context.Context, g *Gateway, c *Call, mdtrtID, psnNo text, batch string) (store.Visit, []store.FeeDetail, personRead, error) {
+	r, ok := g.visits.(visitPersonReader)
+	if !ok || any(g.store) != any(r) {
+		v, details, err := ownVisitDetails(ctx, g, c, mdtrtID, psnNo, batch)
+		return v, details, personRead{}, err
+	}
+	if err := requireID("psn_no", psnNo); err != nil {
+		return store.Visit{}, nil, personRead{}, err
+	}
+	if err := requireID("mdtrt_id", mdtrtID); err != nil {
+		return store.Visit{}, nil, personRead{}, err
+	}
+	v, details, p, perr, err := r.VisitDetailsPerson(ctx, string(mdtrtID), batch, string(psnNo))
+	if err == nil {
+		g.visitAttrs.keep(v)
+	}
+	if v, err = ofInstitution(c, mdtrtID, v, err); err != nil {
+		return store.Visit{}, nil, personRead{}, err
+	}
+	if err := personOf(v, psnNo); err != nil {
+		return store.Visit{}, nil, personRead{}, err
+	}
+	return v, details, personRead{p: p, err: perr, read: true}, nil
+}
+
+// personFor is personFor (psnNo, insutype) on the person as read, if it
+// was.
+func (pr personRead) personFor(ctx context.Context, g *Gateway, psnNo, insutype text) (engine.Person, error) {
+	if !pr.read {
+		return personFor(ctx, g, psnNo, insutype)
+	}
+	if err := requireID("psn_no", psnNo); err != nil {
+		return engine.Person{}, err
+	}
+	return checkedPerson(psnNo, insutype, pr.p, pr.err)
+}
+
 // personOf refuses a psnNo that is not v's person.
 func personOf(v store.Visit, psnNo text) error {
 	if v.PersonID != string(psnNo) {
@@ -142,6 +198,12 @@ func personFor(ctx context.Context, g *Gateway, psnNo, insutype text) (engine.Pe
 		return engine.Person{}, err
 	}
 	p, err := g.store.GetPerson(ctx, string(psnNo))
+	return checkedPerson(psnNo, insutype, p, err)
+}
+
+// checkedPerson is the person psnNo as GetPerson read it (p, err), if it
+// exists and insutype is its scheme.
+func checkedPerson(psnNo, insutype text, p engine.Person, err error) (engine.Person, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return engine.Person{}, refuse("psn_no %s 不存在，请先用 1101 查询人员并传入其 psn_no", clip(string(psnNo), 40))
 	}

@@ -51,6 +51,10 @@ type Options struct {
 	// Batches is how many group transactions may run at once
 	// (DefaultBatches when 0).
 	Batches int
+	// Tracer, when set, traces every connection's statements (pgx's
+	// ConnConfig.Tracer: it may also be a pgx.BatchTracer,
+	// pgx.PrepareTracer, …): telemetry, and tests that count round trips.
+	Tracer pgx.QueryTracer
 }
 
 // DefaultMaxBatch is how many settlements share one transaction at most
@@ -83,7 +87,8 @@ type Store struct {
 	// details group-commits PutFeeDetails (details_group.go).
 	details detailGroup
 	// failGroup, set by tests, fails a group's transaction after its
-	// writes when it returns an error.
+	// writes (sent, or queued for its last batch) when it returns an
+	// error.
 	failGroup func() error
 	// commitProbe, set by tests, is a statement queued in a group's
 	// last pipelined batch just before its COMMIT (one that fails there
@@ -110,6 +115,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > 5*time.Second {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer
 	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		registerFigures(c.TypeMap())

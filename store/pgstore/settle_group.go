@@ -15,13 +15,14 @@ import (
 )
 
 // A group of settlements is one transaction (DECISIONS.md "Group commit on
-// PostgreSQL"), in three round trips (pipelined_tx.go): one pipelined
+// PostgreSQL"), in two round trips (pipelined_tx.go): one pipelined
 // batch that begins it, locks every person of the group, in person id
 // order, and reads their request keys, accumulators, filings and budget
 // usage; each claim computed in arrival order against the state its
-// predecessors in the group left; one pipelined batch of multi-row writes
-// that reads back the budget usage; one batch that inserts the
-// settlements (whose results carry that usage) and commits. A claim that fails
+// predecessors in the group left; one batch of multi-row writes that
+// inserts the settlements and commits. A group with a settlement under an
+// institution budget takes three: its writes go first, in a batch that
+// reads back the budget usage, which the settlements' results carry. A claim that fails
 // (compute's error, an unknown person, a conflicting request id) gets its
 // own error and is left out; a group whose transaction fails as a whole is
 // settled again claim by claim (settleOne), so that no claim fails its
@@ -298,7 +299,7 @@ func (s *Store) settleTogether(ctx context.Context, calls []*settleCall) ([]sett
 		answers[i].st, claimDocs[i] = st, doc
 		settled = append(settled, i)
 	}
-	used, err := s.writeGroup(ctx, conn, gs)
+	b, used, err := s.writeGroup(ctx, conn, gs)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +322,6 @@ func (s *Store) settleTogether(ctx context.Context, calls []*settleCall) ([]sett
 			return nil, err
 		}
 	}
-	b := &pgx.Batch{}
 	s.queueInsert(b, rows)
 	marks.queue(s, b)
 	if len(replays) > 0 {
@@ -583,21 +583,26 @@ func (s *Store) readGroup(ctx context.Context, conn *pgxpool.Conn, calls []*sett
 	return gs, nil
 }
 
-// writeGroup writes what the group's settlements changed: the
+// writeGroup queues in a batch what the group's settlements changed: the
 // person-years, the balances and the budget usage (one shard per
-// institution-year, as addBudget picks), and reads back the usage of the
-// institution-years with a budget, in one round trip.
-func (s *Store) writeGroup(ctx context.Context, conn *pgxpool.Conn, gs *groupState) (map[groupKey]engine.Money, error) {
+// institution-year, as addBudget picks). When the group has
+// institution-years with a budget, it sends the batch with a read-back
+// of their usage (one round trip: the settlements' results carry it) and
+// returns a new, empty batch; else it returns the batch unsent, for the
+// settlements' insert and the COMMIT to follow the writes in it (a round
+// trip fewer: in a pipeline a failed write skips everything after it, the
+// COMMIT too, so the transaction still commits all or nothing).
+func (s *Store) writeGroup(ctx context.Context, conn *pgxpool.Conn, gs *groupState) (*pgx.Batch, map[groupKey]engine.Money, error) {
 	used := map[groupKey]engine.Money{}
-	if len(gs.years) == 0 {
-		return used, nil
-	}
 	b := &pgx.Batch{}
+	if len(gs.years) == 0 {
+		return b, used, nil
+	}
 	ids, yrs, docs := make([]string, 0, len(gs.years)), make([]int32, 0, len(gs.years)), make([]string, 0, len(gs.years))
 	for _, py := range gs.years {
 		doc, err := s.accs.encode(gs.accs[py])
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ids, yrs, docs = append(ids, py.id), append(yrs, int32(py.year)), append(docs, string(doc))
 	}
@@ -614,28 +619,29 @@ func (s *Store) writeGroup(ctx context.Context, conn *pgxpool.Conn, gs *groupSta
 			b.Queue(s.q.addBudget, iy.id, iy.year, add)
 		}
 	}
-	if len(gs.reread) > 0 {
-		var insts []string
-		var years []int32
-		for iy := range gs.reread {
-			insts, years = append(insts, iy.id), append(years, int32(iy.year))
-		}
-		b.Queue(s.sql(groupBudgetsSQL), insts, years).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				var k groupKey
-				var u engine.Money
-				if err := rows.Scan(&k.id, &k.year, &u); err != nil {
-					return err
-				}
-				used[k] = u
+	if len(gs.reread) == 0 {
+		return b, used, nil
+	}
+	var insts []string
+	var years []int32
+	for iy := range gs.reread {
+		insts, years = append(insts, iy.id), append(years, int32(iy.year))
+	}
+	b.Queue(s.sql(groupBudgetsSQL), insts, years).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var k groupKey
+			var u engine.Money
+			if err := rows.Scan(&k.id, &k.year, &u); err != nil {
+				return err
 			}
-			return rows.Err()
-		})
-	}
+			used[k] = u
+		}
+		return rows.Err()
+	})
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return nil, translate(err)
+		return nil, nil, translate(err)
 	}
-	return used, nil
+	return &pgx.Batch{}, used, nil
 }
 
 // queueInsert queues the insert of the group's settlements with their

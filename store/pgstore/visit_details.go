@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
 )
 
@@ -247,4 +248,47 @@ func (s *Store) VisitDetails(ctx context.Context, id, batch string) (store.Visit
 		return store.Visit{}, nil, fmt.Errorf("visit %q: %w", id, err)
 	}
 	return v, out, nil
+}
+
+// VisitDetailsPerson is VisitDetails and GetPerson(personID) in one round
+// trip: the person is read by the batch's last statement, so no earlier
+// than the visit and its lines, as a GetPerson after VisitDetails reads
+// it. The visit's error is the call's (the person is then not read);
+// the person's, GetPerson's own (ErrNotFound when there is none), is
+// returned apart as personErr, with the visit and its lines.
+func (s *Store) VisitDetailsPerson(ctx context.Context, id, batch, personID string) (v store.Visit, details []store.FeeDetail, p engine.Person, personErr, err error) {
+	if !store.Storable(id) {
+		return store.Visit{}, nil, engine.Person{}, nil, noVisit(id)
+	}
+	list := store.Storable(batch)
+	b := &pgx.Batch{}
+	b.Queue(s.sql(getVisitSQL), id)
+	if list {
+		b.Queue(s.sql(listDetailsSQL), id, batch)
+	}
+	b.Queue(s.q.getPerson, personID)
+	br := s.pool.SendBatch(ctx, b)
+	v, details, err = func() (store.Visit, []store.FeeDetail, error) {
+		v, err := scanVisit(br.QueryRow())
+		if err != nil {
+			return store.Visit{}, nil, translate(err)
+		}
+		if !list {
+			return v, nil, nil
+		}
+		out, err := readDetails(br, id)
+		return v, out, err
+	}()
+	if err == nil {
+		if p, personErr = scanPersonRow(br.QueryRow()); personErr != nil {
+			p, personErr = engine.Person{}, fmt.Errorf("person %q: %w", personID, translate(personErr))
+		}
+	}
+	if cerr := br.Close(); err == nil && personErr == nil && cerr != nil {
+		err = translate(cerr)
+	}
+	if err != nil {
+		return store.Visit{}, nil, engine.Person{}, nil, fmt.Errorf("visit %q: %w", id, err)
+	}
+	return v, details, p, personErr, nil
 }
