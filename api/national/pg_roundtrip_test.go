@@ -82,6 +82,9 @@ func (t *rtTracer) TraceQueryStart(ctx context.Context, c *pgx.Conn, d pgx.Trace
 	if !t.on {
 		return ctx
 	}
+	if strings.Contains(d.SQL, "'search_path'") {
+		return ctx // a new connection's setting up (AfterConnect)
+	}
 	t.roundTrips++
 	t.statements[label(d.SQL)]++
 	idle := c.PgConn().TxStatus() == 'I'
