@@ -27,11 +27,14 @@ func (a *auditLog) at(i int) (store.AuditEvent, error) {
 	return e, err
 }
 
-// add appends e. a.mu must be held for writing.
-func (a *auditLog) add(e *store.AuditEvent) {
-	var buf [512]byte
-	a.byReq.add(len(a.refs), e.RequestID)
-	a.refs = append(a.refs, a.events.write(nil, appendAuditEvent(buf[:0], e)))
+// add appends an event, encoded as enc, whose request id hashes to h
+// (requestHash; keyed false for none), and returns its ID. a.mu must be
+// held for writing: the encoding and the hash, which need no lock, are
+// done before it is taken.
+func (a *auditLog) add(enc []byte, h uint64, keyed bool) int64 {
+	a.byReq.add(len(a.refs), h, keyed)
+	a.refs = append(a.refs, a.events.write(nil, enc))
+	return int64(len(a.refs))
 }
 
 // AppendAudit appends e with the next id.
@@ -39,13 +42,14 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) (int64, err
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	e.Time = e.Time.UTC().Truncate(time.Microsecond) // microseconds, as PostgreSQL keeps them
+	var buf [512]byte
+	enc := appendAuditEvent(buf[:0], &e) // the ID is not encoded (audit_codec.go)
+	h, keyed := requestHash(e.RequestID)
 	a := &s.audit
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	e.ID = int64(len(a.refs)) + 1
-	e.Time = e.Time.UTC().Truncate(time.Microsecond) // microseconds, as PostgreSQL keeps them
-	a.add(&e)
-	return e.ID, nil
+	return a.add(enc, h, keyed), nil
 }
 
 // AuditEvents lists the events f selects after f.After, in append order.

@@ -8,19 +8,30 @@ import "hash/maphash"
 // none). Neither holds a pointer. A hash shared by several ids only makes
 // the chain longer: the filter still tests every event it yields.
 type auditByRequest struct {
-	seed maphash.Seed
 	last map[uint64]uint32
 	prev []uint32 // prev[i] for event index i
 }
 
-// add records event index i, of request id requestID ("" for none).
-func (x *auditByRequest) add(i int, requestID string) {
+// requestSeed is the seed of requestHash, the process's own.
+var requestSeed = maphash.MakeSeed()
+
+// requestHash is the hash auditByRequest keeps request id requestID
+// under; keyed is false for none ("").
+func requestHash(requestID string) (h uint64, keyed bool) {
+	if requestID == "" {
+		return 0, false
+	}
+	return maphash.String(requestSeed, requestID), true
+}
+
+// add records event index i, of a request id whose hash is h (keyed
+// false: none).
+func (x *auditByRequest) add(i int, h uint64, keyed bool) {
 	if x.last == nil {
-		x.seed, x.last = maphash.MakeSeed(), map[uint64]uint32{}
+		x.last = map[uint64]uint32{}
 	}
 	var p uint32
-	if requestID != "" {
-		h := maphash.String(x.seed, requestID)
+	if keyed {
 		p = x.last[h]
 		x.last[h] = uint32(i) + 1
 	}
@@ -34,7 +45,8 @@ func (x *auditByRequest) after(requestID string, after int) []int {
 		return nil
 	}
 	var out []int
-	for p := x.last[maphash.String(x.seed, requestID)]; p != 0 && int(p-1) >= after; p = x.prev[p-1] {
+	h, _ := requestHash(requestID)
+	for p := x.last[h]; p != 0 && int(p-1) >= after; p = x.prev[p-1] {
 		out = append(out, int(p-1))
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
