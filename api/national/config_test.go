@@ -124,7 +124,7 @@ func TestConfigReplayCapacity(t *testing.T) {
 		if err != nil {
 			t.Fatalf("replay_capacity %d: %v", c.capacity, err)
 		}
-		if g.replay.capacity != c.want {
+		if g.replay.capacity != int64(c.want) {
 			t.Errorf("replay_capacity %d with %d options: the cache holds %d, want %d", c.capacity, len(c.opts), g.replay.capacity, c.want)
 		}
 	}

@@ -3,6 +3,7 @@ package national
 import (
 	"crypto/sha256"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,16 +14,33 @@ const replayBuckets = 10
 
 // replayCache remembers the values (nonces, csb triples) seen in the last
 // window, in bounded memory: each value as a 128-bit hash, in the bucket
-// of the time it was seen; a bucket is dropped whole once all of it is
-// older than window. When capacity values are held, new values are
-// refused (full) rather than old ones forgotten early, which would let
-// them be replayed.
+// of the time it was seen, in the shard of its hash (replayShards); a
+// bucket is dropped whole once all of it is older than window. When
+// capacity values are held, new values are refused (full) rather than old
+// ones forgotten early, which would let them be replayed; the aged-out
+// buckets of every shard are dropped before a value is refused.
 type replayCache struct {
-	mu       sync.Mutex
-	capacity int
+	capacity int64
 	span     time.Duration // of one bucket
-	buckets  [replayBuckets + 1]replayBucket
-	held     int
+	// held is how many values the shards hold, together: the capacity
+	// bounds the whole cache, not each shard.
+	held   atomic.Int64
+	shards [replayShards]replayShard
+}
+
+// replayShards is how many shards a replay cache has, each its own mutex
+// and buckets: a value goes to the shard of its hash's first byte, so
+// that the requests of many connections checking their nonces at once
+// seldom wait for each other (a power of two, at most 256).
+const replayShards = 16
+
+// replayShard is the buckets of the values of one shard, padded to a
+// line of the processor's cache so that two shards' mutexes never share
+// one.
+type replayShard struct {
+	mu      sync.Mutex
+	buckets [replayBuckets + 1]replayBucket
+	_       [64]byte
 }
 
 // replayBucket holds the values seen in one span of time.
@@ -41,7 +59,7 @@ const (
 )
 
 func newReplayCache(capacity int, window time.Duration) *replayCache {
-	return &replayCache{capacity: capacity, span: window / replayBuckets}
+	return &replayCache{capacity: int64(capacity), span: window / replayBuckets}
 }
 
 // add records value as seen at now, unless it was seen within the window
@@ -55,18 +73,22 @@ func (c *replayCache) add(now time.Time, value string) replayOutcome {
 // SHA-256 (replayKey).
 func (c *replayCache) addHash(now time.Time, h [16]byte) replayOutcome {
 	start := now.Truncate(c.span)
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if c.held.Load() >= c.capacity {
+		// The count may include the aged-out values of shards no value
+		// went to since: they are dropped before a value is refused.
+		c.sweep(now)
+	}
+	sh := &c.shards[h[0]%replayShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	// Drop the buckets whose every value has aged past the window.
 	var cur *replayBucket
-	for i := range c.buckets {
-		b := &c.buckets[i]
+	for i := range sh.buckets {
+		b := &sh.buckets[i]
 		if b.start.IsZero() {
 			continue
 		}
-		if !b.start.Add(c.span).Add(c.span * replayBuckets).After(now) {
-			c.held -= len(b.seen)
-			*b = replayBucket{}
+		if c.dropAged(b, now) {
 			continue
 		}
 		if _, ok := b.seen[h]; ok {
@@ -76,13 +98,14 @@ func (c *replayCache) addHash(now time.Time, h [16]byte) replayOutcome {
 			cur = b
 		}
 	}
-	if c.held >= c.capacity {
+	if c.held.Add(1) > c.capacity {
+		c.held.Add(-1)
 		return replayFull
 	}
 	if cur == nil {
-		for i := range c.buckets {
-			if c.buckets[i].start.IsZero() {
-				cur = &c.buckets[i]
+		for i := range sh.buckets {
+			if sh.buckets[i].start.IsZero() {
+				cur = &sh.buckets[i]
 				cur.start, cur.seen = start, map[[16]byte]struct{}{}
 				break
 			}
@@ -91,14 +114,38 @@ func (c *replayCache) addHash(now time.Time, h [16]byte) replayOutcome {
 	if cur == nil {
 		// Every bucket is live (the clock went backwards): the newest
 		// bucket takes the value, which is kept as long as it is.
-		cur = &c.buckets[0]
-		for i := range c.buckets {
-			if c.buckets[i].start.After(cur.start) {
-				cur = &c.buckets[i]
+		cur = &sh.buckets[0]
+		for i := range sh.buckets {
+			if sh.buckets[i].start.After(cur.start) {
+				cur = &sh.buckets[i]
 			}
 		}
 	}
 	cur.seen[h] = struct{}{}
-	c.held++
 	return replayNew
+}
+
+// dropAged drops b, and reports it, if every value of it has aged past
+// the window at now. Call with b's shard's mutex held.
+func (c *replayCache) dropAged(b *replayBucket, now time.Time) bool {
+	if b.start.Add(c.span).Add(c.span * replayBuckets).After(now) {
+		return false
+	}
+	c.held.Add(-int64(len(b.seen)))
+	*b = replayBucket{}
+	return true
+}
+
+// sweep drops the aged-out buckets of every shard, one shard at a time.
+func (c *replayCache) sweep(now time.Time) {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		for j := range sh.buckets {
+			if b := &sh.buckets[j]; !b.start.IsZero() {
+				c.dropAged(b, now)
+			}
+		}
+		sh.mu.Unlock()
+	}
 }

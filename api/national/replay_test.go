@@ -2,6 +2,8 @@ package national
 
 import (
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -36,12 +38,12 @@ func TestReplayCache(t *testing.T) {
 	if c.add(t0.Add(time.Minute), "7") != replaySeen {
 		t.Fatal("a full cache forgot a value")
 	}
-	if c.held != 50 {
-		t.Fatalf("held %d", c.held)
+	if c.held.Load() != 50 {
+		t.Fatalf("held %d", c.held.Load())
 	}
 	// The first minute's values (0–52 s) age out at +11m; the rest later.
-	if c.add(t0.Add(11*time.Minute), "new") != replayNew || c.held != 1 {
-		t.Fatalf("after the window: held %d", c.held)
+	if c.add(t0.Add(11*time.Minute), "new") != replayNew || c.held.Load() != 1 {
+		t.Fatalf("after the window: held %d", c.held.Load())
 	}
 	// The clock going backwards keeps values, never drops them early.
 	c = newReplayCache(10, 10*time.Minute)
@@ -52,7 +54,47 @@ func TestReplayCache(t *testing.T) {
 	for i := range 20 {
 		c.add(t0.Add(-time.Duration(i)*time.Minute), "y"+strconv.Itoa(i))
 	}
-	if c.held > 10 {
-		t.Fatalf("held %d over capacity 10", c.held)
+	if c.held.Load() > 10 {
+		t.Fatalf("held %d over capacity 10", c.held.Load())
+	}
+}
+
+// TestReplayCacheConcurrent: goroutines checking values at once across
+// the shards get exactly capacity values taken and the rest refused as
+// full, every value at most once, and a value taken is seen by all.
+func TestReplayCacheConcurrent(t *testing.T) {
+	const capacity, workers, each = 1000, 8, 500
+	c := newReplayCache(capacity, 10*time.Minute)
+	t0 := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	var taken, full atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				switch c.add(t0, strconv.Itoa(w*each+i)) {
+				case replayNew:
+					taken.Add(1)
+				case replayFull:
+					full.Add(1)
+				default:
+					t.Errorf("value %d seen before it was added", w*each+i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if taken.Load() != capacity || full.Load() != workers*each-capacity || c.held.Load() != capacity {
+		t.Fatalf("taken %d, full %d, held %d; want %d, %d, %d", taken.Load(), full.Load(), c.held.Load(), capacity, workers*each-capacity, capacity)
+	}
+	seen := 0
+	for v := range workers * each {
+		if c.add(t0, strconv.Itoa(v)) == replaySeen {
+			seen++
+		}
+	}
+	if seen != capacity {
+		t.Fatalf("%d values seen again, want the %d taken", seen, capacity)
 	}
 }
