@@ -16,12 +16,13 @@ import (
 // "Group commit on PostgreSQL"): the PutFeeDetails calls arriving together
 // share one transaction, and so one WAL flush, in two round trips (a
 // pipelined transaction, pipelined_tx.go): one batch that begins it,
-// locks every visit of the group in visit id byte order and reads their
-// live counts and the live lines of the SNs uploaded; each upload checked
-// in Go, in arrival order, against the state its predecessors in the group
+// locks every visit of the group in visit id byte order, reading their
+// row and live counts, and reads the live lines of the SNs uploaded; each
+// upload checked in Go, in arrival order, against the state its predecessors in the group
 // left (a visit uploaded to twice: the second sees the first's lines); one
-// batch that inserts the surviving uploads' lines in one multi-row INSERT,
-// counts them on their visits in one UPDATE, and commits. An upload that
+// batch that inserts the surviving uploads' lines and counts them on
+// their visits in one statement (a multi-row INSERT and an UPDATE), and
+// commits. An upload that
 // fails (ErrNotFound, ErrVisitNotOpen, a *DetailConflictError, no room)
 // gets its own error and is left out, its neighbours untouched; a group
 // whose transaction fails as a whole is uploaded again call by call
@@ -30,36 +31,33 @@ import (
 const (
 	// lockVisitsSQL locks a group's visits in visit id byte order:
 	// LockRows runs above the sort, so two groups never wait for each
-	// other in a cycle.
-	lockVisitsSQL = `SELECT ` + visitColumns + `, detail_rows FROM {s}.visits
+	// other in a cycle. It reads their row and live counts (live_rows,
+	// kept under this lock: lockVisitDetailsSQL).
+	lockVisitsSQL = `SELECT ` + visitColumns + `, detail_rows, live_rows FROM {s}.visits
 		WHERE visit_id = ANY($1::text[]) ORDER BY visit_id COLLATE "C" FOR UPDATE`
-	// groupLiveCountsSQL counts each visit's live lines (an index-only
-	// probe of fee_details_live_sn per visit).
-	groupLiveCountsSQL = `SELECT u.visit_id, c.n
-		FROM unnest($1::text[]) AS u(visit_id)
-		CROSS JOIN LATERAL (SELECT count(*) AS n FROM {s}.fee_details d
-			WHERE d.visit_id = u.visit_id AND d.cancelled_at IS NULL) c`
 	// groupLiveBySNSQL reads the live lines of the (visit, SN) pairs
 	// given, one index probe each.
 	groupLiveBySNSQL = `SELECT u.visit_id, d.sn, d.batch, d.code, d.name, d.quantity, d.unit_price, d.amount, d.fee_time, d.med_type
 		FROM unnest($1::text[], $2::text[]) AS u(visit_id, sn)
 		CROSS JOIN LATERAL (SELECT ` + detailColumns + ` FROM {s}.fee_details d
 			WHERE d.visit_id = u.visit_id AND d.sn = u.sn AND d.cancelled_at IS NULL LIMIT 1) d`
-	// groupInsertDetailsSQL adds a group's lines, each with its visit and
-	// seq; figures as in insertDetailsSQL.
-	groupInsertDetailsSQL = `INSERT INTO {s}.fee_details (visit_id, seq, ` + detailColumns + `, uploaded_at)
+	// groupPutDetailsSQL adds a group's lines, each with its visit and
+	// seq (figures as in insertDetailsSQL), and adds to each visit, in
+	// the same statement, the lines the group gave it (detail_rows,
+	// live_rows) and the uploads that changed it (details_version). The
+	// visits are also selected by `= ANY($13)`, an index condition (as
+	// groupSetBalancesSQL's persons). The lines' foreign key is checked
+	// at the statement's end, on the visits as updated (the key is not
+	// changed).
+	groupPutDetailsSQL = `WITH ins AS (INSERT INTO {s}.fee_details (visit_id, seq, ` + detailColumns + `, uploaded_at)
 		SELECT u.visit_id, u.seq, u.sn, u.batch, u.code, u.name, u.q * 0.0001, u.p * 0.000001, u.a * 0.01, u.fee_time, u.med_type, $1
 		FROM unnest($2::text[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::int8[], $10::int8[],
 			$11::text[], $12::text[])
-			AS u(visit_id, seq, sn, batch, code, name, q, p, a, fee_time, med_type)`
-	// groupCountDetailsSQL adds to each visit the lines the group gave it
-	// (detail_rows) and the uploads that changed it (details_version).
-	// The visits are also selected by `= ANY($2)`, an index condition (as
-	// groupSetBalancesSQL's persons).
-	groupCountDetailsSQL = `UPDATE {s}.visits v SET detail_rows = v.detail_rows + u.n,
-			details_version = v.details_version + u.k, updated_at = $1
-		FROM unnest($2::text[], $3::int4[], $4::int8[]) AS u(visit_id, n, k)
-		WHERE v.visit_id = ANY($2::text[]) AND v.visit_id = u.visit_id`
+			AS u(visit_id, seq, sn, batch, code, name, q, p, a, fee_time, med_type))
+		UPDATE {s}.visits v SET detail_rows = v.detail_rows + c.n, live_rows = v.live_rows + c.n,
+			details_version = v.details_version + c.k, updated_at = $1
+		FROM unnest($13::text[], $14::int4[], $15::int8[]) AS c(visit_id, n, k)
+		WHERE v.visit_id = ANY($13::text[]) AND v.visit_id = c.visit_id`
 )
 
 // maxGroupLines bounds the lines one group transaction inserts: a group
@@ -243,8 +241,6 @@ func (s *Store) putDetailsTogether(ctx context.Context, calls []*detailsCall) ([
 		for i, d := range fresh {
 			visitIDs[i] = d.VisitID
 		}
-		b.Queue(s.sql(groupInsertDetailsSQL), now, visitIDs, seqs, cols.sn, cols.batch, cols.code, cols.name,
-			cols.quantity, cols.price, cols.amount, cols.feeTime, cols.medType)
 		var changed []string
 		var added []int32
 		var changes []int64
@@ -253,7 +249,8 @@ func (s *Store) putDetailsTogether(ctx context.Context, calls []*detailsCall) ([
 				changed, added, changes = append(changed, id), append(added, int32(vd.added)), append(changes, int64(vd.changes))
 			}
 		}
-		b.Queue(s.sql(groupCountDetailsSQL), now, changed, added, changes)
+		b.Queue(s.sql(groupPutDetailsSQL), now, visitIDs, seqs, cols.sn, cols.batch, cols.code, cols.name,
+			cols.quantity, cols.price, cols.amount, cols.feeTime, cols.medType, changed, added, changes)
 	}
 	if s.details.fail != nil {
 		if err := s.details.fail(); err != nil {
@@ -268,8 +265,8 @@ func (s *Store) putDetailsTogether(ctx context.Context, calls []*detailsCall) ([
 }
 
 // readDetailsGroup begins the group's transaction on conn, locks the
-// group's visits and reads their live counts and the live lines of the
-// SNs uploaded, in one round trip. It returns the visits found, by id,
+// group's visits with their row and live counts and reads the live lines
+// of the SNs uploaded, in one round trip. It returns the visits found, by id,
 // and every id the group names, sorted.
 func (s *Store) readDetailsGroup(ctx context.Context, conn *pgxpool.Conn, calls []*detailsCall) (map[string]*visitDetails, []string, error) {
 	type pair struct{ visit, sn string }
@@ -304,25 +301,12 @@ func (s *Store) readDetailsGroup(ctx context.Context, conn *pgxpool.Conn, calls 
 	b.Queue(s.sql(lockVisitsSQL), ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			vd := &visitDetails{lines: map[string]store.FeeDetail{}}
-			v, err := scanVisit(rows, &vd.rows)
+			v, err := scanVisit(rows, &vd.rows, &vd.live)
 			if err != nil {
 				return err
 			}
 			vd.v = v
 			visits[v.ID] = vd
-		}
-		return rows.Err()
-	})
-	b.Queue(s.sql(groupLiveCountsSQL), ids).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var id string
-			var n int
-			if err := rows.Scan(&id, &n); err != nil {
-				return err
-			}
-			if vd := visits[id]; vd != nil {
-				vd.live = n
-			}
 		}
 		return rows.Err()
 	})

@@ -13,8 +13,11 @@ import (
 // The SQL of fee details, written with {s} for the schema.
 const (
 	detailColumns = `sn, batch, code, name, quantity, unit_price, amount, fee_time, med_type`
-	// liveCountSQL counts a visit's live lines.
-	liveCountSQL = `SELECT count(*) FROM {s}.fee_details WHERE visit_id = $1 AND cancelled_at IS NULL`
+	// lockVisitDetailsSQL locks a visit as lockVisitSQL does, reading
+	// also its count of live lines (live_rows, 0012_visit_live_rows.sql):
+	// kept by every statement that adds or cancels lines, under this
+	// lock, it is the count of its lines whose cancelled_at is NULL.
+	lockVisitDetailsSQL = `SELECT ` + visitColumns + `, detail_rows, live_rows FROM {s}.visits WHERE visit_id = $1 FOR UPDATE`
 	// liveBySNSQL reads a visit's live lines of the given SNs.
 	liveBySNSQL = `SELECT ` + detailColumns + ` FROM {s}.fee_details
 		WHERE visit_id = $1 AND cancelled_at IS NULL AND sn = ANY($2::text[])`
@@ -27,12 +30,15 @@ const (
 		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::int8[], $10::int8[], $11::text[], $12::text[])
 			WITH ORDINALITY AS u(sn, batch, code, name, q, p, a, fee_time, med_type, ord)
 		ORDER BY u.ord`
-	// addDetailRowsSQL counts lines added to a visit: its detail_rows,
-	// and one more change of its details (details_version).
-	addDetailRowsSQL = `UPDATE {s}.visits SET detail_rows = detail_rows + $2, details_version = details_version + 1,
-		updated_at = $3 WHERE visit_id = $1`
-	// bumpDetailsVersionSQL counts a change of a visit's details.
-	bumpDetailsVersionSQL = `UPDATE {s}.visits SET details_version = details_version + 1, updated_at = $2 WHERE visit_id = $1`
+	// addDetailRowsSQL counts lines added to a visit: its detail_rows
+	// and live_rows, and one more change of its details
+	// (details_version).
+	addDetailRowsSQL = `UPDATE {s}.visits SET detail_rows = detail_rows + $2, live_rows = live_rows + $2,
+		details_version = details_version + 1, updated_at = $3 WHERE visit_id = $1`
+	// cancelledDetailsSQL counts a cancellation of $3 lines: a change of
+	// a visit's details, and $3 live lines fewer.
+	cancelledDetailsSQL = `UPDATE {s}.visits SET details_version = details_version + 1, live_rows = live_rows - $3,
+		updated_at = $2 WHERE visit_id = $1`
 	// cancelDetailsSQL cancels a visit's live lines of a batch and SN
 	// ('' matching any).
 	cancelDetailsSQL = `UPDATE {s}.fee_details SET cancelled_at = $4
@@ -61,9 +67,9 @@ func (s *Store) PutFeeDetails(ctx context.Context, visitID string, lines []store
 
 // putDetailsOne is PutFeeDetails by itself, on lines CheckFeeDetails
 // accepted for a store.Storable visit id. One transaction: the visit's
-// row lock, then (one round trip) the live count and the live lines of
-// the SNs uploaded, read after the lock; then (another) the new lines in
-// one INSERT and the visit's row count.
+// row lock with its row and live counts, then (in the same round trip)
+// the live lines of the SNs uploaded, read after the lock; then (another)
+// the new lines in one INSERT and the visit's counts.
 func (s *Store) putDetailsOne(ctx context.Context, visitID string, lines []store.FeeDetail) error {
 	sns := make([]string, len(lines))
 	for i, d := range lines {
@@ -71,8 +77,7 @@ func (s *Store) putDetailsOne(ctx context.Context, visitID string, lines []store
 	}
 	return s.withTx(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		b.Queue(s.sql(lockVisitSQL), visitID)
-		b.Queue(s.sql(liveCountSQL), visitID)
+		b.Queue(s.sql(lockVisitDetailsSQL), visitID)
 		b.Queue(s.sql(liveBySNSQL), visitID, sns)
 		br := tx.SendBatch(ctx, b)
 		v, rows, live, matches, err := readDetailState(br)
@@ -109,13 +114,10 @@ func (s *Store) putDetailsOne(ctx context.Context, visitID string, lines []store
 }
 
 // readDetailState reads PutFeeDetails' first batch: the locked visit and
-// its row count, its live count, its live lines of the SNs uploaded.
-// Errors are translated.
+// its row and live counts, its live lines of the SNs uploaded. Errors are
+// translated.
 func readDetailState(br pgx.BatchResults) (v store.Visit, rows, live int, matches map[string]store.FeeDetail, err error) {
-	if v, err = scanVisit(br.QueryRow(), &rows); err != nil {
-		return v, 0, 0, nil, translate(err)
-	}
-	if err = br.QueryRow().Scan(&live); err != nil {
+	if v, err = scanVisit(br.QueryRow(), &rows, &live); err != nil {
 		return v, 0, 0, nil, translate(err)
 	}
 	list, err := readDetails(br, v.ID)
@@ -178,7 +180,7 @@ func (s *Store) CancelFeeDetails(ctx context.Context, visitID, batch, sn string)
 		if n == 0 {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, s.sql(bumpDetailsVersionSQL), visitID, now); err != nil {
+		if _, err := tx.Exec(ctx, s.sql(cancelledDetailsSQL), visitID, now, n); err != nil {
 			return fmt.Errorf("visit %q: count the cancellation: %w", visitID, translate(err))
 		}
 		return nil
