@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -72,26 +73,40 @@ func TestGroupRoundTrips(t *testing.T) {
 		}
 	}
 	for _, c := range []struct {
-		claim   engine.Claim
-		compute func(engine.Claim) store.ComputeFunc
-		trips   int
+		id, person, amount string
+		compute            func(engine.Claim) store.ComputeFunc
+		trips              int
 	}{
-		{groupClaim("rt-1", "GA", "10.00"), noBudget, 2},
-		{groupClaim("rt-2", "GA", "11.00"), chained, 3},
-		{groupClaim("rt-3", "GC", "12.00"), noBudget, 2},
+		{"rt-1", "GA", "10.00", noBudget, 2},
+		{"rt-2", "GA", "11.00", chained, 3},
+		{"rt-3", "GC", "12.00", noBudget, 2},
 	} {
-		var got engine.Settlement
-		var err error
-		if n := tc.count(func() { got, err = st.Settle(ctx, c.claim, c.compute(c.claim)) }); err != nil || n != c.trips {
-			t.Fatalf("%s: %d round trips (%v), want %d", c.claim.RequestID, n, err, c.trips)
+		// The fewest of three tries: a try may take one more (a pool
+		// connection opened or a statement described on the way), never
+		// fewer.
+		best := -1
+		for try := range 3 {
+			claim := groupClaim(fmt.Sprintf("%s-%d", c.id, try), c.person, c.amount)
+			var got engine.Settlement
+			var err error
+			n := tc.count(func() { got, err = st.Settle(ctx, claim, c.compute(claim)) })
+			if err != nil {
+				t.Fatalf("%s: %v", claim.RequestID, err)
+			}
+			if best < 0 || n < best {
+				best = n
+			}
+			read, err := st.GetSettlement(ctx, got.ID)
+			if err != nil || !reflect.DeepEqual(read.Result.Breakdown, got.Result.Breakdown) {
+				t.Fatalf("%s: stored %+v (%v), answered %+v", claim.RequestID, read.Result.Breakdown, err, got.Result.Breakdown)
+			}
+			snap, err := st.Snapshot(ctx, claim.PersonID, "GH", 2026)
+			if err != nil || snap.Accumulators.InpatientCount == 0 {
+				t.Fatalf("%s: the person-year was not written: %+v %v", claim.RequestID, snap.Accumulators, err)
+			}
 		}
-		read, err := st.GetSettlement(ctx, got.ID)
-		if err != nil || !reflect.DeepEqual(read.Result.Breakdown, got.Result.Breakdown) {
-			t.Fatalf("%s: stored %+v (%v), answered %+v", c.claim.RequestID, read.Result.Breakdown, err, got.Result.Breakdown)
-		}
-		snap, err := st.Snapshot(ctx, c.claim.PersonID, "GH", 2026)
-		if err != nil || snap.Accumulators.InpatientCount == 0 {
-			t.Fatalf("%s: the person-year was not written: %+v %v", c.claim.RequestID, snap.Accumulators, err)
+		if best != c.trips {
+			t.Errorf("%s: %d round trips at best of three, want %d", c.id, best, c.trips)
 		}
 	}
 }
