@@ -82,8 +82,11 @@ func (t *rtTracer) TraceQueryStart(ctx context.Context, c *pgx.Conn, d pgx.Trace
 	if !t.on {
 		return ctx
 	}
-	if strings.Contains(d.SQL, "'search_path'") {
-		return ctx // a new connection's setting up (AfterConnect)
+	if strings.Contains(d.SQL, "'search_path'") || strings.HasPrefix(d.SQL, "LISTEN ") {
+		// A new connection's setting up (AfterConnect), or the policy
+		// cache's listener starting on a connection of its own: not the
+		// claim's.
+		return ctx
 	}
 	t.roundTrips++
 	t.statements[label(d.SQL)]++

@@ -37,7 +37,7 @@ func (c *stmtCounter) count(f func()) (statements, trips int, sent []string) {
 func (c *stmtCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.on && !strings.Contains(d.SQL, "'search_path'") {
+	if c.on && !background(d.SQL) {
 		c.sent, c.trips = append(c.sent, d.SQL), c.trips+1
 	}
 	return ctx
