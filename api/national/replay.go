@@ -18,13 +18,17 @@ const replayBuckets = 10
 // bucket is dropped whole once all of it is older than window. When
 // capacity values are held, new values are refused (full) rather than old
 // ones forgotten early, which would let them be replayed; the aged-out
-// buckets of every shard are dropped before a value is refused.
+// buckets of every shard are dropped (once per span) before a value is
+// refused.
 type replayCache struct {
 	capacity int64
 	span     time.Duration // of one bucket
 	// held is how many values the shards hold, together: the capacity
 	// bounds the whole cache, not each shard.
-	held   atomic.Int64
+	held atomic.Int64
+	// swept is the span (its start, in Unix nanoseconds) of the last
+	// sweep of every shard (sweep).
+	swept  atomic.Int64
 	shards [replayShards]replayShard
 }
 
@@ -72,13 +76,19 @@ func (c *replayCache) add(now time.Time, value string) replayOutcome {
 // addHash is add of a value by its hash: the first 16 bytes of its
 // SHA-256 (replayKey).
 func (c *replayCache) addHash(now time.Time, h [16]byte) replayOutcome {
-	start := now.Truncate(c.span)
-	if c.held.Load() >= c.capacity {
+	sh := &c.shards[h[0]%replayShards]
+	out := c.addIn(sh, now, h)
+	if out == replayFull && c.sweep(now) {
 		// The count may include the aged-out values of shards no value
 		// went to since: they are dropped before a value is refused.
-		c.sweep(now)
+		out = c.addIn(sh, now, h)
 	}
-	sh := &c.shards[h[0]%replayShards]
+	return out
+}
+
+// addIn is addHash in shard sh, which is h's.
+func (c *replayCache) addIn(sh *replayShard, now time.Time, h [16]byte) replayOutcome {
+	start := now.Truncate(c.span)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	// Drop the buckets whose every value has aged past the window.
@@ -136,8 +146,17 @@ func (c *replayCache) dropAged(b *replayBucket, now time.Time) bool {
 	return true
 }
 
-// sweep drops the aged-out buckets of every shard, one shard at a time.
-func (c *replayCache) sweep(now time.Time) {
+// sweep drops the aged-out buckets of every shard, one shard at a time,
+// and reports whether it did: at most once per span of the clock (a
+// bucket ages out only when the clock crosses a span's end, so a second
+// sweep within one span would find nothing more), so that a flood of
+// refused values does not take every shard's mutex each.
+func (c *replayCache) sweep(now time.Time) bool {
+	span := now.Truncate(c.span).UnixNano()
+	last := c.swept.Load()
+	if last == span || !c.swept.CompareAndSwap(last, span) {
+		return false
+	}
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
@@ -148,4 +167,5 @@ func (c *replayCache) sweep(now time.Time) {
 		}
 		sh.mu.Unlock()
 	}
+	return true
 }

@@ -41,9 +41,21 @@ func TestReplayCache(t *testing.T) {
 	if c.held.Load() != 50 {
 		t.Fatalf("held %d", c.held.Load())
 	}
-	// The first minute's values (0–52 s) age out at +11m; the rest later.
-	if c.add(t0.Add(11*time.Minute), "new") != replayNew || c.held.Load() != 1 {
-		t.Fatalf("after the window: held %d", c.held.Load())
+	// The first minute's values (0–49 s) age out at +11m: the whole
+	// capacity is free again, whichever shards the aged values and the
+	// new ones fall in (aged values of a shard no value reached are
+	// dropped before a value is refused).
+	later := t0.Add(11 * time.Minute)
+	for i := range 50 {
+		if got := c.add(later, "late"+strconv.Itoa(i)); got != replayNew {
+			t.Fatalf("after the window, value %d of 50: %d, want new", i, got)
+		}
+	}
+	if c.add(later, "late50") != replayFull || c.held.Load() != 50 {
+		t.Fatalf("after the window, the 51st value: held %d, want full at 50", c.held.Load())
+	}
+	if c.add(later, "7") != replayFull {
+		t.Fatal("an aged-out value was remembered")
 	}
 	// The clock going backwards keeps values, never drops them early.
 	c = newReplayCache(10, 10*time.Minute)

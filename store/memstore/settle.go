@@ -167,7 +167,11 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 	// The visit is marked after the store's mutex is released, not under
 	// it: its stripe, held since markable, kept it as it was checked, so
 	// the mark cannot be refused, and no call sees the visit (it waits
-	// for the stripe) before it is marked.
+	// for the stripe) before it is marked. Every call that changes a
+	// visit holds its stripe, and SettledByMark checks only the state,
+	// generation and details version markable checked: a refusal here is
+	// a bug in this store, reported as such (the API answers INTERNAL and
+	// logs it) rather than passed over.
 	if err := s.visits.settleMark(*mark, st.ID); err != nil {
 		panic(fmt.Sprintf("memstore: settlement %s stored but its visit %s refused the mark it was checked for: %v", st.ID, mark.VisitID, err))
 	}

@@ -76,9 +76,9 @@ func (s *Store) OpenVisit(ctx context.Context, v store.Visit) (store.Visit, erro
 	}
 	b := &s.visits
 	key := visitNumber{v.InstitutionID, v.Kind, v.Number}
-	// The person is looked up before the book's mutex is taken: the store's
-	// lock is never taken under it (settle takes the book's under the
-	// store's). Persons are never deleted, so the answer holds.
+	// The person is looked up before the book's mutex is taken: neither
+	// the store's mutex nor the book's is ever awaited under the other
+	// (visitStripes). Persons are never deleted, so the answer holds.
 	s.mu.RLock()
 	_, known := s.persons[v.PersonID]
 	s.mu.RUnlock()

@@ -85,8 +85,14 @@ func (s *Store) migrate(ctx context.Context) (int, error) {
 		return 0, translate(err)
 	}
 	done := map[int]bool{}
+	latest := migrations[len(migrations)-1].version
 	for _, v := range applied {
 		done[v] = true
+		if v > latest {
+			// A newer build migrated it: this one would write what the newer
+			// schema keeps otherwise (0012's live_rows, say) and corrupt it.
+			return 0, fmt.Errorf("schema %s is at migration %d, newer than this build's %d: a newer medsettle migrated it; run that version or a later one (every server of a schema must run a build that knows its migrations)", s.schema, v, latest)
+		}
 	}
 	n := 0
 	for _, m := range migrations {

@@ -2,6 +2,8 @@ package pgstore_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -123,5 +125,42 @@ func TestPolicyCacheFollowsOtherServers(t *testing.T) {
 			t.Fatalf("the other server still sees %d policies", len(got))
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestOpenRefusesANewerSchema: a schema a newer build migrated (a
+// migration this build does not know) is refused at Open, naming both
+// versions, rather than served with writes that would not keep the newer
+// schema's invariants.
+func TestOpenRefusesANewerSchema(t *testing.T) {
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := pgstore.Open(ctx, url, pgstore.Options{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	table := pgx.Identifier{schema, "medsettle_migrations"}.Sanitize()
+	if _, err := conn.Exec(ctx, "INSERT INTO "+table+" (version, name, applied_at) SELECT max(version) + 1, 'from_the_future.sql', now() FROM "+table); err != nil {
+		t.Fatal(err)
+	}
+	var future int
+	if err := conn.QueryRow(ctx, "SELECT max(version) FROM "+table).Scan(&future); err != nil {
+		t.Fatal(err)
+	}
+	st, err = pgstore.Open(ctx, url, pgstore.Options{Schema: schema})
+	if err == nil {
+		st.Close()
+		t.Fatal("a schema migrated by a newer build was opened")
+	}
+	if want := fmt.Sprintf("at migration %d, newer than this build's %d", future, future-1); !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q does not say %q", err, want)
 	}
 }
