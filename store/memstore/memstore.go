@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -30,6 +31,14 @@ type Store struct {
 	persons      map[string]engine.Person
 	institutions map[string]engine.Institution
 	policies     []*engine.Policy
+	// readInstitutions and readPolicies are what GetInstitution and
+	// Policies read without the mutex (every settlement reads both):
+	// institutions as PutInstitution stored them (id → engine.Institution,
+	// its budgets never changed once stored), and the policies slice as
+	// PutPolicy last replaced it (a stored slice is never changed). Both
+	// are written under the mutex with institutions and policies.
+	readInstitutions sync.Map
+	readPolicies     atomic.Pointer[[]*engine.Policy]
 	// recs are the settlement records, encoded (record_store.go), with
 	// the request keys of Settle; reversalKeys are the request keys of
 	// Reverse.
@@ -199,17 +208,17 @@ func (s *Store) PutInstitution(_ context.Context, in engine.Institution) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.institutions[in.ID] = in
+	s.readInstitutions.Store(in.ID, in)
 	return nil
 }
 
 // GetInstitution reads an institution. Returns store.ErrNotFound if there is none.
 func (s *Store) GetInstitution(_ context.Context, id string) (engine.Institution, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	in, ok := s.institutions[id]
+	v, ok := s.readInstitutions.Load(id) // without the mutex (readInstitutions)
 	if !ok {
 		return engine.Institution{}, fmt.Errorf("institution %q: %w", id, store.ErrNotFound)
 	}
+	in := v.(engine.Institution)
 	in.Budgets = append([]engine.Budget(nil), in.Budgets...)
 	return in, nil
 }
@@ -240,15 +249,18 @@ func (s *Store) PutPolicy(_ context.Context, p *engine.Policy) error {
 		return a.EffectiveFrom.Compare(b.EffectiveFrom) < 0
 	})
 	s.policies = kept
+	s.readPolicies.Store(&kept)
 	return nil
 }
 
 // Policies lists policies of a region and scheme ("" and unspecified match all).
 func (s *Store) Policies(_ context.Context, region string, scheme engine.Scheme) ([]*engine.Policy, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	stored := s.readPolicies.Load() // without the mutex (readPolicies)
+	if stored == nil {
+		return nil, nil
+	}
 	var out []*engine.Policy
-	for _, p := range s.policies {
+	for _, p := range *stored {
 		if (region == "" || p.Region == region) && (scheme == engine.SchemeUnspecified || p.Scheme == scheme) {
 			out = append(out, p)
 		}
