@@ -90,7 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	serveArgs := fs.String("serve-args", "", "extra flags for `medsettle serve`, separated by spaces (e.g. \"--max-in-flight 128\")")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a row misses its target")
 	fs.BoolVar(&o.compare, "compare", false, "only issue 12's comparison: gRPC Settle and the national gateway's 2301+2304, on memstore and pgstore")
-	fs.StringVar(&o.profileDir, "profile", "", "write a CPU profile of the server during each call's first round to DIR/<store>-<call>.pprof (serve --pprof-listen)")
+	fs.StringVar(&o.profileDir, "profile", "", "write a CPU profile of the server during each call's first round to DIR/<store>-<call>.pprof, and its mutex waits to DIR/<store>-<call>.mutex.pprof (serve --pprof-listen --pprof-mutex-fraction 20)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (server logs, ghz reports) and print its path")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -267,7 +267,7 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 			return nil, "", err
 		}
 		prof = &profiler{dir: o.profileDir, addr: fmt.Sprintf("127.0.0.1:%d", port)}
-		args = append(args, "--pprof-listen", prof.addr)
+		args = append(args, "--pprof-listen", prof.addr, "--pprof-mutex-fraction", "20")
 	}
 	p.step(name + ": starting medsettle serve --demo")
 	srv, err := startServer(ctx, bin, work, name, args, env)

@@ -15,7 +15,9 @@ import (
 
 // profiler takes CPU profiles of the server (serve --pprof-listen) while
 // the first round of each call runs, so that a profile shows one call's
-// work only: -profile DIR writes DIR/<store>-<call id>.pprof.
+// work only: -profile DIR writes DIR/<store>-<call id>.pprof, and the
+// server's mutex waits over the same seconds (serve
+// --pprof-mutex-fraction) to DIR/<store>-<call id>.mutex.pprof.
 type profiler struct {
 	dir  string
 	addr string // the server's --pprof-listen address
@@ -56,7 +58,14 @@ func (pr *profiler) during(ctx context.Context, d time.Duration, name string) (s
 		} else {
 			client <- nil
 		}
-		err := pr.fetch(ctx, secs, filepath.Join(pr.dir, name+".pprof"))
+		mutex := make(chan error, 1)
+		go func() {
+			mutex <- pr.fetch(ctx, "mutex", secs, filepath.Join(pr.dir, name+".mutex.pprof"))
+		}()
+		err := pr.fetch(ctx, "profile", secs, filepath.Join(pr.dir, name+".pprof"))
+		if merr := <-mutex; err == nil {
+			err = merr
+		}
 		if cerr := <-client; err == nil {
 			err = cerr
 		}
@@ -68,9 +77,10 @@ func (pr *profiler) during(ctx context.Context, d time.Duration, name string) (s
 	}
 }
 
-// fetch writes a CPU profile of secs seconds to path.
-func (pr *profiler) fetch(ctx context.Context, secs int, path string) error {
-	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pr.addr, secs)
+// fetch writes the server's profile of kind ("profile": CPU; "mutex":
+// the mutex waits, a delta) over secs seconds to path.
+func (pr *profiler) fetch(ctx context.Context, kind string, secs int, path string) error {
+	url := fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", pr.addr, kind, secs)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err

@@ -21,14 +21,17 @@ func TestProfilerGatewayClient(t *testing.T) {
 	var mu sync.Mutex
 	var seconds []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/debug/pprof/profile" {
+		switch r.URL.Path {
+		case "/debug/pprof/profile":
+			mu.Lock()
+			seconds = append(seconds, r.URL.Query().Get("seconds"))
+			mu.Unlock()
+			_, _ = io.WriteString(w, "server profile")
+		case "/debug/pprof/mutex":
+			_, _ = io.WriteString(w, "mutex profile "+r.URL.Query().Get("seconds"))
+		default:
 			http.NotFound(w, r)
-			return
 		}
-		mu.Lock()
-		seconds = append(seconds, r.URL.Query().Get("seconds"))
-		mu.Unlock()
-		_, _ = io.WriteString(w, "server profile")
 	}))
 	defer srv.Close()
 	dir := t.TempDir()
@@ -57,9 +60,12 @@ func TestProfilerGatewayClient(t *testing.T) {
 	if strings.Join(seconds, ",") != "1,1" {
 		t.Fatalf("server profiles of %v seconds, want 1 and 1", seconds)
 	}
-	for _, name := range []string{"memstore-gateway.pprof", "memstore-settle.pprof"} {
-		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != "server profile" {
-			t.Fatalf("%s: %q %v", name, b, err)
+	for _, name := range []string{"memstore-gateway", "memstore-settle"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name+".pprof")); err != nil || string(b) != "server profile" {
+			t.Fatalf("%s.pprof: %q %v", name, b, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, name+".mutex.pprof")); err != nil || string(b) != "mutex profile 1" {
+			t.Fatalf("%s.mutex.pprof: %q %v", name, b, err)
 		}
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "memstore-gateway-client.pprof"))

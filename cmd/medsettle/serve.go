@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ type serveFlags struct {
 	limits                       limitFlags
 	metricsListen                string
 	pprofListen                  string
+	pprofMutexFraction           int
 	pgMaxBatch                   int
 	// nationalListen and nationalConfig serve the national-interface
 	// gateway (api/national) beside gRPC; both or neither.
@@ -71,6 +73,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 		"PostgreSQL: most settlements (and audit events) committed together in one transaction (group commit); 1: each its own")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "address to serve Prometheus /metrics on over plain HTTP (docs/METRICS.md); empty: off")
 	fs.StringVar(&f.pprofListen, "pprof-listen", "", "loopback address to serve the Go runtime's profiles on (/debug/pprof/); empty: off")
+	fs.IntVar(&f.pprofMutexFraction, "pprof-mutex-fraction", 0, "sample one in N mutex waits for /debug/pprof/mutex (runtime.SetMutexProfileFraction; costs some throughput); needs --pprof-listen; 0: off")
 	fs.StringVar(&f.nationalListen, "national-listen", "", "address to serve the national-interface gateway on (HTTP; HTTPS with --tls-cert); needs --national-config; empty: off")
 	fs.StringVar(&f.nationalConfig, "national-config", "", "national gateway config: {\"scheme\": \"x-tif\"|\"csb\", \"area\": …, \"institutions\": [{\"fixmedins_code\", \"institution_id\", \"key\", \"secret\"}]} (examples/national-config.json for --demo)")
 	addLimitFlags(fs, &f.limits)
@@ -80,6 +83,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	if f.storeTimeouts.Unary <= 0 || f.storeTimeouts.Long <= 0 {
 		return f, fmt.Errorf("--store-timeout and --long-store-timeout must be positive durations such as 5s and 10m, got %s and %s",
 			f.storeTimeouts.Unary, f.storeTimeouts.Long)
+	}
+	if f.pprofMutexFraction < 0 || (f.pprofMutexFraction > 0 && f.pprofListen == "") {
+		return f, fmt.Errorf("--pprof-mutex-fraction needs --pprof-listen and a sampling rate of at least 1 (one in N waits), got %d", f.pprofMutexFraction)
 	}
 	if f.pgMaxBatch < 1 {
 		return f, fmt.Errorf("--pg-max-batch must be at least 1, got %d", f.pgMaxBatch)
@@ -127,6 +133,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if f.pprofListen != "" {
 		if _, err := startPprof(f.pprofListen, log); err != nil {
 			return err
+		}
+		if f.pprofMutexFraction > 0 {
+			runtime.SetMutexProfileFraction(f.pprofMutexFraction)
 		}
 	}
 	tokens := &api.Tokens{}
