@@ -50,28 +50,37 @@ func BenchmarkGatewayClaim(b *testing.B) {
 	})
 }
 
-func benchClaims(b *testing.B, inner stStore) {
+// benchGateway is a gateway over st with the benchmarks' persons (BP0 …),
+// institution H1 and employees' policy, at stNow.
+func benchGateway(tb testing.TB, st stStore) *Gateway {
+	tb.Helper()
 	ctx := context.Background()
-	st := &timedSt{stStore: inner}
 	for i := range benchPersons {
 		p := engine.Person{ID: "BP" + strconv.Itoa(i), Name: "测试", Region: "R1", Scheme: engine.SchemeEmployee, ContributionYears: 10}
 		if err := st.PutPerson(ctx, p); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	if err := st.PutInstitution(ctx, engine.Institution{ID: "H1", Name: "H1", Region: "R1", Level: 3}); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := st.PutPolicy(ctx, stPolicy(engine.SchemeEmployee).Index()); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	clock := &testClock{t: stNow}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	_, _, local := api.NewServerWithLocal(api.Config{Store: st, Log: log, Now: clock.now})
 	g, err := New(servedConfig(SchemeXTif), local, st, st, WithClock(clock.now), WithLogger(log))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+	return g
+}
+
+func benchClaims(b *testing.B, inner stStore) {
+	ctx := context.Background()
+	st := &timedSt{stStore: inner}
+	g := benchGateway(b, st)
 	ts := strconv.FormatInt(stNow.Unix(), 10)
 	seq := 0
 	post := func(infno, input string) {

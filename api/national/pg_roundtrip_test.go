@@ -18,8 +18,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/medsettle/medsettle/api"
-	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
 	"github.com/medsettle/medsettle/store/memstore"
 	"github.com/medsettle/medsettle/store/pgstore"
@@ -227,27 +225,7 @@ func newMemClaims(tb testing.TB) *pgClaims { return newClaimsOn(tb, memstore.New
 
 func newClaimsOn(tb testing.TB, st stStore) *pgClaims {
 	tb.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for i := range benchPersons {
-		p := engine.Person{ID: "BP" + strconv.Itoa(i), Name: "测试", Region: "R1", Scheme: engine.SchemeEmployee, ContributionYears: 10}
-		if err := st.PutPerson(ctx, p); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if err := st.PutInstitution(ctx, engine.Institution{ID: "H1", Name: "H1", Region: "R1", Level: 3}); err != nil {
-		tb.Fatal(err)
-	}
-	if err := st.PutPolicy(ctx, stPolicy(engine.SchemeEmployee).Index()); err != nil {
-		tb.Fatal(err)
-	}
-	clock := &testClock{t: stNow}
-	_, _, local := api.NewServerWithLocal(api.Config{Store: st, Log: log, Now: clock.now})
-	g, err := New(servedConfig(SchemeXTif), local, st, st, WithClock(clock.now), WithLogger(log))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &pgClaims{tb: tb, st: st, g: g, ts: strconv.FormatInt(stNow.Unix(), 10)}
+	return &pgClaims{tb: tb, st: st, g: benchGateway(tb, st), ts: strconv.FormatInt(stNow.Unix(), 10)}
 }
 
 // post answers infno with input, which must succeed; the answer's output.

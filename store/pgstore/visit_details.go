@@ -222,34 +222,8 @@ func readDetails(br pgx.BatchResults, visitID string) ([]store.FeeDetail, error)
 // ran, so the lines are read no earlier than the visit). A batch that is
 // not store.Storable names no line.
 func (s *Store) VisitDetails(ctx context.Context, id, batch string) (store.Visit, []store.FeeDetail, error) {
-	if !store.Storable(id) {
-		return store.Visit{}, nil, noVisit(id)
-	}
-	list := store.Storable(batch)
-	b := &pgx.Batch{}
-	b.Queue(s.sql(getVisitSQL), id)
-	if list {
-		b.Queue(s.sql(listDetailsSQL), id, batch)
-	}
-	br := s.pool.SendBatch(ctx, b)
-	v, out, err := func() (store.Visit, []store.FeeDetail, error) {
-		v, err := scanVisit(br.QueryRow())
-		if err != nil {
-			return store.Visit{}, nil, translate(err)
-		}
-		if !list {
-			return v, nil, nil
-		}
-		out, err := readDetails(br, id)
-		return v, out, err
-	}()
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = translate(cerr)
-	}
-	if err != nil {
-		return store.Visit{}, nil, fmt.Errorf("visit %q: %w", id, err)
-	}
-	return v, out, nil
+	v, details, _, _, err := s.visitDetails(ctx, id, batch, "", false)
+	return v, details, err
 }
 
 // VisitDetailsPerson is VisitDetails and GetPerson(personID) in one round
@@ -259,6 +233,12 @@ func (s *Store) VisitDetails(ctx context.Context, id, batch string) (store.Visit
 // the person's, GetPerson's own (ErrNotFound when there is none), is
 // returned apart as personErr, with the visit and its lines.
 func (s *Store) VisitDetailsPerson(ctx context.Context, id, batch, personID string) (v store.Visit, details []store.FeeDetail, p engine.Person, personErr, err error) {
+	return s.visitDetails(ctx, id, batch, personID, true)
+}
+
+// visitDetails is VisitDetails, and VisitDetailsPerson when withPerson:
+// one pipelined batch of the visit's row, its lines and the person.
+func (s *Store) visitDetails(ctx context.Context, id, batch, personID string, withPerson bool) (v store.Visit, details []store.FeeDetail, p engine.Person, personErr, err error) {
 	if !store.Storable(id) {
 		return store.Visit{}, nil, engine.Person{}, nil, noVisit(id)
 	}
@@ -268,7 +248,9 @@ func (s *Store) VisitDetailsPerson(ctx context.Context, id, batch, personID stri
 	if list {
 		b.Queue(s.sql(listDetailsSQL), id, batch)
 	}
-	b.Queue(s.q.getPerson, personID)
+	if withPerson {
+		b.Queue(s.q.getPerson, personID)
+	}
 	br := s.pool.SendBatch(ctx, b)
 	v, details, err = func() (store.Visit, []store.FeeDetail, error) {
 		v, err := scanVisit(br.QueryRow())
@@ -281,7 +263,7 @@ func (s *Store) VisitDetailsPerson(ctx context.Context, id, batch, personID stri
 		out, err := readDetails(br, id)
 		return v, out, err
 	}()
-	if err == nil {
+	if err == nil && withPerson {
 		if p, personErr = scanPersonRow(br.QueryRow()); personErr != nil {
 			p, personErr = engine.Person{}, fmt.Errorf("person %q: %w", personID, translate(personErr))
 		}
