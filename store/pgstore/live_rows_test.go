@@ -12,6 +12,7 @@ import (
 
 	"github.com/medsettle/medsettle/store"
 	"github.com/medsettle/medsettle/store/pgstore"
+	"github.com/medsettle/medsettle/store/pgstore/pgtest"
 )
 
 // stmtCounter counts the statements sent while on (a batch's each), a
@@ -135,4 +136,61 @@ func TestLiveRowsKeepTheCount(t *testing.T) {
 			check("all cancelled", 0)
 		})
 	}
+}
+
+// TestLiveRowsMigratesExistingVisits: migration 0012 applied to a
+// database that already has visits (version 11: no live_rows) counts each
+// visit's live lines, and the store then keeps the count: a visit with
+// lines and a cancelled one, a visit whose every line was cancelled, a
+// visit without lines.
+func TestLiveRowsMigratesExistingVisits(t *testing.T) {
+	st, conn, ids := detailsFixture(t, pgstore.Options{}, 3)
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(st.PutFeeDetails(ctx, ids[0], []store.FeeDetail{feeLine(ids[0], "1", 1), feeLine(ids[0], "2", 2), feeLine(ids[0], "3", 3)}))
+	if _, err := st.CancelFeeDetails(ctx, ids[0], "", "2"); err != nil {
+		t.Fatal(err)
+	}
+	must(st.PutFeeDetails(ctx, ids[1], []store.FeeDetail{feeLine(ids[1], "1", 1)}))
+	if _, err := st.CancelFeeDetails(ctx, ids[1], "", ""); err != nil {
+		t.Fatal(err)
+	}
+	// Back to version 11, the visits and their lines kept.
+	schema := pgx.Identifier{st.Schema()}.Sanitize()
+	_, err := conn.Exec(ctx, `ALTER TABLE `+schema+`.visits DROP COLUMN live_rows;
+		ALTER TABLE `+schema+`.visits RESET (fillfactor);
+		DELETE FROM `+schema+`.medsettle_migrations WHERE version = 12`)
+	must(err)
+
+	again, err := pgstore.Open(ctx, pgtest.URL(t), pgstore.Options{Schema: st.Schema()})
+	must(err)
+	t.Cleanup(again.Close)
+	live := func(step string, want ...int) {
+		t.Helper()
+		for i, id := range ids {
+			var n int
+			must(conn.QueryRow(ctx, `SELECT live_rows FROM `+schema+`.visits WHERE visit_id = $1`, id).Scan(&n))
+			if n != want[i] {
+				t.Errorf("%s: visit %s has live_rows %d, want %d", step, id, n, want[i])
+			}
+		}
+	}
+	live("migrated", 2, 0, 0)
+	var fillfactor string
+	must(conn.QueryRow(ctx, `SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = ($1 || '.visits')::regclass`, schema).Scan(&fillfactor))
+	if fillfactor != "fillfactor=70" {
+		t.Errorf("visits' options %q, want fillfactor=70", fillfactor)
+	}
+	// The store keeps the migrated counts: a cancellation, an upload.
+	if n, err := again.CancelFeeDetails(ctx, ids[0], "", "1"); err != nil || n != 1 {
+		t.Fatalf("cancelled %d (%v)", n, err)
+	}
+	must(again.PutFeeDetails(ctx, ids[2], []store.FeeDetail{feeLine(ids[2], "1", 1)}))
+	must(again.PutFeeDetails(ctx, ids[1], []store.FeeDetail{feeLine(ids[1], "1", 1)}))
+	live("after the store's own changes", 1, 1, 1)
 }
