@@ -87,9 +87,9 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 }
 
 // settle is Settle, and SettleVisit when mark is not nil: the visit's
-// stripe (visitStripes) is held from before the visit is checked, which
-// is before compute runs, until it is marked settled, just after the
-// settlement's writes under the store's mutex. The book's mutex is never
+// stripe (visitStripes) is held from before the person's lock is taken
+// and the visit checked (before compute runs) until it is marked
+// settled, just after the settlement's writes under the store's mutex. The book's mutex is never
 // awaited under the store's.
 func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc, mark *store.VisitMark) (engine.Settlement, error) {
 	key := requestKey{claim.InstitutionID, claim.RequestID}
@@ -106,14 +106,17 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 	if !known {
 		return engine.Settlement{}, fmt.Errorf("person %q: %w", claim.PersonID, store.ErrNotFound)
 	}
-	mu := s.lockPerson(claim.PersonID)
-	defer mu.Unlock()
 	if mark != nil {
 		// Held until the visit is marked: nothing changes the visit
-		// between the check below and the mark (visitStripes).
+		// between the check below and the mark (visitStripes). Taken
+		// before the person's lock, so that uploads to the visit wait
+		// while the settlement waits for its person, rather than making
+		// its mark stale again and again.
 		vmu := s.visitLocks.lock(mark.VisitID)
 		defer vmu.Unlock()
 	}
+	mu := s.lockPerson(claim.PersonID)
+	defer mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return engine.Settlement{}, err
 	}

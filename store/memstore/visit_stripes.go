@@ -17,8 +17,12 @@ const visitStripeCount = 4096
 // after releasing the store's (Store.settle), instead of waiting for it,
 // under the store's mutex, behind the uploads of other visits.
 //
-// Lock order: person → stripe → store's mutex or book's mutex (never
-// both held, never one awaited while the other is held).
+// Lock order: stripe → person → store's mutex or book's mutex (never
+// both held, never one awaited while the other is held). A settlement
+// takes its visit's stripe before its person's lock: while it waits for
+// the person (other settlements of the person, a busy ward), uploads to
+// the visit wait for it rather than make its mark stale each time it
+// gets there. Nothing takes a person's lock and then a stripe.
 type visitStripes [visitStripeCount]sync.Mutex
 
 // lock takes the stripe of visit id and returns it, to be unlocked.
