@@ -27,20 +27,11 @@ func ownVisit(ctx context.Context, g *Gateway, c *Call, mdtrtID, psnNo text) (st
 // live details of batch ("" = all; store.VisitStore.VisitDetails): the
 // visit is read no later than its details.
 func ownVisitDetails(ctx context.Context, g *Gateway, c *Call, mdtrtID, psnNo text, batch string) (store.Visit, []store.FeeDetail, error) {
-	if err := requireID("psn_no", psnNo); err != nil {
-		return store.Visit{}, nil, err
-	}
-	if err := requireID("mdtrt_id", mdtrtID); err != nil {
+	if err := requireVisitIDs(mdtrtID, psnNo); err != nil {
 		return store.Visit{}, nil, err
 	}
 	v, details, err := g.visits.VisitDetails(ctx, string(mdtrtID), batch)
-	if err == nil {
-		g.visitAttrs.keep(v)
-	}
-	if v, err = ofInstitution(c, mdtrtID, v, err); err != nil {
-		return store.Visit{}, nil, err
-	}
-	if err := personOf(v, psnNo); err != nil {
+	if v, err = ownVisitRead(g, c, mdtrtID, psnNo, v, err); err != nil {
 		return store.Visit{}, nil, err
 	}
 	return v, details, nil
@@ -71,23 +62,38 @@ func ownVisitDetailsPerson(ctx context.Context, g *Gateway, c *Call, mdtrtID, ps
 		v, details, err := ownVisitDetails(ctx, g, c, mdtrtID, psnNo, batch)
 		return v, details, personRead{}, err
 	}
-	if err := requireID("psn_no", psnNo); err != nil {
-		return store.Visit{}, nil, personRead{}, err
-	}
-	if err := requireID("mdtrt_id", mdtrtID); err != nil {
+	if err := requireVisitIDs(mdtrtID, psnNo); err != nil {
 		return store.Visit{}, nil, personRead{}, err
 	}
 	v, details, p, perr, err := r.VisitDetailsPerson(ctx, string(mdtrtID), batch, string(psnNo))
+	if v, err = ownVisitRead(g, c, mdtrtID, psnNo, v, err); err != nil {
+		return store.Visit{}, nil, personRead{}, err
+	}
+	return v, details, personRead{p: p, err: perr, read: true}, nil
+}
+
+// requireVisitIDs refuses a missing psn_no or mdtrt_id, in that order.
+func requireVisitIDs(mdtrtID, psnNo text) error {
+	if err := requireID("psn_no", psnNo); err != nil {
+		return err
+	}
+	return requireID("mdtrt_id", mdtrtID)
+}
+
+// ownVisitRead is the visit mdtrtID as the store read it (v, err), kept
+// in the visit cache, if it is the calling institution's and psnNo is its
+// person.
+func ownVisitRead(g *Gateway, c *Call, mdtrtID, psnNo text, v store.Visit, err error) (store.Visit, error) {
 	if err == nil {
 		g.visitAttrs.keep(v)
 	}
 	if v, err = ofInstitution(c, mdtrtID, v, err); err != nil {
-		return store.Visit{}, nil, personRead{}, err
+		return store.Visit{}, err
 	}
 	if err := personOf(v, psnNo); err != nil {
-		return store.Visit{}, nil, personRead{}, err
+		return store.Visit{}, err
 	}
-	return v, details, personRead{p: p, err: perr, read: true}, nil
+	return v, nil
 }
 
 // personFor is personFor (psnNo, insutype) on the person as read, if it
