@@ -151,14 +151,15 @@ func (s *Store) selectLocked(sel store.Selection, key engine.ClearingRun) (clear
 	switch sel.Kind {
 	case engine.ClearingDRG, engine.ClearingBudget:
 		var ids []string
-		for id, in := range s.institutions {
-			if in.Region == sel.Region {
-				ids = append(ids, id)
+		s.institutions.Range(func(id, v any) bool {
+			if v.(engine.Institution).Region == sel.Region {
+				ids = append(ids, id.(string))
 			}
-		}
+			return true
+		})
 		sort.Strings(ids)
 		for _, id := range ids {
-			in := s.institutions[id]
+			in, _ := s.institution(id)
 			in.Budgets = append([]engine.Budget(nil), in.Budgets...)
 			snap.inputs.Institutions = append(snap.inputs.Institutions, in)
 			snap.levels[id] = in.Level
@@ -208,7 +209,8 @@ func (s *Store) selectLocked(sel store.Selection, key engine.ClearingRun) (clear
 				snap.add(rec, &v)
 				if _, ok := snap.levels[string(v.institutionID.in(rec))]; !ok {
 					in := string(v.institutionID.in(rec))
-					snap.levels[in] = s.institutions[in].Level
+					inst, _ := s.institution(in)
+					snap.levels[in] = inst.Level
 				}
 			}
 		}

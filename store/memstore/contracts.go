@@ -24,7 +24,7 @@ func (s *Store) PutContract(_ context.Context, c engine.CapitationContract) erro
 	terms.Members = 0
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.institutions[c.InstitutionID]; !ok {
+	if _, ok := s.institution(c.InstitutionID); !ok {
 		return fmt.Errorf("lead institution %q of contract %q: %w", c.InstitutionID, c.ContractID, store.ErrNotFound)
 	}
 	rec, ok := s.contracts[c.ContractID]

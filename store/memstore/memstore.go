@@ -27,18 +27,14 @@ var _ store.Store = (*Store)(nil)
 // record's bytes found under the mutex stay valid after it is released
 // (GetSettlement decodes them without holding it).
 type Store struct {
-	mu           sync.RWMutex
-	persons      map[string]engine.Person
-	institutions map[string]engine.Institution
-	policies     []*engine.Policy
-	// readInstitutions and readPolicies are what GetInstitution and
-	// Policies read without the mutex (every settlement reads both):
-	// institutions as PutInstitution stored them (id → engine.Institution,
-	// its budgets never changed once stored), and the policies slice as
-	// PutPolicy last replaced it (a stored slice is never changed). Both
-	// are written under the mutex with institutions and policies.
-	readInstitutions sync.Map
-	readPolicies     atomic.Pointer[[]*engine.Policy]
+	mu      sync.RWMutex
+	persons map[string]engine.Person
+	// institutions (id → engine.Institution, its budgets never changed
+	// once stored) and policies (a slice PutPolicy replaces whole, never
+	// changed once stored) are written under the mutex and read without
+	// it by GetInstitution and Policies, which every settlement calls.
+	institutions sync.Map
+	policies     atomic.Pointer[[]*engine.Policy]
 	// recs are the settlement records, encoded (record_store.go), with
 	// the request keys of Settle; reversalKeys are the request keys of
 	// Reverse.
@@ -105,7 +101,6 @@ type institutionYear struct {
 func New() *Store {
 	s := &Store{
 		persons:      map[string]engine.Person{},
-		institutions: map[string]engine.Institution{},
 		reversalKeys: map[requestKey]keyEntry{},
 		accums:       map[personYear]engine.Accumulators{},
 		budgetUsed:   map[institutionYear]engine.Money{},
@@ -207,18 +202,16 @@ func (s *Store) PutInstitution(_ context.Context, in engine.Institution) error {
 	in.Budgets = append([]engine.Budget(nil), in.Budgets...)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.institutions[in.ID] = in
-	s.readInstitutions.Store(in.ID, in)
+	s.institutions.Store(in.ID, in)
 	return nil
 }
 
 // GetInstitution reads an institution. Returns store.ErrNotFound if there is none.
 func (s *Store) GetInstitution(_ context.Context, id string) (engine.Institution, error) {
-	v, ok := s.readInstitutions.Load(id) // without the mutex (readInstitutions)
+	in, ok := s.institution(id) // without the mutex (Store.institutions)
 	if !ok {
 		return engine.Institution{}, fmt.Errorf("institution %q: %w", id, store.ErrNotFound)
 	}
-	in := v.(engine.Institution)
 	in.Budgets = append([]engine.Budget(nil), in.Budgets...)
 	return in, nil
 }
@@ -228,11 +221,12 @@ func (s *Store) GetInstitution(_ context.Context, id string) (engine.Institution
 func (s *Store) PutPolicy(_ context.Context, p *engine.Policy) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := engine.CheckOverlap(p, s.policies); err != nil {
+	stored := s.storedPolicies()
+	if err := engine.CheckOverlap(p, stored); err != nil {
 		return err
 	}
-	kept := s.policies[:0:0]
-	for _, o := range s.policies {
+	var kept []*engine.Policy
+	for _, o := range stored {
 		if o.Region != p.Region || o.Scheme != p.Scheme || o.Version != p.Version {
 			kept = append(kept, o)
 		}
@@ -248,19 +242,33 @@ func (s *Store) PutPolicy(_ context.Context, p *engine.Policy) error {
 		}
 		return a.EffectiveFrom.Compare(b.EffectiveFrom) < 0
 	})
-	s.policies = kept
-	s.readPolicies.Store(&kept)
+	s.policies.Store(&kept)
+	return nil
+}
+
+// institution is the stored institution id, its budgets shared (not to be
+// changed).
+func (s *Store) institution(id string) (engine.Institution, bool) {
+	v, ok := s.institutions.Load(id)
+	if !ok {
+		return engine.Institution{}, false
+	}
+	return v.(engine.Institution), true
+}
+
+// storedPolicies is the policies slice as PutPolicy last stored it (nil
+// for none), not to be changed.
+func (s *Store) storedPolicies() []*engine.Policy {
+	if p := s.policies.Load(); p != nil {
+		return *p
+	}
 	return nil
 }
 
 // Policies lists policies of a region and scheme ("" and unspecified match all).
 func (s *Store) Policies(_ context.Context, region string, scheme engine.Scheme) ([]*engine.Policy, error) {
-	stored := s.readPolicies.Load() // without the mutex (readPolicies)
-	if stored == nil {
-		return nil, nil
-	}
 	var out []*engine.Policy
-	for _, p := range *stored {
+	for _, p := range s.storedPolicies() { // without the mutex (Store.policies)
 		if (region == "" || p.Region == region) && (scheme == engine.SchemeUnspecified || p.Scheme == scheme) {
 			out = append(out, p)
 		}
