@@ -198,7 +198,8 @@ func TestProcessCPU(t *testing.T) {
 
 // TestWithGateway: the gateway row is added on memstore and pgstore;
 // -compare keeps Settle (without its ratio to the empty RPC, which does
-// not run) and the gateway, whose target is 0.7 of Settle.
+// not run) and the gateway, whose target is 0.7 of Settle on memstore
+// and a floor of 0.25 on pgstore.
 func TestWithGateway(t *testing.T) {
 	mem := withGateway("memstore", callsFor("memstore", 2000), 2000, false)
 	if len(mem) != 4 || !mem[3].gateway || mem[3].target.String() != "≥ 0.7 of Settle" {
@@ -207,6 +208,12 @@ func TestWithGateway(t *testing.T) {
 	cmp := withGateway("pgstore", callsFor("pgstore", 2000), 2000, true)
 	if len(cmp) != 2 || cmp[0].id != "settle" || !cmp[1].gateway || cmp[0].target != targets["pgstore/Settle"] {
 		t.Fatalf("pgstore -compare rows: %+v", cmp)
+	}
+	if got := cmp[1].target.String(); got != "≥ 0.25 of Settle (floor)" {
+		t.Fatalf("pgstore gateway target %q", got)
+	}
+	if cmp[1].target.judge(row{ratio: 0.24}) != fail || cmp[1].target.judge(row{ratio: 0.34}) != pass {
+		t.Fatalf("pgstore gateway floor judged wrongly")
 	}
 	if m := withGateway("memstore", callsFor("memstore", 2000), 2000, true); m[0].target != (target{}) {
 		t.Fatalf("memstore -compare Settle keeps a ratio target: %+v", m[0].target)

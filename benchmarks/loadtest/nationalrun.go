@@ -18,10 +18,11 @@ const gatewayCallID = "gateway"
 // not timed) and then timed: its details uploaded (2301) and settled
 // (2304), the inpatient pair of 2204 + 2207, so that the claim, persons,
 // institution and visit type are the gRPC Settle row's. Its ratio is to
-// the Settle row of the same store and run.
-func gatewayCall(persons int) call {
+// the Settle row of the same store and run, and its target the store's
+// (targets: 0.7 on memstore, a floor on pgstore).
+func gatewayCall(store string, persons int) call {
 	return call{id: gatewayCallID, label: "gateway 2301+2304 (" + thousands(float64(persons)) + " persons)",
-		who: people{personPrefix, persons}, gateway: true, target: target{minRatio: 0.7, of: "Settle"}}
+		who: people{personPrefix, persons}, gateway: true, target: targets[store+"/"+gatewayCallID]}
 }
 
 // withGateway adds the gateway row to a store's rows (memstore and
@@ -33,7 +34,7 @@ func withGateway(store string, calls []call, persons int, compare bool) []call {
 		return calls
 	}
 	if !compare {
-		return append(calls, gatewayCall(persons))
+		return append(calls, gatewayCall(store, persons))
 	}
 	var out []call
 	for _, c := range calls {
@@ -44,7 +45,7 @@ func withGateway(store string, calls []call, persons int, compare bool) []call {
 			out = append(out, c)
 		}
 	}
-	return append(out, gatewayCall(persons))
+	return append(out, gatewayCall(store, persons))
 }
 
 // runGateway runs the gateway row for d: it opens enough admissions for

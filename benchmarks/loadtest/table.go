@@ -131,7 +131,7 @@ func (m method) render() string {
 		strings.TrimRight(" "+strings.Join(o.serveArgs, " "), " "), thousands(float64(o.persons)))
 	for _, s := range o.stores {
 		if s == "memstore" || s == "pgstore" {
-			fmt.Fprintf(&b, "- Gateway (issue 12): the same claim through `serve --national-listen` (x-tif, a config of QZ-H3 in the run's directory), %d workers with keep-alive connections, each claim an admission opened beforehand (2401, not timed) then 2301 (the 6 lines, prices and counts as JSON numbers) and 2304, each request signed as a HIS signs it (SHA-256, a fresh nonce); the claim's latency is its 2301 + 2304; ratio to the Settle row of the same store and run; client CPU/call in the ghz column.\n", o.concurrency)
+			fmt.Fprintf(&b, "- Gateway (issue 12): the same claim through `serve --national-listen` (x-tif, a config of QZ-H3 in the run's directory), %d workers with keep-alive connections, each claim an admission opened beforehand (2401, not timed) then 2301 (the 6 lines, prices and counts as JSON numbers) and 2304, each request signed as a HIS signs it (SHA-256, a fresh nonce); the claim's latency is its 2301 + 2304; ratio to the Settle row of the same store and run, at least 0.7 on the embedded store (issue 12) and 0.25 on PostgreSQL (a floor against regressions: docs/DECISIONS.md, \"Gateway speed: the embedded store's target, PostgreSQL's floor\"); client CPU/call in the ghz column.\n", o.concurrency)
 			break
 		}
 	}

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// target is issue 9's goal for one row; the zero target has none.
+// target is the goal of one row (issue 9's, or issue 12's for the
+// gateway); the zero target has none.
 type target struct {
 	// minRatio is the least rate as a share of the empty RPC's, or of
 	// row of's.
@@ -16,15 +17,23 @@ type target struct {
 	minRPS float64
 	// maxP99 is the greatest 99th percentile latency.
 	maxP99 time.Duration
+	// note follows the target in the table, in parentheses ("" for none).
+	note string
 }
 
-// targets are issue 9's, by store and call (same machine, server and ghz
-// sharing it, 64 concurrent calls).
+// targets are issue 9's and issue 12's, by store and call (same machine,
+// server and ghz sharing it, 64 concurrent calls). Issue 12's 0.7 of
+// Settle holds for the embedded store, serve's default; on PostgreSQL the
+// gateway's row is held to a floor that catches a regression, because a
+// claim must make durable there what a Settle does not (docs/DECISIONS.md,
+// "Gateway speed: the embedded store's target, PostgreSQL's floor").
 var targets = map[string]target{
 	"memstore/PreSettle": {minRatio: 0.5},
 	"memstore/Settle":    {minRatio: 0.5},
+	"memstore/gateway":   {minRatio: 0.7, of: "Settle"},
 	"pgstore/Settle":     {minRPS: 5000, maxP99: 50 * time.Millisecond},
 	"pgstore/SettleBusy": {minRPS: 1500},
+	"pgstore/gateway":    {minRatio: 0.25, of: "Settle", note: "floor"},
 }
 
 // String says the target in the table's words ("" for none).
@@ -43,7 +52,11 @@ func (t target) String() string {
 	if t.maxP99 > 0 {
 		parts = append(parts, fmt.Sprintf("p99 ≤ %g ms", float64(t.maxP99)/float64(time.Millisecond)))
 	}
-	return strings.Join(parts, ", ")
+	s := strings.Join(parts, ", ")
+	if t.note != "" {
+		s += " (" + t.note + ")"
+	}
+	return s
 }
 
 // verdict is a row's outcome against its target.
