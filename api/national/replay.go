@@ -19,7 +19,9 @@ const replayBuckets = 10
 // capacity values are held, new values are refused (full) rather than old
 // ones forgotten early, which would let them be replayed; the aged-out
 // buckets of every shard are dropped (once per span) before a value is
-// refused.
+// refused. A shard finds a value in one index of all its buckets' values
+// (replayShard.index), so that checking a new value is one lookup, not
+// one per bucket.
 type replayCache struct {
 	capacity int64
 	span     time.Duration // of one bucket
@@ -44,13 +46,20 @@ const replayShards = 16
 type replayShard struct {
 	mu      sync.Mutex
 	buckets [replayBuckets + 1]replayBucket
-	_       [64]byte
+	// index holds every value of the shard's live buckets, each with the
+	// bucket (its place in buckets) it was seen in. A bucket's values
+	// leave it when the bucket is dropped (forget), before the bucket's
+	// place takes another span's values, so a value in index is one seen
+	// in a bucket that has not aged out.
+	index map[[16]byte]uint8
+	_     [64]byte
 }
 
-// replayBucket holds the values seen in one span of time.
+// replayBucket is one span of time of a shard: when it starts and how
+// many values (in the shard's index) were seen in it.
 type replayBucket struct {
 	start time.Time // zero: unused
-	seen  map[[16]byte]struct{}
+	n     int64
 }
 
 // replayOutcome is what add answers.
@@ -92,56 +101,84 @@ func (c *replayCache) addIn(sh *replayShard, now time.Time, h [16]byte) replayOu
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	// Drop the buckets whose every value has aged past the window.
-	var cur *replayBucket
+	cur := -1
+	var dropped replayPlaces
 	for i := range sh.buckets {
 		b := &sh.buckets[i]
 		if b.start.IsZero() {
 			continue
 		}
 		if c.dropAged(b, now) {
+			dropped |= 1 << i
 			continue
 		}
-		if _, ok := b.seen[h]; ok {
-			return replaySeen
-		}
 		if b.start.Equal(start) {
-			cur = b
+			cur = i
 		}
+	}
+	sh.forget(dropped)
+	if _, ok := sh.index[h]; ok {
+		return replaySeen
 	}
 	if c.held.Add(1) > c.capacity {
 		c.held.Add(-1)
 		return replayFull
 	}
-	if cur == nil {
+	if cur < 0 {
 		for i := range sh.buckets {
 			if sh.buckets[i].start.IsZero() {
-				cur = &sh.buckets[i]
-				cur.start, cur.seen = start, map[[16]byte]struct{}{}
+				cur = i
+				sh.buckets[i] = replayBucket{start: start}
 				break
 			}
 		}
 	}
-	if cur == nil {
+	if cur < 0 {
 		// Every bucket is live (the clock went backwards): the newest
 		// bucket takes the value, which is kept as long as it is.
-		cur = &sh.buckets[0]
+		cur = 0
 		for i := range sh.buckets {
-			if sh.buckets[i].start.After(cur.start) {
-				cur = &sh.buckets[i]
+			if sh.buckets[i].start.After(sh.buckets[cur].start) {
+				cur = i
 			}
 		}
 	}
-	cur.seen[h] = struct{}{}
+	if sh.index == nil {
+		sh.index = map[[16]byte]uint8{}
+	}
+	sh.index[h] = uint8(cur)
+	sh.buckets[cur].n++
 	return replayNew
 }
 
+// replayPlaces is a set of places in a shard's buckets, one bit each.
+type replayPlaces uint16
+
+// The places of a shard's buckets must fit a replayPlaces, and a place
+// sh.index's uint8.
+var _ = [16 - (replayBuckets + 1)]struct{}{}
+
+// forget removes from the index the values of the buckets at the places
+// dropped (dropAged has dropped them). Call with sh's mutex held.
+func (sh *replayShard) forget(dropped replayPlaces) {
+	if dropped == 0 {
+		return
+	}
+	for h, place := range sh.index {
+		if dropped&(1<<place) != 0 {
+			delete(sh.index, h)
+		}
+	}
+}
+
 // dropAged drops b, and reports it, if every value of it has aged past
-// the window at now. Call with b's shard's mutex held.
+// the window at now; its values must then leave the shard's index
+// (forget). Call with b's shard's mutex held.
 func (c *replayCache) dropAged(b *replayBucket, now time.Time) bool {
 	if b.start.Add(c.span).Add(c.span * replayBuckets).After(now) {
 		return false
 	}
-	c.held.Add(-int64(len(b.seen)))
+	c.held.Add(-b.n)
 	*b = replayBucket{}
 	return true
 }
@@ -160,11 +197,13 @@ func (c *replayCache) sweep(now time.Time) bool {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
+		var dropped replayPlaces
 		for j := range sh.buckets {
-			if b := &sh.buckets[j]; !b.start.IsZero() {
-				c.dropAged(b, now)
+			if b := &sh.buckets[j]; !b.start.IsZero() && c.dropAged(b, now) {
+				dropped |= 1 << j
 			}
 		}
+		sh.forget(dropped)
 		sh.mu.Unlock()
 	}
 	return true
