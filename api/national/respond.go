@@ -51,7 +51,7 @@ func (s *refmsgidSource) appendID(b []byte, area string, t time.Time) []byte {
 	var digits [20]byte
 	serial := strconv.AppendUint(digits[:0], n, 10)
 	b = append(b, area...)
-	b = t.In(shanghai).AppendFormat(b, refmsgidTimeLayout)
+	b = appendSecond(b, t)
 	for range 10 - len(serial) {
 		b = append(b, '0')
 	}
@@ -62,14 +62,6 @@ func (s *refmsgidSource) appendID(b []byte, area string, t time.Time) []byte {
 func respTime(t time.Time) string {
 	var buf [24]byte
 	return string(appendRespTime(buf[:0], t))
-}
-
-// appendRespTime appends t as refmsg_time and respond_time to b.
-func appendRespTime(b []byte, t time.Time) []byte {
-	start := len(b)
-	b = t.In(shanghai).AppendFormat(b, respTimeLayout)
-	dot := start + 14
-	return append(b[:dot], b[dot+1:]...) // the layout's dot out: yyyyMMddHHmmssSSS
 }
 
 // cutChars cuts s to at most n characters.
@@ -94,10 +86,18 @@ func (g *Gateway) answer(received time.Time, errMsg string, output any) (body []
 	return g.appendAnswer(make([]byte, 0, answerSize), received, errMsg, output)
 }
 
-// appendAnswer is answer appended to dst (a pooled buffer: pooledBuffer).
-// Its inf_refmsgid and times are written from the stack (no string is
-// made of them) unless the output needs encoding/json's Response.
+// appendAnswer is answer appended to dst (a pooled buffer: pooledBuffer),
+// answered now (appendAnswerAt).
 func (g *Gateway) appendAnswer(dst []byte, received time.Time, errMsg string, output any) (body []byte, ok bool) {
+	return g.appendAnswerAt(dst, received, g.now(), errMsg, output)
+}
+
+// appendAnswerAt is answer appended to dst (a pooled buffer:
+// pooledBuffer), its respond_time answered (the clock read as the answer
+// is made). Its inf_refmsgid and times are written from the stack (no
+// string is made of them) unless the output needs encoding/json's
+// Response.
+func (g *Gateway) appendAnswerAt(dst []byte, received, answered time.Time, errMsg string, output any) (body []byte, ok bool) {
 	var idBuf [64]byte
 	var id []byte
 	if g.refmsgid != nil && g.cfg != nil {
@@ -109,7 +109,7 @@ func (g *Gateway) appendAnswer(dst []byte, received time.Time, errMsg string, ou
 	if errMsg != "" {
 		infcode, errMsg, output = "-1", cutChars(errMsg, maxErrMsg), nil
 	}
-	respondTime := appendRespTime(respBuf[:0], g.now())
+	respondTime := appendRespTime(respBuf[:0], answered)
 	// The conversions below do not outlive the call (appendEnvelope keeps
 	// nothing): short ones are made on the stack.
 	b := appendEnvelope(dst, infcode, string(id), string(refmsgTime), string(respondTime), errMsg, "")
