@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
@@ -57,12 +58,18 @@ const auditMethodPrefix = "national/"
 // failure). The answer does not depend on it: an event that cannot be
 // appended is logged at ERROR level with every field.
 func (g *Gateway) record(ctx context.Context, c *Call, code codes.Code) {
+	g.recordAt(ctx, c, code, g.now())
+}
+
+// recordAt is record of an event at time at (the clock read as the
+// request was answered).
+func (g *Gateway) recordAt(ctx context.Context, c *Call, code codes.Code, at time.Time) {
 	method := auditMethodPrefix + "invalid"
 	if c.Env != nil && digits(c.Env.Infno, 4) {
 		method = auditMethod(c.Env.Infno)
 	}
 	e := store.AuditEvent{
-		Time: g.now(), Role: "institution", CallerInstitution: cut(c.Cred.InstitutionID, store.MaxAuditString),
+		Time: at, Role: "institution", CallerInstitution: cut(c.Cred.InstitutionID, store.MaxAuditString),
 		Method: method, InstitutionID: cut(c.Cred.InstitutionID, store.MaxAuditString),
 		PersonID: c.audit.personID, SettlementID: c.audit.settlementID, Code: int32(code), ResultIDs: c.audit.results,
 	}

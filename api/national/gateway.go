@@ -53,7 +53,10 @@ type Gateway struct {
 	visits store.VisitStore
 	cfg    *Config
 	now    func() time.Time
-	log    *slog.Logger
+	// systemClock is whether now is time.Now, the default (no WithClock):
+	// then a reading of now also serves where the system's clock is read.
+	systemClock bool
+	log         *slog.Logger
 
 	// byKey finds a credential by its key (x-tif-paasid, _api_access_key).
 	byKey    map[string]*Credential
@@ -79,7 +82,9 @@ type Option func(*Gateway)
 
 // WithClock sets the clock timestamps, dates and answers are read from
 // (time.Now by default).
-func WithClock(now func() time.Time) Option { return func(g *Gateway) { g.now = now } }
+func WithClock(now func() time.Time) Option {
+	return func(g *Gateway) { g.now, g.systemClock = now, false }
+}
 
 // WithLogger sets the log (slog.Default by default). Secrets, signatures
 // and request bodies are never written to it.
@@ -116,7 +121,7 @@ func New(cfg Config, svc Services, st store.Store, visits store.VisitStore, opts
 	}
 	c := cfg
 	c.Institutions = append([]Credential(nil), cfg.Institutions...)
-	g := &Gateway{svc: svc, store: st, visits: visits, cfg: &c, now: time.Now, log: slog.Default(),
+	g := &Gateway{svc: svc, store: st, visits: visits, cfg: &c, now: time.Now, systemClock: true, log: slog.Default(),
 		byKey: make(map[string]*Credential, len(c.Institutions)), maxBody: DefaultMaxBodyBytes,
 		wait: DefaultQueueWait, timeout: DefaultRequestTimeout, refmsgid: newRefmsgidSource()}
 	g.principals = make(map[*Credential]context.Context, len(c.Institutions))

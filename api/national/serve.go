@@ -45,7 +45,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuseHTTP(w, http.StatusUnsupportedMediaType, received, msg)
 		return
 	}
-	if !g.admit(r.Context()) {
+	admitted, atOnce := g.admit(r.Context())
+	if !admitted {
 		w.Header().Set("Retry-After", "1")
 		g.refuseHTTP(w, http.StatusServiceUnavailable, received, msgBusy)
 		return
@@ -60,8 +61,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &request{call: Call{Cred: auth.cred, Now: received}}
 	c := &req.call
 	// The request's limit starts no timer unless something waits on it
-	// (api.WithDeadlineByClock): the embedded store never does.
-	ctx, cancel := api.WithDeadlineByClock(r.Context(), time.Now().Add(g.timeout))
+	// (api.WithDeadlineByClock): the embedded store never does. It counts
+	// from now, read off the system's clock; a request that took its place
+	// at once (no wait) counts it from its arrival when the gateway's clock
+	// is the system's, the microseconds of the checks above apart, instead
+	// of reading the clock again.
+	limitFrom := received
+	if !atOnce || !g.systemClock {
+		limitFrom = time.Now()
+	}
+	ctx, cancel := api.WithDeadlineByClock(r.Context(), limitFrom.Add(g.timeout))
 	defer cancel()
 	bp := pooledBuffer()
 	raw, err := readBody(w, r, g.maxBody, *bp)
@@ -194,21 +203,25 @@ func (g *Gateway) run(ctx context.Context, h handler, c *Call) (out any, err err
 var errPanicked = errors.New("handler panicked")
 
 // finish answers a transaction (HTTP 200): output if err is nil, else the
-// failure's message; and records it in the audit log first.
+// failure's message; and records it in the audit log first, at the
+// answer's respond_time.
 func (g *Gateway) finish(ctx context.Context, w http.ResponseWriter, c *Call, err error, out any) {
 	code, msg := codes.OK, ""
 	if err != nil {
 		msg, code = g.failure(ctx, c, err)
 	}
 	bp := pooledBuffer()
-	body, ok := g.appendAnswer(*bp, c.Now, msg, out)
+	// One reading of the clock is the answer's respond_time and its audit
+	// event's time.
+	answered := g.now()
+	body, ok := g.appendAnswerAt(*bp, c.Now, answered, msg, out)
 	if r, pooled := out.(pooledOutput); pooled {
 		r.release() // written: nothing uses it any more
 	}
 	if !ok {
 		code = codes.Internal
 	}
-	g.record(ctx, c, code)
+	g.recordAt(ctx, c, code, answered)
 	write(w, http.StatusOK, body)
 	putBuffer(bp, body)
 }
@@ -234,22 +247,23 @@ func (g *Gateway) refuseAuth(w http.ResponseWriter, r *http.Request, received ti
 }
 
 // admit takes one of the gateway's places, waiting at most its queue
-// wait; release gives it back.
-func (g *Gateway) admit(ctx context.Context) bool {
+// wait, and reports whether it did and whether it took one at once,
+// without waiting; release gives it back.
+func (g *Gateway) admit(ctx context.Context) (admitted, atOnce bool) {
 	select {
 	case g.slots <- struct{}{}:
-		return true
+		return true, true
 	default:
 	}
 	t := time.NewTimer(g.wait)
 	defer t.Stop()
 	select {
 	case g.slots <- struct{}{}:
-		return true
+		return true, false
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	return false
+	return false, false
 }
 
 // release gives back the place admit took.
