@@ -120,29 +120,23 @@ func Storable(s string) bool {
 // each SN once. A line whose SN is live (or earlier in lines) with the
 // same content is a no-op; with other content it is a conflict, and the
 // answer is then a *DetailConflictError naming every such SN once, in
-// the order of lines. The lines must have passed CheckFeeDetails.
+// the order of lines. The lines must have passed CheckFeeDetails. It is
+// FreshFeeDetails with the lines copied.
 func NewFeeDetails(visitID string, live map[string]FeeDetail, lines []FeeDetail) ([]FeeDetail, error) {
-	seen := make(map[string]FeeDetail, len(lines))
-	conflict := map[string]bool{}
-	var conflicts []string
-	var fresh []FeeDetail
-	for _, d := range lines {
-		d.VisitID = visitID
-		prev, ok := live[d.SN]
-		if !ok {
-			prev, ok = seen[d.SN]
-		}
-		switch {
-		case !ok:
-			seen[d.SN] = d
-			fresh = append(fresh, d)
-		case !prev.SameContent(d) && !conflict[d.SN]:
-			conflict[d.SN] = true
-			conflicts = append(conflicts, d.SN)
-		}
+	idx, err := FreshFeeDetails(lines, func(sn string) (FeeDetail, bool) {
+		d, ok := live[sn]
+		return d, ok
+	}, nil)
+	if err != nil {
+		return nil, err
 	}
-	if len(conflicts) > 0 {
-		return nil, &DetailConflictError{SNs: conflicts}
+	var fresh []FeeDetail // nil when there is none
+	if len(idx) > 0 {
+		fresh = make([]FeeDetail, len(idx))
+		for k, i := range idx {
+			fresh[k] = lines[i]
+			fresh[k].VisitID = visitID
+		}
 	}
 	return fresh, nil
 }

@@ -3,6 +3,8 @@ package memstore
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
+	"slices"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -34,13 +36,42 @@ func appendDetailBody(b []byte, d *store.FeeDetail) []byte {
 	return binary.AppendVarint(b, d.Amount.Fen())
 }
 
-// add appends lines to l, in order.
-func (l *detailLines) add(lines []store.FeeDetail) {
-	var scratch [512]byte
-	for i := range lines {
-		l.enc = appendString(l.enc, string(appendDetailBody(scratch[:0], &lines[i])))
+// addFresh appends lines[i] to l for each i of fresh, in that order,
+// growing l.enc at most once.
+func (l *detailLines) addFresh(lines []store.FeeDetail, fresh []int) {
+	size := 0
+	for _, i := range fresh {
+		n := detailBodyLen(&lines[i])
+		size += uvarintLen(uint64(n)) + n
+	}
+	l.enc = slices.Grow(l.enc, size)
+	for _, i := range fresh {
+		d := &lines[i]
+		l.enc = binary.AppendUvarint(l.enc, uint64(detailBodyLen(d)))
+		l.enc = appendDetailBody(l.enc, d)
 		l.n++
 	}
+}
+
+// detailBodyLen is the length of d's body (appendDetailBody).
+func detailBodyLen(d *store.FeeDetail) int {
+	n := varintLen(d.Quantity.Scaled()) + varintLen(d.UnitPrice.Scaled()) + varintLen(d.Amount.Fen())
+	for _, s := range [...]string{d.SN, d.Batch, d.Code, d.Name, d.FeeTime, d.MedType} {
+		n += uvarintLen(uint64(len(s))) + len(s)
+	}
+	return n
+}
+
+// uvarintLen is the length of x as binary.AppendUvarint writes it.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+
+// varintLen is the length of x as binary.AppendVarint writes it.
+func varintLen(x int64) int {
+	ux := uint64(x) << 1
+	if x < 0 {
+		ux = ^ux
+	}
+	return uvarintLen(ux)
 }
 
 // each calls f with each line's body in order until f returns false; it
@@ -70,11 +101,30 @@ func detailKey(body []byte) (sn, batch []byte, ok bool) {
 // decodeDetail is the line body of visitID, its strings sharing one
 // allocation.
 func decodeDetail(visitID string, body []byte) (store.FeeDetail, error) {
-	r := recordReader{b: body, s: string(body)}
+	return decodeDetailIn(visitID, body, string(body))
+}
+
+// decodeDetailIn is the line body of visitID, its strings substrings of
+// s, which is body as a string (no allocation).
+func decodeDetailIn(visitID string, body []byte, s string) (store.FeeDetail, error) {
+	r := recordReader{b: body, s: s}
 	d := store.FeeDetail{VisitID: visitID, SN: r.str(), Batch: r.str(), Code: r.str(), Name: r.str(), FeeTime: r.str(), MedType: r.str()}
 	d.Quantity, d.UnitPrice, d.Amount = engine.QuantityFromScaled(r.int64()), engine.PriceFromScaled(r.int64()), r.money()
 	if r.bad || r.off != len(body) {
 		return store.FeeDetail{}, errDetailCorrupt
 	}
 	return d, nil
+}
+
+// detailWhole reports whether body is a whole line body, as
+// decodeDetail would read it, without allocating.
+func detailWhole(body []byte) bool {
+	r := recordReader{b: body}
+	for range 6 {
+		r.skipStr()
+	}
+	r.int64()
+	r.int64()
+	r.int64()
+	return !r.bad && r.off == len(body)
 }

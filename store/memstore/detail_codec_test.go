@@ -61,3 +61,12 @@ func TestDetailCodecCorruptKey(t *testing.T) {
 		}
 	}
 }
+
+// add appends lines to l, in order (addFresh of them all).
+func (l *detailLines) add(lines []store.FeeDetail) {
+	all := make([]int, len(lines))
+	for i := range all {
+		all[i] = i
+	}
+	l.addFresh(lines, all)
+}

@@ -36,11 +36,15 @@ func (s *Store) PutFeeDetails(ctx context.Context, visitID string, lines []store
 	if err != nil {
 		return err
 	}
-	live, err := liveBySN(visitID, have)
+	live, err := newDetailFinder(visitID, have, len(lines))
 	if err != nil {
-		return err
+		return fmt.Errorf("visit %q: %w", visitID, err)
 	}
-	fresh, err := store.NewFeeDetails(visitID, live, lines)
+	var room [64]int
+	fresh, err := store.FreshFeeDetails(lines, live.find, room[:0])
+	if err == nil {
+		err = live.err
+	}
 	if err != nil {
 		return err
 	}
@@ -52,7 +56,7 @@ func (s *Store) PutFeeDetails(ctx context.Context, visitID string, lines []store
 	}
 	// Encoded: nothing of the caller's is kept. Appending may write after
 	// the bytes others read, never over them (liveLines).
-	have.add(fresh)
+	have.addFresh(lines, fresh)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.setDetailLines(slot, have)
@@ -132,52 +136,47 @@ func (s *visitSlot) checkOpen(id string) error {
 }
 
 // liveLines lists the live lines l of visit id of batch ("" = all) in
-// upload order, decoded. l is read (detailLines) under the book's lock, but
+// upload order, decoded, their strings sharing one allocation (nil when
+// none is of batch). l is read (detailLines) under the book's lock, but
 // may be decoded after it is released: a visit's encoded lines are never
 // changed in place once written (an upload appends after them, or to a
 // copy when they are frozen in the chunks; a cancellation and a freeze
 // write new bytes), so the mutex every upload, read and settlement of a
 // visit waits for is held only to find them.
 func liveLines(id string, l detailLines, batch string) ([]store.FeeDetail, error) {
-	var out []store.FeeDetail
-	var err error
-	ok := l.each(func(body []byte) bool {
+	// Counted first, every line's framing and key checked: the list is
+	// made at its size.
+	n := 0
+	r := recordReader{b: l.enc}
+	for r.off < len(r.b) {
+		body := r.bytes()
 		_, dbatch, ok := detailKey(body)
-		if !ok {
-			err = errDetailCorrupt
-			return false
+		if r.bad || !ok {
+			return nil, fmt.Errorf("visit %q: %w", id, errDetailCorrupt)
 		}
-		if batch != "" && string(dbatch) != batch {
-			return true
+		if batch == "" || string(dbatch) == batch {
+			n++
 		}
-		var d store.FeeDetail
-		if d, err = decodeDetail(id, body); err != nil {
-			return false
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	out := make([]store.FeeDetail, 0, n)
+	s := string(l.enc)
+	r = recordReader{b: l.enc}
+	for r.off < len(r.b) {
+		i, j := r.span()
+		body := l.enc[i:j:j]
+		if _, dbatch, _ := detailKey(body); batch != "" && string(dbatch) != batch {
+			continue
+		}
+		d, err := decodeDetailIn(id, body, s[i:j])
+		if err != nil {
+			return nil, fmt.Errorf("visit %q: %w", id, err)
 		}
 		out = append(out, d)
-		return true
-	})
-	if !ok && err == nil {
-		err = errDetailCorrupt
-	}
-	if err != nil {
-		return nil, fmt.Errorf("visit %q: %w", id, err)
 	}
 	return out, nil
-}
-
-// liveBySN is the live lines l of visit id by SN, decoded (l read as
-// liveLines says).
-func liveBySN(id string, l detailLines) (map[string]store.FeeDetail, error) {
-	lines, err := liveLines(id, l, "")
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]store.FeeDetail, len(lines))
-	for _, d := range lines {
-		m[d.SN] = d
-	}
-	return m, nil
 }
 
 // VisitDetails reads a visit and its live lines of a batch under one hold
