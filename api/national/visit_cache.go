@@ -216,6 +216,28 @@ func (c *visitCache) keep(v store.Visit) {
 	if kept {
 		return // a visit's attributes never change
 	}
+	s.put(k, v)
+}
+
+// keepMissed is keep of a visit that a lookup did not find a moment ago
+// (knownVisit): it goes straight to the shard's write lock, without
+// looking for the visit first under the read lock.
+func (c *visitCache) keepMissed(v store.Visit) {
+	if v.ID == "" {
+		return
+	}
+	s := c.shard(v.ID)
+	k, fits := keyOf(v.ID)
+	if s == nil || !fits {
+		return
+	}
+	s.put(k, v)
+}
+
+// put keeps the attributes of v, whose key is k, in shard s (forgetting
+// one of its visits at random when it is full and v is not in it),
+// unless they do not fit.
+func (s *visitShard) put(k visitKey, v store.Visit) {
 	p, packed := pack(attrsOf(v))
 	if !packed {
 		return
@@ -246,7 +268,12 @@ func knownVisit(ctx context.Context, g *Gateway, c *Call, mdtrtID text) (v store
 		}
 		return p.unpack().visit(string(mdtrtID)), false, nil
 	}
-	v, err = institutionVisit(ctx, g, c, mdtrtID)
+	// institutionVisit, keeping the visit without looking for it again.
+	v, err = g.visits.GetVisit(ctx, string(mdtrtID))
+	if err == nil {
+		g.visitAttrs.keepMissed(v)
+	}
+	v, err = ofInstitution(c, mdtrtID, v, err)
 	return v, err == nil, err
 }
 

@@ -111,8 +111,25 @@ func TestVisitCacheBounded(t *testing.T) {
 	if a, ok := c.get("MD4"); !ok || a.institution != "H1" {
 		t.Errorf("the visit kept last: %+v, %v", a, ok)
 	}
+	// keepMissed alike, a visit already kept included.
+	for _, id := range []string{"MD6", "MD7", "MD8", "MD8", "MD9", "MD1"} {
+		c.keepMissed(store.Visit{ID: id, InstitutionID: "H2"})
+		if a, ok := c.get(id); !ok || a.institution != "H2" {
+			t.Errorf("keepMissed(%s), then: %+v, %v", id, a, ok)
+		}
+		if n := c.count(); n > 3 {
+			t.Errorf("keepMissed(%s): %d visits kept, want 3 at most", id, n)
+		}
+	}
+	for _, v := range []store.Visit{{ID: ""}, {ID: strings.Repeat("M", 48), InstitutionID: "H3"}, {ID: "MD10", InstitutionID: strings.Repeat("H", 200)}} {
+		c.keepMissed(v)
+		if _, ok := c.get(v.ID); ok {
+			t.Errorf("keepMissed kept a visit that does not fit: %.20q", v.ID)
+		}
+	}
 	for _, none := range []*visitCache{newVisitCache(0), newVisitCache(-1), nil} {
 		none.keep(store.Visit{ID: "MD1"})
+		none.keepMissed(store.Visit{ID: "MD2"})
 		if _, ok := none.get("MD1"); ok {
 			t.Errorf("a cache of size 0, or a nil one (%v), kept a visit", none == nil)
 		}
@@ -225,6 +242,7 @@ func TestVisitCacheAllocates(t *testing.T) {
 		"a lookup":                     func() { c.lookup(v.ID) },
 		"a lookup of a visit not kept": func() { c.lookup(missing) },
 		"keeping a visit kept":         func() { c.keep(v) },
+		"keeping a visit missed":       func() { c.keepMissed(v) },
 	} {
 		if n := testing.AllocsPerRun(100, f); n != 0 {
 			t.Errorf("%s allocates %v times", what, n)
