@@ -86,7 +86,11 @@ func CheckFeeDetails(lines []FeeDetail) error {
 		bad.Addf("lines", "has %d lines; at most %d are allowed in one upload", len(lines), MaxVisitDetails)
 		return bad.Err()
 	}
-	for i, d := range lines {
+	for i := range lines {
+		if lineClean(&lines[i]) {
+			continue
+		}
+		d := &lines[i]
 		at := func(field string) engine.FieldPath { return engine.IndexPath("lines", i, field) }
 		engine.CheckIDAt(&bad, at("sn"), d.SN)
 		engine.CheckTextAt(&bad, at("batch"), d.Batch, engine.MaxIDLen)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/medsettle/medsettle/engine"
 	"github.com/medsettle/medsettle/store"
@@ -63,6 +64,52 @@ func BenchmarkVisitCalls(b *testing.B) {
 		}
 		if _, err := s.GetVisit(ctx, v.ID); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGatewayStoreCalls is the store calls of a gateway claim that
+// only the gateway makes (not SettleVisit, whose settlement is Settle's),
+// on a visit opened in the same iteration: PutFeeDetails of six lines,
+// GetVisit, VisitDetails and three AppendAudit.
+func BenchmarkGatewayStoreCalls(b *testing.B) {
+	ctx := context.Background()
+	s := memstore.New()
+	const persons = 64
+	for i := range persons {
+		if err := s.PutPerson(ctx, engine.Person{ID: fmt.Sprintf("P%02d", i), Region: "R1", Scheme: engine.SchemeEmployee}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	lines := make([]store.FeeDetail, 6)
+	for i := range lines {
+		lines[i] = store.FeeDetail{SN: fmt.Sprintf("H1-%03d", i), Code: "XB01AAA0001", Name: "头孢克肟胶囊", FeeTime: "2024-03-01 09:40:00",
+			MedType: "21", Quantity: engine.QuantityOf(2), UnitPrice: engine.MustPrice("12.5"), Amount: engine.MustMoney("25")}
+	}
+	at := time.Date(2024, 3, 1, 9, 40, 0, 0, time.UTC)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		n++
+		v, err := s.OpenVisit(ctx, store.Visit{InstitutionID: "H1", PersonID: fmt.Sprintf("P%02d", n%persons), Kind: store.VisitKindOutpatient,
+			Number: fmt.Sprintf("OP%09d", n), Scheme: engine.SchemeEmployee, MedType: "11", Begin: "2024-03-01 09:30:00"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.PutFeeDetails(ctx, v.ID, lines); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.GetVisit(ctx, v.ID); err != nil {
+			b.Fatal(err)
+		}
+		if _, got, err := s.VisitDetails(ctx, v.ID, ""); err != nil || len(got) != len(lines) {
+			b.Fatal(len(got), err)
+		}
+		for _, m := range [...]string{"/national/2301", "/medsettle.v1.SettlementService/Settle", "/national/2304"} {
+			if _, err := s.AppendAudit(ctx, store.AuditEvent{Time: at, Role: "institution", CallerInstitution: "H1", Method: m,
+				RequestID: fmt.Sprintf("H1%018d", n), PersonID: v.PersonID, InstitutionID: "H1", Code: 0}); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

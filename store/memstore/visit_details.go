@@ -167,8 +167,10 @@ func liveLines(id string, l detailLines, batch string) ([]store.FeeDetail, error
 	for r.off < len(r.b) {
 		i, j := r.span()
 		body := l.enc[i:j:j]
-		if _, dbatch, _ := detailKey(body); batch != "" && string(dbatch) != batch {
-			continue
+		if batch != "" {
+			if _, dbatch, _ := detailKey(body); string(dbatch) != batch {
+				continue
+			}
 		}
 		d, err := decodeDetailIn(id, body, s[i:j])
 		if err != nil {
