@@ -59,16 +59,24 @@ func (x *visitIndex) add(slot uint32, id string, k visitNumber) {
 	x.byNumber.add(x.numberHash(k), k, slot)
 }
 
-// slotOfID finds the slot of the visit whose id is id.
+// slotOfID finds the slot of the visit whose id is id: one of the
+// visits found last (visitRecent), or by the index.
 func (b *visitBook) slotOfID(id string) (uint32, bool) {
 	x := &b.index
 	if !x.ready() {
 		return 0, false
 	}
-	return x.byID.find(x.idHash(id), id, func(slot uint32) bool {
+	if slot, ok := b.recentSlot(id); ok {
+		return slot, true
+	}
+	slot, ok := x.byID.find(x.idHash(id), id, func(slot uint32) bool {
 		got, _, _, _, ok := b.keyOf(slot)
 		return ok && string(got) == id
 	})
+	if ok {
+		b.remember(id, slot)
+	}
+	return slot, ok
 }
 
 // slotOfNumber finds the slot of the visit whose number is k.

@@ -32,8 +32,10 @@ type visitBook struct {
 	openPeak  int
 	index     visitIndex
 	// cache holds the fixed strings of the visits decoded last
-	// (visit_cache.go).
-	cache visitCache
+	// (visit_cache.go), recent the slots of the visits found last
+	// (visit_recent.go).
+	cache  visitCache
+	recent visitRecent
 	// out is the scratch record visit hands out (visit_lock.go).
 	out visitRecord
 	// now is the clock of SettledAt (time.Now when nil; SetClock).
