@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -106,6 +110,14 @@ func TestNationalRefusals(t *testing.T) {
 			"mdtrt_cert_type": "02", "mdtrt_cert_no": c.person, "ipt_otp_no": "R-medtype", "med_type": "99"}}
 		setlway := settleData(v, "B1")
 		setlway["psn_setlway"] = "02"
+		// A key the config does not list (signed with BJ-H3's secret), and
+		// BJ-H3's credential sending BJ-H2's fixmedins_code.
+		unknownKey, wrongCode := *his, *his
+		unknownKey.key, wrongCode.code = "demo-NOBODY", "H61030000002"
+		nobody := map[string]any{"data": map[string]string{"psn_no": "NOBODY9", "insutype": "390", "begntime": today + " 08:30:00",
+			"mdtrt_cert_type": "02", "mdtrt_cert_no": "NOBODY9", "ipt_otp_no": "R-nobody", "med_type": "11"}}
+		noVisit := "MD0000000000000000000000000404"
+		noVisitSettle := settleData(noVisit, "B1")
 
 		for _, tc := range []struct {
 			name   string
@@ -117,6 +129,12 @@ func TestNationalRefusals(t *testing.T) {
 			want   []string // in err_msg
 		}{
 			{"unsigned", his, "9001", "", map[string]any{"signIn": map[string]string{"opter_no": "1"}}, http.StatusUnauthorized, []string{"x-tif"}},
+			{"unregistered key", &unknownKey, "2204", "", c.feedetail(v, "B6", today), http.StatusUnauthorized, []string{"x-tif-paasid"}},
+			{"fixmedins_code not the credential's", &wrongCode, "2204", "", c.feedetail(v, "B7", today), http.StatusOK,
+				[]string{"fixmedins_code", "H61030000002"}},
+			{"unknown person", his, "2201", "", nobody, http.StatusOK, []string{"psn_no", "NOBODY9"}},
+			{"unknown visit (upload)", his, "2204", "", c.feedetail(noVisit, "B8", today), http.StatusOK, []string{"mdtrt_id", noVisit}},
+			{"unknown visit (settle)", his, "2207", "", map[string]any{"data": noVisitSettle}, http.StatusOK, []string{"mdtrt_id", noVisit}},
 			{"unknown infno", his, "9999", "", map[string]any{}, http.StatusOK, []string{"9999", "未开通"}},
 			{"path and body infno disagree", his, "2201", "/hsa/hgs/2204", medType, http.StatusOK, []string{"infno", "2204", "2201"}},
 			{"a visit of another institution", other, "2204", "", c.feedetail(v, "B4", today), http.StatusOK, []string{"mdtrt_id"}},
@@ -154,4 +172,97 @@ func TestNationalRefusals(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestNationalSignatureBeforeBody sends, to the binary's own server
+// (serve --demo --national-listen …), requests whose bodies are
+// malformed, truncated, empty or over the 4 MiB limit, unsigned, signed
+// with a wrong secret, or signed with a key the config does not list:
+// each is answered HTTP 401 with an envelope naming the header, never a
+// JSON error or 413, because the signature is checked before the body is
+// read. The same bodies correctly signed get the body's own answers (a
+// JSON error, 413), so the 401s are the signature's.
+func TestNationalSignatureBeforeBody(t *testing.T) {
+	s := serveGatewayDemo(t, "")
+	his := s.his(t, "H61030000003", nil)
+	env, _ := his.body("9001", map[string]any{"signIn": map[string]string{"opter_no": "1"}})
+	oversized := append([]byte(`{"infno":"9001","msgid":"M1","fixmedins_code":"H61030000003","input":{"pad":"`),
+		bytes.Repeat([]byte("x"), 4<<20+4096)...)
+	oversized = append(oversized, `"}}`...)
+	bodies := []struct {
+		name string
+		body []byte
+		// signed is the answer to the body correctly signed.
+		signedStatus int
+		signedMsg    string
+	}{
+		{"malformed", []byte("{infno: 9001, 这不是 JSON"), http.StatusOK, "JSON"},
+		{"truncated", env[:len(env)/2], http.StatusOK, "JSON"},
+		{"empty", nil, http.StatusOK, "JSON"},
+		{"oversized", oversized, http.StatusRequestEntityTooLarge, "4194304"},
+	}
+	wrongSecret, unknownKey := *his, *his
+	wrongSecret.secret, unknownKey.key = "not-the-secret", "demo-NOBODY"
+	for _, b := range bodies {
+		for _, tc := range []struct {
+			name    string
+			headers http.Header
+			want    string // in err_msg
+		}{
+			{"unsigned", http.Header{"Content-Type": {"application/json"}}, "x-tif"},
+			{"wrong secret", wrongSecret.headers(), "x-tif-signature"},
+			{"unregistered key", unknownKey.headers(), "x-tif-paasid"},
+		} {
+			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
+				a := postRawBody(t, s.gw+his.path, tc.headers, b.body)
+				if a.Status != http.StatusUnauthorized || a.code() != "-1" || !hasHan(a.ErrMsg) || !strings.Contains(a.ErrMsg, tc.want) {
+					t.Fatalf("HTTP %d %s: want HTTP 401, infcode -1 and err_msg naming %s", a.Status, a.Raw, tc.want)
+				}
+			})
+		}
+		t.Run(b.name+"/signed", func(t *testing.T) {
+			a := postRawBody(t, s.gw+his.path, his.headers(), b.body)
+			t.Logf("HTTP %d err_msg %s", a.Status, a.ErrMsg)
+			if a.Status != b.signedStatus || a.code() != "-1" || !strings.Contains(a.ErrMsg, b.signedMsg) {
+				t.Fatalf("HTTP %d %s: want HTTP %d, infcode -1 and err_msg naming %q", a.Status, a.Raw, b.signedStatus, b.signedMsg)
+			}
+		})
+	}
+}
+
+// postRawBody posts body to url with headers over a connection of its
+// own, writing the body while it reads the answer (a server that answers
+// before reading the body may close the connection before it is all
+// written), and reads the answer as an envelope.
+func postRawBody(t *testing.T, url string, headers http.Header, body []byte) hisAnswer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = headers
+	conn, err := net.Dial("tcp", req.URL.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = req.Write(conn) }() // fails once the server closes: the answer counts
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a hisAnswer
+	if err := json.Unmarshal(raw, &a); err != nil {
+		t.Fatalf("HTTP %d answer %q is not an envelope: %v", resp.StatusCode, raw, err)
+	}
+	a.Status, a.Raw = resp.StatusCode, string(raw)
+	return a
 }
