@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -411,5 +414,118 @@ func reconcileBoth(t *testing.T, s *gatewayDemo, his *hisClient, c hisCase, toda
 		if out.Stmtinfo.StmtRslt != tc.want || out.Stmtinfo.SetlOptins != "610300" || (tc.want == "0") != (out.Stmtinfo.StmtRsltDscr == "") {
 			t.Errorf("3201 with %d settlements: %+v, want stmt_rslt %s", tc.count, out.Stmtinfo, tc.want)
 		}
+	}
+}
+
+// TestNationalSameMsgidSettlesOnce sends the same 2207 (outpatient) and
+// the same 2304 (inpatient) request, msgid and all, twice in a row and
+// then twice at once, on both stores: every answer's output is the first
+// one's byte for byte (GATEWAY.md: a repeated 2207/2304 answers the live
+// settlement unchanged, whatever its msgid) and the claim is settled once:
+// one settlement in the gRPC Reconcile of the day, the person's in-scope
+// accumulator and account moved by that one settlement only.
+func TestNationalSameMsgidSettlesOnce(t *testing.T) {
+	stores(t, func(t *testing.T, dbURL string) {
+		s := startGatewayDemo(t, dbURL, nil)
+		for _, c := range []hisCase{outpatientCase, inpatientCase} {
+			t.Run(c.name, func(t *testing.T) {
+				for i, concurrent := range []bool{false, true} {
+					sameMsgidSettlesOnce(t, s, c, concurrent, int64(i+1))
+				}
+			})
+		}
+	})
+}
+
+// sameMsgidSettlesOnce settles a new visit of c with one request sent
+// twice (at once when concurrent); settled is how many visits of c's
+// institution are settled today with it.
+func sameMsgidSettlesOnce(t *testing.T, s *gatewayDemo, c hisCase, concurrent bool, settled int64) {
+	t.Helper()
+	ctx := context.Background()
+	his := s.his(t, c.fixmedins, nil)
+	today := time.Now().In(shanghaiTZ).Format(time.DateOnly)
+	year := int32(time.Now().In(shanghaiTZ).Year())
+	before, err := s.grpc.GetAccumulators(ctx, &pb.GetAccumulatorsRequest{PersonId: c.person, Year: year})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mdtrtID := openHISVisit(t, his, c, today)
+	bchno := fmt.Sprintf("SM%d", settled)
+	his.ok(map[bool]string{false: "2204", true: "2301"}[c.inpatient], c.feedetail(mdtrtID, bchno, today), nil)
+	data := map[string]any{"psn_no": c.person, "mdtrt_cert_type": "02", "mdtrt_cert_no": c.person,
+		"medfee_sumamt": json.Number(c.sum()), "psn_setlway": "01", "mdtrt_id": mdtrtID, "insutype": c.insutype,
+		"acct_used_flag": "1", "invono": ""}
+	infno := "2304"
+	if !c.inpatient {
+		infno, data["med_type"], data["chrg_bchno"] = "2207", c.medType, bchno
+	}
+	raw, msgid := his.body(infno, map[string]any{"data": data})
+	var answers [2]hisAnswer
+	if concurrent {
+		var wg sync.WaitGroup
+		for i := range answers {
+			wg.Go(func() { answers[i] = his.post(infno, raw) })
+		}
+		wg.Wait()
+	} else {
+		for i := range answers {
+			answers[i] = his.post(infno, raw)
+		}
+	}
+	for i, a := range answers {
+		if a.Status != http.StatusOK || a.code() != "0" {
+			t.Fatalf("%s (concurrent %v) sent %d: HTTP %d %s", infno, concurrent, i+1, a.Status, a.Raw)
+		}
+	}
+	if !bytes.Equal(answers[0].Output, answers[1].Output) {
+		t.Errorf("%s with msgid %s twice (concurrent %v) answered\n%s\nthen\n%s", infno, msgid, concurrent, answers[0].Output, answers[1].Output)
+	}
+	var out settleOutput
+	if err := json.Unmarshal(answers[0].Output, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.str(t, "medins_setl_id"); got != msgid {
+		t.Errorf("medins_setl_id %q, want the msgid %s", got, msgid)
+	}
+	got, err := s.grpc.GetSettlement(ctx, &pb.GetSettlementRequest{SettlementId: out.str(t, "setl_id")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := got.GetSettlement().GetBreakdown()
+	if got.GetSettlement().GetState() != pb.SettlementState_SETTLEMENT_STATE_SETTLED {
+		t.Errorf("settlement %s is %v", out.str(t, "setl_id"), got.GetSettlement().GetState())
+	}
+	sameFigures(t, infno, out, b, 1)
+
+	// Once: the day's settlements at the institution, the in-scope
+	// accumulator and the account.
+	scheme := map[string]pb.Scheme{"310": pb.Scheme_SCHEME_EMPLOYEE, "390": pb.Scheme_SCHEME_RESIDENT}[c.insutype]
+	r, err := s.clear.Reconcile(ctx, &pb.ReconcileRequest{InstitutionId: c.inst, PeriodFrom: today, PeriodTo: today, Scheme: scheme,
+		Total: "0", FundTotal: "0", Account: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.GetCount() != settled {
+		t.Errorf("%s at %s today: %d settlements, want %d", c.inst, today, r.GetCount(), settled)
+	}
+	after, err := s.grpc.GetAccumulators(ctx, &pb.GetAccumulatorsRequest{PersonId: c.person, Year: year})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inScope := func(a *pb.Accumulators) engine.Money {
+		for _, vt := range a.GetVisitTypes() {
+			if vt.GetVisitType() == c.visitType() {
+				return engine.MustMoney(vt.GetInScope())
+			}
+		}
+		return engine.Money{}
+	}
+	if want := inScope(before.GetAccumulators()).Add(engine.MustMoney(b.GetInScope())); !inScope(after.GetAccumulators()).Equal(want) {
+		t.Errorf("%v in-scope this year %s, want %s: the claim counted once", c.visitType(), inScope(after.GetAccumulators()), want)
+	}
+	wantBalance := engine.MustMoney(before.GetAccumulators().GetAccountBalance()).Sub(engine.MustMoney(b.GetAccount()))
+	if got := engine.MustMoney(after.GetAccumulators().GetAccountBalance()); !got.Equal(wantBalance) {
+		t.Errorf("account balance %s, want %s: the account paid once", got, wantBalance)
 	}
 }
