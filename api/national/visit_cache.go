@@ -202,12 +202,8 @@ func (c *visitCache) get(id string) (visitAttrs, bool) {
 // keep keeps the attributes of v (as a store answered it), unless they
 // or its id do not fit the cache's room.
 func (c *visitCache) keep(v store.Visit) {
-	if v.ID == "" {
-		return
-	}
-	s := c.shard(v.ID)
-	k, fits := keyOf(v.ID)
-	if s == nil || !fits {
+	s, k, ok := c.place(v)
+	if !ok {
 		return
 	}
 	s.mu.RLock()
@@ -223,15 +219,20 @@ func (c *visitCache) keep(v store.Visit) {
 // (knownVisit): it goes straight to the shard's write lock, without
 // looking for the visit first under the read lock.
 func (c *visitCache) keepMissed(v store.Visit) {
+	if s, k, ok := c.place(v); ok {
+		s.put(k, v)
+	}
+}
+
+// place is the shard and key that would keep v, false when the cache
+// keeps nothing or v has no id or one that does not fit.
+func (c *visitCache) place(v store.Visit) (*visitShard, visitKey, bool) {
 	if v.ID == "" {
-		return
+		return nil, visitKey{}, false
 	}
 	s := c.shard(v.ID)
 	k, fits := keyOf(v.ID)
-	if s == nil || !fits {
-		return
-	}
-	s.put(k, v)
+	return s, k, s != nil && fits
 }
 
 // put keeps the attributes of v, whose key is k, in shard s (forgetting
