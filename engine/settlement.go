@@ -97,6 +97,13 @@ type Settlement struct {
 	ReversalReason string
 	// ReversalRequestID is the request id of the reversal, when reversed.
 	ReversalRequestID string
+	// BalanceAfterReversal is the person's account balance right after
+	// the reversal committed: the balance the store read under the
+	// person's lock plus what the reversal gave back to the account
+	// (ReverseChanges' Account). Set only on reversed settlements, and
+	// nil on those reversed before stores kept it (the national
+	// interface's balc then falls back to the balance now).
+	BalanceAfterReversal *Money
 }
 
 // AsFirstAnswered is the settlement as Settle answered it when it was
@@ -107,6 +114,7 @@ func (s Settlement) AsFirstAnswered() Settlement {
 	s.State = StateSettled
 	s.ReversalReason = ""
 	s.ReversalRequestID = ""
+	s.BalanceAfterReversal = nil
 	return s
 }
 

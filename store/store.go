@@ -162,8 +162,12 @@ type Store interface {
 	Settle(ctx context.Context, claim engine.Claim, compute ComputeFunc) (engine.Settlement, error)
 	// Reverse undoes a settlement: it subtracts exactly what the settlement
 	// added to the accumulators, account balance and budget usage and marks
-	// it reversed, keyed by (the settling institution, request id). A retry
-	// returns the reversed settlement. Returns ErrNotFound if there is no
+	// it reversed, keyed by (the settling institution, request id). The
+	// reversed settlement carries BalanceAfterReversal: the person's
+	// account balance read under the person's lock plus what the reversal
+	// gave back, written in the reversal's transaction and read back by
+	// GetSettlement unchanged whatever the account does later. A retry
+	// returns the reversed settlement as recorded. Returns ErrNotFound if there is no
 	// such settlement, engine.ErrForbidden if the caller is another
 	// institution, engine.ErrAlreadyReversed if it was reversed by another
 	// request, ErrConflict if the request id was used for another request.

@@ -64,6 +64,7 @@ func (s *Store) LoadSettlements(ctx context.Context, sts []engine.Settlement) er
 				rec.ID = s.nextSettlementIDLocked()
 			}
 			rec.State = engine.StateSettled
+			rec.BalanceAfterReversal = nil // settled: no reversal
 			if rec.Fingerprint == "" {
 				rec.Fingerprint = rec.Claim.Fingerprint()
 			}

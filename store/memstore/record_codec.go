@@ -20,7 +20,9 @@ import (
 // claim's fields but its items and the result's fields but its details
 // and delta, what clearing reads first (appendRecordHeader), and the
 // state, the fingerprint and the reversal; the tail holds the items, the
-// details, the fund layers, the account balance read and the delta.
+// details, the fund layers, the account balance read, the delta and the
+// balance after the reversal (0 for none, else 1 and the amount; set once
+// the settlement is reversed: engine.Settlement.BalanceAfterReversal).
 // Integers are varints (signed ones zigzagged), strings a uvarint length and their bytes, a slice or map a
 // uvarint of its length plus one (0 for nil) and its elements, map entries
 // in key order. The ID and the budget come first because Settle knows them
@@ -117,7 +119,8 @@ func appendRecordTail(b []byte, st *engine.Settlement) []byte {
 		b = appendLayer(b, &layers[i])
 	}
 	b = binary.AppendVarint(b, st.Result.AccountBalance.Fen())
-	return appendAccumulators(b, &st.Result.Delta)
+	b = appendAccumulators(b, &st.Result.Delta)
+	return appendOptMoney(b, st.BalanceAfterReversal)
 }
 
 func appendLayer(b []byte, l *engine.Layer) []byte {
@@ -368,6 +371,7 @@ func (r *recordReader) tail(st *engine.Settlement) {
 	for _, m := range [...]*engine.Money{&a.CatastrophicBase, &a.CatastrophicPaid, &a.AidBase, &a.AidPaid, &a.AidOutOfPocket} {
 		*m = r.money()
 	}
+	st.BalanceAfterReversal = r.optMoney()
 }
 
 func (r *recordReader) layer(l *engine.Layer) {

@@ -242,10 +242,15 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 	}
 	ch := engine.ReverseChanges(cur)
 	s.applyLocked(ch)
+	// The balance right after the reversal, read under the person's lock
+	// and the store's mutex: kept with the record, so that every reading
+	// and every retry answers it, whatever the account does later.
+	after := s.persons[cur.Claim.PersonID].AccountBalance
 	next := cur
 	next.State = ch.State
 	next.ReversalReason = r.Reason
 	next.ReversalRequestID = r.RequestID
+	next.BalanceAfterReversal = &after
 	s.recs.replace(slot, s.recs.write(nil, appendRecord(nil, &next)))
 	s.reversalKeys[key] = keyEntry{fingerprint: fp, settlementID: cur.ID}
 	return next, nil

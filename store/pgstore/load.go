@@ -18,7 +18,8 @@ import (
 // a new one (store.NewSettlementID); one without a fingerprint gets
 // its claim's; a zero state is stored as settled. The policy region and
 // scheme stored for clearing are the result's (Result.PolicyRegion and
-// PolicyScheme).
+// PolicyScheme). A reversed settlement keeps its BalanceAfterReversal
+// (none when nil); any other state stores none.
 //
 // It checks nothing (persons, institutions and policies need not exist)
 // and does not touch what Settle maintains beside the settlement: the
@@ -66,7 +67,7 @@ func (s *Store) LoadSettlements(ctx context.Context, sts []engine.Settlement) er
 				copyRaw(b.Total.String()), copyRaw(b.BasicFund.String()), copyRaw(b.FundTotal.String()), copyRaw(b.Account.String()),
 				copyNullText(st.ReversalRequestID, reversed), copyNullText(st.ReversalReason, reversed), copyRaw(now),
 				copyNullText(now, reversed), copyText(st.Result.PolicyRegion), copyInt(int64(cols.scheme)),
-				copyText(c.DRGCode), copyRaw(b.PersonalTotal.String()))
+				copyText(c.DRGCode), copyRaw(b.PersonalTotal.String()), balanceAfterReversal(st, reversed))
 			keys = appendRow(keys, copyText(c.InstitutionID), copyText(c.RequestID), copyText(fp), copyText(id))
 			if reversed && st.ReversalRequestID != "" {
 				rfp := store.ReversalFingerprint(store.Reversal{RequestID: st.ReversalRequestID, SettlementID: id, Reason: st.ReversalReason})
@@ -77,7 +78,7 @@ func (s *Store) LoadSettlements(ctx context.Context, sts []engine.Settlement) er
 		if _, err := conn.CopyFrom(ctx, bytes.NewReader(settlements), s.sql(`COPY {s}.settlements (settlement_id, institution_id,
 				request_id, person_id, visit_type, settle_date, year, state, fingerprint, claim, result, total, basic_fund,
 				fund_total, account, reversal_request_id, reversal_reason, settled_at, reversed_at, policy_region, policy_scheme,
-				drg_code, personal_total) FROM STDIN`)); err != nil {
+				drg_code, personal_total, balance_after_reversal) FROM STDIN`)); err != nil {
 			return fmt.Errorf("load settlements: %w", translate(err))
 		}
 		if _, err := conn.CopyFrom(ctx, bytes.NewReader(keys), s.sql(`COPY {s}.request_keys (institution_id, request_id,
@@ -86,6 +87,15 @@ func (s *Store) LoadSettlements(ctx context.Context, sts []engine.Settlement) er
 		}
 		return nil
 	})
+}
+
+// balanceAfterReversal is the COPY field of a loaded settlement's balance
+// after its reversal: as given for a reversed one, NULL otherwise.
+func balanceAfterReversal(st *engine.Settlement, reversed bool) copyField {
+	if !reversed || st.BalanceAfterReversal == nil {
+		return copyField{null: true}
+	}
+	return copyRaw(st.BalanceAfterReversal.String())
 }
 
 // copyField is one value of a COPY text row, escaped or not.

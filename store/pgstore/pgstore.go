@@ -236,9 +236,11 @@ func newQueries(schema string) queries {
 			INSERT INTO {s}.request_keys (institution_id, request_id, fingerprint, settlement_id)
 			SELECT $1, $2, $8, settlement_id FROM s
 			RETURNING settlement_id`,
-		getSettlement: `SELECT settlement_id, state, fingerprint, claim, result, coalesce(reversal_request_id, ''), coalesce(reversal_reason, '')
+		getSettlement: `SELECT settlement_id, state, fingerprint, claim, result, coalesce(reversal_request_id, ''), coalesce(reversal_reason, ''),
+				balance_after_reversal
 			FROM {s}.settlements WHERE settlement_id = $1`,
-		reverseSettlement: `UPDATE {s}.settlements SET state = $2, reversal_request_id = $3, reversal_reason = $4, reversed_at = $5
+		reverseSettlement: `UPDATE {s}.settlements SET state = $2, reversal_request_id = $3, reversal_reason = $4, reversed_at = $5,
+				balance_after_reversal = $6
 			WHERE settlement_id = $1`,
 		budgetUsed: `SELECT coalesce(sum(used), 0) FROM {s}.budget_usage WHERE institution_id = $1 AND year = $2`,
 		// addBudget adds to a shard no other transaction holds, or to a new

@@ -371,12 +371,18 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 		if err != nil {
 			return err
 		}
-		batch.Queue(s.q.reverseSettlement, cur.ID, cols.state, r.RequestID, r.Reason, s.now())
+		// The balance right after the reversal: the balance read under the
+		// person's lock (lockAndRead) plus what the reversal gives back,
+		// kept with the settlement so that every reading and every retry
+		// answers it, whatever the account does later.
+		after := ch.ApplyAccount(state.Person.AccountBalance)
+		batch.Queue(s.q.reverseSettlement, cur.ID, cols.state, r.RequestID, r.Reason, s.now(), after)
 		batch.Queue(s.q.putKey, c.InstitutionID, r.RequestID, fp, cur.ID)
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 			return translate(err)
 		}
 		cur.State, cur.ReversalRequestID, cur.ReversalReason = engine.StateReversed, r.RequestID, r.Reason
+		cur.BalanceAfterReversal = &after
 		out = cur
 		return nil
 	})
@@ -400,7 +406,7 @@ func (s *Store) getSettlement(ctx context.Context, q rowQuerier, id string) (eng
 	var state int16
 	var claimDoc, resultDoc []byte
 	err := q.QueryRow(ctx, s.q.getSettlement, id).Scan(&st.ID, &state, &st.Fingerprint, &claimDoc, &resultDoc,
-		&st.ReversalRequestID, &st.ReversalReason)
+		&st.ReversalRequestID, &st.ReversalReason, &st.BalanceAfterReversal)
 	if err != nil {
 		return engine.Settlement{}, fmt.Errorf("settlement %q: %w", id, translate(err))
 	}

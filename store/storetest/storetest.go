@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SettleComputeErrorChangesNothing", testSettleComputeError},
 		{"SettleUnknownPerson", testSettleUnknownPerson},
 		{"Reverse", testReverse},
+		{"ReverseBalanceAfter", testReverseBalanceAfter},
 		{"ReverseAuthorization", testReverseAuthorization},
 		{"ReverseRequestIDs", testReverseRequestIDs},
 		{"BudgetStatus", testBudgetStatus},
