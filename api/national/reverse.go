@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/medsettle/medsettle/engine"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 	"github.com/medsettle/medsettle/store"
 )
@@ -30,10 +31,14 @@ type reverseInput struct {
 
 // reverseVisit reverses the visit's live settlement setl_id through
 // Services.ReverseSettlement (request id derived from setl_id) and
-// reopens the visit. A retry — the visit OPEN again by the reversal of
-// setl_id — answers the first reversal. Any other setl_id (not the
-// visit's, a settlement whose visit has since been settled again or
-// reversed again, a cancelled visit) is refused: "reversing twice"
+// reopens the visit. A retry answers the first reversal (GATEWAY.md:
+// "2208/2305 are idempotent on setl_id"), whatever has happened to the
+// visit since: the visit OPEN again by the reversal of setl_id (the
+// reversal replayed), or a settlement of the visit that the gateway's own
+// reversal reversed, the visit settled again, reversed again or cancelled
+// since (ownReversal; nothing is called or changed). Anything else (a
+// setl_id that is not a settlement of the visit, one reversed by another
+// request, a visit never settled) is refused: "reversing twice"
 // (DECISIONS.md).
 func reverseVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessage, kind store.VisitKind, infno string) (any, error) {
 	var in reverseInput
@@ -58,37 +63,39 @@ func reverseVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessag
 	c.AuditPerson(v.PersonID)
 	c.AuditSettlement(id)
 	live := v.State == store.VisitSettled && v.SettlementID == id
-	retry := v.State == store.VisitOpen && v.ReversedSettlementID == id
-	if !live && !retry {
-		return nil, notReversible(v, id)
-	}
-	person, err := g.store.GetPerson(ctx, v.PersonID)
-	if err != nil {
-		return nil, fmt.Errorf("reading person %q: %w", v.PersonID, err)
+	reopened := v.State == store.VisitOpen && v.ReversedSettlementID == id
+	rid := reverseRequestID(id)
+	if !live && !reopened {
+		st, err := ownReversal(ctx, g, v, id, infno)
+		if err != nil {
+			return nil, err
+		}
+		return answerReversal(ctx, g, c, v, st, kind, "")
 	}
 	// The settling call's msgid as the visit kept it (SettleVisit), read
 	// before the reopening clears it; a retry, the visit reopened already,
 	// finds the same msgid in the audit log. mdtrt_cert_type stays empty:
 	// 2208/2305 send none, and a retry must answer what the first answer
 	// did.
-	msgid := v.SettleMsgid
-	rid := reverseRequestID(id)
+	msgid := ""
+	if live {
+		msgid = v.SettleMsgid
+	}
 	if _, err := g.svc.ReverseSettlement(ctx, &pb.ReverseSettlementRequest{RequestId: rid, SettlementId: id,
 		Reason: reverseReason(infno)}); err != nil {
 		return nil, err
 	}
 	if live {
-		reopened, err := g.visits.ReopenVisit(ctx, v.ID, id)
+		open, err := g.visits.ReopenVisit(ctx, v.ID, id)
 		switch {
 		case err == nil:
-			v = reopened
+			v = open
 		case errors.Is(err, store.ErrVisitNotOpen):
 			// The reversal has committed: a 2207/2304 that ran between it
 			// and this reopening found the settlement reversed, reopened
 			// the visit itself and settled it anew. The reversal stands
-			// and is answered (its retry, the visit having been settled
-			// since, is then "reversing twice", as after any new
-			// settlement).
+			// and is answered (and so is its retry, as after any new
+			// settlement: ownReversal).
 		default:
 			return nil, whenNotOpen(ctx, g, v.ID, "撤销结算", err)
 		}
@@ -97,14 +104,52 @@ func reverseVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessag
 	if err != nil {
 		return nil, fmt.Errorf("reading settlement %q: %w", id, err)
 	}
-	at, err := committedAt(ctx, g, st.Claim.InstitutionID, pb.SettlementService_ReverseSettlement_FullMethodName, rid, st)
+	return answerReversal(ctx, g, c, v, st, kind, msgid)
+}
+
+// ownReversal is settlement id of visit v when the gateway's own reversal
+// of it (reverseRequestID, with the reason of infno's reversals) reversed
+// it: a retry of that reversal, answered whatever the visit has become
+// since. Anything else is refused as notReversible says: a setl_id that is
+// not a settlement of v (settlesVisit), one not reversed, or reversed by
+// another request (a gRPC ReverseSettlement, or the reversal of a
+// settlement whose visit was cancelled before it could be marked:
+// "reversing twice").
+func ownReversal(ctx context.Context, g *Gateway, v store.Visit, id, infno string) (engine.Settlement, error) {
+	st, err := g.store.GetSettlement(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return engine.Settlement{}, notReversible(v, id)
+	case err != nil:
+		return engine.Settlement{}, fmt.Errorf("reading settlement %q: %w", id, err)
+	}
+	if !settlesVisit(v, st) || st.State != engine.StateReversed ||
+		st.ReversalRequestID != reverseRequestID(id) || st.ReversalReason != reverseReason(infno) {
+		return engine.Settlement{}, notReversible(v, id)
+	}
+	return st, nil
+}
+
+// answerReversal is the answer of the reversal of settlement st of visit
+// v, the same on every reading: its figures negated, setl_time when the
+// reversal committed (committedAt), medins_setl_id the msgid that settled
+// it (msgid, else from the audit log) and balc the balance right after
+// the reversal as the store kept it (engine.Settlement.BalanceAfterReversal);
+// a settlement reversed before stores kept it has none, and balc is then
+// the balance now (DECISIONS.md).
+func answerReversal(ctx context.Context, g *Gateway, c *Call, v store.Visit, st engine.Settlement, kind store.VisitKind, msgid string) (any, error) {
+	at, err := committedAt(ctx, g, st.Claim.InstitutionID, pb.SettlementService_ReverseSettlement_FullMethodName,
+		reverseRequestID(st.ID), st)
 	if err != nil {
 		return nil, err
 	}
-	// The balance after the reversal: read now (a retry reads it again).
-	after, err := g.store.GetPerson(ctx, v.PersonID)
+	person, err := g.store.GetPerson(ctx, v.PersonID)
 	if err != nil {
 		return nil, fmt.Errorf("reading person %q: %w", v.PersonID, err)
+	}
+	balc := person.AccountBalance
+	if st.BalanceAfterReversal != nil {
+		balc = *st.BalanceAfterReversal
 	}
 	// medins_setl_id is the settlement's: the msgid that settled it.
 	settleInfno := "2207"
@@ -118,7 +163,7 @@ func reverseVisit(ctx context.Context, g *Gateway, c *Call, input json.RawMessag
 	}
 	s := settled{ID: st.ID, Result: st.Result, Visit: v, Person: person, VisitType: st.Claim.VisitType,
 		MedType: v.MedType, At: at, Msgid: msgid}
-	return settleAnswer{Setlinfo: newSetlInfo(s).negated(after.AccountBalance),
+	return settleAnswer{Setlinfo: newSetlInfo(s).negated(balc),
 		Setldetail: negatedDetails(newSetlDetails(st.Result, person.Scheme))}, nil
 }
 

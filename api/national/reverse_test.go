@@ -17,7 +17,9 @@ func reversal(setlID string, v store.Visit) string {
 // TestReverseOutpatient: 2208 answers the settlement's figures negated
 // (balc the balance after the reversal), reopens the visit, and a retry
 // answers the same reversal; the next 2207 settles anew with a new
-// setl_id; reversing the first settlement again is then refused.
+// setl_id; a retry of the first reversal still answers it, before and
+// after the second settlement is reversed too; a setl_id not the visit's
+// is refused.
 func TestReverseOutpatient(t *testing.T) {
 	f := newStFixture(t)
 	v := f.s1Outpatient()
@@ -64,17 +66,28 @@ func TestReverseOutpatient(t *testing.T) {
 		t.Errorf("the new settlement pays %s, want 85.00", got)
 	}
 	f.sameAsGRPC(out2, second)
-	// The first settlement cannot be reversed again; nor can a setl_id
-	// that is not the visit's; the live one can.
-	if msg := f.refused("H1", "2208", reversal(first, v)); !strings.Contains(msg, "不是就诊") {
-		t.Errorf("reversing the reversed settlement again: %s", msg)
+	// A retry of the first reversal still answers it (balc included: the
+	// account paid the second settlement since), changing nothing; a
+	// setl_id that is not the visit's is refused; the live one reverses.
+	before = f.state()
+	if again := f.ok("2208", reversal(first, v)); again != rev {
+		t.Errorf("the first 2208 retried after a new settlement answered\n%s\nthe first\n%s", again, rev)
+	}
+	if after := f.state(); after != before {
+		t.Fatalf("the retried 2208 changed the state")
 	}
 	if msg := f.refused("H1", "2208", reversal("ST0", v)); !strings.Contains(msg, "setl_id ST0 不是就诊") {
 		t.Errorf("reversing a setl_id not the visit's: %s", msg)
 	}
-	f.ok("2208", reversal(second, v))
-	if msg := f.refused("H1", "2208", reversal(first, v)); !strings.Contains(msg, "请勿重复撤销") {
-		t.Errorf("reversing the first after the second: %s", msg)
+	rev2 := f.ok("2208", reversal(second, v))
+	if again := f.ok("2208", reversal(first, v)); again != rev {
+		t.Errorf("the first 2208 retried after the second reversal answered\n%s\nthe first\n%s", again, rev)
+	}
+	if again := f.ok("2208", reversal(second, v)); again != rev2 {
+		t.Errorf("the second 2208 retried answered\n%s\nthe first\n%s", again, rev2)
+	}
+	if msg := f.refused("H1", "2208", reversal("ST0", v)); !strings.Contains(msg, "请勿重复撤销") {
+		t.Errorf("reversing a setl_id not the visit's, the visit reopened: %s", msg)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/medsettle/medsettle/engine"
 	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
@@ -16,6 +17,18 @@ import (
 // after a reversal settles anew (DECISIONS.md).
 func settleRequestID(v store.Visit) string {
 	return "NAT-" + v.ID + "-" + strconv.Itoa(v.Generation)
+}
+
+// settlesVisit reports whether settlement st is one of visit v's: settled
+// by the visit's institution for its person under one of the visit's
+// request ids, settleRequestID of a generation up to v's.
+func settlesVisit(v store.Visit, st engine.Settlement) bool {
+	gen, ok := strings.CutPrefix(st.Claim.RequestID, "NAT-"+v.ID+"-")
+	if !ok || st.Claim.InstitutionID != v.InstitutionID || st.Claim.PersonID != v.PersonID {
+		return false
+	}
+	n, err := strconv.Atoi(gen)
+	return err == nil && n >= 0 && n <= v.Generation && strconv.Itoa(n) == gen
 }
 
 // reverseRequestID is the ReverseSettlement request id of a settlement's

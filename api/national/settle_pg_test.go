@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/medsettle/medsettle/store"
 	"github.com/medsettle/medsettle/store/pgstore"
 	"github.com/medsettle/medsettle/store/pgstore/pgtest"
@@ -54,5 +56,44 @@ func TestSettleOnPostgres(t *testing.T) {
 		if onPG[i] != onMem[i] {
 			t.Errorf("answer %d on PostgreSQL\n%s\non the memstore\n%s", i, onPG[i], onMem[i])
 		}
+	}
+}
+
+// TestReverseRetryWithoutStoredBalance: a settlement reversed before
+// stores kept the balance after a reversal (migration 0013; emulated by
+// clearing the column) has none, and its 2208 retry answers balc as the
+// balance is now, everything else as the first reversal.
+func TestReverseRetryWithoutStoredBalance(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	st, err := pgstore.Open(ctx, url, pgstore.Options{Schema: pgtest.Schema(t, url), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	f := newStFixtureOn(t, st)
+	v := f.s1Outpatient()
+	id := strings.Trim(field(t, f.ok("2207", outpatientInput(v, "450", "")), "setlinfo.setl_id"), `"`)
+	rev := f.ok("2208", reversal(id, v))
+	if got := field(t, rev, "setlinfo.balc"); got != "1000.00" {
+		t.Fatalf("2208 answered balc %s, want 1000.00", got)
+	}
+	f.ok("2207", outpatientInput(f.s1Outpatient(), "450", "")) // the account pays 315.00
+	if retry := f.ok("2208", reversal(id, v)); retry != rev {
+		t.Fatalf("the retried 2208 answered\n%s\nthe first\n%s", retry, rev)
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE `+pgx.Identifier{st.Schema()}.Sanitize()+`.settlements
+		SET balance_after_reversal = NULL WHERE settlement_id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.GetSettlement(ctx, id); err != nil || got.BalanceAfterReversal != nil {
+		t.Fatalf("the settlement without a stored balance reads %v, %v", got.BalanceAfterReversal, err)
+	}
+	retry := f.ok("2208", reversal(id, v))
+	if got := field(t, retry, "setlinfo.balc"); got != "685.00" {
+		t.Errorf("the retry without a stored balance answered balc %s, want the balance now, 685.00", got)
+	}
+	if strings.Replace(retry, `"balc":685.00`, `"balc":1000.00`, 1) != rev {
+		t.Errorf("the retry without a stored balance answered\n%s\nthe first\n%s", retry, rev)
 	}
 }
