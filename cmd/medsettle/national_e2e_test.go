@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -536,14 +535,9 @@ func sameMsgidSettlesOnce(t *testing.T, s *gatewayDemo, c hisCase, concurrent bo
 // TestNationalReversalRetryAnswersFirstReversal retries a 2305 after the
 // person's account moved, after the visit was settled again, and after
 // the visit was cancelled: GATEWAY.md says 2208/2305 "are idempotent on
-// setl_id: a retry answers the first reversal". It fails on this build
-// (a retry answers balc as the balance is now; once the visit is settled
-// again or cancelled a retry is refused), so it runs only with
-// MEDSETTLE_KNOWN_BUGS=1 until the gateway is fixed.
+// setl_id: a retry answers the first reversal", byte for byte (balc, the
+// balance right after the reversal, included).
 func TestNationalReversalRetryAnswersFirstReversal(t *testing.T) {
-	if os.Getenv("MEDSETTLE_KNOWN_BUGS") == "" {
-		t.Skip("a known bug of the gateway (a reversal's retry is not the first reversal's answer); MEDSETTLE_KNOWN_BUGS=1 runs it")
-	}
 	stores(t, func(t *testing.T, dbURL string) {
 		s := startGatewayDemo(t, dbURL, nil)
 		c := inpatientCase

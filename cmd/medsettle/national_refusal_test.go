@@ -79,8 +79,8 @@ func TestNationalRefusals(t *testing.T) {
 		other := s.his(t, "H61030000002", nil)
 		today := time.Now().In(shanghaiTZ).Format(time.DateOnly)
 
-		// V: open with its details uploaded; VS: settled, reversed and
-		// settled again; VC: cancelled.
+		// V: open with its details uploaded; VS: settled, reversed over
+		// gRPC and settled again; VC: cancelled.
 		v := openHISVisit(t, his, c, today)
 		his.ok("2204", c.feedetail(v, "B1", today), nil)
 		settleData := func(mdtrtID, bchno string) map[string]any {
@@ -93,7 +93,13 @@ func TestNationalRefusals(t *testing.T) {
 		var s1 settleOutput
 		his.ok("2207", map[string]any{"data": settleData(vs, "B2")}, &s1)
 		first := s1.str(t, "setl_id")
-		his.ok("2208", map[string]any{"data": map[string]string{"setl_id": first, "mdtrt_id": vs, "psn_no": c.person}}, nil)
+		// Reversed over gRPC, not by the gateway's 2208: a 2208 of it is
+		// reversing twice, not a retry (a retry of the gateway's own
+		// reversal is answered: TestNationalReversalRetryAnswersFirstReversal).
+		if _, err := s.grpc.ReverseSettlement(context.Background(), &pb.ReverseSettlementRequest{RequestId: "grpc-rev-" + first,
+			SettlementId: first, Reason: "refusal test"}); err != nil {
+			t.Fatal(err)
+		}
 		his.ok("2207", map[string]any{"data": settleData(vs, "B2")}, nil)
 		vc := openHISVisit(t, his, c, today)
 		his.ok("2202", map[string]any{"data": map[string]string{"psn_no": c.person, "mdtrt_id": vc, "ipt_otp_no": ""}}, nil)
