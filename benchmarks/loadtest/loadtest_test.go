@@ -161,7 +161,13 @@ func TestParseFlags(t *testing.T) {
 		o.concurrency != 64 || o.connections != 8 || o.persons != 2000 || strings.Join(o.serveArgs, "|") != "--max-in-flight|128" {
 		t.Fatalf("parseFlags = %+v", o)
 	}
-	for _, bad := range [][]string{{"-stores", "sqlite"}, {"-stores", ","}, {"-duration", "10ms"}, {"-connections", "65"}, {"-persons", "4"}, {"extra"}} {
+	if o.serverProcs != 0 {
+		t.Fatalf("the server's GOMAXPROCS is %d by default, want 0 (Go's own)", o.serverProcs)
+	}
+	if o, err := parseFlags([]string{"-server-gomaxprocs", "4"}, &strings.Builder{}); err != nil || o.serverProcs != 4 {
+		t.Fatalf("-server-gomaxprocs 4: %+v, %v", o, err)
+	}
+	for _, bad := range [][]string{{"-stores", "sqlite"}, {"-stores", ","}, {"-duration", "10ms"}, {"-connections", "65"}, {"-persons", "4"}, {"extra"}, {"-server-gomaxprocs", "-1"}} {
 		if _, err := parseFlags(bad, &strings.Builder{}); err == nil || exitCode(err) != 2 {
 			t.Errorf("parseFlags(%q) = %v", bad, err)
 		}

@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -46,6 +47,9 @@ type options struct {
 	keep        bool
 	compare     bool
 	profileDir  string
+	// serverProcs is the server's GOMAXPROCS (0: the Go runtime's
+	// default, the machine's CPUs).
+	serverProcs int
 }
 
 func main() {
@@ -91,12 +95,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a row misses its target")
 	fs.BoolVar(&o.compare, "compare", false, "only issue 12's comparison: gRPC Settle and the national gateway's 2301+2304, on memstore and pgstore")
 	fs.StringVar(&o.profileDir, "profile", "", "write a CPU profile of the server during each call's first round to DIR/<store>-<call>.pprof, and its mutex waits to DIR/<store>-<call>.mutex.pprof (serve --pprof-listen --pprof-mutex-fraction 20)")
+	fs.IntVar(&o.serverProcs, "server-gomaxprocs", 0, "run the server with GOMAXPROCS=N (0: Go's default, the machine's CPUs); the load generators keep theirs")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (server logs, ghz reports) and print its path")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("flags: loadtest takes no arguments, got %q", fs.Args())
+	}
+	if o.serverProcs < 0 {
+		return o, fmt.Errorf("flags: -server-gomaxprocs is %d; give 0 (Go's default) or a positive count", o.serverProcs)
 	}
 	for _, s := range strings.Split(*stores, ",") {
 		s = strings.TrimSpace(s)
@@ -268,6 +276,9 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 		}
 		prof = &profiler{dir: o.profileDir, addr: fmt.Sprintf("127.0.0.1:%d", port)}
 		args = append(args, "--pprof-listen", prof.addr, "--pprof-mutex-fraction", "20")
+	}
+	if o.serverProcs > 0 {
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(o.serverProcs))
 	}
 	p.step(name + ": starting medsettle serve --demo")
 	srv, err := startServer(ctx, bin, work, name, args, env)

@@ -127,8 +127,12 @@ func (m method) render() string {
 		m.started.UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), runtime.Version(), m.ghzVersion, m.ghz)
 	fmt.Fprintf(&b, "- Each call: %s warm-up (not counted), then %s measured in %d rounds of %s, the calls of a store taking turns; %d concurrent calls over %d connections; calls in flight at the end of a round left out (--duration-stop ignore).\n",
 		o.warmup, o.duration, o.rounds, o.duration/time.Duration(o.rounds), o.concurrency, o.connections)
-	fmt.Fprintf(&b, "- Server: medsettle serve --demo%s; %s persons imported (employees of 350500); PreSettle and Settle: the 6-line inpatient claim of benchmarks/ghz/settle-demo.json at QZ-H3, each call a new request id, ghz sending ready messages from a file (--binary-file) rather than building each from a JSON template, its template functions and data off; CPU per call is over the time the calls ran, not ghz's setup or report.\n",
-		strings.TrimRight(" "+strings.Join(o.serveArgs, " "), " "), thousands(float64(o.persons)))
+	procs := ""
+	if o.serverProcs > 0 {
+		procs = fmt.Sprintf(" with GOMAXPROCS=%d", o.serverProcs)
+	}
+	fmt.Fprintf(&b, "- Server: medsettle serve --demo%s%s; %s persons imported (employees of 350500); PreSettle and Settle: the 6-line inpatient claim of benchmarks/ghz/settle-demo.json at QZ-H3, each call a new request id, ghz sending ready messages from a file (--binary-file) rather than building each from a JSON template, its template functions and data off; CPU per call is over the time the calls ran, not ghz's setup or report.\n",
+		strings.TrimRight(" "+strings.Join(o.serveArgs, " "), " "), procs, thousands(float64(o.persons)))
 	for _, s := range o.stores {
 		if s == "memstore" || s == "pgstore" {
 			fmt.Fprintf(&b, "- Gateway (issue 12): the same claim through `serve --national-listen` (x-tif, a config of QZ-H3 in the run's directory), %d workers with keep-alive connections, each claim an admission opened beforehand (2401, not timed) then 2301 (the 6 lines, prices and counts as JSON numbers) and 2304, each request signed as a HIS signs it (SHA-256, a fresh nonce); the claim's latency is its 2301 + 2304; ratio to the Settle row of the same store and run, at least 0.7 on the embedded store (issue 12) and 0.25 on PostgreSQL (a floor against regressions: docs/DECISIONS.md, \"Gateway speed: the embedded store's target, PostgreSQL's floor\"); client CPU/call in the ghz column.\n", o.concurrency)
