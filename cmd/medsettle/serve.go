@@ -118,6 +118,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if before, after := serveProcs(os.Getenv); after != before {
+		log.Info("GOMAXPROCS raised (set GOMAXPROCS to choose another count)", "from", before, "to", after)
+	}
 	stopTelemetry, _, err := setupTelemetry(ctx, log, f.metricsListen)
 	if err != nil {
 		return fmt.Errorf("OpenTelemetry (OTEL_EXPORTER_OTLP_*, --metrics-listen): %w", err)
