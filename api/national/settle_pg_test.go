@@ -19,13 +19,7 @@ import (
 // memstore (ids aside): the layers and the balance a settlement read are
 // stored with it, and the commit time and settling msgid are found again.
 func TestSettleOnPostgres(t *testing.T) {
-	url := pgtest.URL(t)
-	ctx := context.Background()
-	st, err := pgstore.Open(ctx, url, pgstore.Options{Schema: pgtest.Schema(t, url), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := openPGStore(t)
 	run := func(f *stFixture) []string {
 		v := f.s1Outpatient()
 		out := f.ok("2207", outpatientInput(v, "450", s1OutpatientFigures))
@@ -64,13 +58,8 @@ func TestSettleOnPostgres(t *testing.T) {
 // clearing the column) has none, and its 2208 retry answers balc as the
 // balance is now, everything else as the first reversal.
 func TestReverseRetryWithoutStoredBalance(t *testing.T) {
-	url := pgtest.URL(t)
 	ctx := context.Background()
-	st, err := pgstore.Open(ctx, url, pgstore.Options{Schema: pgtest.Schema(t, url), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := openPGStore(t)
 	f := newStFixtureOn(t, st)
 	v := f.s1Outpatient()
 	id := strings.Trim(field(t, f.ok("2207", outpatientInput(v, "450", "")), "setlinfo.setl_id"), `"`)
@@ -96,4 +85,17 @@ func TestReverseRetryWithoutStoredBalance(t *testing.T) {
 	if strings.Replace(retry, `"balc":685.00`, `"balc":1000.00`, 1) != rev {
 		t.Errorf("the retry without a stored balance answered\n%s\nthe first\n%s", retry, rev)
 	}
+}
+
+// openPGStore is a pgstore in a fresh schema of the test database, closed
+// when the test ends.
+func openPGStore(t *testing.T) *pgstore.Store {
+	t.Helper()
+	url := pgtest.URL(t)
+	st, err := pgstore.Open(context.Background(), url, pgstore.Options{Schema: pgtest.Schema(t, url), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
 }
