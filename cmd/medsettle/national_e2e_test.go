@@ -384,13 +384,7 @@ func reconcileBoth(t *testing.T, s *gatewayDemo, his *hisClient, c hisCase, toda
 		count int64
 		want  string
 	}{{r.GetCount(), "0"}, {r.GetCount() + 1, "1"}} {
-		var out struct {
-			Stmtinfo struct {
-				SetlOptins   string `json:"setl_optins"`
-				StmtRslt     string `json:"stmt_rslt"`
-				StmtRsltDscr string `json:"stmt_rslt_dscr"`
-			} `json:"stmtinfo"`
-		}
+		var out reconcileAnswer
 		his.ok("3201", map[string]any{"data": map[string]any{"insutype": c.insutype, "clr_type": clr, "setl_optins": "610300",
 			"stmt_begndate": today, "stmt_enddate": today, "medfee_sumamt": json.Number(r.GetTotal()),
 			"fund_pay_sumamt": json.Number(r.GetFundTotal()), "acct_pay": json.Number(r.GetAccount()),
@@ -587,4 +581,14 @@ func outputDiff(a, b json.RawMessage) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, "; ")
+}
+
+// reconcileAnswer is the output of 3201 that the tests read: its
+// stmtinfo.
+type reconcileAnswer struct {
+	Stmtinfo struct {
+		SetlOptins   string `json:"setl_optins"`
+		StmtRslt     string `json:"stmt_rslt"`
+		StmtRsltDscr string `json:"stmt_rslt_dscr"`
+	} `json:"stmtinfo"`
 }

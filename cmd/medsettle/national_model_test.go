@@ -1097,13 +1097,7 @@ func (m *modelRun) reconcile() {
 					want  string
 				}{{"the live settlements' sums", count, total, "0"}, {"a fen more", count, total.Add(decimal.New(1, -2)), "1"},
 					{"one settlement more", count + 1, total, "1"}} {
-					var out struct {
-						Stmtinfo struct {
-							SetlOptins   string `json:"setl_optins"`
-							StmtRslt     string `json:"stmt_rslt"`
-							StmtRsltDscr string `json:"stmt_rslt_dscr"`
-						} `json:"stmtinfo"`
-					}
+					var out reconcileAnswer
 					m.call(v, "3201", map[string]any{"data": map[string]any{"insutype": modelSchemes[region].insutype, "clr_type": clr,
 						"setl_optins": region, "stmt_begndate": from, "stmt_enddate": to, "medfee_sumamt": json.Number(tc.total.StringFixed(2)),
 						"fund_pay_sumamt": json.Number(fund.StringFixed(2)), "acct_pay": json.Number(account.StringFixed(2)),
