@@ -9,33 +9,10 @@ import (
 	"github.com/medsettle/medsettle/engine"
 )
 
-// oldCheckFeeDetails is CheckFeeDetails as it was before lineClean: the
-// judge of the fast path.
+// oldCheckFeeDetails is CheckFeeDetails as it was before lineClean, every
+// line through the per-field checks: the judge of the fast path.
 func oldCheckFeeDetails(lines []FeeDetail) error {
-	var bad engine.Violations
-	if len(lines) > MaxVisitDetails {
-		bad.Addf("lines", "has %d lines; at most %d are allowed in one upload", len(lines), MaxVisitDetails)
-		return bad.Err()
-	}
-	for i, d := range lines {
-		at := func(field string) engine.FieldPath { return engine.IndexPath("lines", i, field) }
-		engine.CheckIDAt(&bad, at("sn"), d.SN)
-		engine.CheckTextAt(&bad, at("batch"), d.Batch, engine.MaxIDLen)
-		engine.CheckTextAt(&bad, at("code"), d.Code, engine.MaxIDLen)
-		engine.CheckTextAt(&bad, at("name"), d.Name, engine.MaxNameLen)
-		engine.CheckTextAt(&bad, at("fee_time"), d.FeeTime, engine.MaxIDLen)
-		engine.CheckTextAt(&bad, at("med_type"), d.MedType, engine.MaxIDLen)
-		if d.Quantity.Scaled() < 0 {
-			bad.AddAtf(at("quantity"), "is %s; a quantity cannot be negative", d.Quantity)
-		}
-		if d.UnitPrice.Scaled() < 0 {
-			bad.AddAtf(at("unit_price"), "is %s; a price cannot be negative", d.UnitPrice)
-		}
-		if d.Amount.IsNegative() {
-			bad.AddAtf(at("amount"), "is %s; an amount cannot be negative", d.Amount)
-		}
-	}
-	return bad.Err()
+	return checkFeeDetails(lines, func(*FeeDetail) bool { return false })
 }
 
 // trickyTexts are texts at the edges of CheckIDAt's and CheckTextAt's
