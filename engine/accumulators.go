@@ -51,16 +51,15 @@ func (a Accumulators) Pool(name string) Money {
 
 // Apply returns a + sign × d, sign being +1 (settle) or -1 (reverse). The
 // receiver is not modified, and the result shares no map with it or with
-// d: its maps are made once, at their size, and filled (no copy that an
-// added entry would then grow).
+// d. A's maps are copied whole (cloneMap) rather than entry by entry: a
+// store applies a settlement's one visit type and one pool to maps that
+// mostly hold them already, and iterating and rehashing every entry cost
+// more than the rest of Apply.
 func (a Accumulators) Apply(d Accumulators, sign int) Accumulators {
 	out := a
 	out.InpatientCount += sign * d.InpatientCount
 	if a.VisitTypes != nil || len(d.VisitTypes) > 0 {
-		out.VisitTypes = make(map[VisitType]VisitAccumulator, len(a.VisitTypes)+len(d.VisitTypes))
-		for k, v := range a.VisitTypes {
-			out.VisitTypes[k] = v
-		}
+		out.VisitTypes = cloneMap(a.VisitTypes, len(d.VisitTypes))
 	}
 	for v, dv := range d.VisitTypes {
 		cur := out.VisitTypes[v]
@@ -72,10 +71,7 @@ func (a Accumulators) Apply(d Accumulators, sign int) Accumulators {
 		}
 	}
 	if a.PoolUsed != nil || len(d.PoolUsed) > 0 {
-		out.PoolUsed = make(map[string]Money, len(a.PoolUsed)+len(d.PoolUsed))
-		for k, v := range a.PoolUsed {
-			out.PoolUsed[k] = v
-		}
+		out.PoolUsed = cloneMap(a.PoolUsed, len(d.PoolUsed))
 	}
 	for name, used := range d.PoolUsed {
 		sum := out.PoolUsed[name].addSigned(used, sign)
