@@ -23,17 +23,18 @@ func (s *Store) AdjustAccount(_ context.Context, a store.Adjustment) (store.Adju
 		first.Person = clonePerson(first.Person)
 		return first, nil
 	}
-	p, ok := s.persons[a.PersonID]
+	e, ok := s.persons[a.PersonID]
 	if !ok {
 		return store.Adjustment{}, fmt.Errorf("person %q: %w", a.PersonID, store.ErrNotFound)
 	}
+	p := e.p
 	balance := p.AccountBalance.Add(a.Delta())
 	if balance.IsNegative() {
 		return store.Adjustment{}, fmt.Errorf("person %q: debit %s, balance %s: %w",
 			a.PersonID, a.Debit, p.AccountBalance, store.ErrInsufficientBalance)
 	}
 	p.AccountBalance = balance
-	s.persons[p.ID] = p
+	e.p = p
 	a.At = time.Now().UTC().Truncate(time.Microsecond)
 	a.Person = p
 	if s.adjustments == nil {

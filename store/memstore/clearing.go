@@ -197,7 +197,7 @@ func (s *Store) selectLocked(sel store.Selection, key engine.ClearingRun) (clear
 		}
 		sort.Strings(members)
 		for _, pid := range members {
-			for _, slot := range s.byPerson[pid] {
+			for _, slot := range s.settlementSlots(pid) {
 				rec := s.recs.bytes(slot)
 				v, err := viewRecord(rec)
 				if err != nil {

@@ -77,7 +77,7 @@ func (s *Store) EnrollMembers(_ context.Context, contractID string, personIDs []
 			enrolled++
 			continue
 		}
-		p, ok := s.persons[id]
+		p, ok := s.person(id)
 		switch {
 		case !ok:
 			reject(id, "person %q is not registered", id)

@@ -20,7 +20,7 @@ func (s *Store) PutFiling(ctx context.Context, f engine.Filing) error {
 	defer mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	person := s.persons[f.PersonID]
+	person, _ := s.person(f.PersonID)
 	if err := engine.ValidateFiling(f, person); err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func (s *Store) LoadSettlements(ctx context.Context, sts []engine.Settlement) er
 				rec.Fingerprint = rec.Claim.Fingerprint()
 			}
 			buf = appendRecord(buf[:0], &rec)
-			s.addRecordLocked(rec.Claim, rec.ID, s.recs.write(nil, buf))
+			s.addRecordLocked(s.persons[rec.Claim.PersonID], rec.Claim, rec.ID, s.recs.write(nil, buf))
 		}
 	}
 	return nil

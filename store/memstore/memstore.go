@@ -27,8 +27,9 @@ var _ store.Store = (*Store)(nil)
 // record's bytes found under the mutex stay valid after it is released
 // (GetSettlement decodes them without holding it).
 type Store struct {
-	mu      sync.RWMutex
-	persons map[string]engine.Person
+	mu sync.RWMutex
+	// persons are the stored persons by id (person_entry.go).
+	persons map[string]*personEntry
 	// institutions (id → engine.Institution, its budgets never changed
 	// once stored) and policies (a slice PutPolicy replaces whole, never
 	// changed once stored) are written under the mutex and read without
@@ -48,11 +49,11 @@ type Store struct {
 	filings     map[string]map[string]engine.Filing
 	filingOwner map[string]string
 
-	// Settlement slots (records) by institution and by person, in commit
-	// order (settlements are never deleted): what clearing and
-	// reconciliation scan instead of every settlement.
+	// Settlement slots (records) by institution, in commit order
+	// (settlements are never deleted): what reconciliation scans instead
+	// of every settlement. Those by person are in its entry
+	// (personEntry.slots).
 	byInstitution map[string][]uint32
-	byPerson      map[string][]uint32
 
 	// Clearing runs by id, the draft of each run key, the final runs.
 	runs   map[string]*runRecord
@@ -65,7 +66,7 @@ type Store struct {
 	contracts map[string]*contractRecord
 	enrolled  map[personYear]string
 
-	locks sync.Map // person id → *sync.Mutex
+	locks sync.Map // person id → *sync.Mutex (personLock)
 
 	audit auditLog // the audit log (audit.go)
 
@@ -100,7 +101,7 @@ type institutionYear struct {
 // New returns an empty store.
 func New() *Store {
 	s := &Store{
-		persons:      map[string]engine.Person{},
+		persons:      map[string]*personEntry{},
 		reversalKeys: map[requestKey]keyEntry{},
 		accums:       map[personYear]engine.Accumulators{},
 		budgetUsed:   map[institutionYear]engine.Money{},
@@ -108,7 +109,6 @@ func New() *Store {
 		filingOwner:  map[string]string{},
 
 		byInstitution: map[string][]uint32{},
-		byPerson:      map[string][]uint32{},
 		runs:          map[string]*runRecord{},
 		drafts:        map[string]string{},
 		contracts:     map[string]*contractRecord{},
@@ -116,18 +116,6 @@ func New() *Store {
 	}
 	s.recs.init()
 	return s
-}
-
-// lockPerson takes the person's lock and returns it, to be unlocked.
-// Loading first, a person's lock is made once, not on every call.
-func (s *Store) lockPerson(id string) *sync.Mutex {
-	m, ok := s.locks.Load(id)
-	if !ok {
-		m, _ = s.locks.LoadOrStore(id, &sync.Mutex{})
-	}
-	mu := m.(*sync.Mutex)
-	mu.Lock()
-	return mu
 }
 
 // PutPerson creates or replaces a person; a person already stored keeps
@@ -150,10 +138,12 @@ func (s *Store) PutPerson(_ context.Context, p engine.Person) error {
 // The caller holds the person's lock and s.mu.
 func (s *Store) putPersonLocked(p engine.Person) {
 	p = clonePerson(p)
-	if old, ok := s.persons[p.ID]; ok {
-		p.AccountBalance = old.AccountBalance
+	if e, ok := s.persons[p.ID]; ok {
+		p.AccountBalance = e.p.AccountBalance
+		e.p = p
+		return
 	}
-	s.persons[p.ID] = p
+	s.persons[p.ID] = &personEntry{mu: s.personLock(p.ID), p: p}
 }
 
 // PutPersons creates or replaces many persons in one atomic step: it
@@ -190,7 +180,7 @@ func (s *Store) PutPersons(_ context.Context, ps []engine.Person) error {
 func (s *Store) GetPerson(_ context.Context, id string) (engine.Person, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	p, ok := s.persons[id]
+	p, ok := s.person(id)
 	if !ok {
 		return engine.Person{}, fmt.Errorf("person %q: %w", id, store.ErrNotFound)
 	}

@@ -22,7 +22,8 @@ func (s *Store) EachPerson(ctx context.Context, region string, scheme engine.Sch
 	}
 	s.mu.RLock()
 	var matched []engine.Person
-	for _, p := range s.persons {
+	for _, e := range s.persons {
+		p := e.p
 		if (region == "" || p.Region == region) && (scheme == engine.SchemeUnspecified || p.Scheme == scheme) {
 			matched = append(matched, p)
 		}

@@ -25,7 +25,7 @@ func (s *Store) visible(ps []engine.Person) int {
 	defer s.mu.RUnlock()
 	n := 0
 	for _, p := range ps {
-		if s.persons[p.ID].Name == p.Name {
+		if stored, _ := s.person(p.ID); stored.Name == p.Name {
 			n++
 		}
 	}
@@ -79,7 +79,7 @@ func TestPutPersonsIsOneStep(t *testing.T) {
 		s.mu.RLock()
 		names := map[string]bool{}
 		for i := range 50 {
-			if p, ok := s.persons[fmt.Sprintf("P%02d", i)]; ok {
+			if p, ok := s.person(fmt.Sprintf("P%02d", i)); ok {
 				names[p.Name] = true
 			}
 		}

@@ -27,20 +27,26 @@ func (s *Store) Snapshot(_ context.Context, personID, institutionID string, year
 // changes stored accumulators in place, it stores new ones
 // (applyLocked), so they may be read after s.mu is released.
 func (s *Store) readLocked(personID, institutionID string, year int) (store.PersonYear, error) {
-	p, ok := s.persons[personID]
+	e, ok := s.persons[personID]
 	if !ok {
 		return store.PersonYear{}, fmt.Errorf("person %q: %w", personID, store.ErrNotFound)
 	}
+	return s.readEntryLocked(e, institutionID, year), nil
+}
+
+// readEntryLocked is readLocked of a person already looked up.
+func (s *Store) readEntryLocked(e *personEntry, institutionID string, year int) store.PersonYear {
+	personID := e.p.ID
 	acc, ok := s.accums[personYear{personID, year}]
 	if !ok {
 		acc = engine.NewAccumulators(personID, year)
 	}
 	return store.PersonYear{
-		Person:       p,
+		Person:       e.p,
 		Accumulators: acc,
 		BudgetUsed:   s.budgetUsed[institutionYear{institutionID, year}],
 		Filings:      s.filingsLocked(personID),
-	}, nil
+	}
 }
 
 // replayLocked answers a request whose key is already recorded: the
@@ -96,13 +102,13 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 	same := claim.SameRequest
 	s.mu.RLock()
 	st, done, err := s.replayLocked(key, same)
-	_, known := s.persons[claim.PersonID]
+	person, known := s.persons[claim.PersonID]
 	s.mu.RUnlock()
 	if done {
 		return st, err
 	}
 	// Persons are never deleted: checking first keeps unknown ids from
-	// growing the lock table.
+	// growing the lock table, and the entry found stays the person's.
 	if !known {
 		return engine.Settlement{}, fmt.Errorf("person %q: %w", claim.PersonID, store.ErrNotFound)
 	}
@@ -115,20 +121,17 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 		vmu := s.visitLocks.lock(mark.VisitID)
 		defer vmu.Unlock()
 	}
-	mu := s.lockPerson(claim.PersonID)
-	defer mu.Unlock()
+	person.mu.Lock() // lockPerson(claim.PersonID), without looking it up
+	defer person.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return engine.Settlement{}, err
 	}
 	s.mu.RLock()
 	st, done, err = s.replayLocked(key, same)
-	state, readErr := s.readLocked(claim.PersonID, claim.InstitutionID, claim.Year())
+	state := s.readEntryLocked(person, claim.InstitutionID, claim.Year())
 	s.mu.RUnlock()
 	if done {
 		return st, err
-	}
-	if readErr != nil {
-		return engine.Settlement{}, readErr
 	}
 	if mark != nil {
 		// Refused before computing, so that a stale mark is not checked
@@ -163,7 +166,7 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 	*buf = body
 	id := store.NewSettlementID()
 
-	st, done, err = s.commit(key, same, changes, &out, id, body)
+	st, done, err = s.commit(person, key, same, changes, &out, id, body)
 	if done || mark == nil {
 		return st, err
 	}
@@ -185,7 +188,7 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 // mutex, with id or, if that is taken, a new one, unless a request with
 // the same key committed while it computed: then it reports done and
 // what that request's answer is for this one.
-func (s *Store) commit(key requestKey, same func(string) bool, changes engine.Changes, out *engine.Settlement, id string, body []byte) (engine.Settlement, bool, error) {
+func (s *Store) commit(person *personEntry, key requestKey, same func(string) bool, changes engine.Changes, out *engine.Settlement, id string, body []byte) (engine.Settlement, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// A request with the same key for another person may have committed
@@ -200,14 +203,14 @@ func (s *Store) commit(key requestKey, same func(string) bool, changes engine.Ch
 		}
 		id = store.NewSettlementID()
 	}
-	used := s.applyLocked(changes)
+	used := s.applyLocked(person, changes)
 	if res := &out.Result; res.BudgetLimit != nil {
 		b := engine.NewBudgetStatus(out.Claim.Year(), *res.BudgetLimit, used, res.WarnRatio)
 		res.Budget = &b
 	}
 	out.ID = id
 	var pre [96]byte
-	s.addRecordLocked(out.Claim, id, s.recs.write(appendRecordPrefix(pre[:0], id, out.Result.Budget), body))
+	s.addRecordLocked(person, out.Claim, id, s.recs.write(appendRecordPrefix(pre[:0], id, out.Result.Budget), body))
 	return *out, false, nil
 }
 
@@ -241,11 +244,12 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 		return engine.Settlement{}, fmt.Errorf("settlement %q was reversed by request %q: %w", cur.ID, cur.ReversalRequestID, engine.ErrAlreadyReversed)
 	}
 	ch := engine.ReverseChanges(cur)
-	s.applyLocked(ch)
+	person := s.persons[ch.PersonID]
+	s.applyLocked(person, ch)
 	// The balance right after the reversal, read under the person's lock
 	// and the store's mutex: kept with the record, so that every reading
 	// and every retry answers it, whatever the account does later.
-	after := s.persons[cur.Claim.PersonID].AccountBalance
+	after := person.p.AccountBalance
 	next := cur
 	next.State = ch.State
 	next.ReversalReason = r.Reason
@@ -258,18 +262,16 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 
 // applyLocked applies the engine's plan of changes (engine.SettleChanges,
 // engine.ReverseChanges) to the accumulators, the account balance and the
-// budget usage, and returns the usage after it. s.mu must be held for
-// writing.
-func (s *Store) applyLocked(ch engine.Changes) engine.Money {
+// budget usage, and returns the usage after it. person is the entry of
+// ch.PersonID. s.mu must be held for writing.
+func (s *Store) applyLocked(person *personEntry, ch engine.Changes) engine.Money {
 	py := personYear{ch.PersonID, ch.Year}
 	acc, ok := s.accums[py]
 	if !ok {
 		acc = engine.NewAccumulators(ch.PersonID, ch.Year)
 	}
 	s.accums[py] = ch.ApplyAccumulators(acc)
-	person := s.persons[ch.PersonID]
-	person.AccountBalance = ch.ApplyAccount(person.AccountBalance)
-	s.persons[ch.PersonID] = person
+	person.p.AccountBalance = ch.ApplyAccount(person.p.AccountBalance)
 	iy := institutionYear{ch.InstitutionID, ch.Year}
 	used := ch.ApplyBudget(s.budgetUsed[iy])
 	s.budgetUsed[iy] = used
@@ -293,12 +295,13 @@ func (s *Store) nextSettlementIDLocked() string {
 var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // addRecordLocked indexes a new settlement of claim, whose record is
-// written at ref: by id, by institution and by person, and its request
-// key. s.mu must be held for writing.
-func (s *Store) addRecordLocked(claim engine.Claim, id string, ref recordRef) {
+// written at ref: by id, by institution and by person (person is the
+// entry of claim.PersonID), and its request key. s.mu must be held for
+// writing.
+func (s *Store) addRecordLocked(person *personEntry, claim engine.Claim, id string, ref recordRef) {
 	slot := s.recs.add(id, ref)
 	s.byInstitution[claim.InstitutionID] = append(s.byInstitution[claim.InstitutionID], slot)
-	s.byPerson[claim.PersonID] = append(s.byPerson[claim.PersonID], slot)
+	person.slots = append(person.slots, slot)
 	s.recs.addSettleKey(requestKey{claim.InstitutionID, claim.RequestID}, slot)
 }
 
