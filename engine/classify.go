@@ -33,39 +33,53 @@ type LineClass struct {
 // scope. It is pure and does not check the code against
 // UNKNOWN_ITEM_REJECT (CheckCodes does).
 func ClassifyLine(p *Policy, it LineItem) LineClass {
-	e, ok := p.Item(it.Code)
-	if !ok {
+	e := p.item(it.Code)
+	if e == nil {
 		return LineClass{OutOfScope: it.Amount}
 	}
-	lc := LineClass{Known: true, Entry: e}
-	if e.Category == ItemC {
-		lc.OutOfScope = it.Amount
-		return lc
-	}
-	rest := it.Amount
-	if e.PriceCap != nil && it.UnitPrice.GreaterThan(*e.PriceCap) {
-		lc.OverLimit = rest.Min(overLimit(it.UnitPrice.Sub(*e.PriceCap), it.Quantity))
-		rest = rest.Sub(lc.OverLimit)
-	}
-	if e.Category == ItemB {
-		lc.PreSelfPay = rest.MulRatio(e.SelfPayRatio)
-		rest = rest.Sub(lc.PreSelfPay)
-	}
-	lc.InScope = rest
+	lc := LineClass{Known: true, Entry: *e}
+	lc.OutOfScope, lc.OverLimit, lc.PreSelfPay, lc.InScope = splitLine(e, &it)
 	return lc
 }
 
+// splitLine is ClassifyLine's split of a catalogued line into out of
+// scope, over limit, pre self-pay and in scope. Settle's classify uses it
+// directly: it reads the entry in place rather than copying it into a
+// LineClass for every line.
+func splitLine(e *CatalogEntry, it *LineItem) (outOfScope, overLimitPart, preSelfPay, inScope Money) {
+	if e.Category == ItemC {
+		return it.Amount, Money{}, Money{}, Money{}
+	}
+	rest := it.Amount
+	if e.PriceCap != nil && it.UnitPrice.GreaterThan(*e.PriceCap) {
+		overLimitPart = rest.Min(overLimit(it.UnitPrice.Sub(*e.PriceCap), it.Quantity))
+		rest = rest.Sub(overLimitPart)
+	}
+	if e.Category == ItemB {
+		preSelfPay = rest.MulRatio(e.SelfPayRatio)
+		rest = rest.Sub(preSelfPay)
+	}
+	return Money{}, overLimitPart, preSelfPay, rest
+}
+
 // classify splits the claim's items into out of scope, over limit, pre
-// self-pay and in scope, line by line (ClassifyLine). An unknown item is
-// out of scope (CheckCodes has refused it first where the policy says so).
+// self-pay and in scope, line by line as ClassifyLine does. An unknown
+// item is out of scope (CheckCodes has refused it first where the policy
+// says so).
 func classify(p *Policy, c Claim, b *Breakdown) {
-	for _, it := range c.Items {
+	for i := range c.Items {
+		it := &c.Items[i]
 		b.Total = b.Total.Add(it.Amount)
-		lc := ClassifyLine(p, it)
-		b.OutOfScope = b.OutOfScope.Add(lc.OutOfScope)
-		b.OverLimit = b.OverLimit.Add(lc.OverLimit)
-		b.PreSelfPay = b.PreSelfPay.Add(lc.PreSelfPay)
-		b.InScope = b.InScope.Add(lc.InScope)
+		e := p.item(it.Code)
+		if e == nil {
+			b.OutOfScope = b.OutOfScope.Add(it.Amount)
+			continue
+		}
+		out, over, pre, in := splitLine(e, it)
+		b.OutOfScope = b.OutOfScope.Add(out)
+		b.OverLimit = b.OverLimit.Add(over)
+		b.PreSelfPay = b.PreSelfPay.Add(pre)
+		b.InScope = b.InScope.Add(in)
 	}
 }
 

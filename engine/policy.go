@@ -153,19 +153,28 @@ func (p *Policy) WarnRatio() Ratio {
 
 // Item looks a code up in the catalog.
 func (p *Policy) Item(code string) (CatalogEntry, bool) {
+	if e := p.item(code); e != nil {
+		return *e, true
+	}
+	return CatalogEntry{}, false
+}
+
+// item is the catalog entry of a code in place, or nil: Settle reads
+// every line's entry without copying it.
+func (p *Policy) item(code string) *CatalogEntry {
 	if p.catalogIndex == nil {
-		for _, e := range p.Catalog {
-			if e.Code == code {
-				return e, true
+		for i := range p.Catalog {
+			if p.Catalog[i].Code == code {
+				return &p.Catalog[i]
 			}
 		}
-		return CatalogEntry{}, false
+		return nil
 	}
 	i, ok := p.catalogIndex[code]
 	if !ok {
-		return CatalogEntry{}, false
+		return nil
 	}
-	return p.Catalog[i], true
+	return &p.Catalog[i]
 }
 
 // Index builds the catalog lookup table; call it once after building or

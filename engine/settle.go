@@ -216,8 +216,9 @@ func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c
 		if err != nil {
 			return basicResult{}, err
 		}
-		layer.capped(limit, acc.Pool(ben.CapPool))
-		paid = capLines((*details)[start:], raw, limit.Sub(acc.Pool(ben.CapPool)))
+		used := acc.Pool(ben.CapPool)
+		layer.capped(limit, used)
+		paid = capLines((*details)[start:], raw, limit.Sub(used))
 		delta.PoolUsed = map[string]Money{ben.CapPool: paid}
 	}
 	layer.Raw, layer.Paid = raw, paid
