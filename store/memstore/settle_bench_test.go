@@ -58,6 +58,7 @@ func BenchmarkMemstoreSettle(b *testing.B) {
 	var seq atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
+	reportCPU(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := seq.Add(1)

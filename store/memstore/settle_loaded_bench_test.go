@@ -109,6 +109,7 @@ func BenchmarkMemstoreSettleLoaded(b *testing.B) {
 	s := loadedStore(b)
 	b.ReportAllocs()
 	b.ResetTimer()
+	reportCPU(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if err := loadedSettle(ctx, s); err != nil {
