@@ -41,7 +41,6 @@ type Store struct {
 	// Reverse.
 	recs         records
 	reversalKeys map[requestKey]keyEntry
-	accums       map[personYear]engine.Accumulators
 	budgetUsed   map[institutionYear]engine.Money
 
 	// Cross-region filings by person and filing id, and the person each
@@ -103,7 +102,6 @@ func New() *Store {
 	s := &Store{
 		persons:      map[string]*personEntry{},
 		reversalKeys: map[requestKey]keyEntry{},
-		accums:       map[personYear]engine.Accumulators{},
 		budgetUsed:   map[institutionYear]engine.Money{},
 		filings:      map[string]map[string]engine.Filing{},
 		filingOwner:  map[string]string{},

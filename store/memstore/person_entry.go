@@ -18,10 +18,43 @@ type personEntry struct {
 	// p is the stored person (its identities are never changed in place:
 	// a reader may keep its copy of p after Store.mu is released); slots
 	// are its settlements' slots (records) in commit order, what clearing
-	// scans for a capitation contract's members. Both are guarded by
-	// Store.mu.
+	// scans for a capitation contract's members; years are its
+	// accumulators by year (yearAccums). All are guarded by Store.mu.
 	p     engine.Person
 	slots []uint32
+	years []yearAccums
+}
+
+// yearAccums are a person's accumulators of one year. A person settles in
+// a year or two: a short slice, scanned, costs less than a lookup in a map
+// of every person-year.
+type yearAccums struct {
+	year int
+	acc  engine.Accumulators
+}
+
+// accumulators are the person's stored accumulators of year, or new ones
+// for a year without any. The maps are the stored ones, to be read only
+// (readLocked).
+func (e *personEntry) accumulators(year int) engine.Accumulators {
+	for i := range e.years {
+		if e.years[i].year == year {
+			return e.years[i].acc
+		}
+	}
+	return engine.NewAccumulators(e.p.ID, year)
+}
+
+// setAccumulators stores the person's accumulators of year, replacing
+// those stored (never changed in place: readers may hold their maps).
+func (e *personEntry) setAccumulators(year int, acc engine.Accumulators) {
+	for i := range e.years {
+		if e.years[i].year == year {
+			e.years[i].acc = acc
+			return
+		}
+	}
+	e.years = append(e.years, yearAccums{year, acc})
 }
 
 // personLock is the lock of person id (one per id, made on first use,

@@ -36,16 +36,11 @@ func (s *Store) readLocked(personID, institutionID string, year int) (store.Pers
 
 // readEntryLocked is readLocked of a person already looked up.
 func (s *Store) readEntryLocked(e *personEntry, institutionID string, year int) store.PersonYear {
-	personID := e.p.ID
-	acc, ok := s.accums[personYear{personID, year}]
-	if !ok {
-		acc = engine.NewAccumulators(personID, year)
-	}
 	return store.PersonYear{
 		Person:       e.p,
-		Accumulators: acc,
+		Accumulators: e.accumulators(year),
 		BudgetUsed:   s.budgetUsed[institutionYear{institutionID, year}],
-		Filings:      s.filingsLocked(personID),
+		Filings:      s.filingsLocked(e.p.ID),
 	}
 }
 
@@ -265,12 +260,7 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 // budget usage, and returns the usage after it. person is the entry of
 // ch.PersonID. s.mu must be held for writing.
 func (s *Store) applyLocked(person *personEntry, ch engine.Changes) engine.Money {
-	py := personYear{ch.PersonID, ch.Year}
-	acc, ok := s.accums[py]
-	if !ok {
-		acc = engine.NewAccumulators(ch.PersonID, ch.Year)
-	}
-	s.accums[py] = ch.ApplyAccumulators(acc)
+	person.setAccumulators(ch.Year, ch.ApplyAccumulators(person.accumulators(ch.Year)))
 	person.p.AccountBalance = ch.ApplyAccount(person.p.AccountBalance)
 	iy := institutionYear{ch.InstitutionID, ch.Year}
 	used := ch.ApplyBudget(s.budgetUsed[iy])
