@@ -8,11 +8,15 @@ import "fmt"
 // the person's part to personal_total, and each fund's detail lines to
 // what that fund paid.
 // Returns an error wrapping ErrInvariant when one fails.
-func CheckResult(r Result) error {
-	if err := CheckBreakdown(r.Breakdown); err != nil {
+func CheckResult(r Result) error { return checkResult(&r) }
+
+// checkResult is CheckResult of *r: Settle checks its result in place
+// rather than copying it.
+func checkResult(r *Result) error {
+	if err := checkBreakdown(&r.Breakdown); err != nil {
 		return err
 	}
-	b := r.Breakdown
+	b := &r.Breakdown
 	var sums [FundAidCeiling + 1]Money
 	for _, d := range r.Details {
 		if d.Amount.IsNegative() || d.Base.IsNegative() || d.Amount.GreaterThan(d.Base) {
@@ -27,7 +31,10 @@ func CheckResult(r Result) error {
 		}
 		sums[f] = sums[f].Add(d.Amount)
 	}
-	return checkIdentities(b, []identity{
+	if sums[FundBasic].Equal(b.BasicFund) && sums[FundCatastrophic].Equal(b.Catastrophic) && sums[FundMedicalAid].Equal(b.MedicalAid) {
+		return nil // the usual answer, without building the list of identities
+	}
+	return checkIdentities(*b, []identity{
 		{"basic detail lines add up to basic_fund", sums[FundBasic].Equal(b.BasicFund)},
 		{"catastrophic detail lines add up to catastrophic", sums[FundCatastrophic].Equal(b.Catastrophic)},
 		{"aid detail lines add up to medical_aid", sums[FundMedicalAid].Equal(b.MedicalAid)},
@@ -40,7 +47,17 @@ func CheckResult(r Result) error {
 // person's part to personal_total and cash to the personal part less the
 // account. Returns an error wrapping ErrInvariant when one
 // fails.
-func CheckBreakdown(b Breakdown) error {
+func CheckBreakdown(b Breakdown) error { return checkBreakdown(&b) }
+
+// checkBreakdown is CheckBreakdown of *bp. A breakdown that holds, as
+// every settlement's does, is told by breakdownHolds without building the
+// named lists below, which cost more than the checks; those are built only
+// to name what failed.
+func checkBreakdown(bp *Breakdown) error {
+	if breakdownHolds(bp) {
+		return nil
+	}
+	b := *bp
 	figures := [...]struct {
 		name string
 		v    Money
@@ -64,6 +81,23 @@ func CheckBreakdown(b Breakdown) error {
 		{"personal_total = total - fund_total", b.PersonalTotal.Equal(b.Total.Sub(b.FundTotal))},
 		{"cash = personal_total - account", b.Cash.Equal(b.PersonalTotal.Sub(b.Account))},
 	})
+}
+
+// breakdownHolds reports whether b passes every check of
+// checkBreakdown: no figure negative, and the four identities. Its sums
+// are those checkBreakdown computes, in the same order, so that a sum out
+// of range panics as it would there.
+func breakdownHolds(b *Breakdown) bool {
+	if (b.Total.fen | b.OutOfScope.fen | b.OverLimit.fen | b.PreSelfPay.fen | b.InScope.fen | b.Deductible.fen |
+		b.BasicFund.fen | b.OverCap.fen | b.Catastrophic.fen | b.MedicalAid.fen | b.FundTotal.fen |
+		b.PersonalTotal.fen | b.Account.fen | b.Cash.fen) < 0 {
+		return false // a figure is negative: its sign bit is set
+	}
+	total := b.Total.Equal(b.OutOfScope.Add(b.OverLimit).Add(b.PreSelfPay).Add(b.InScope))
+	funds := b.FundTotal.Equal(b.BasicFund.Add(b.Catastrophic).Add(b.MedicalAid))
+	personal := b.PersonalTotal.Equal(b.Total.Sub(b.FundTotal))
+	cash := b.Cash.Equal(b.PersonalTotal.Sub(b.Account))
+	return total && funds && personal && cash
 }
 
 // checkIdentities returns an error wrapping ErrInvariant naming the first

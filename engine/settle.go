@@ -119,7 +119,7 @@ func Settle(in Input) (Result, error) {
 		own.limit, own.st = limit, NewBudgetStatus(c.Year(), limit, in.BudgetUsed.Add(b.BasicFund), res.WarnRatio)
 		res.BudgetLimit, res.Budget = &own.limit, &own.st
 	}
-	if err := CheckResult(res); err != nil {
+	if err := checkResult(&res); err != nil {
 		return Result{}, err
 	}
 	if err := CheckBounds(in, res); err != nil {
