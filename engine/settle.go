@@ -122,8 +122,10 @@ func Settle(in Input) (Result, error) {
 	if err := checkResult(&res); err != nil {
 		return Result{}, err
 	}
-	if err := CheckBounds(in, res); err != nil {
-		return Result{}, err
+	if !settledWithinBounds(&in.Accumulators, &res, c.VisitType, basic.pool) {
+		if err := CheckBounds(in, res); err != nil {
+			return Result{}, err
+		}
 	}
 	return res, nil
 }
@@ -148,6 +150,8 @@ func CheckCodes(p *Policy, c Claim) error {
 
 type basicResult struct {
 	deductible, paid, overCap Money
+	// pool is the cap pool the delta's PoolUsed names ("" for none).
+	pool string
 }
 
 // detailCapacity is the most detail lines a settlement can have: the
@@ -226,7 +230,7 @@ func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c
 	*details = dropZero(*details, start)
 	ded := c1.Min(d).Sub(c0.Min(d))
 	delta.VisitTypes = map[VisitType]VisitAccumulator{vt: {InScope: s, DeductiblePaid: ded}}
-	return basicResult{deductible: ded, paid: paid, overCap: raw.Sub(paid)}, nil
+	return basicResult{deductible: ded, paid: paid, overCap: raw.Sub(paid), pool: ben.CapPool}, nil
 }
 
 // deductibleFor is the deductible that applies: by admission sequence for

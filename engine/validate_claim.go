@@ -220,20 +220,10 @@ func CheckBounds(in Input, res Result) error {
 // checks is at most MaxTotal; when it is false, CheckBounds looks again
 // and names the figures.
 func withinBounds(in Input, res Result) bool {
-	b := res.Breakdown
-	for _, m := range [...]Money{b.Total, b.InScope, b.BasicFund, b.OverCap, b.FundTotal, b.PersonalTotal} {
-		if m.fen > maxTotalFen {
-			return false
-		}
-	}
-	if res.Budget != nil && res.Budget.Used.fen > maxTotalFen {
+	if !figuresWithin(&res) {
 		return false
 	}
-	acc, d := in.Accumulators, res.Delta
-	within := func(a, b Money) bool {
-		s, ok := a.AddChecked(b)
-		return ok && s.fen <= maxTotalFen
-	}
+	acc, d := &in.Accumulators, &res.Delta
 	for _, vt := range VisitTypes {
 		x, y := acc.Visit(vt), d.Visit(vt)
 		if !within(x.InScope, y.InScope) || !within(x.DeductiblePaid, y.DeductiblePaid) {
@@ -250,6 +240,30 @@ func withinBounds(in Input, res Result) bool {
 			return false
 		}
 	}
+	return totalsWithin(acc, d)
+}
+
+// figuresWithin reports that the result's own figures CheckBounds checks
+// (its breakdown's and the budget usage) are at most MaxTotal.
+func figuresWithin(res *Result) bool {
+	b := &res.Breakdown
+	for _, m := range [...]Money{b.Total, b.InScope, b.BasicFund, b.OverCap, b.FundTotal, b.PersonalTotal} {
+		if m.fen > maxTotalFen {
+			return false
+		}
+	}
+	return res.Budget == nil || res.Budget.Used.fen <= maxTotalFen
+}
+
+// totalsWithin reports that the person's yearly totals outside the maps
+// stay at most MaxTotal with the delta d added.
+func totalsWithin(acc, d *Accumulators) bool {
 	return within(acc.CatastrophicBase, d.CatastrophicBase) && within(acc.CatastrophicPaid, d.CatastrophicPaid) &&
 		within(acc.AidBase, d.AidBase) && within(acc.AidPaid, d.AidPaid) && within(acc.AidOutOfPocket, d.AidOutOfPocket)
+}
+
+// within reports that a + b is in the int64 range and at most MaxTotal.
+func within(a, b Money) bool {
+	s, ok := a.AddChecked(b)
+	return ok && s.fen <= maxTotalFen
 }
