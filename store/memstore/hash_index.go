@@ -27,6 +27,27 @@ func (x *hashIndex[K]) add(h uint64, k K, slot uint32) {
 	x.byHash[h] = slot
 }
 
+// addAbsent indexes slot under key k of hash h unless k is indexed
+// already (is reports whether the record of a slot has key k): then it
+// indexes nothing and reports false. The index is probed once, where
+// find and then add would probe it twice.
+func (x *hashIndex[K]) addAbsent(h uint64, k K, slot uint32, is func(slot uint32) bool) bool {
+	if len(x.overflow) > 0 {
+		if _, ok := x.overflow[k]; ok {
+			return false
+		}
+	}
+	if old, taken := x.byHash[h]; taken {
+		if is(old) {
+			return false
+		}
+		x.overflow[k] = slot
+		return true
+	}
+	x.byHash[h] = slot
+	return true
+}
+
 // find returns the slot of key k, of hash h; is reports whether the
 // record of a slot found by hash has key k.
 func (x *hashIndex[K]) find(h uint64, k K, is func(slot uint32) bool) (uint32, bool) {

@@ -62,6 +62,8 @@ func (s *Store) LoadSettlements(ctx context.Context, sts []engine.Settlement) er
 			rec := st
 			if rec.ID == "" {
 				rec.ID = s.nextSettlementIDLocked()
+			} else if !s.recs.claimID(rec.ID) {
+				panic(fmt.Sprintf("memstore: settlement id %q, checked free, is taken", rec.ID))
 			}
 			rec.State = engine.StateSettled
 			rec.BalanceAfterReversal = nil // settled: no reversal
@@ -69,7 +71,8 @@ func (s *Store) LoadSettlements(ctx context.Context, sts []engine.Settlement) er
 				rec.Fingerprint = rec.Claim.Fingerprint()
 			}
 			buf = appendRecord(buf[:0], &rec)
-			s.addRecordLocked(s.persons[rec.Claim.PersonID], rec.Claim, rec.ID, s.recs.write(nil, buf))
+			k := requestKey{rec.Claim.InstitutionID, rec.Claim.RequestID}
+			s.addRecordLocked(s.persons[rec.Claim.PersonID], rec.Claim, s.recs.keyHash(k), s.recs.write(nil, buf))
 		}
 	}
 	return nil

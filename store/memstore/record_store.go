@@ -43,11 +43,21 @@ func (rs *records) idHash(id string) uint64 { return maphash.String(rs.seed, id)
 // bytes is the encoded record of a slot.
 func (rs *records) bytes(slot uint32) []byte { return rs.at(rs.refs[slot]) }
 
-// add stores a new settlement's record and returns its slot.
-func (rs *records) add(id string, ref recordRef) uint32 {
+// claimID indexes id as the id of the next record add stores, unless a
+// settlement has it (LoadSettlements stores given ids as they are): then
+// it indexes nothing and reports false. Checking and indexing a new id
+// probe the index once: a new id's place is not in the cache, the index
+// holding every settlement. Nothing may look id up before add stores its
+// record.
+func (rs *records) claimID(id string) bool {
+	return rs.byID.addAbsent(rs.idHash(id), id, uint32(len(rs.refs)), func(slot uint32) bool { return string(recordID(rs.bytes(slot))) == id })
+}
+
+// add stores a new settlement's record, whose id claimID has just
+// claimed, and returns its slot.
+func (rs *records) add(ref recordRef) uint32 {
 	slot := uint32(len(rs.refs))
 	rs.refs = append(rs.refs, ref)
-	rs.byID.add(rs.idHash(id), id, slot)
 	return slot
 }
 
@@ -59,7 +69,9 @@ func (rs *records) slotOf(id string) (uint32, bool) {
 	return rs.byID.find(rs.idHash(id), id, func(slot uint32) bool { return string(recordID(rs.bytes(slot))) == id })
 }
 
-// keyHash is the hash of a request key.
+// keyHash is the hash of a request key. A settlement computes it once,
+// before it takes the store's mutex, for its three lookups and its
+// insert.
 func (rs *records) keyHash(k requestKey) uint64 {
 	var h maphash.Hash
 	h.SetSeed(rs.seed)
@@ -71,16 +83,17 @@ func (rs *records) keyHash(k requestKey) uint64 {
 }
 
 // addSettleKey records that a settlement's own request key (its claim's
-// institution and request id) names slot.
-func (rs *records) addSettleKey(k requestKey, slot uint32) {
-	rs.bySettleKey.add(rs.keyHash(k), k, slot)
+// institution and request id), of hash h (keyHash), names slot.
+func (rs *records) addSettleKey(k requestKey, h uint64, slot uint32) {
+	rs.bySettleKey.add(h, k, slot)
 }
 
-// settleKey finds the settlement whose claim has request key k, and
-// returns its slot and recorded fingerprint (bytes of the record).
-func (rs *records) settleKey(k requestKey) (uint32, []byte, bool) {
+// settleKey finds the settlement whose claim has request key k, of hash h
+// (keyHash), and returns its slot and recorded fingerprint (bytes of the
+// record).
+func (rs *records) settleKey(k requestKey, h uint64) (uint32, []byte, bool) {
 	var fp []byte
-	slot, ok := rs.bySettleKey.find(rs.keyHash(k), k, func(slot uint32) bool {
+	slot, ok := rs.bySettleKey.find(h, k, func(slot uint32) bool {
 		f, in, req := recordKey(rs.bytes(slot))
 		fp = f
 		return string(in) == k.institution && string(req) == k.requestID

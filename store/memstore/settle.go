@@ -47,8 +47,8 @@ func (s *Store) readEntryLocked(e *personEntry, institutionID string, year int) 
 // replayLocked answers a request whose key is already recorded: the
 // recorded settlement for the same request (same reports whether a
 // recorded fingerprint is this request's), ErrConflict for another one.
-// s.mu must be held.
-func (s *Store) replayLocked(key requestKey, same func(fingerprint string) bool) (engine.Settlement, bool, error) {
+// kh is the key's hash (records.keyHash). s.mu must be held.
+func (s *Store) replayLocked(key requestKey, kh uint64, same func(fingerprint string) bool) (engine.Settlement, bool, error) {
 	var slot uint32
 	if e, ok := s.reversalKeys[key]; ok {
 		if !same(e.fingerprint) {
@@ -57,7 +57,7 @@ func (s *Store) replayLocked(key requestKey, same func(fingerprint string) bool)
 		slot, _ = s.recs.slotOf(e.settlementID)
 	} else {
 		var fp []byte
-		if slot, fp, ok = s.recs.settleKey(key); !ok {
+		if slot, fp, ok = s.recs.settleKey(key, kh); !ok {
 			return engine.Settlement{}, false, nil
 		}
 		if !same(string(fp)) {
@@ -78,7 +78,7 @@ func (s *Store) keyTakenLocked(key requestKey) bool {
 	if _, ok := s.reversalKeys[key]; ok {
 		return true
 	}
-	_, _, ok := s.recs.settleKey(key)
+	_, _, ok := s.recs.settleKey(key, s.recs.keyHash(key))
 	return ok
 }
 
@@ -94,9 +94,10 @@ func (s *Store) Settle(ctx context.Context, claim engine.Claim, compute store.Co
 // awaited under the store's.
 func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc, mark *store.VisitMark) (engine.Settlement, error) {
 	key := requestKey{claim.InstitutionID, claim.RequestID}
+	kh := s.recs.keyHash(key)
 	same := claim.SameRequest
 	s.mu.RLock()
-	st, done, err := s.replayLocked(key, same)
+	st, done, err := s.replayLocked(key, kh, same)
 	person, known := s.persons[claim.PersonID]
 	s.mu.RUnlock()
 	if done {
@@ -122,7 +123,7 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 		return engine.Settlement{}, err
 	}
 	s.mu.RLock()
-	st, done, err = s.replayLocked(key, same)
+	st, done, err = s.replayLocked(key, kh, same)
 	state := s.readEntryLocked(person, claim.InstitutionID, claim.Year())
 	s.mu.RUnlock()
 	if done {
@@ -161,7 +162,7 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 	*buf = body
 	id := store.NewSettlementID()
 
-	st, done, err = s.commit(person, key, same, changes, &out, id, body)
+	st, done, err = s.commit(person, key, kh, same, changes, &out, id, body)
 	if done || mark == nil {
 		return st, err
 	}
@@ -181,31 +182,31 @@ func (s *Store) settle(ctx context.Context, claim engine.Claim, compute store.Co
 
 // commit records the settlement out (body encoded) under the store's
 // mutex, with id or, if that is taken, a new one, unless a request with
-// the same key committed while it computed: then it reports done and
-// what that request's answer is for this one.
-func (s *Store) commit(person *personEntry, key requestKey, same func(string) bool, changes engine.Changes, out *engine.Settlement, id string, body []byte) (engine.Settlement, bool, error) {
+// the same key (of hash kh) committed while it computed: then it reports
+// done and what that request's answer is for this one.
+func (s *Store) commit(person *personEntry, key requestKey, kh uint64, same func(string) bool, changes engine.Changes, out *engine.Settlement, id string, body []byte) (engine.Settlement, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// A request with the same key for another person may have committed
 	// while we computed: the key decides, and nothing is applied.
-	if st, done, err := s.replayLocked(key, same); done {
+	if st, done, err := s.replayLocked(key, kh, same); done {
 		return st, true, err
-	}
-	// LoadSettlements stores given ids as they are: one may be taken.
-	for {
-		if _, taken := s.recs.slotOf(id); !taken {
-			break
-		}
-		id = store.NewSettlementID()
 	}
 	used := s.applyLocked(person, changes)
 	if res := &out.Result; res.BudgetLimit != nil {
 		b := engine.NewBudgetStatus(out.Claim.Year(), *res.BudgetLimit, used, res.WarnRatio)
 		res.Budget = &b
 	}
+	// LoadSettlements stores given ids as they are: one may be taken.
+	// Claimed after the changes are applied, just before the record is
+	// added, so that nothing between can leave the id claimed without
+	// its record.
+	for !s.recs.claimID(id) {
+		id = store.NewSettlementID()
+	}
 	out.ID = id
 	var pre [96]byte
-	s.addRecordLocked(person, out.Claim, id, s.recs.write(appendRecordPrefix(pre[:0], id, out.Result.Budget), body))
+	s.addRecordLocked(person, out.Claim, kh, s.recs.write(appendRecordPrefix(pre[:0], id, out.Result.Budget), body))
 	return *out, false, nil
 }
 
@@ -227,7 +228,7 @@ func (s *Store) Reverse(ctx context.Context, r store.Reversal) (engine.Settlemen
 	fp := store.ReversalFingerprint(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st, done, err := s.replayLocked(key, func(recorded string) bool { return recorded == fp }); done {
+	if st, done, err := s.replayLocked(key, s.recs.keyHash(key), func(recorded string) bool { return recorded == fp }); done {
 		return st, err
 	}
 	slot, _ := s.recs.slotOf(r.SettlementID)
@@ -270,11 +271,12 @@ func (s *Store) applyLocked(person *personEntry, ch engine.Changes) engine.Money
 
 // nextSettlementIDLocked assigns a new settlement id
 // (store.NewSettlementID), one no settlement has (LoadSettlements stores
-// given ids as they are). s.mu must be held for writing.
+// given ids as they are), and claims it for the next record
+// (records.claimID). s.mu must be held for writing.
 func (s *Store) nextSettlementIDLocked() string {
 	for {
 		id := store.NewSettlementID()
-		if _, taken := s.recs.slotOf(id); !taken {
+		if s.recs.claimID(id) {
 			return id
 		}
 	}
@@ -285,14 +287,15 @@ func (s *Store) nextSettlementIDLocked() string {
 var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // addRecordLocked indexes a new settlement of claim, whose record is
-// written at ref: by id, by institution and by person (person is the
-// entry of claim.PersonID), and its request key. s.mu must be held for
+// written at ref and whose id is claimed (records.claimID): by
+// institution and by person (person is the entry of claim.PersonID), and
+// its request key, of hash kh (records.keyHash). s.mu must be held for
 // writing.
-func (s *Store) addRecordLocked(person *personEntry, claim engine.Claim, id string, ref recordRef) {
-	slot := s.recs.add(id, ref)
+func (s *Store) addRecordLocked(person *personEntry, claim engine.Claim, kh uint64, ref recordRef) {
+	slot := s.recs.add(ref)
 	s.byInstitution[claim.InstitutionID] = append(s.byInstitution[claim.InstitutionID], slot)
 	person.slots = append(person.slots, slot)
-	s.recs.addSettleKey(requestKey{claim.InstitutionID, claim.RequestID}, slot)
+	s.recs.addSettleKey(requestKey{claim.InstitutionID, claim.RequestID}, kh, slot)
 }
 
 // GetSettlement reads a settlement. Returns store.ErrNotFound if there is none.

@@ -61,7 +61,7 @@ func stored(s *Store, key requestKey) (recorded, free bool) {
 		return false, false
 	}
 	defer s.mu.RUnlock()
-	_, done, _ := s.replayLocked(key, func(string) bool { return true })
+	_, done, _ := s.replayLocked(key, s.recs.keyHash(key), func(string) bool { return true })
 	return done, true
 }
 
