@@ -66,7 +66,7 @@ func (c Claim) Fingerprint() string {
 	}
 	field := func(s string) {
 		room(24)
-		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = appendCount(b, len(s))
 		b = append(b, ':')
 		text(s)
 		room(1)
@@ -76,7 +76,7 @@ func (c Claim) Fingerprint() string {
 		var digits [shortScaledLen]byte
 		d := shortScaled(&digits, v, scale) // the shortest form
 		room(64)
-		b = strconv.AppendInt(b, int64(len(d)), 10)
+		b = appendCount(b, len(d))
 		b = append(b, ':')
 		b = append(b, d...)
 		b = append(b, ';')
@@ -95,7 +95,7 @@ func (c Claim) Fingerprint() string {
 	b = append(b, ';')
 	field(c.DRGCode)
 	room(24)
-	b = strconv.AppendInt(b, int64(len(c.Items)), 10)
+	b = appendCount(b, len(c.Items))
 	b = append(b, ';')
 	for i := range c.Items {
 		it := &c.Items[i]
@@ -118,31 +118,35 @@ func (c Claim) Fingerprint() string {
 const shortScaledLen = 24
 
 // shortScaled writes v × 10^-scale in its shortest form, as
-// appendScaled(b, v, scale, 0) does, at the end of buf and returns it:
-// digit by digit from the right, dividing by the constant 10 only (the
-// fingerprint renders three figures of every item).
+// appendScaled(b, v, scale, 0) does, at the end of buf and returns it,
+// digit by digit from the right. The fraction is split off with one
+// division by 10^scale and its trailing zeros dropped, rather than
+// dropping the zeros of the whole figure one division by 10 at a time:
+// the fingerprint renders three figures of every item, most of them whole.
 func shortScaled(buf *[shortScaledLen]byte, v int64, scale int) []byte {
 	u := abs64(v)
-	places := scale
-	for places > 0 && u%10 == 0 {
-		u /= 10
-		places--
-	}
+	unit := uint64(pow10[scale])
+	whole, frac := u/unit, u%unit
 	i := len(buf)
-	if places > 0 {
+	if frac != 0 {
+		places := scale
+		for frac%10 == 0 {
+			frac /= 10
+			places--
+		}
 		for ; places > 0; places-- {
 			i--
-			buf[i] = byte('0' + u%10)
-			u /= 10
+			buf[i] = byte('0' + frac%10)
+			frac /= 10
 		}
 		i--
 		buf[i] = '.'
 	}
 	for {
 		i--
-		buf[i] = byte('0' + u%10)
-		u /= 10
-		if u == 0 {
+		buf[i] = byte('0' + whole%10)
+		whole /= 10
+		if whole == 0 {
 			break
 		}
 	}
@@ -151,6 +155,19 @@ func shortScaled(buf *[shortScaledLen]byte, v int64, scale int) []byte {
 		buf[i] = '-'
 	}
 	return buf[i:]
+}
+
+// appendCount appends n ≥ 0 in decimal as strconv.AppendInt does, the
+// counts below 100 (the fingerprint's lengths, nearly all) without its
+// general path.
+func appendCount(b []byte, n int) []byte {
+	switch {
+	case n < 0 || n >= 100:
+		return strconv.AppendInt(b, int64(n), 10)
+	case n < 10:
+		return append(b, byte('0'+n))
+	}
+	return append(b, byte('0'+n/10), byte('0'+n%10))
 }
 
 func (c Claim) normalCrossRegion() CrossRegion {
