@@ -66,7 +66,7 @@ func splitLine(e *CatalogEntry, it *LineItem) (outOfScope, overLimitPart, preSel
 // self-pay and in scope, line by line as ClassifyLine does. An unknown
 // item is out of scope (CheckCodes has refused it first where the policy
 // says so).
-func classify(p *Policy, c Claim, b *Breakdown) {
+func classify(p *Policy, c *Claim, b *Breakdown) {
 	for i := range c.Items {
 		it := &c.Items[i]
 		b.Total = b.Total.Add(it.Amount)

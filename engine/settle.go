@@ -45,9 +45,12 @@ type Input struct {
 // claim; ErrCrossRegion when the claim's cross_region disagrees with the
 // records.
 func Settle(in Input) (Result, error) {
-	c, p := in.Claim, in.Policy
+	// The claim, person and accumulators are read in place: Input is
+	// hundreds of bytes, and copying its parts into every layer's call
+	// cost more than some of the layers' work.
+	c, p := &in.Claim, in.Policy
 	if !in.ClaimValidated {
-		if err := ValidateClaim(c); err != nil {
+		if err := ValidateClaim(*c); err != nil {
 			return Result{}, err
 		}
 	}
@@ -60,7 +63,7 @@ func Settle(in Input) (Result, error) {
 	if in.Accumulators.InpatientCount < 0 {
 		return Result{}, fmt.Errorf("%w: person %q has a negative inpatient count %d", ErrInvariant, in.Person.ID, in.Accumulators.InpatientCount)
 	}
-	if err := CheckCodes(p, c); err != nil {
+	if err := CheckCodes(p, *c); err != nil {
 		return Result{}, err
 	}
 	cross, _ := decideCrossRegion(in.Person, in.Institution, in.Filings, c.SettleDate)
@@ -69,7 +72,7 @@ func Settle(in Input) (Result, error) {
 	}
 	var b Breakdown
 	classify(p, c, &b)
-	acc := in.Accumulators
+	acc := &in.Accumulators
 	delta := NewAccumulators(c.PersonID, c.Year())
 	res := Result{PolicyVersion: p.Version, PolicyRegion: p.Region, PolicyScheme: p.Scheme, WarnRatio: p.WarnRatio(),
 		CrossRegion: cross}
@@ -89,14 +92,14 @@ func Settle(in Input) (Result, error) {
 		st     BudgetStatus
 	}{}
 	res.Layers = own.layers[:0:3]
-	basic, err := basicLayer(p, in.Person, in.Institution, cross, c, acc, b.InScope, &delta, &res.Details, &res.Layers)
+	basic, err := basicLayer(p, &in.Person, in.Institution.Level, cross, c, acc, b.InScope, &delta, &res.Details, &res.Layers)
 	if err != nil {
 		return Result{}, err
 	}
 	b.Deductible, b.BasicFund, b.OverCap = basic.deductible, basic.paid, basic.overCap
 
-	b.Catastrophic = catastrophicLayer(p, special, c, acc, b, &delta, &res.Details, &res.Layers)
-	b.MedicalAid = aidLayer(aid, acc, b, &delta, &res.Details, &res.Layers)
+	b.Catastrophic = catastrophicLayer(p, special, c.VisitType, acc, &b, &delta, &res.Details, &res.Layers)
+	b.MedicalAid = aidLayer(aid, acc, &b, &delta, &res.Details, &res.Layers)
 
 	b.FundTotal = b.BasicFund.Add(b.Catastrophic).Add(b.MedicalAid)
 	b.PersonalTotal = b.Total.Sub(b.FundTotal)
@@ -183,7 +186,7 @@ func detailCapacity(p *Policy, aid *AidRule, vt VisitType, level int) int {
 
 // basicLayer computes the basic pooled fund (hifp_pay) and records what it
 // adds to the accumulators in delta.
-func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c Claim, acc Accumulators, s Money, delta *Accumulators, details *[]Detail, layers *[]Layer) (basicResult, error) {
+func basicLayer(p *Policy, person *Person, level int, cross CrossRegion, c *Claim, acc *Accumulators, s Money, delta *Accumulators, details *[]Detail, layers *[]Layer) (basicResult, error) {
 	vt := c.VisitType
 	if vt == VisitInpatient {
 		delta.InpatientCount = 1
@@ -193,11 +196,11 @@ func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c
 		delta.VisitTypes = map[VisitType]VisitAccumulator{vt: {InScope: s}}
 		return basicResult{}, nil
 	}
-	d, err := deductibleFor(p, ben, inst.Level, vt, acc)
+	d, err := deductibleFor(p, ben, level, vt, acc)
 	if err != nil {
 		return basicResult{}, err
 	}
-	sched, err := ratesFor(p, ben, inst.Level, person.Employment)
+	sched, err := ratesFor(p, ben, level, person.Employment)
 	if err != nil {
 		return basicResult{}, err
 	}
@@ -235,7 +238,7 @@ func basicLayer(p *Policy, person Person, inst Institution, cross CrossRegion, c
 
 // deductibleFor is the deductible that applies: by admission sequence for
 // per-visit inpatient care, the first entry otherwise.
-func deductibleFor(p *Policy, ben *Benefit, level int, vt VisitType, acc Accumulators) (Money, error) {
+func deductibleFor(p *Policy, ben *Benefit, level int, vt VisitType, acc *Accumulators) (Money, error) {
 	if len(ben.Deductibles) == 0 {
 		return Money{}, nil
 	}
@@ -305,9 +308,9 @@ func capFor(p *Policy, pool string, years int) (*Money, error) {
 
 // catastrophicLayer computes catastrophic insurance (hifmi_pay), on the
 // special schedule when special says so (specialFor).
-func catastrophicLayer(p *Policy, special bool, c Claim, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail, layers *[]Layer) Money {
+func catastrophicLayer(p *Policy, special bool, vt VisitType, acc *Accumulators, b *Breakdown, delta *Accumulators, details *[]Detail, layers *[]Layer) Money {
 	cat := p.Catastrophic
-	if cat == nil || !containsVisit(cat.VisitTypes, c.VisitType) {
+	if cat == nil || !containsVisit(cat.VisitTypes, vt) {
 		return Money{}
 	}
 	base := b.InScope.Sub(b.BasicFund)
@@ -341,7 +344,7 @@ func catastrophicLayer(p *Policy, special bool, c Claim, acc Accumulators, b Bre
 // the person-year's whatever rule applied to the earlier claims: a rule
 // that changes within the year applies its schedule, cap and ceiling to
 // the year's totals so far.
-func aidLayer(rule *AidRule, acc Accumulators, b Breakdown, delta *Accumulators, details *[]Detail, layers *[]Layer) Money {
+func aidLayer(rule *AidRule, acc *Accumulators, b *Breakdown, delta *Accumulators, details *[]Detail, layers *[]Layer) Money {
 	if rule == nil {
 		return Money{}
 	}
