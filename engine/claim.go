@@ -73,7 +73,7 @@ func (c Claim) Fingerprint() string {
 		b = append(b, ';')
 	}
 	num := func(v int64, scale int) {
-		var digits [shortScaledLen]byte
+		var digits [scaledLen]byte
 		d := shortScaled(&digits, v, scale) // the shortest form
 		room(64)
 		b = appendCount(b, len(d))
@@ -114,47 +114,10 @@ func (c Claim) Fingerprint() string {
 	return string(out[:])
 }
 
-// shortScaledLen is room for any shortScaled: a sign, 19 digits and a dot.
-const shortScaledLen = 24
-
 // shortScaled writes v × 10^-scale in its shortest form, as
-// appendScaled(b, v, scale, 0) does, at the end of buf and returns it,
-// digit by digit from the right. The fraction is split off with one
-// division by 10^scale and its trailing zeros dropped, rather than
-// dropping the zeros of the whole figure one division by 10 at a time:
-// the fingerprint renders three figures of every item, most of them whole.
-func shortScaled(buf *[shortScaledLen]byte, v int64, scale int) []byte {
-	u := abs64(v)
-	unit := uint64(pow10[scale])
-	whole, frac := u/unit, u%unit
-	i := len(buf)
-	if frac != 0 {
-		places := scale
-		for frac%10 == 0 {
-			frac /= 10
-			places--
-		}
-		for ; places > 0; places-- {
-			i--
-			buf[i] = byte('0' + frac%10)
-			frac /= 10
-		}
-		i--
-		buf[i] = '.'
-	}
-	for {
-		i--
-		buf[i] = byte('0' + whole%10)
-		whole /= 10
-		if whole == 0 {
-			break
-		}
-	}
-	if v < 0 {
-		i--
-		buf[i] = '-'
-	}
-	return buf[i:]
+// appendScaled(b, v, scale, 0) does, at the end of buf and returns it.
+func shortScaled(buf *[scaledLen]byte, v int64, scale int) []byte {
+	return scaledDigits(buf, v, scale, 0)
 }
 
 // appendCount appends n ≥ 0 in decimal as strconv.AppendInt does, the

@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
-	"strconv"
 	"strings"
 )
 
@@ -195,28 +194,54 @@ func AppendScaled(b []byte, units int64, scale int) []byte {
 
 // appendScaled appends v as formatScaled renders it.
 func appendScaled(b []byte, v int64, scale, minPlaces int) []byte {
-	if v < 0 {
-		b = append(b, '-')
-	}
+	var buf [scaledLen]byte
+	return append(b, scaledDigits(&buf, v, scale, minPlaces)...)
+}
+
+// scaledLen is room for any scaledDigits: a sign, 19 digits and a dot.
+const scaledLen = 24
+
+// scaledDigits writes v × 10^-scale at the end of buf and returns it: the
+// fraction with at least minPlaces places and no trailing zero beyond
+// them. It writes digit by digit from the right, after one division by
+// 10^scale, rather than formatting the whole part and the fraction apart
+// with strconv and padding the fraction: responses render every figure,
+// and the fingerprint three of every line (shortScaled).
+func scaledDigits(buf *[scaledLen]byte, v int64, scale, minPlaces int) []byte {
 	u := abs64(v)
-	p := uint64(pow10[scale])
-	b = strconv.AppendUint(b, u/p, 10)
-	frac := u % p
+	unit := uint64(pow10[scale])
+	whole, frac := u/unit, u%unit
 	places := scale
+	if frac == 0 { // a whole figure, as most are: no zeros to drop one by one
+		places = min(places, minPlaces)
+	}
 	for places > minPlaces && frac%10 == 0 {
 		frac /= 10
 		places--
 	}
+	i := len(buf)
 	if places > 0 {
-		b = append(b, '.')
-		var dbuf [20]byte
-		digits := strconv.AppendUint(dbuf[:0], frac, 10)
-		for i := len(digits); i < places; i++ {
-			b = append(b, '0')
+		for range places {
+			i--
+			buf[i] = byte('0' + frac%10)
+			frac /= 10
 		}
-		b = append(b, digits...)
+		i--
+		buf[i] = '.'
 	}
-	return b
+	for {
+		i--
+		buf[i] = byte('0' + whole%10)
+		whole /= 10
+		if whole == 0 {
+			break
+		}
+	}
+	if v < 0 {
+		i--
+		buf[i] = '-'
+	}
+	return buf[i:]
 }
 
 // ratScaled is v × 10^-scale as an exact rational.

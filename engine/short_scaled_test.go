@@ -21,7 +21,7 @@ func TestShortScaledAsAppendScaled(t *testing.T) {
 	}
 	for _, v := range vals {
 		for _, scale := range []int{2, 4, 6} {
-			var buf [shortScaledLen]byte
+			var buf [scaledLen]byte
 			if got, want := string(shortScaled(&buf, v, scale)), string(appendScaled(nil, v, scale, 0)); got != want {
 				t.Fatalf("%d at scale %d: %q, appendScaled %q", v, scale, got, want)
 			}
