@@ -114,31 +114,16 @@ func timed[T any](ctx context.Context, m *metrics, limit time.Duration, op strin
 	return v, err
 }
 
-// timedRun runs f with limit as a deadline of its own (a clockDeadline:
-// no timer unless the store waits on Done); a failure after
-// the deadline passed (and before the caller's) is a storeTimeoutError.
-// A context that ends no later than limit would already bounds f: it gets no deadline (no timer) of its own, and a
-// failure after its deadline passed is a storeTimeoutError when that
-// deadline is a call's store deadline (storeDeadline), the caller's own
-// otherwise.
+// timedRun runs f under limit (limitedOp): with a deadline of its own (a
+// clockDeadline: no timer unless the store waits on Done) unless ctx ends
+// no later than limit, and a failure that came of a store limit running
+// out is a storeTimeoutError; the caller's own deadline is reported as
+// it is.
 func timedRun[T any](ctx context.Context, limit time.Duration, op string, f func(context.Context) (T, error)) (T, error) {
-	if limit < 0 {
-		return f(ctx)
-	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= limit {
-		v, err := f(ctx)
-		if err != nil && storeLimitRanOut(ctx) && timeoutError(err) {
-			return v, &storeTimeoutError{op: op, limit: limit, err: err}
-		}
-		return v, err
-	}
-	tctx, stop := withClockDeadline(ctx, time.Now().Add(limit))
-	defer stop()
-	v, err := f(tctx)
-	if err != nil && ctx.Err() == nil && tctx.ranOut() && timeoutError(err) {
-		return v, &storeTimeoutError{op: op, limit: limit, err: err}
-	}
-	return v, err
+	o, octx := beginLimited(ctx, limit, op)
+	defer o.release()
+	v, err := f(octx)
+	return v, o.fail(err)
 }
 
 // timeoutError reports whether err is what a store answers when its
@@ -259,10 +244,15 @@ func (s *timedStore) Snapshot(ctx context.Context, personID, institutionID strin
 }
 
 // Settle is bounded by the unary limit.
-func (s *timedStore) Settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (engine.Settlement, error) {
-	return timed(ctx, s.metrics, s.limits.Unary, "Settle", func(ctx context.Context) (engine.Settlement, error) {
-		return s.Store.Settle(ctx, claim, compute)
-	})
+// It is timed without its closure (limitedOp: the settlement is not
+// copied through timed's frames).
+func (s *timedStore) Settle(ctx context.Context, claim engine.Claim, compute store.ComputeFunc) (st engine.Settlement, err error) {
+	o, octx := beginLimited(ctx, s.limits.Unary, "Settle")
+	defer o.release()
+	st, err = s.Store.Settle(octx, claim, compute)
+	err = o.fail(err)
+	s.metrics.storeError(ctx, "Settle", err)
+	return st, err
 }
 
 // Reverse is bounded by the unary limit.
@@ -431,10 +421,13 @@ func (s *timedVisitStore) MarkVisitSettled(ctx context.Context, id, settlementID
 }
 
 // SettleVisit is bounded by the unary limit, as Settle is.
-func (s *timedVisitStore) SettleVisit(ctx context.Context, claim engine.Claim, compute store.ComputeFunc, mark store.VisitMark) (engine.Settlement, error) {
-	return timed(ctx, s.metrics, s.limits.Unary, "SettleVisit", func(ctx context.Context) (engine.Settlement, error) {
-		return s.visits.SettleVisit(ctx, claim, compute, mark)
-	})
+func (s *timedVisitStore) SettleVisit(ctx context.Context, claim engine.Claim, compute store.ComputeFunc, mark store.VisitMark) (st engine.Settlement, err error) {
+	o, octx := beginLimited(ctx, s.limits.Unary, "SettleVisit")
+	defer o.release()
+	st, err = s.visits.SettleVisit(octx, claim, compute, mark)
+	err = o.fail(err)
+	s.metrics.storeError(ctx, "SettleVisit", err)
+	return st, err
 }
 
 // ReopenVisit is bounded by the unary limit.
