@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	pb "github.com/medsettle/medsettle/proto/medsettle/v1"
 )
 
 // The guard is what stands between a call's headers and its handler:
@@ -79,8 +81,16 @@ func newGuardCodec() guardCodec {
 	return guardCodec{base: encoding.GetCodecV2("proto")}
 }
 
-// Marshal encodes with the protobuf codec.
-func (c guardCodec) Marshal(v any) (mem.BufferSlice, error) { return c.base.Marshal(v) }
+// Marshal encodes with the protobuf codec, the answer of a settlement
+// (PreSettle, Settle) through marshalSettleResponse.
+func (c guardCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if r, ok := v.(*pb.SettleResponse); ok && r != nil {
+		if data, ok := marshalSettleResponse(r); ok {
+			return data, nil
+		}
+	}
+	return c.base.Marshal(v)
+}
 
 // Unmarshal keeps the bytes for a rawFrame and decodes anything else.
 func (c guardCodec) Unmarshal(data mem.BufferSlice, v any) error {
