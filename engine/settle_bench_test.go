@@ -172,3 +172,15 @@ func BenchmarkFingerprintLoadClaim(b *testing.B) {
 		_ = c.Fingerprint()
 	}
 }
+
+// BenchmarkValidateLoadClaim is ValidateClaim of `make loadtest`'s claim,
+// as the API's request parsing runs it on every Settle.
+func BenchmarkValidateLoadClaim(b *testing.B) {
+	c := loadClaim("LT7")
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := engine.ValidateClaim(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
