@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/binary"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -89,7 +90,10 @@ func decodeSettleRequest(b []byte, m *pb.SettleRequest) bool {
 		return true
 	}
 	// Second pass: the items, their texts cut from one copy of their span.
+	// A span of ASCII bytes only (tags and lengths included) holds valid
+	// UTF-8 however it is cut: its texts are not checked one by one.
 	text := string(b[first:last])
+	ascii := asciiOnly(b[first:last])
 	items := make([]pb.LineItem, n)
 	m.Items = make([]*pb.LineItem, n)
 	i := 0
@@ -104,7 +108,7 @@ func decodeSettleRequest(b []byte, m *pb.SettleRequest) bool {
 		v, vl := protowire.ConsumeBytes(rest)
 		if num == 9 {
 			off := len(b[first:last]) - len(rest) + vl - len(v)
-			if !decodeLineItem(v, text, off, &items[i]) {
+			if !decodeLineItem(v, text, off, ascii, &items[i]) {
 				return false
 			}
 			m.Items[i] = &items[i]
@@ -116,9 +120,10 @@ func decodeSettleRequest(b []byte, m *pb.SettleRequest) bool {
 }
 
 // decodeLineItem decodes a LineItem record b, which lies at off in text,
-// its strings cut from text; false for anything decodeSettleRequest leaves
-// to proto.Unmarshal.
-func decodeLineItem(b []byte, text string, off int, it *pb.LineItem) bool {
+// its strings cut from text (checked as UTF-8 unless ascii says text is
+// ASCII); false for anything decodeSettleRequest leaves to
+// proto.Unmarshal.
+func decodeLineItem(b []byte, text string, off int, ascii bool, it *pb.LineItem) bool {
 	for rest := b; len(rest) > 0; {
 		num, typ, tl := protowire.ConsumeTag(rest)
 		if tl < 0 || num < 1 || num > 5 || typ != protowire.BytesType {
@@ -126,7 +131,7 @@ func decodeLineItem(b []byte, text string, off int, it *pb.LineItem) bool {
 		}
 		rest = rest[tl:]
 		v, vl := protowire.ConsumeBytes(rest)
-		if vl < 0 || !utf8.Valid(v) {
+		if vl < 0 || !ascii && !utf8.Valid(v) {
 			return false
 		}
 		start := off + len(b) - len(rest) + vl - len(v)
@@ -144,6 +149,25 @@ func decodeLineItem(b []byte, text string, off int, it *pb.LineItem) bool {
 			it.Amount = s
 		}
 		rest = rest[vl:]
+	}
+	return true
+}
+
+// asciiOnly reports whether b holds no byte above 0x7f, eight bytes at a
+// time: the items of a claim are usually ASCII, and checking their 100
+// short texts (a 20-line claim) one by one as UTF-8 was some 16k
+// instructions a Settle, against a few hundred here.
+func asciiOnly(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
 	}
 	return true
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 
@@ -208,6 +209,29 @@ func TestCountSettleValuesAsGeneric(t *testing.T) {
 			gotOK := countSettleValues(b, settleRequestDescriptor, 0, &got, limit)
 			if wantOK != gotOK || want != got {
 				t.Fatalf("% x, limit %d: countSettleValues %v after %d values, countValues %v after %d", b, limit, gotOK, got, wantOK, want)
+			}
+		}
+	}
+}
+
+// TestASCIIOnly: asciiOnly finds a byte above 0x7f wherever it lies, in
+// the eight-byte words and in the tail.
+func TestASCIIOnly(t *testing.T) {
+	for n := range 40 {
+		b := bytes.Repeat([]byte{'a'}, n)
+		if !asciiOnly(b) {
+			t.Fatalf("%d ASCII bytes not ASCII", n)
+		}
+		for i := range n {
+			for _, c := range []byte{0x80, 0xff, 0xc3} {
+				b[i] = c
+				if asciiOnly(b) {
+					t.Fatalf("% x taken for ASCII", b)
+				}
+				b[i] = 0x7f
+				if !asciiOnly(b) {
+					t.Fatalf("% x not ASCII", b)
+				}
 			}
 		}
 	}
