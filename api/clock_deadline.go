@@ -72,8 +72,15 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 // ends) and the function that releases it, to be called when the work
 // it bounds is over, as context.WithDeadline's cancel is.
 func withClockDeadline(parent context.Context, d time.Time) (*clockDeadline, func()) {
-	c := &clockDeadline{parent: parent, deadline: d, storeLimit: true}
+	c := newStoreLimit(parent, d)
 	return c, c.stop
+}
+
+// newStoreLimit is withClockDeadline without its release function: the
+// caller calls stop itself, and a settlement call's limit (storeDeadline)
+// allocates no method value for it.
+func newStoreLimit(parent context.Context, d time.Time) *clockDeadline {
+	return &clockDeadline{parent: parent, deadline: d, storeLimit: true}
 }
 
 // WithDeadlineByClock is context.WithDeadline for work that seldom waits

@@ -36,7 +36,7 @@ func beginLimited(ctx context.Context, limit time.Duration, op string) (limitedO
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= limit {
 		return o, ctx
 	}
-	o.own, _ = withClockDeadline(ctx, time.Now().Add(limit))
+	o.own = newStoreLimit(ctx, time.Now().Add(limit))
 	return o, o.own
 }
 

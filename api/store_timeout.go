@@ -156,8 +156,8 @@ func storeDeadline(st store.Store) grpc.UnaryServerInterceptor {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= limit {
 			return handler(ctx, req)
 		}
-		sctx, stop := withClockDeadline(ctx, time.Now().Add(limit))
-		defer stop()
+		sctx := newStoreLimit(ctx, time.Now().Add(limit))
+		defer sctx.stop()
 		return handler(sctx, req)
 	}
 }
