@@ -124,17 +124,12 @@ func decodeSettleRequest(b []byte, m *pb.SettleRequest) bool {
 // ASCII); false for anything decodeSettleRequest leaves to
 // proto.Unmarshal.
 func decodeLineItem(b []byte, text string, off int, ascii bool, it *pb.LineItem) bool {
-	for rest := b; len(rest) > 0; {
-		num, typ, tl := protowire.ConsumeTag(rest)
-		if tl < 0 || num < 1 || num > 5 || typ != protowire.BytesType {
+	for at := 0; at < len(b); {
+		num, v, n := itemField(b[at:])
+		if n < 0 || !ascii && !utf8.Valid(v) {
 			return false
 		}
-		rest = rest[tl:]
-		v, vl := protowire.ConsumeBytes(rest)
-		if vl < 0 || !ascii && !utf8.Valid(v) {
-			return false
-		}
-		start := off + len(b) - len(rest) + vl - len(v)
+		start := off + at + n - len(v)
 		s := text[start : start+len(v)]
 		switch num {
 		case 1:
@@ -148,9 +143,33 @@ func decodeLineItem(b []byte, text string, off int, ascii bool, it *pb.LineItem)
 		case 5:
 			it.Amount = s
 		}
-		rest = rest[vl:]
+		at += n
 	}
 	return true
+}
+
+// itemField reads the LineItem record at the start of b: its field
+// number, its bytes and its length, or n < 0 when it is not a text field
+// (1 to 5) read whole. A record whose tag and length take a byte each
+// (every text under 128 bytes) is read here, without protowire's two
+// calls.
+func itemField(b []byte) (num protowire.Number, v []byte, n int) {
+	if len(b) >= 2 && b[0] < 0x80 && b[1] < 0x80 {
+		num, typ, l := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), int(b[1])
+		if num < 1 || num > 5 || typ != protowire.BytesType || l > len(b)-2 {
+			return 0, nil, -1
+		}
+		return num, b[2 : 2+l], 2 + l
+	}
+	num, typ, tl := protowire.ConsumeTag(b)
+	if tl < 0 || num < 1 || num > 5 || typ != protowire.BytesType {
+		return 0, nil, -1
+	}
+	v, vl := protowire.ConsumeBytes(b[tl:])
+	if vl < 0 {
+		return 0, nil, -1
+	}
+	return num, v, tl + vl
 }
 
 // asciiOnly reports whether b holds no byte above 0x7f, eight bytes at a
