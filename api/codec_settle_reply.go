@@ -14,8 +14,8 @@ import (
 // hot calls, byte for byte as the protobuf codec does
 // (TestMarshalSettleResponseAsProto): the sizes in one pass and the bytes
 // in another over the generated structs, where the codec's proto.Size and
-// Marshal each walk them through protobuf's tables (about 1 µs of a
-// Settle's server CPU, against a quarter of that here).
+// Marshal each walk them through protobuf's tables (a typical answer: 930
+// ns through the codec, 690 here).
 //
 // It encodes only what it is sure to encode as proto.Marshal would: no
 // unknown fields, no line items (a settlement's answer has none) and
