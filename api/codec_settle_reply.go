@@ -115,7 +115,7 @@ func (t *textSizes) str(v string) int {
 	if v == "" {
 		return 0
 	}
-	if !utf8.ValidString(v) {
+	if !validText(v) {
 		t.invalid = true
 	}
 	return 1 + protowire.SizeBytes(len(v))
@@ -189,10 +189,30 @@ func appendFundDetail(b []byte, d *pb.FundDetail) []byte {
 	return b
 }
 
+// validText is utf8.ValidString, quicker on the short ASCII texts of an
+// answer (amounts, ids, dates).
+func validText(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] >= utf8.RuneSelf {
+			return utf8.ValidString(v[i:])
+		}
+	}
+	return true
+}
+
+// The fields of an answer's messages are numbered below 16, so their tags
+// take a byte: appendString, appendInt32 and appendMessageHead write a
+// tag and a length or value under 128 as two bytes themselves, without
+// protowire's calls.
+
 // appendString appends a proto3 string field, nothing when empty.
 func appendString(b []byte, num protowire.Number, v string) []byte {
 	if v == "" {
 		return b
+	}
+	if num < 16 && len(v) < 0x80 {
+		b = append(b, byte(num)<<3|byte(protowire.BytesType), byte(len(v)))
+		return append(b, v...)
 	}
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	return protowire.AppendString(b, v)
@@ -203,6 +223,9 @@ func appendInt32(b []byte, num protowire.Number, v int32) []byte {
 	if v == 0 {
 		return b
 	}
+	if num < 16 && v > 0 && v < 0x80 {
+		return append(b, byte(num)<<3|byte(protowire.VarintType), byte(v))
+	}
 	b = protowire.AppendTag(b, num, protowire.VarintType)
 	return protowire.AppendVarint(b, uint64(int64(v)))
 }
@@ -210,6 +233,9 @@ func appendInt32(b []byte, num protowire.Number, v int32) []byte {
 // appendMessageHead appends the tag and length of a message field of n
 // bytes.
 func appendMessageHead(b []byte, num protowire.Number, n int) []byte {
+	if num < 16 && n < 0x80 {
+		return append(b, byte(num)<<3|byte(protowire.BytesType), byte(n))
+	}
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	return protowire.AppendVarint(b, uint64(n))
 }
