@@ -352,13 +352,15 @@ func measureStore(ctx context.Context, o options, name, bin, ghz, work, personsC
 }
 
 // runCall runs one row's load for d: ghz, or the gateway's client.
-// started is called when the calls begin (before ghz is launched; after
-// the gateway's admissions are open).
+// started is called when the calls begin (when the server gets busy after
+// ghz is launched, ghz having parsed its request file; after the
+// gateway's admissions are open).
 func runCall(ctx context.Context, ghz string, srv *server, work string, c call, o options, d time.Duration, phase string, p *progress, label string, after time.Duration, started func()) (report, error) {
 	if c.gateway {
 		return runGateway(ctx, srv, c, o, d, phase, p, label, after, started)
 	}
-	started()
+	stop := whenBusy(ctx, func() (time.Duration, bool) { return processCPU(srv.cmd.Process.Pid) }, busyEvery, started)
+	defer stop()
 	return runGhz(ctx, ghz, srv, work, c, o, d, phase, p, label, after)
 }
 

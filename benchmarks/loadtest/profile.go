@@ -25,9 +25,10 @@ type profiler struct {
 
 // during returns started, to be called when a run of d starts its calls,
 // and wait, which waits for the profile and writes it. The profile covers
-// d less 3 s, from a second after started: a ghz run's start is when ghz
-// was launched (its parsing of its file may fall into that second), the
-// gateway's when its admissions are open and its claims begin. The
+// d less 3 s, from a second after started: a ghz run's start is when the
+// server gets busy after ghz's launch (whenBusy: ghz parses its request
+// file first, seconds for a Settle row), the gateway's when its
+// admissions are open and its claims begin. The
 // gateway row's (name <store>-gateway) also profiles this process, its
 // HIS client, over the same seconds: DIR/<store>-gateway-client.pprof.
 // Both are nil-safe, so that a run without -profile calls them alike.
