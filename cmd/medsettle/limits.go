@@ -112,8 +112,10 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return &limitedConn{Conn: c, release: func() { <-l.slots }}, nil
 		default:
 		}
-		_ = c.Close()
+		// Counted before it is closed, so that whoever sees the close
+		// (the caller reading EOF, TestLimitListener) sees the count.
 		n := l.refused.Add(1)
+		_ = c.Close()
 		now := time.Now().UnixNano()
 		if last := l.lastWarn.Load(); now-last > int64(time.Minute) && l.lastWarn.CompareAndSwap(last, now) {
 			l.log.Warn("connection limit reached: closing new connections (--max-connections)", "limit", cap(l.slots), "refused_so_far", n)
