@@ -37,15 +37,8 @@ func appendScaledRef(b []byte, v int64, scale, minPlaces int) []byte {
 // TestAppendScaledUnchanged: appendScaled writes what it always wrote, at
 // every scale and minimum of places, for the edges and random values.
 func TestAppendScaledUnchanged(t *testing.T) {
-	vals := []int64{0, 1, -1, 5, 10, 99, 100, 101, 1_000_000, math.MaxInt64, math.MinInt64, math.MinInt64 + 1}
-	r := rand.New(rand.NewPCG(7, 11))
-	for range 200_000 {
-		v := r.Int64() >> r.IntN(64)
-		if r.IntN(2) == 0 {
-			v = -v
-		}
-		vals = append(vals, v, v/1000*1000)
-	}
+	vals := testFigures(rand.New(rand.NewPCG(7, 11)), 200_000, 1000,
+		0, 1, -1, 5, 10, 99, 100, 101, 1_000_000, math.MaxInt64, math.MinInt64, math.MinInt64+1)
 	for _, v := range vals {
 		for scale := range len(pow10) {
 			for _, minPlaces := range []int{0, scale / 2, scale} {
