@@ -193,6 +193,9 @@ func ghzOnce(ctx context.Context, ghz string, srv *server, work string, c call, 
 	)
 	cmd := exec.CommandContext(ctx, ghz, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C is ours to handle
+	if len(o.ghzEnv) > 0 {
+		cmd.Env = append(os.Environ(), o.ghzEnv...)
+	}
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Start(); err != nil {

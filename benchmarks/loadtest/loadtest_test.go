@@ -167,7 +167,18 @@ func TestParseFlags(t *testing.T) {
 	if o, err := parseFlags([]string{"-server-gomaxprocs", "4"}, &strings.Builder{}); err != nil || o.serverProcs != 4 {
 		t.Fatalf("-server-gomaxprocs 4: %+v, %v", o, err)
 	}
-	for _, bad := range [][]string{{"-stores", "sqlite"}, {"-stores", ","}, {"-duration", "10ms"}, {"-connections", "65"}, {"-persons", "4"}, {"extra"}, {"-server-gomaxprocs", "-1"}} {
+	if len(o.ghzEnv) != 0 {
+		t.Fatalf("ghz gets %q by default, want its environment as it is", o.ghzEnv)
+	}
+	o, err = parseFlags([]string{"-ghz-env", " GOGC=off  GOMEMLIMIT=8GiB "}, &strings.Builder{})
+	if err != nil || strings.Join(o.ghzEnv, "|") != "GOGC=off|GOMEMLIMIT=8GiB" {
+		t.Fatalf("-ghz-env: %q, %v", o.ghzEnv, err)
+	}
+	if got := (method{opts: o}).render(); !strings.Contains(got, "with GOGC=off GOMEMLIMIT=8GiB in its environment (not issue 9's method)") {
+		t.Fatalf("the method does not say what ghz's environment was:\n%s", got)
+	}
+	for _, bad := range [][]string{{"-stores", "sqlite"}, {"-stores", ","}, {"-duration", "10ms"}, {"-connections", "65"}, {"-persons", "4"}, {"extra"}, {"-server-gomaxprocs", "-1"},
+		{"-ghz-env", "GOGC"}, {"-ghz-env", "=off"}, {"-ghz-env", "GOGC=off GOMEMLIMIT"}} {
 		if _, err := parseFlags(bad, &strings.Builder{}); err == nil || exitCode(err) != 2 {
 			t.Errorf("parseFlags(%q) = %v", bad, err)
 		}

@@ -50,6 +50,9 @@ type options struct {
 	// serverProcs is the server's GOMAXPROCS (0: the Go runtime's
 	// default, the machine's CPUs).
 	serverProcs int
+	// ghzEnv is extra environment for every ghz run, NAME=VALUE each
+	// (none: ghz as installed, which issue 9's figures are taken with).
+	ghzEnv []string
 }
 
 func main() {
@@ -96,6 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.compare, "compare", false, "only issue 12's comparison: gRPC Settle and the national gateway's 2301+2304, on memstore and pgstore")
 	fs.StringVar(&o.profileDir, "profile", "", "write a CPU profile of the server during each call's first round to DIR/<store>-<call>.pprof, and its mutex waits to DIR/<store>-<call>.mutex.pprof (serve --pprof-listen --pprof-mutex-fraction 20)")
 	fs.IntVar(&o.serverProcs, "server-gomaxprocs", 0, "run the server with GOMAXPROCS=N (0: Go's default, the machine's CPUs); the load generators keep theirs")
+	ghzEnv := fs.String("ghz-env", "", "extra environment for every ghz run, NAME=VALUE separated by spaces (e.g. \"GOGC=off GOMEMLIMIT=8GiB\", to see how much of ghz's CPU per call is its own garbage collector); issue 9's figures are taken without")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (server logs, ghz reports) and print its path")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -117,6 +121,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.stores = append(o.stores, s)
 	}
 	o.serveArgs = strings.Fields(*serveArgs)
+	o.ghzEnv = strings.Fields(*ghzEnv)
+	for _, kv := range o.ghzEnv {
+		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
+			return o, fmt.Errorf("flags: -ghz-env: %q is not NAME=VALUE (e.g. -ghz-env \"GOGC=off GOMEMLIMIT=8GiB\")", kv)
+		}
+	}
 	switch {
 	case len(o.stores) == 0:
 		return o, errors.New("flags: -stores names no store")

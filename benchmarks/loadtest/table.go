@@ -123,8 +123,12 @@ type method struct {
 func (m method) render() string {
 	o := m.opts
 	var b strings.Builder
-	fmt.Fprintf(&b, "- Machine: %s, %d CPUs, %s, ghz %s (%s) and the server sharing the machine.\n",
-		m.started.UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), runtime.Version(), m.ghzVersion, m.ghz)
+	env := ""
+	if len(o.ghzEnv) > 0 {
+		env = " with " + strings.Join(o.ghzEnv, " ") + " in its environment (not issue 9's method)"
+	}
+	fmt.Fprintf(&b, "- Machine: %s, %d CPUs, %s, ghz %s (%s)%s and the server sharing the machine.\n",
+		m.started.UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), runtime.Version(), m.ghzVersion, m.ghz, env)
 	fmt.Fprintf(&b, "- Each call: %s warm-up (not counted), then %s measured in %d rounds of %s, the calls of a store taking turns; %d concurrent calls over %d connections; calls in flight at the end of a round left out (--duration-stop ignore).\n",
 		o.warmup, o.duration, o.rounds, o.duration/time.Duration(o.rounds), o.concurrency, o.connections)
 	procs := ""
