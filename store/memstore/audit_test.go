@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,7 +129,11 @@ func TestAuditMayMatch(t *testing.T) {
 
 // TestAuditEventsByRequestIndex: a filter with a request id, answered
 // through the index, lists exactly what a scan of every event with Match
-// lists, for random logs, filters, starting points and limits.
+// lists, for random logs, filters, starting points and limits. In every
+// other round the events of every request id are indexed under R1's hash,
+// as if all their hashes were the same, and only R1 and R4 (of no event)
+// are asked for: R1's chain then holds every event with a request id, and
+// the filter must tell them apart.
 func TestAuditEventsByRequestIndex(t *testing.T) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(7, 8))
@@ -146,8 +152,17 @@ func TestAuditEventsByRequestIndex(t *testing.T) {
 			e.ID = id
 			all = append(all, e)
 		}
+		rids := []string{"R1", "R2", "R3", "R4"}
+		if round%2 == 1 {
+			for i, h := range s.audit.hashes {
+				if h != 0 {
+					s.audit.hashes[i] = requestHash("R1")
+				}
+			}
+			rids = []string{"R1", "R4"}
+		}
 		for range 20 {
-			f := store.AuditFilter{RequestID: pick("R1", "R2", "R3", "R4"), Method: pick("/a", ""),
+			f := store.AuditFilter{RequestID: pick(rids...), Method: pick("/a", ""),
 				Institution: pick("H1", ""), After: int64(r.IntN(len(all) + 2)), Limit: 1 + r.IntN(40)}
 			var want []store.AuditEvent
 			for _, e := range all {
@@ -164,4 +179,91 @@ func TestAuditEventsByRequestIndex(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAuditEventsByRequestWhileAppending: queries by request id, made
+// while events are appended, each list what a scan of the log would at
+// some moment of the query: every event that matches and was appended
+// before the query began (within its limit), in order, and none that was
+// not yet appended when it ended. The queries bring the index up to date
+// from a snapshot of the log's hashes, outside its lock, while the writer
+// appends to them: run it with -race.
+func TestAuditEventsByRequestWhileAppending(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(9, 10))
+	at := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	const n, requestIDs = 20000, 300
+	all := make([]store.AuditEvent, n) // event ID i+1, as it will be read back
+	byRequest := map[string][]int{}    // the indexes in all of each request id's events
+	for i := range all {
+		rid := ""
+		if k := r.IntN(requestIDs + 30); k < requestIDs {
+			rid = fmt.Sprintf("R%d", k)
+			byRequest[rid] = append(byRequest[rid], i)
+		}
+		method := []string{"/a", "/b"}[r.IntN(2)]
+		all[i] = store.AuditEvent{ID: int64(i) + 1, Time: at, Method: method, RequestID: rid}
+	}
+	s := New()
+	var appended atomic.Int64 // the events whose AppendAudit has returned
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range all {
+			e := all[i]
+			e.ID = 0
+			if id, err := s.AppendAudit(ctx, e); err != nil || id != int64(i)+1 {
+				t.Errorf("append %d: id %d, %v", i+1, id, err)
+				return
+			}
+			appended.Store(int64(i) + 1)
+			if i%100 == 99 { // let the queries run between appends, on a machine of few cores too
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+	})
+	for q := range 3 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(11, uint64(q)))
+			for appended.Load() < n/4 { // the first query indexes thousands of events at once
+				time.Sleep(100 * time.Microsecond)
+			}
+			for queries := 0; appended.Load() < n; queries++ {
+				if queries%16 == 0 { // now and then, let appends pile up for one catch-up
+					time.Sleep(time.Duration(r.IntN(1000)) * time.Microsecond)
+				}
+				f := store.AuditFilter{RequestID: fmt.Sprintf("R%d", r.IntN(requestIDs+2)),
+					Method: []string{"/a", ""}[r.IntN(2)], Limit: 1 + r.IntN(200)}
+				if r.IntN(4) == 0 {
+					f.After = r.Int64N(appended.Load() + 1)
+				}
+				before := appended.Load()
+				got, err := s.AuditEvents(ctx, f)
+				end := appended.Load()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				// all matching, in order; the answer must be a prefix of it
+				var want []store.AuditEvent
+				for _, i := range byRequest[f.RequestID] {
+					if all[i].ID > f.After && f.Match(all[i]) {
+						want = append(want, all[i])
+					}
+				}
+				need := 0 // those appended before the query began, within the limit
+				for need < len(want) && need < f.PageLimit() && want[need].ID <= before {
+					need++
+				}
+				ok := len(got) >= need && len(got) <= min(len(want), f.PageLimit()) &&
+					(len(got) == 0 || reflect.DeepEqual(got, want[:len(got)])) &&
+					(len(got) == 0 || got[len(got)-1].ID <= end+1) // end+1: perhaps appended, not yet counted
+				if !ok {
+					t.Errorf("filter %+v, appended %d to %d: got %d events, want the first %d to %d of %d",
+						f, before, end, len(got), need, min(len(want), f.PageLimit()), len(want))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

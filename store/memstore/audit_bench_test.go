@@ -1,0 +1,67 @@
+package memstore_test
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/medsettle/medsettle/store"
+	"github.com/medsettle/medsettle/store/memstore"
+)
+
+// auditLoadedEvents is the size of the log BenchmarkMemstoreAppendAudit
+// appends to: a few hours of audited calls under load, so that what an
+// append touches beyond the log's end (an index of every request id, say)
+// is mostly out of the cache.
+const auditLoadedEvents = 1_000_000
+
+// auditLoaded is the store of BenchmarkMemstoreAppendAudit, filled once per
+// process, with the request ids of its events counted by auditSeq.
+var (
+	auditLoadedOnce sync.Once
+	auditLoadedV    *memstore.Store
+	auditSeq        int64
+)
+
+// appendLoadedAudit appends the audit event of the next Settle, each of
+// its own request id, as the server does.
+func appendLoadedAudit(ctx context.Context, s *memstore.Store) error {
+	auditSeq++
+	rid := strconv.FormatInt(auditSeq, 10)
+	_, err := s.AppendAudit(ctx, store.AuditEvent{Time: time.Unix(1700000000, 0), Role: "institution", CallerInstitution: "H1",
+		Method: "/medsettle.v1.SettlementService/Settle", RequestID: rid, SettlementID: "S" + rid, PersonID: "P0001", InstitutionID: "H1"})
+	return err
+}
+
+func auditLoaded(b *testing.B) *memstore.Store {
+	auditLoadedOnce.Do(func() {
+		ctx := context.Background()
+		s := memstore.New()
+		for range auditLoadedEvents {
+			if err := appendLoadedAudit(ctx, s); err != nil {
+				b.Fatal(err)
+			}
+		}
+		auditLoadedV = s
+	})
+	if auditLoadedV == nil {
+		b.Fatal("the loaded audit log failed to fill")
+	}
+	return auditLoadedV
+}
+
+// BenchmarkMemstoreAppendAudit is AppendAudit alone, one caller at a
+// time, on a log that already holds a million events.
+func BenchmarkMemstoreAppendAudit(b *testing.B) {
+	ctx := context.Background()
+	s := auditLoaded(b)
+	b.ReportAllocs()
+	reportCPU(b)
+	for b.Loop() {
+		if err := appendLoadedAudit(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
