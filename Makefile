@@ -101,9 +101,9 @@ bench: ## run the Go benchmarks (BENCHCOUNT runs each, for benchstat)
 probe: ## denial-of-service probes at full size against the real binary: 19,900 idle connections, 15 s floods of oversized calls
 	MEDSETTLE_PROBE=full $(GO) test -count=1 -v -timeout 20m -run 'Probe' ./cmd/medsettle/
 
-loadtest: ## ghz at 64 calls on each store, and the national gateway (LOADTEST_STORES, _DURATION, _WARMUP, _CONNECTIONS, _DATABASE_URL, _OUT; LOADTEST_COMPARE=1: only gRPC Settle and the gateway; LOADTEST_PROFILE=DIR: CPU profiles of the server; LOADTEST_SERVER_GOMAXPROCS=N: the server's GOMAXPROCS): one table of req/s, p50, p99, errors, ratios
+loadtest: ## ghz at 64 calls on each store, and the national gateway (LOADTEST_STORES, _DURATION, _WARMUP, _CONNECTIONS, _DATABASE_URL, _OUT; LOADTEST_COMPARE=1: only gRPC Settle and the gateway; LOADTEST_PROFILE=DIR: CPU profiles of the server; LOADTEST_SERVER_GOMAXPROCS=N: the server's GOMAXPROCS; LOADTEST_GHZ_ENV='GOGC=off GOMEMLIMIT=8GiB': added to ghz's environment, not issue 9's method): one table of req/s, p50, p99, errors, ratios
 	$(GO) run ./benchmarks/loadtest -stores '$(LOADTEST_STORES)' -duration $(LOADTEST_DURATION) -warmup $(LOADTEST_WARMUP) \
-	  -connections $(LOADTEST_CONNECTIONS) -database-url '$(LOADTEST_DATABASE_URL)' -out '$(LOADTEST_OUT)' -serve-args '$(LOADTEST_SERVE_ARGS)' $(if $(LOADTEST_COMPARE),-compare) $(if $(LOADTEST_PROFILE),-profile '$(LOADTEST_PROFILE)') $(if $(LOADTEST_SERVER_GOMAXPROCS),-server-gomaxprocs $(LOADTEST_SERVER_GOMAXPROCS))
+	  -connections $(LOADTEST_CONNECTIONS) -database-url '$(LOADTEST_DATABASE_URL)' -out '$(LOADTEST_OUT)' -serve-args '$(LOADTEST_SERVE_ARGS)' $(if $(LOADTEST_COMPARE),-compare) $(if $(LOADTEST_PROFILE),-profile '$(LOADTEST_PROFILE)') $(if $(LOADTEST_SERVER_GOMAXPROCS),-server-gomaxprocs $(LOADTEST_SERVER_GOMAXPROCS)) $(if $(LOADTEST_GHZ_ENV),-ghz-env '$(LOADTEST_GHZ_ENV)')
 
 plan-bench: ## issue 11: a contribution plan of PLANBENCH_PERSONS (1,000,000) residents on a throwaway PostgreSQL (or PLANBENCH_DATABASE_URL): wall time, server peak memory
 	$(GO) run ./benchmarks/planbench -persons $(PLANBENCH_PERSONS) -runs $(PLANBENCH_RUNS) -database-url '$(PLANBENCH_DATABASE_URL)'
