@@ -17,13 +17,8 @@ import (
 // is mostly out of the cache.
 const auditLoadedEvents = 1_000_000
 
-// auditLoaded is the store of BenchmarkMemstoreAppendAudit, filled once per
-// process, with the request ids of its events counted by auditSeq.
-var (
-	auditLoadedOnce sync.Once
-	auditLoadedV    *memstore.Store
-	auditSeq        int64
-)
+// auditSeq counts the request ids of the events appendLoadedAudit appends.
+var auditSeq int64
 
 // appendLoadedAudit appends the audit event of the next Settle, each of
 // its own request id, as the server does.
@@ -35,28 +30,27 @@ func appendLoadedAudit(ctx context.Context, s *memstore.Store) error {
 	return err
 }
 
-func auditLoaded(b *testing.B) *memstore.Store {
-	auditLoadedOnce.Do(func() {
-		ctx := context.Background()
-		s := memstore.New()
-		for range auditLoadedEvents {
-			if err := appendLoadedAudit(ctx, s); err != nil {
-				b.Fatal(err)
-			}
+// auditLoaded is the store of BenchmarkMemstoreAppendAudit, filled once
+// per process with auditLoadedEvents events.
+var auditLoaded = sync.OnceValues(func() (*memstore.Store, error) {
+	ctx := context.Background()
+	s := memstore.New()
+	for range auditLoadedEvents {
+		if err := appendLoadedAudit(ctx, s); err != nil {
+			return nil, err
 		}
-		auditLoadedV = s
-	})
-	if auditLoadedV == nil {
-		b.Fatal("the loaded audit log failed to fill")
 	}
-	return auditLoadedV
-}
+	return s, nil
+})
 
 // BenchmarkMemstoreAppendAudit is AppendAudit alone, one caller at a
 // time, on a log that already holds a million events.
 func BenchmarkMemstoreAppendAudit(b *testing.B) {
 	ctx := context.Background()
-	s := auditLoaded(b)
+	s, err := auditLoaded()
+	if err != nil {
+		b.Fatalf("filling the audit log: %v", err)
+	}
 	b.ReportAllocs()
 	reportCPU(b)
 	for b.Loop() {
