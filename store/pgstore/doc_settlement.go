@@ -1,7 +1,6 @@
 package pgstore
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -140,7 +139,7 @@ func encodeClaim(c engine.Claim) ([]byte, error) {
 	for _, it := range c.Items {
 		d.Items = append(d.Items, storedLineItem(it))
 	}
-	return json.Marshal(d)
+	return d.appendJSON(make([]byte, 0, d.sizeHint())), nil
 }
 
 // decodeClaim reads a stored claim document (any version).
@@ -205,7 +204,7 @@ func encodeAccumulators(a engine.Accumulators) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode accumulators of %q/%d: %w", a.PersonID, a.Year, err)
 	}
-	return json.Marshal(d)
+	return d.appendJSON(make([]byte, 0, d.sizeHint())), nil
 }
 
 // decodeAccumulators reads a stored accumulators document (any version)
@@ -259,7 +258,7 @@ func encodeResult(r engine.Result) ([]byte, error) {
 		}
 		d.Budget = &storedBudgetStatus{Year: r.Budget.Year, Limit: r.Budget.Limit, Used: r.Budget.Used, State: st}
 	}
-	return json.Marshal(d)
+	return d.appendJSON(make([]byte, 0, d.sizeHint())), nil
 }
 
 // decodeResult reads a stored result document (any version) and asserts
