@@ -41,6 +41,7 @@ type serveFlags struct {
 	pprofListen                  string
 	pprofMutexFraction           int
 	pgMaxBatch                   int
+	gcHeapFloorMiB               int
 	// nationalListen and nationalConfig serve the national-interface
 	// gateway (api/national) beside gRPC; both or neither.
 	nationalListen, nationalConfig string
@@ -76,6 +77,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.IntVar(&f.pprofMutexFraction, "pprof-mutex-fraction", 0, "sample one in N mutex waits for /debug/pprof/mutex (runtime.SetMutexProfileFraction; costs some throughput); needs --pprof-listen; 0: off")
 	fs.StringVar(&f.nationalListen, "national-listen", "", "address to serve the national-interface gateway on (HTTP; HTTPS with --tls-cert); needs --national-config; empty: off")
 	fs.StringVar(&f.nationalConfig, "national-config", "", "national gateway config: {\"scheme\": \"x-tif\"|\"csb\", \"area\": …, \"institutions\": [{\"fixmedins_code\", \"institution_id\", \"key\", \"secret\"}]} (examples/national-config.json for --demo)")
+	fs.IntVar(&f.gcHeapFloorMiB, "gc-heap-floor-mib", defaultHeapFloorMiB,
+		"let the Go heap grow to at least this many MiB before a garbage collection (GOGC raised after each collection while the live heap is smaller); 0: the runtime's default; off when GOGC is set")
 	addLimitFlags(fs, &f.limits)
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -89,6 +92,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	}
 	if f.pgMaxBatch < 1 {
 		return f, fmt.Errorf("--pg-max-batch must be at least 1, got %d", f.pgMaxBatch)
+	}
+	if f.gcHeapFloorMiB < 0 || f.gcHeapFloorMiB > maxHeapFloorMiB {
+		return f, fmt.Errorf("--gc-heap-floor-mib must be between 0 (off) and %d, got %d", maxHeapFloorMiB, f.gcHeapFloorMiB)
 	}
 	if f.maxClockSkew <= 0 {
 		return f, fmt.Errorf("--max-clock-skew must be a positive duration such as 24h, got %s", f.maxClockSkew)
@@ -120,6 +126,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	if before, after := serveProcs(os.Getenv); after != before {
 		log.Info("GOMAXPROCS raised (set GOMAXPROCS to choose another count)", "from", before, "to", after)
+	}
+	if floor := serveHeapFloor(f.gcHeapFloorMiB, os.Getenv, log); floor != nil {
+		defer floor.stop()
 	}
 	stopTelemetry, _, err := setupTelemetry(ctx, log, f.metricsListen)
 	if err != nil {
