@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/medsettle/medsettle/engine"
+	"github.com/medsettle/medsettle/internal/jsonquote"
 )
 
 // The stored documents of a settlement (claim, result, accumulators) are
@@ -20,62 +20,9 @@ import (
 // values. Documents are still read with encoding/json. Adding a field to
 // a stored struct means adding it here too, in struct order.
 
-// appendDocString appends s as json.Marshal writes a string: quoted, with
-// \" \\ \b \f \n \r \t, the other control characters and < > & as
-// \u00XX, U+2028 and U+2029 as \u2028 and \u2029, and each byte of
-// invalid UTF-8 as \ufffd.
-func appendDocString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', docHex[c>>4], docHex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', docHex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// docHex is the digits of a \u00XX escape.
-const docHex = "0123456789abcdef"
+// appendDocString appends s as json.Marshal writes a string: quoted,
+// with its escapes, HTML escaping on (jsonquote.Append).
+func appendDocString(b []byte, s string) []byte { return jsonquote.Append(b, s, true) }
 
 // appendDocInt appends an int as json.Marshal writes it.
 func appendDocInt(b []byte, n int) []byte { return strconv.AppendInt(b, int64(n), 10) }

@@ -25,17 +25,7 @@ func benchDocs() (engine.Claim, engine.Result, engine.Accumulators) {
 		c.Items = append(c.Items, engine.LineItem{Code: "XA01AB" + string(rune('0'+i)) + "-0001", Name: n,
 			Quantity: engine.MustQuantity("2.5"), UnitPrice: engine.MustPrice("35.125"), Amount: engine.MustMoney("87.81")})
 	}
-	r := goldenResult()
-	capAmount, ceiling, upTo := engine.MustMoney("400000"), engine.MustMoney("5000"), engine.MustMoney("10000")
-	r.Layers = []engine.Layer{
-		{Fund: engine.FundBasic, From: engine.MustMoney("100"), Base: engine.MustMoney("255"), Threshold: engine.MustMoney("200"),
-			Bands: []engine.Band{{UpTo: &upTo, Ratio: engine.MustRatio("0.5")}, {Ratio: engine.MustRatio("0.9")}},
-			Cap:   &capAmount, Room: engine.MustMoney("399000"), Raw: engine.MustMoney("140"), Paid: engine.MustMoney("140")},
-		{Fund: engine.FundMedicalAid, Base: engine.MustMoney("10"), Bands: []engine.Band{{Ratio: engine.MustRatio("0.5")}},
-			Raw: engine.MustMoney("5"), Paid: engine.MustMoney("5"), Ceiling: &ceiling, CeilingPaid: engine.MustMoney("1")},
-	}
-	r.AccountBalance = engine.MustMoney("1234.56")
-	return c, r, goldenAccumulators()
+	return c, layeredResult(), goldenAccumulators()
 }
 
 // BenchmarkEncodeSettlementDocs is the encoding of a settlement's three
