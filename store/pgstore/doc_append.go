@@ -117,18 +117,7 @@ func (d *storedClaim) appendJSON(b []byte) []byte {
 	b = append(b, `,"UsePersonalAccount":`...)
 	b = appendDocBool(b, d.UsePersonalAccount)
 	b = append(b, `,"Items":`...)
-	if d.Items == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range d.Items {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = d.Items[i].appendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = appendDocArray(b, d.Items, (*storedLineItem).appendJSON)
 	return append(b, '}')
 }
 
@@ -187,18 +176,7 @@ func (d *storedResult) appendJSON(b []byte) []byte {
 	b = append(b, `,"Breakdown":`...)
 	b = d.Breakdown.appendJSON(b)
 	b = append(b, `,"Details":`...)
-	if d.Details == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range d.Details {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = d.Details[i].appendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = appendDocArray(b, d.Details, (*storedDetail).appendJSON)
 	b = append(b, `,"Delta":`...)
 	b = d.Delta.appendJSON(b)
 	b = append(b, `,"Budget":`...)
@@ -212,14 +190,8 @@ func (d *storedResult) appendJSON(b []byte) []byte {
 	b = append(b, `,"WarnRatio":`...)
 	b = appendDocRatio(b, d.WarnRatio)
 	if len(d.Layers) > 0 {
-		b = append(b, `,"Layers":[`...)
-		for i := range d.Layers {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = d.Layers[i].appendJSON(b)
-		}
-		b = append(b, ']')
+		b = append(b, `,"Layers":`...)
+		b = appendDocArray(b, d.Layers, (*storedLayer).appendJSON)
 	}
 	if d.AccountBalance != nil {
 		b = append(b, `,"AccountBalance":`...)
@@ -310,18 +282,7 @@ func (d *storedLayer) appendJSON(b []byte) []byte {
 	b = append(b, `,"Threshold":`...)
 	b = appendDocMoney(b, d.Threshold)
 	b = append(b, `,"Bands":`...)
-	if d.Bands == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range d.Bands {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = d.Bands[i].appendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = appendDocArray(b, d.Bands, (*storedBand).appendJSON)
 	b = append(b, `,"Cap":`...)
 	b = appendDocMoneyPtr(b, d.Cap)
 	b = append(b, `,"Room":`...)
@@ -338,7 +299,7 @@ func (d *storedLayer) appendJSON(b []byte) []byte {
 }
 
 // appendJSON appends a stored band as json.Marshal writes it.
-func (d storedBand) appendJSON(b []byte) []byte {
+func (d *storedBand) appendJSON(b []byte) []byte {
 	b = append(b, `{"UpTo":`...)
 	b = appendDocMoneyPtr(b, d.UpTo)
 	b = append(b, `,"Ratio":`...)
@@ -453,4 +414,20 @@ func (d storedVisit) appendJSON(b []byte) []byte {
 	b = append(b, `,"DeductiblePaid":`...)
 	b = appendDocMoney(b, d.DeductiblePaid)
 	return append(b, '}')
+}
+
+// appendDocArray appends a slice of stored values as json.Marshal writes
+// it: null when nil, else each value by appendJSON, in brackets.
+func appendDocArray[T any](b []byte, xs []T, appendJSON func(*T, []byte) []byte) []byte {
+	if xs == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSON(&xs[i], b)
+	}
+	return append(b, ']')
 }
